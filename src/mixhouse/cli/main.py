@@ -1,0 +1,183 @@
+"""``mixhouse``: run the server and manage its data directory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mixhouse import __version__
+from mixhouse.errors import MixhouseError
+
+app = typer.Typer(help="Mixhouse server: Mixpanel-compatible product analytics on ClickHouse.", no_args_is_help=True)
+projects_app = typer.Typer(help="Create and list projects.", no_args_is_help=True)
+app.add_typer(projects_app, name="projects")
+console = Console()
+
+DataDir = Annotated[Path, typer.Option("--data-dir", envvar="MIXHOUSE_DATA_DIR", help="Data directory.")]
+DEFAULT_DATA_DIR = Path("./mixhouse-data")
+
+
+def _fail(exc: MixhouseError) -> None:
+    console.print(f"[red]error:[/red] {exc.message}")
+    raise typer.Exit(code=2)
+
+
+def _created_json(created: Any) -> dict[str, Any]:
+    return {
+        "project_id": created.project.id,
+        "token": created.project.token,
+        "api_secret": created.api_secret,
+        "service_account": {
+            "username": created.service_account_username,
+            "secret": created.service_account_secret,
+        },
+    }
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key for --tls-cert.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Create a demo project with data if none exists.")] = False,
+    demo_events: Annotated[int, typer.Option("--demo-events", help="Events in the demo project.")] = 100_000,
+    fsync: Annotated[bool, typer.Option("--fsync", help="fsync every insert (power-loss durability).")] = False,
+    geoip_db: Annotated[Path | None, typer.Option("--geoip-db", envvar="MIXHOUSE_GEOIP_DB")] = None,
+    log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+) -> None:
+    """Start the server on embedded storage (chDB + SQLite in DATA_DIR)."""
+    import uvicorn
+
+    from mixhouse.config import Settings
+    from mixhouse.server.app import create_app
+    from mixhouse.services.runtime import Runtime
+
+    if (tls_cert is None) != (tls_key is None):
+        console.print("[red]error:[/red] --tls-cert and --tls-key go together")
+        raise typer.Exit(code=2)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = Settings.from_env(
+        data_dir=data_dir, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
+        fsync_after_insert=fsync or None, geoip_db=geoip_db,
+    )
+    try:
+        runtime = Runtime(settings)
+    except MixhouseError as exc:
+        _fail(exc)
+        return
+    if demo and not runtime.meta.list_projects():
+        from mixhouse.services.demo_loader import load_demo
+
+        summary = load_demo(runtime, events=demo_events)
+        console.print(f"demo project created: {orjson.dumps(_created_json(summary.created)).decode()}")
+    scheme = "https" if tls_cert else "http"
+    logging.getLogger("mixhouse").info(
+        "mixhouse %s listening on %s://%s:%d data_dir=%s", __version__, scheme, host, port, data_dir.resolve()
+    )
+    uvicorn.run(
+        create_app(settings, runtime=runtime),
+        host=host,
+        port=port,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@projects_app.command("create")
+def projects_create(
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA timezone for reports.")] = "UTC",
+    identity_mode: Annotated[str, typer.Option("--identity-mode", help="simplified or original.")] = "simplified",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a project with a token, an API secret and an owner service account (server may be running)."""
+    from mixhouse.meta.store import MetaStore
+
+    store = MetaStore.for_data_dir(data_dir)
+    try:
+        store.migrate()
+        created = store.create_project(name, timezone=timezone, identity_mode=identity_mode)
+    except MixhouseError as exc:
+        _fail(exc)
+        return
+    finally:
+        store.close()
+    body = _created_json(created)
+    if as_json:
+        typer.echo(orjson.dumps(body).decode())
+    else:
+        for key, value in body.items():
+            console.print(f"{key}: {value}")
+
+
+@projects_app.command("list")
+def projects_list(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List projects."""
+    from mixhouse.meta.store import MetaStore
+
+    store = MetaStore.for_data_dir(data_dir)
+    try:
+        store.migrate()
+        projects = store.list_projects()
+    finally:
+        store.close()
+    rows = [
+        {"project_id": p.id, "name": p.name, "timezone": p.timezone, "token": p.token,
+         "identity_mode": p.identity_mode}
+        for p in projects
+    ]
+    if as_json:
+        typer.echo(orjson.dumps(rows).decode())
+        return
+    table = Table("project_id", "name", "timezone", "identity_mode", "token")
+    for row in rows:
+        table.add_row(str(row["project_id"]), row["name"], row["timezone"], row["identity_mode"], row["token"])
+    console.print(table)
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    events: Annotated[int, typer.Option("--events", help="How many events to generate.")] = 100_000,
+    seed: Annotated[int, typer.Option("--seed", help="Generator seed (same seed, same data).")] = 42,
+    name: Annotated[str, typer.Option("--name", help="Project name.")] = "Demo",
+) -> None:
+    """Create a project filled with realistic synthetic data through the ingestion pipeline."""
+    from mixhouse.config import Settings
+    from mixhouse.services.demo_loader import load_demo
+    from mixhouse.services.runtime import Runtime
+
+    try:
+        runtime = Runtime(Settings.from_env(data_dir=data_dir))
+    except MixhouseError as exc:
+        _fail(exc)
+        return
+    try:
+        summary = load_demo(runtime, name=name, events=events, seed=seed)
+    finally:
+        runtime.close()
+    body = _created_json(summary.created) | {
+        "events": summary.events, "profiles": summary.profiles, "groups": summary.groups,
+    }
+    typer.echo(orjson.dumps(body).decode())
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)

@@ -1,0 +1,39 @@
+"""Server settings: command-line flags, with ``MIXHOUSE_*`` environment variables as defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./mixhouse-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: fsync every insert's files: survives power loss, costs insert latency (see docs/durability.md).
+    fsync_after_insert: bool = False
+    #: MaxMind-format city database for $city/$region/$timezone (country needs nothing).
+    geoip_db: Path | None = None
+    #: Queued-but-uncommitted rows above which ingestion answers 429 with Retry-After.
+    max_pending_rows: int = 400_000
+    #: chDB sessions for reads (each runs one query at a time).
+    read_sessions: int = 3
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        base: dict[str, object] = {
+            "data_dir": Path(os.environ.get("MIXHOUSE_DATA_DIR", "./mixhouse-data")),
+            "geoip_db": _env_path("MIXHOUSE_GEOIP_DB"),
+            "fsync_after_insert": os.environ.get("MIXHOUSE_FSYNC", "0") == "1",
+        }
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**base)  # type: ignore[arg-type]

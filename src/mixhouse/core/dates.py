@@ -1,0 +1,38 @@
+"""Date-range parameters (``from_date``/``to_date``, inclusive, ``YYYY-MM-DD``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mixhouse.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class DateRange:
+    from_date: date
+    to_date: date
+
+    def bounds_ms(self, timezone: str = "UTC") -> tuple[int, int]:
+        """[start, end) in epoch milliseconds: midnight of ``from_date`` to midnight after ``to_date``."""
+        zone = UTC if timezone == "UTC" else ZoneInfo(timezone)
+        start = datetime.combine(self.from_date, datetime.min.time(), tzinfo=zone)
+        end = datetime.combine(self.to_date + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def parse_date(value: str | None, name: str) -> date:
+    if value is None or not value.strip():
+        raise ValidationError(f"{name} is required (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError as exc:
+        raise ValidationError(f"{name} must be a date in YYYY-MM-DD form, got {value!r}") from exc
+
+
+def parse_range(from_value: str | None, to_value: str | None) -> DateRange:
+    start, end = parse_date(from_value, "from_date"), parse_date(to_value, "to_date")
+    if end < start:
+        raise ValidationError("to_date must not be before from_date")
+    return DateRange(start, end)

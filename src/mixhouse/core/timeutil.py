@@ -1,0 +1,45 @@
+"""Time helpers shared by ingestion and queries (pure, no I/O)."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+
+#: 1971-01-01T00:00:00Z: the earliest event time Mixpanel accepts.
+MIN_EVENT_TIME_MS = 31_536_000_000
+#: Seconds values of any valid date are below 1e10; a value of 1e11 or more is in milliseconds.
+MS_THRESHOLD = 1e11
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def event_time_to_ms(value: object) -> int | None:
+    """A Mixpanel ``time`` (seconds or milliseconds, int or float, or a numeric string) in ms; None if not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float):
+        return None
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        return None
+    if number >= MS_THRESHOLD:
+        return int(number)
+    return round(number * 1000)
+
+
+def ms_to_iso(ms: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` in UTC, the profile date format Mixpanel returns."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def ms_to_ch(ms: int) -> str:
+    """A DateTime64(3) value for JSONEachRow input: seconds with a 3-digit fraction, as a string."""
+    return f"{ms // 1000}.{ms % 1000:03d}"

@@ -1,0 +1,199 @@
+"""Validate and normalise one event record (spec §2.2, §2.3, §3).
+
+``normalize_event`` turns a decoded ``{"event": ..., "properties": {...}}`` object into an ``EventRecord`` or raises
+``RecordError`` naming the field, with Mixpanel's wording where it has one. Strings and property names are truncated,
+never rejected; structure limits (list length, nesting depth, key counts) reject the record.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from mixhouse.core.timeutil import MIN_EVENT_TIME_MS, event_time_to_ms
+from mixhouse.ingest import limits
+
+_BAD_TIME = "'properties.time' is invalid: must be specified as seconds since epoch"
+_FUTURE_TIME = "'properties.time' is invalid: must not be more than 1 hour in the future"
+_INSERT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+_SCALARS = (int, float, bool, type(None))
+#: Properties never stored: routing and geolocation inputs.
+_DROPPED = frozenset({"token", "ip"})
+#: Identity events carry ids of their own and may omit ``time`` and ``distinct_id`` (spec §2.6).
+IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
+#: Properties lifted into their own columns.
+_LIFTED = frozenset({"time", "$time", "distinct_id", "$distinct_id", "$insert_id"})
+
+
+class RecordError(Exception):
+    """One record failed validation; ``field`` is the dotted path Mixpanel reports."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class EventRules:
+    """How strictly to validate: ``/track`` and ``/import`` differ (time window, required fields)."""
+
+    endpoint: str  # "track" or "import"
+    strict: bool
+    now_ms: int
+
+
+@dataclass(slots=True)
+class EventRecord:
+    token: str | None
+    event: str
+    time_ms: int
+    distinct_id: str
+    insert_id: str
+    properties: dict[str, Any]
+    ip: str | None
+    geo_disabled: bool
+    ignored: bool = False
+
+
+def _sanitize(value: Any, path: str, depth: int) -> Any:
+    """Truncate strings, check list and object limits, recursively."""
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= limits.MAX_STRING_CHARS else value[: limits.MAX_STRING_CHARS]
+    if kind in _SCALARS:
+        return value
+    if kind is list:
+        if len(value) >= limits.MAX_LIST_ITEMS:
+            raise RecordError(path, f"'{path}' is invalid: lists must have fewer than {limits.MAX_LIST_ITEMS} items")
+        return [_sanitize(item, path, depth + 1) for item in value]
+    if kind is dict:
+        if depth >= limits.MAX_NESTING_DEPTH:
+            depth_limit = limits.MAX_NESTING_DEPTH
+            raise RecordError(path, f"'{path}' is invalid: objects may be nested at most {depth_limit} deep")
+        if len(value) >= limits.MAX_NESTED_KEYS:
+            raise RecordError(path, f"'{path}' is invalid: objects must have fewer than {limits.MAX_NESTED_KEYS} keys")
+        return {
+            key[: limits.MAX_PROPERTY_NAME_CHARS]: _sanitize(item, f"{path}.{key}", depth + 1)
+            for key, item in value.items()
+        }
+    raise RecordError(path, f"'{path}' is invalid: unsupported value type")
+
+
+def sanitize_properties(props: dict[str, Any], prefix: str = "properties") -> dict[str, Any]:
+    """Return a copy of ``props`` within Mixpanel's limits (the fast path keeps short strings and scalars)."""
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if len(key) > limits.MAX_PROPERTY_NAME_CHARS:
+            key = key[: limits.MAX_PROPERTY_NAME_CHARS]
+        kind = type(value)
+        if kind is str:
+            out[key] = value if len(value) <= limits.MAX_STRING_CHARS else value[: limits.MAX_STRING_CHARS]
+        elif kind in _SCALARS:
+            out[key] = value
+        else:
+            out[key] = _sanitize(value, f"{prefix}.{key}", 1)
+    return out
+
+
+def _identity_string(value: Any, field: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    raise RecordError(field, f"'{field}' is invalid: must be a string")
+
+
+def _is_truthy_ignore(value: Any) -> bool:
+    if isinstance(value, str):
+        return value != ""
+    return bool(value) if isinstance(value, bool | int | float) else value is not None
+
+
+def _time_ms(props: dict[str, Any], rules: EventRules, *, required: bool) -> int:
+    raw = props.get("time", props.get("$time"))
+    if raw is None:
+        if required and rules.endpoint == "import":
+            raise RecordError("properties.time", _BAD_TIME)
+        return rules.now_ms
+    ms = event_time_to_ms(raw)
+    if ms is None or ms < MIN_EVENT_TIME_MS:
+        raise RecordError("properties.time", _BAD_TIME)
+    if ms > rules.now_ms:
+        if ms - rules.now_ms > limits.FUTURE_CLAMP_MS:
+            raise RecordError("properties.time", _FUTURE_TIME)
+        ms = rules.now_ms
+    if rules.endpoint == "track" and rules.now_ms - ms > limits.TRACK_MAX_AGE_MS:
+        raise RecordError(
+            "properties.time",
+            "'properties.time' is invalid: /track only accepts events from the last 5 days; use /import",
+        )
+    return ms
+
+
+def _insert_id(props: dict[str, Any], rules: EventRules, *, required: bool) -> str:
+    raw = props.get("$insert_id")
+    if raw is None:
+        if required and rules.endpoint == "import" and rules.strict:
+            raise RecordError("properties.$insert_id", "'properties.$insert_id' is required")
+        return uuid.uuid4().hex
+    text = raw if isinstance(raw, str) else str(raw)
+    if not _INSERT_ID.match(text) or limits.is_forbidden_id(text):
+        if rules.strict:
+            raise RecordError(
+                "properties.$insert_id",
+                "'properties.$insert_id' is invalid: must be at most 36 characters of [A-Za-z0-9-]",
+            )
+        return uuid.uuid4().hex
+    return text
+
+
+def normalize_event(raw: Any, rules: EventRules) -> EventRecord:
+    """Validate one decoded event object; raise ``RecordError`` when Mixpanel would reject it."""
+    if not isinstance(raw, dict):
+        raise RecordError("event", "event must be a JSON object")
+    name = raw.get("event")
+    if not isinstance(name, str) or not name.strip():
+        raise RecordError("event", "'event' is invalid: must be a non-empty string")
+    props = raw.get("properties", {})
+    if not isinstance(props, dict):
+        raise RecordError("properties", "'properties' is invalid: must be a JSON object")
+    token = props.get("token")
+    identity_event = name in IDENTITY_EVENTS
+    raw_id = props.get("distinct_id", props.get("$distinct_id"))
+    if raw_id is None and identity_event:
+        ids = props.get("$distinct_ids")
+        raw_id = props.get("$identified_id") or (ids[0] if isinstance(ids, list) and ids else None)
+    if raw_id is None:
+        if rules.endpoint == "import" and not identity_event:
+            raise RecordError("properties.distinct_id", "'properties.distinct_id' is required")
+        distinct_id = ""
+    else:
+        distinct_id = _identity_string(raw_id, "properties.distinct_id")
+    if distinct_id and limits.is_forbidden_id(distinct_id):
+        raise RecordError(
+            "properties.distinct_id", f"'properties.distinct_id' is invalid: {distinct_id!r} is not allowed as an id"
+        )
+    time_ms = _time_ms(props, rules, required=not identity_event)
+    insert_id = _insert_id(props, rules, required=not identity_event)
+
+    ip_value = props.get("ip")
+    geo_disabled = ip_value in (0, "0")
+    ip = ip_value if isinstance(ip_value, str) and not geo_disabled else None
+
+    clean = sanitize_properties({k: v for k, v in props.items() if k not in _DROPPED and k not in _LIFTED})
+    if len(clean) > limits.MAX_PROPERTIES:
+        raise RecordError("properties", f"'properties' is invalid: more than {limits.MAX_PROPERTIES} properties")
+    return EventRecord(
+        token=token if isinstance(token, str) else None,
+        event=name[: limits.MAX_STRING_CHARS],
+        time_ms=time_ms,
+        distinct_id=distinct_id[: limits.MAX_STRING_CHARS],
+        insert_id=insert_id,
+        properties=clean,
+        ip=ip,
+        geo_disabled=geo_disabled,
+        ignored="$ignore" in props and _is_truthy_ignore(props["$ignore"]),
+    )

@@ -1,0 +1,1 @@
+"""Alembic revisions of the metadata store (loaded by Alembic from their files, in revision order)."""

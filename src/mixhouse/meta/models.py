@@ -1,0 +1,145 @@
+"""Declarative ORM models of the metadata store.
+
+The schema itself is owned by the hand-written Alembic revisions in ``migrations/versions``; these models
+must stay in step with them (a unit test compares the migrated schema against ``Base.metadata``). To add a
+table: declare the model here, then add a new revision that creates it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+#: Explicit constraint names, identical on SQLite and PostgreSQL, so later revisions can drop or alter them
+#: (SQLite batch migrations need named constraints).
+NAMING_CONVENTION: Final[dict[str, str]] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+IDENTITY_MODES: Final[tuple[str, ...]] = ("simplified", "original")
+ROLES: Final[tuple[str, ...]] = ("owner", "admin", "analyst", "consumer")
+
+NAME_MAX_LENGTH: Final = 255
+TIMEZONE_MAX_LENGTH: Final = 64
+TOKEN_LENGTH: Final = 32
+DIGEST_LENGTH: Final = 64  # sha256 hex digest
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always an aware UTC ``datetime`` in Python.
+
+    SQLite stores it naive (in UTC); PostgreSQL stores a ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime(), nullable=False, default=utc_now, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    timezone: Mapped[str] = mapped_column(
+        String(TIMEZONE_MAX_LENGTH), nullable=False, default="UTC", server_default="UTC"
+    )
+    token: Mapped[str] = mapped_column(String(TOKEN_LENGTH), nullable=False, unique=True, index=True)
+    api_secret_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH), nullable=False, unique=True, index=True)
+    api_secret_hint: Mapped[str] = mapped_column(String(4), nullable=False)
+    identity_mode: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="simplified", server_default="simplified"
+    )
+    created_at: Mapped[datetime] = _created_at()
+
+    # sqlite_autoincrement: ids are never reused after a delete (event data is keyed by project id).
+    __table_args__ = (
+        CheckConstraint("identity_mode IN ('simplified', 'original')", name="identity_mode"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class ServiceAccount(Base):
+    __tablename__ = "service_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    username: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False, unique=True, index=True)
+    secret_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH), nullable=False)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class ProjectMember(Base):
+    __tablename__ = "project_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_account_id: Mapped[int] = mapped_column(
+        ForeignKey("service_accounts.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        UniqueConstraint("service_account_id", "project_id"),
+        CheckConstraint("role IN ('owner', 'admin', 'analyst', 'consumer')", name="role"),
+    )

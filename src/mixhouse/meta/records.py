@@ -1,0 +1,41 @@
+"""Immutable values the metadata store hands to its callers (never ORM objects, never secret digests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    organization_id: int
+    name: str
+    timezone: str
+    token: str
+    identity_mode: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccount:
+    id: int
+    username: str
+    name: str
+    organization_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedProject:
+    """A new project with the secrets minted for it: they are shown once and never retrievable again."""
+
+    project: Project
+    api_secret: str
+    service_account_username: str
+    service_account_secret: str
+
+    def __repr__(self) -> str:  # keep secrets out of logs and tracebacks
+        return (
+            f"CreatedProject(project={self.project!r}, api_secret='***', "
+            f"service_account_username={self.service_account_username!r}, service_account_secret='***')"
+        )

@@ -1,0 +1,289 @@
+"""The metadata store: organizations, projects, their secrets, service accounts and memberships.
+
+Secrets (project API secrets, service account secrets) are minted here with :func:`secrets.token_hex`,
+returned once in :class:`CreatedProject`, and stored only as SHA-256 hex digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from alembic import command
+from sqlalchemy import URL, Engine, make_url, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mixhouse.errors import NotFoundError, StorageError, ValidationError
+from mixhouse.meta import models
+from mixhouse.meta.db import META_FILENAME, create_meta_engine, sqlite_url, writer
+from mixhouse.meta.migrations import alembic_config
+from mixhouse.meta.records import CreatedProject, Project, ServiceAccount
+
+DEFAULT_ORGANIZATION: Final = "Default organization"
+SERVICE_ACCOUNT_PREFIX: Final = "mixhouse-sa."
+#: Arbitrary constant: the PostgreSQL advisory lock that serializes concurrent ``migrate`` calls.
+_PG_MIGRATION_LOCK: Final = 0x6D69786D657461  # "mixmeta"
+#: Attempts of a write transaction that hit a unique-constraint race (e.g. two processes creating one org).
+_WRITE_ATTEMPTS: Final = 3
+#: Compared against when a username is unknown, so a miss costs the same as a wrong secret.
+_DUMMY_DIGEST: Final = "0" * 64
+
+
+def secret_digest(secret: str) -> str:
+    """The stored form of a secret: its SHA-256, in hex."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def validate_name(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{what} must be a non-empty string")
+    value = value.strip()
+    if len(value) > models.NAME_MAX_LENGTH:
+        raise ValidationError(f"{what} is longer than {models.NAME_MAX_LENGTH} characters")
+    return value
+
+
+def validate_timezone(value: object) -> str:
+    """An IANA time zone name that :mod:`zoneinfo` can load (``UTC`` is always accepted)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("timezone must be a non-empty IANA time zone name")
+    value = value.strip()
+    if value == "UTC":
+        return value
+    if len(value) > models.TIMEZONE_MAX_LENGTH:
+        raise ValidationError(f"unknown timezone {value[:80]!r}", details={"timezone": value[:80]})
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValidationError(f"unknown timezone {value!r}", details={"timezone": value}) from None
+    return value
+
+
+def validate_identity_mode(value: object) -> str:
+    if value not in models.IDENTITY_MODES:
+        raise ValidationError(
+            f"identity_mode must be one of {', '.join(models.IDENTITY_MODES)}, not {value!r}",
+            details={"identity_mode": value},
+        )
+    assert isinstance(value, str)
+    return value
+
+
+def _project_record(row: models.Project) -> Project:
+    return Project(
+        id=row.id,
+        organization_id=row.organization_id,
+        name=row.name,
+        timezone=row.timezone,
+        token=row.token,
+        identity_mode=row.identity_mode,
+        created_at=row.created_at,
+    )
+
+
+def _service_account_record(row: models.ServiceAccount) -> ServiceAccount:
+    return ServiceAccount(id=row.id, username=row.username, name=row.name, organization_id=row.organization_id)
+
+
+class MetaStore:
+    """Metadata on SQLite (default) or any SQLAlchemy database; safe to share across threads and processes."""
+
+    def __init__(self, url: str | URL) -> None:
+        self._url = make_url(url)
+        self._engine = create_meta_engine(self._url)
+        self._read_sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(bind=writer(self._engine), expire_on_commit=False)
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> MetaStore:
+        """The store in ``data_dir / "meta.sqlite3"``, creating ``data_dir`` if needed."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(sqlite_url(data_dir / META_FILENAME))
+
+    @property
+    def url(self) -> URL:
+        return self._url
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"MetaStore({self._url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> MetaStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- sessions (also for later layers that keep their own tables in this database) ----------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only session in one transaction (a consistent snapshot); rolled back at the end."""
+        with self._storage_errors(), self._read_sessions() as session:
+            yield session  # closing the session rolls the transaction back
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A write session: on SQLite, takes the write lock up front; commits at the end unless it raises."""
+        with self._storage_errors(), self._write_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            hint = " (has the store been migrated?)" if "no such table" in str(exc.orig) else ""
+            raise StorageError(f"metadata database error: {exc.orig}{hint}") from exc
+
+    # -- schema ------------------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (idempotent; concurrent callers are serialized)."""
+        with self._storage_errors(), writer(self._engine).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            command.upgrade(alembic_config(connection=connection), "head")
+
+    # -- projects ----------------------------------------------------------------------------------------
+
+    def create_project(
+        self,
+        name: str,
+        *,
+        timezone: str = "UTC",
+        identity_mode: str = "simplified",
+        organization_name: str = DEFAULT_ORGANIZATION,
+    ) -> CreatedProject:
+        """A new project in ``organization_name`` (created if missing), with its API secret and a new
+        service account that owns it."""
+        name = validate_name(name, "project name")
+        timezone = validate_timezone(timezone)
+        identity_mode = validate_identity_mode(identity_mode)
+        organization_name = validate_name(organization_name, "organization name")
+
+        for attempt in range(_WRITE_ATTEMPTS):
+            api_secret = secrets.token_hex(16)
+            account_secret = secrets.token_hex(16)
+            username = f"{SERVICE_ACCOUNT_PREFIX}{secrets.token_hex(8)}"
+            try:
+                with self.writing() as session:
+                    organization = session.scalar(
+                        select(models.Organization).where(models.Organization.name == organization_name)
+                    )
+                    if organization is None:
+                        organization = models.Organization(name=organization_name)
+                        session.add(organization)
+                        session.flush()
+                    project = models.Project(
+                        organization_id=organization.id,
+                        name=name,
+                        timezone=timezone,
+                        token=secrets.token_hex(16),
+                        api_secret_hash=secret_digest(api_secret),
+                        api_secret_hint=api_secret[-4:],
+                        identity_mode=identity_mode,
+                    )
+                    account = models.ServiceAccount(
+                        organization_id=organization.id,
+                        username=username,
+                        secret_hash=secret_digest(account_secret),
+                        name=f"{name} owner"[: models.NAME_MAX_LENGTH],
+                    )
+                    session.add_all([project, account])
+                    session.flush()
+                    owner = models.ProjectMember(service_account_id=account.id, project_id=project.id, role="owner")
+                    session.add(owner)
+                    session.flush()
+                    record = _project_record(project)
+            except IntegrityError:
+                # Another process created the same organization concurrently (or, improbably, a token
+                # collided): the retry sees the committed row.
+                if attempt == _WRITE_ATTEMPTS - 1:
+                    raise
+                continue
+            return CreatedProject(
+                project=record,
+                api_secret=api_secret,
+                service_account_username=username,
+                service_account_secret=account_secret,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def list_projects(self) -> list[Project]:
+        with self.reading() as session:
+            rows = session.scalars(select(models.Project).order_by(models.Project.id))
+            return [_project_record(row) for row in rows]
+
+    def get_project(self, project_id: int) -> Project | None:
+        if isinstance(project_id, bool) or not isinstance(project_id, int):
+            return None
+        with self.reading() as session:
+            row = session.get(models.Project, project_id)
+            return None if row is None else _project_record(row)
+
+    def project_by_token(self, token: str) -> Project | None:
+        if not isinstance(token, str) or not token or len(token) > models.TOKEN_LENGTH:
+            return None
+        with self.reading() as session:
+            row = session.scalar(select(models.Project).where(models.Project.token == token))
+            return None if row is None else _project_record(row)
+
+    def project_by_secret(self, api_secret: str) -> Project | None:
+        """The project whose API secret this is; the digest lookup is confirmed by a constant-time compare."""
+        if not isinstance(api_secret, str) or not api_secret:
+            return None
+        digest = secret_digest(api_secret)
+        with self.reading() as session:
+            row = session.scalar(select(models.Project).where(models.Project.api_secret_hash == digest))
+            if row is None or not hmac.compare_digest(row.api_secret_hash, digest):
+                return None
+            return _project_record(row)
+
+    def set_identity_mode(self, project_id: int, mode: str) -> Project:
+        mode = validate_identity_mode(mode)
+        with self.writing() as session:
+            row = session.get(models.Project, project_id)
+            if row is None:
+                raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+            row.identity_mode = mode
+            session.flush()
+            return _project_record(row)
+
+    # -- service accounts ----------------------------------------------------------------------------------
+
+    def authenticate_service_account(self, username: str, secret: str) -> ServiceAccount | None:
+        if not isinstance(username, str) or not isinstance(secret, str) or not username or not secret:
+            return None
+        digest = secret_digest(secret)
+        with self.reading() as session:
+            row = session.scalar(select(models.ServiceAccount).where(models.ServiceAccount.username == username))
+            stored = _DUMMY_DIGEST if row is None else row.secret_hash
+            if not hmac.compare_digest(stored, digest) or row is None:
+                return None
+            return _service_account_record(row)
+
+    def role_in_project(self, service_account_id: int, project_id: int) -> str | None:
+        with self.reading() as session:
+            return session.scalar(
+                select(models.ProjectMember.role).where(
+                    models.ProjectMember.service_account_id == service_account_id,
+                    models.ProjectMember.project_id == project_id,
+                )
+            )

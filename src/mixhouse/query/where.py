@@ -1,0 +1,18 @@
+"""Compile user ``where`` expressions against the event source (columns named in ``events_source``)."""
+
+from __future__ import annotations
+
+from mixhouse.expr import SqlContext, SqlFragment, compile_filter, parse
+
+EVENT_CONTEXT = SqlContext(
+    properties_column="properties",
+    event_column="event",
+    time_column="time",
+    distinct_id_sql="distinct_id",
+    param_prefix="w",
+)
+
+
+def compile_event_where(text: str) -> SqlFragment:
+    """Parse and compile a ``where`` over events; raises ``ExpressionError`` with the position on bad input."""
+    return compile_filter(parse(text), EVENT_CONTEXT)

@@ -1,0 +1,151 @@
+"""Profile query (spec §4.11): ``/api/query/engage`` and ``/api/2.0/engage``.
+
+Profiles are folded in memory (``ProfileStore``); ``where`` is evaluated with the expression language's reference
+evaluator over each profile's properties (``properties["x"]`` and ``user["x"]`` both read the profile). Results are
+ordered by distinct id; a ``session_id`` pins the matching id list so later pages are stable.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from mixhouse.errors import ValidationError
+from mixhouse.meta.records import Project
+from mixhouse.services.profile_store import ProfileStore
+
+PAGE_SIZE = 1000
+_SESSION_TTL_S = 600.0
+_MAX_SESSIONS = 64
+
+
+@dataclass(frozen=True)
+class EngageRequest:
+    where: str | None = None
+    distinct_ids: tuple[str, ...] | None = None
+    output_properties: tuple[str, ...] | None = None
+    group_key: str = ""
+    page: int = 0
+    page_size: int = PAGE_SIZE
+    session_id: str | None = None
+
+
+def _json_list(value: Any, name: str) -> tuple[str, ...] | None:
+    if value is None or value == "":
+        return None
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise ValidationError(f"{name} must be a JSON array of strings") from exc
+    if not isinstance(parsed, list) or not all(isinstance(item, str | int) for item in parsed):
+        raise ValidationError(f"{name} must be a JSON array of strings")
+    return tuple(str(item) for item in parsed)
+
+
+def _int(value: Any, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be an integer") from exc
+    if number < 0:
+        raise ValidationError(f"{name} must not be negative")
+    return number
+
+
+def parse_engage_params(params: dict[str, Any]) -> EngageRequest:
+    unsupported = [name for name in ("filter_by_cohort", "behaviors") if params.get(name)]
+    if unsupported:
+        raise ValidationError(
+            f"{unsupported[0]} needs cohorts and behaviours, which this server does not support yet"
+        )
+    ids = _json_list(params.get("distinct_ids"), "distinct_ids")
+    single = params.get("distinct_id")
+    if single not in (None, ""):
+        ids = (str(single),)
+    page_size = min(_int(params.get("page_size"), "page_size", PAGE_SIZE), PAGE_SIZE) or PAGE_SIZE
+    where = params.get("where")
+    if where is not None and not isinstance(where, str):
+        raise ValidationError("where must be an expression string")
+    group = params.get("data_group_id")
+    return EngageRequest(
+        where=where or None,
+        distinct_ids=ids,
+        output_properties=_json_list(params.get("output_properties"), "output_properties"),
+        group_key=str(group) if group not in (None, "") else "",
+        page=_int(params.get("page"), "page", 0),
+        page_size=page_size,
+        session_id=str(params["session_id"]) if params.get("session_id") else None,
+    )
+
+
+class EngageService:
+    def __init__(self, profiles: ProfileStore) -> None:
+        self.profiles = profiles
+        self._sessions: OrderedDict[str, tuple[float, int, list[str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _matching_ids(self, project: Project, request: EngageRequest) -> list[str]:
+        rows = self.profiles.snapshot(project.id, request.group_key)
+        if request.distinct_ids is not None:
+            wanted = set(request.distinct_ids)
+            rows = [row for row in rows if row[0] in wanted]
+        if request.where:
+            from mixhouse.expr import Record, evaluate, parse
+
+            expr = parse(request.where)
+            rows = [
+                row
+                for row in rows
+                if evaluate(expr, Record(event="", time_ms=0, distinct_id=row[0], properties=row[1], user=row[1]))
+                is True
+            ]
+        return [distinct_id for distinct_id, _ in rows]
+
+    def _session_ids(self, project: Project, request: EngageRequest) -> tuple[str, list[str]]:
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k, (at, _, _) in self._sessions.items() if now - at > _SESSION_TTL_S]:
+                del self._sessions[key]
+            if request.session_id and request.session_id in self._sessions:
+                _, owner, ids = self._sessions[request.session_id]
+                if owner == project.id:
+                    return request.session_id, ids
+        if request.page > 0 and not request.session_id:
+            raise ValidationError("page > 0 requires the session_id returned with page 0")
+        ids = self._matching_ids(project, request)
+        session_id = request.session_id or f"{int(time.time())}-{secrets.token_hex(6)}"
+        with self._lock:
+            self._sessions[session_id] = (now, project.id, ids)
+            while len(self._sessions) > _MAX_SESSIONS:
+                self._sessions.popitem(last=False)
+        return session_id, ids
+
+    def query(self, project: Project, request: EngageRequest) -> dict[str, Any]:
+        session_id, ids = self._session_ids(project, request)
+        start = request.page * request.page_size
+        results = []
+        for distinct_id in ids[start : start + request.page_size]:
+            props = self.profiles.get(project.id, distinct_id, request.group_key)
+            if props is None:
+                continue  # deleted since the session started
+            if request.output_properties is not None:
+                props = {k: v for k, v in props.items() if k in request.output_properties}
+            results.append({"$distinct_id": distinct_id, "$properties": props})
+        return {
+            "page": request.page,
+            "page_size": request.page_size,
+            "session_id": session_id,
+            "status": "ok",
+            "total": len(ids),
+            "results": results,
+        }

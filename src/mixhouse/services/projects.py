@@ -1,0 +1,74 @@
+"""Project lookup and credential checks, cached for the ingestion hot path."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from mixhouse.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from mixhouse.meta.records import Project
+from mixhouse.meta.store import MetaStore
+
+_NEGATIVE_TTL_S = 2.0
+READ_ROLES = frozenset({"owner", "admin", "analyst", "consumer"})
+WRITE_ROLES = frozenset({"owner", "admin", "analyst"})
+
+
+class ProjectDirectory:
+    """Resolves tokens, secrets and service accounts to projects; caches positive token lookups."""
+
+    def __init__(self, meta: MetaStore) -> None:
+        self.meta = meta
+        self._by_token: dict[str, Project] = {}
+        self._missing: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def by_token(self, token: str) -> Project | None:
+        project = self._by_token.get(token)
+        if project is not None:
+            return project
+        missed = self._missing.get(token)
+        if missed is not None and time.monotonic() - missed < _NEGATIVE_TTL_S:
+            return None
+        project = self.meta.project_by_token(token)
+        with self._lock:
+            if project is None:
+                if len(self._missing) > 10_000:
+                    self._missing.clear()
+                self._missing[token] = time.monotonic()
+            else:
+                self._by_token[token] = project
+        return project
+
+    def get(self, project_id: int) -> Project:
+        project = self.meta.get_project(project_id)
+        if project is None:
+            raise NotFoundError(f"project {project_id} does not exist")
+        return project
+
+    def authenticate(
+        self, *, username: str, password: str, project_id: int | None, roles: frozenset[str] = READ_ROLES
+    ) -> Project:
+        """Basic credentials: a service account plus ``project_id``, a project secret, or (``/import``) a token."""
+        account = self.meta.authenticate_service_account(username, password) if password else None
+        if account is not None:
+            if project_id is None:
+                raise AuthenticationError("project_id is required when authenticating with a service account")
+            role = self.meta.role_in_project(account.id, project_id)
+            if role is None:
+                raise PermissionDeniedError(f"this service account has no access to project {project_id}")
+            if role not in roles:
+                raise PermissionDeniedError(f"the {role} role may not do this in project {project_id}")
+            return self.get(project_id)
+        project = self.meta.project_by_secret(username) if username else None
+        if project is not None and not password:
+            if project_id is not None and project_id != project.id:
+                raise PermissionDeniedError("this project secret belongs to another project")
+            return project
+        raise AuthenticationError("Invalid credentials")
+
+    def authenticate_token(self, token: str, project_id: int | None) -> Project:
+        project = self.by_token(token)
+        if project is None or (project_id is not None and project_id != project.id):
+            raise AuthenticationError("Invalid credentials")
+        return project

@@ -1,0 +1,64 @@
+"""Wires one data directory's stores and services together; the server and the CLI both start from here."""
+
+from __future__ import annotations
+
+import logging
+
+from mixhouse.config import Settings
+from mixhouse.ingest.geo import GeoLocator
+from mixhouse.meta.store import MetaStore
+from mixhouse.services.engage import EngageService
+from mixhouse.services.identity_registry import IdentityRegistry
+from mixhouse.services.ingestion import IngestService
+from mixhouse.services.profile_store import ProfileStore
+from mixhouse.services.projects import ProjectDirectory
+from mixhouse.storage.commit import GroupCommitter, SeqAllocator
+from mixhouse.storage.embedded.backend import EmbeddedBackend
+from mixhouse.storage.schema import EVENTS_TABLE, IDENTITY_TABLE, PROFILE_OPS_TABLE
+
+log = logging.getLogger("mixhouse")
+
+
+class Runtime:
+    """Owns the data directory for the life of the process (server, ``mixhouse demo``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.meta = MetaStore.for_data_dir(settings.data_dir)
+        self.meta.migrate()
+        self.backend = EmbeddedBackend(
+            settings.data_dir, fsync_after_insert=settings.fsync_after_insert, sessions=settings.read_sessions
+        )
+        self.backend.migrate()
+        self.projects = ProjectDirectory(self.meta)
+        self.identities = IdentityRegistry(self.backend)
+        self.profiles = ProfileStore(self.backend)
+        self.committer = GroupCommitter(self.backend, max_pending_rows=settings.max_pending_rows)
+        self.seqs = SeqAllocator(self._max_seq())
+        self.geo = GeoLocator(settings.geoip_db)
+        self.ingest = IngestService(
+            projects=self.projects,
+            identities=self.identities,
+            profiles=self.profiles,
+            committer=self.committer,
+            seqs=self.seqs,
+            geo=self.geo,
+        )
+        self.engage = EngageService(self.profiles)
+        self.committer.start()
+
+    def _max_seq(self) -> int:
+        sql = " UNION ALL ".join(
+            f"SELECT max(seq) AS s FROM {table}" for table in (EVENTS_TABLE, IDENTITY_TABLE, PROFILE_OPS_TABLE)
+        )
+        rows = self.backend.query_rows(f"SELECT max(s) AS s FROM ({sql})")
+        return int(rows[0]["s"]) if rows else 0
+
+    def close(self) -> None:
+        """Commit what is queued, then release the data directory."""
+        self.committer.stop()
+        self.backend.close()
+        self.geo.close()
+        self.meta.close()
+        log.info("mixhouse stopped; data flushed to %s", self.settings.data_dir)

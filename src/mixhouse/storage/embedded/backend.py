@@ -1,0 +1,138 @@
+"""In-process ClickHouse (chDB) on a data directory: the default backend.
+
+chDB holds one data directory per process. A session runs one query at a time, so the backend keeps one session
+for the writer and one per reading thread (sessions on one path run in parallel). An exclusive lock file makes sure
+only one process owns the directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import queue
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import chdb.session as chdb_session
+import orjson
+
+from mixhouse.errors import ConfigError, StorageError
+from mixhouse.storage.schema import DDL, merge_tree_settings
+
+LOCK_NAME = "mixhouse.lock"
+
+
+def _literal(value: Any) -> str:
+    """A value in the text form ClickHouse parses for a ``{name:Type}`` parameter of a composite type."""
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_literal(item) for item in value) + "]"
+    return str(value)
+
+
+def bind_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Parameters as chDB takes them: scalars as they are, arrays as their ClickHouse text form."""
+    if not params:
+        return None
+    return {k: (_literal(v) if isinstance(v, list | tuple) else v) for k, v in params.items()}
+
+
+class DataDirLock:
+    """An exclusive, advisory lock on ``data_dir/mixhouse.lock``, released when the process exits."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / LOCK_NAME
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(self._fd)
+            raise ConfigError(
+                f"the data directory {data_dir} is in use by another Mixhouse process "
+                "(stop the server, or talk to it over HTTP)"
+            ) from exc
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, str(os.getpid()).encode())
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = -1
+
+
+class EmbeddedBackend:
+    """chDB on ``data_dir/clickhouse``."""
+
+    def __init__(self, data_dir: Path, *, fsync_after_insert: bool = False, sessions: int = 3) -> None:
+        self.data_dir = data_dir
+        self._lock = DataDirLock(data_dir)
+        self._path = str(data_dir / "clickhouse")
+        self._fsync = fsync_after_insert
+        self._all: list[Any] = [chdb_session.Session(self._path) for _ in range(max(1, sessions))]
+        self._pool: queue.Queue[Any] = queue.Queue()
+        for session in self._all:
+            self._pool.put(session)
+        self._closed = False
+
+    # -- sessions ---------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[Any]:
+        if self._closed:
+            raise StorageError("the storage backend is closed")
+        session = self._pool.get()
+        try:
+            yield session
+        finally:
+            self._pool.put(session)
+
+    def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> Any:
+        with self._session() as session:
+            try:
+                return session.query(sql, fmt, params=bind_params(params))
+            except Exception as exc:  # chDB raises bare RuntimeError for every engine error
+                raise StorageError(f"storage query failed: {exc}") from exc
+
+    # -- Backend protocol ---------------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        settings = merge_tree_settings(fsync_after_insert=self._fsync)
+        for statement in DDL:
+            self._run(statement.replace("{merge_tree_settings}", settings), "CSV", None)
+
+    def insert_jsonl(self, table: str, columns: tuple[str, ...], rows: bytes) -> None:
+        if not rows:
+            return
+        column_list = ", ".join(columns)
+        sql = f"INSERT INTO {table} ({column_list}) FORMAT JSONEachRow\n" + rows.decode("utf-8")
+        self._run(sql, "CSV", None)
+
+    def query_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        result = self._run(sql, "JSONEachRow", params)
+        data: bytes = result.bytes()
+        return [orjson.loads(line) for line in data.splitlines() if line]
+
+    def stream_bytes(
+        self, sql: str, params: Mapping[str, Any] | None = None, fmt: str = "JSONEachRow"
+    ) -> Iterator[bytes]:
+        with self._session() as session:
+            try:
+                stream = session.send_query(sql, fmt, params=bind_params(params))
+                for chunk in stream:
+                    data = chunk.bytes()
+                    if data:
+                        yield data
+            except Exception as exc:
+                raise StorageError(f"storage query failed: {exc}") from exc
+
+    def close(self) -> None:
+        self._closed = True
+        for session in self._all:
+            with contextlib.suppress(Exception):  # best effort at shutdown
+                session.close()
+        self._lock.release()

@@ -1,0 +1,61 @@
+"""Shared fixtures: one real server per test session; every test gets its own project (isolation by project)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import ServerProcess
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@dataclass(frozen=True)
+class ProjectCreds:
+    project_id: int
+    token: str
+    api_secret: str
+    sa_username: str
+    sa_secret: str
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data_dir = tmp_path_factory.mktemp("server") / "data"
+    proc = ServerProcess(data_dir=data_dir).start()
+    yield proc
+    proc.stop()
+
+
+def make_project(data_dir: Path, name: str = "test", **options: str) -> ProjectCreds:
+    """Create a project in the server's metadata store, as `mixhouse projects create` does."""
+    from mixhouse.meta.store import MetaStore
+
+    store = MetaStore.for_data_dir(data_dir)
+    try:
+        store.migrate()
+        created = store.create_project(name, **options)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    return ProjectCreds(
+        project_id=created.project.id,
+        token=created.project.token,
+        api_secret=created.api_secret,
+        sa_username=created.service_account_username,
+        sa_secret=created.service_account_secret,
+    )
+
+
+@pytest.fixture
+def project(server: ServerProcess) -> ProjectCreds:
+    return make_project(server.data_dir)
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        yield client
