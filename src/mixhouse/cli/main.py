@@ -136,7 +136,7 @@ def projects_list(
         projects = store.list_projects()
     finally:
         store.close()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"project_id": p.id, "name": p.name, "timezone": p.timezone, "token": p.token,
          "identity_mode": p.identity_mode}
         for p in projects
@@ -146,7 +146,7 @@ def projects_list(
         return
     table = Table("project_id", "name", "timezone", "identity_mode", "token")
     for row in rows:
-        table.add_row(str(row["project_id"]), row["name"], row["timezone"], row["identity_mode"], row["token"])
+        table.add_row(*(str(row[key]) for key in ("project_id", "name", "timezone", "identity_mode", "token")))
     console.print(table)
 
 

@@ -67,7 +67,7 @@ def normalize_update(raw: Any, *, group: bool, now_ms: int) -> ProfileUpdate:
         if not isinstance(group_key, str) or not group_key:
             raise RecordError("$group_key", "'$group_key' is required")
         distinct_id = _id(raw.get("$group_id"), "$group_id")
-        allowed = GROUP_OPERATIONS
+        allowed: tuple[str, ...] = GROUP_OPERATIONS
     else:
         group_key = ""
         distinct_id = _id(raw.get("$distinct_id", raw.get("distinct_id")), "$distinct_id")

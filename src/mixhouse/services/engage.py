@@ -34,6 +34,10 @@ class EngageRequest:
     page: int = 0
     page_size: int = PAGE_SIZE
     session_id: str | None = None
+    sort_key: str | None = None
+    descending: bool = True
+    search: str | None = None
+    limit: int | None = None
 
 
 def _json_list(value: Any, name: str) -> tuple[str, ...] | None:
@@ -77,6 +81,10 @@ def parse_engage_params(params: dict[str, Any]) -> EngageRequest:
     if where is not None and not isinstance(where, str):
         raise ValidationError("where must be an expression string")
     group = params.get("data_group_id")
+    sort_order = str(params.get("sort_order") or "descending").lower()
+    if sort_order not in ("ascending", "descending"):
+        raise ValidationError("sort_order must be 'ascending' or 'descending'")
+    limit = _int(params.get("limit"), "limit", 0) or None
     return EngageRequest(
         where=where or None,
         distinct_ids=ids,
@@ -85,7 +93,29 @@ def parse_engage_params(params: dict[str, Any]) -> EngageRequest:
         page=_int(params.get("page"), "page", 0),
         page_size=page_size,
         session_id=str(params["session_id"]) if params.get("session_id") else None,
+        sort_key=str(params["sort_key"]) if params.get("sort_key") else None,
+        descending=sort_order == "descending",
+        search=str(params["search"]) if params.get("search") else None,
+        limit=limit,
     )
+
+
+def _sort_value(value: Any) -> tuple[int, Any]:
+    """Orders mixed types: numbers, then strings, then booleans; missing values always last."""
+    if isinstance(value, bool):
+        return (2, value)
+    if isinstance(value, int | float):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (3, 0)
+
+
+def _matches_search(distinct_id: str, props: dict[str, Any], needle: str) -> bool:
+    needle = needle.lower()
+    if needle in distinct_id.lower():
+        return True
+    return any(isinstance(v, str) and needle in v.lower() for v in props.values())
 
 
 class EngageService:
@@ -95,21 +125,28 @@ class EngageService:
         self._lock = threading.Lock()
 
     def _matching_ids(self, project: Project, request: EngageRequest) -> list[str]:
-        rows = self.profiles.snapshot(project.id, request.group_key)
+        rows: list[tuple[str, dict[str, Any]]] = self.profiles.snapshot(project.id, request.group_key)
         if request.distinct_ids is not None:
             wanted = set(request.distinct_ids)
             rows = [row for row in rows if row[0] in wanted]
-        if request.where:
+        if request.search:
+            rows = [row for row in rows if _matches_search(row[0], row[1], request.search)]
+        if request.where or request.sort_key:
             from mixhouse.expr import Record, evaluate, parse
 
-            expr = parse(request.where)
-            rows = [
-                row
-                for row in rows
-                if evaluate(expr, Record(event="", time_ms=0, distinct_id=row[0], properties=row[1], user=row[1]))
-                is True
-            ]
-        return [distinct_id for distinct_id, _ in rows]
+            def record(row: tuple[str, dict[str, Any]]) -> Record:
+                return Record(event="", time_ms=0, distinct_id=row[0], properties=row[1], user=row[1])
+
+            if request.where:
+                expr = parse(request.where)
+                rows = [row for row in rows if evaluate(expr, record(row)) is True]
+            if request.sort_key:
+                key_expr = parse(request.sort_key)
+                keyed = [(_sort_value(evaluate(key_expr, record(row))), row) for row in rows]
+                present = sorted((k for k in keyed if k[0][0] < 3), key=lambda k: k[0], reverse=request.descending)
+                rows = [row for _, row in present] + [row for k, row in keyed if k[0] >= 3]
+        ids = [distinct_id for distinct_id, _ in rows]
+        return ids[: request.limit] if request.limit else ids
 
     def _session_ids(self, project: Project, request: EngageRequest) -> tuple[str, list[str]]:
         now = time.monotonic()

@@ -242,7 +242,7 @@ class IngestService:
     def _enqueue_profiles(self, accepted: list[tuple[Project, ProfileUpdate]]) -> Future[None]:
         batch = WriteBatch()
         seq = self.seqs.take(len(accepted))
-        applied: dict[int, list[tuple[tuple[str, str], dict[str, object], int, int]]] = {}
+        applied: dict[int, list[tuple[tuple[str, str], dict[str, Any], int, int]]] = {}
         for project, update in accepted:
             batch.profile_ops.append(
                 orjson.dumps(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 import orjson
 
@@ -16,7 +17,7 @@ from mixhouse.storage.base import Backend
 from mixhouse.storage.schema import PROFILE_OPS_TABLE
 
 ProfileKey = tuple[str, str]  # (group_key, distinct_id); group_key "" for users
-Profiles = dict[ProfileKey, dict[str, object]]
+Profiles = dict[ProfileKey, dict[str, Any]]
 
 _REPLAY_SQL = f"""
 SELECT group_key, distinct_id, toUnixTimestamp64Milli(time) AS time_ms, seq, op
@@ -50,14 +51,14 @@ class ProfileStore:
         return profiles
 
     @staticmethod
-    def _fold(profiles: Profiles, key: ProfileKey, ops: dict[str, object], time_ms: int) -> None:
+    def _fold(profiles: Profiles, key: ProfileKey, ops: dict[str, Any], time_ms: int) -> None:
         folded = apply_ops(profiles.get(key), ops, time_ms)
         if folded is None:
             profiles.pop(key, None)
         else:
             profiles[key] = folded
 
-    def apply(self, project_id: int, updates: Iterable[tuple[ProfileKey, dict[str, object], int, int]]) -> None:
+    def apply(self, project_id: int, updates: Iterable[tuple[ProfileKey, dict[str, Any], int, int]]) -> None:
         """Fold committed ``(key, ops, time_ms, seq)`` updates; ones the initial replay already saw are skipped."""
         with self._lock:
             profiles = self._projects.get(project_id)
@@ -68,7 +69,7 @@ class ProfileStore:
                 if seq > loaded:
                     self._fold(profiles, key, ops, time_ms)
 
-    def snapshot(self, project_id: int, group_key: str = "") -> list[tuple[str, dict[str, object]]]:
+    def snapshot(self, project_id: int, group_key: str = "") -> list[tuple[str, dict[str, Any]]]:
         """All profiles of one kind, sorted by distinct id (stable pages)."""
         with self._lock:
             profiles = self._profiles(project_id)
@@ -76,6 +77,6 @@ class ProfileStore:
         rows.sort(key=lambda row: row[0])
         return rows
 
-    def get(self, project_id: int, distinct_id: str, group_key: str = "") -> dict[str, object] | None:
+    def get(self, project_id: int, distinct_id: str, group_key: str = "") -> dict[str, Any] | None:
         with self._lock:
             return self._profiles(project_id).get((group_key, distinct_id))

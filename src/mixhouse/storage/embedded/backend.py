@@ -75,7 +75,10 @@ class EmbeddedBackend:
         self._lock = DataDirLock(data_dir)
         self._path = str(data_dir / "clickhouse")
         self._fsync = fsync_after_insert
-        self._all: list[Any] = [chdb_session.Session(self._path) for _ in range(max(1, sessions))]
+        self._all: list[Any] = [
+            chdb_session.Session(self._path)  # type: ignore[no-untyped-call]
+            for _ in range(max(1, sessions))
+        ]
         self._pool: queue.Queue[Any] = queue.Queue()
         for session in self._all:
             self._pool.put(session)
