@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import socket
 import subprocess
 import sys
@@ -37,7 +38,7 @@ class ServerProcess:
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0, verify: str | bool = True) -> ServerProcess:
+    def start(self, timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> ServerProcess:
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         cmd = [sys.executable, "-m", "mixhouse", "serve", "--data-dir", str(self.data_dir),

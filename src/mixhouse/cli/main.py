@@ -24,7 +24,7 @@ DEFAULT_DATA_DIR = Path("./mixhouse-data")
 
 
 def _fail(exc: MixhouseError) -> None:
-    console.print(f"[red]error:[/red] {exc.message}")
+    typer.echo(f"error: {exc.message}", err=True)
     raise typer.Exit(code=2)
 
 
@@ -64,6 +64,7 @@ def serve(
         console.print("[red]error:[/red] --tls-cert and --tls-key go together")
         raise typer.Exit(code=2)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings.from_env(
         data_dir=data_dir, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
         fsync_after_insert=fsync or None, geoip_db=geoip_db,

@@ -4,7 +4,8 @@ token in the source text)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal as TypingLiteral
+from typing import Final
+from typing import Literal as TypingLiteral
 
 Source = TypingLiteral["properties", "event", "user"]
 

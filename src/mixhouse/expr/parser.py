@@ -105,12 +105,15 @@ class _Parser:
     # ----------------------------------------------------------------------------------------------- grammar
 
     def parse(self) -> Expr:
-        if self.tok.kind is Kind.END:
+        if self.at_end():
             self.fail("empty expression")
         expr = self.or_expr()
-        if self.tok.kind is not Kind.END:
+        if not self.at_end():
             self.fail(f"unexpected {self.tok.describe()}")
         return expr
+
+    def at_end(self) -> bool:
+        return self.tok.kind is Kind.END
 
     def or_expr(self) -> Expr:
         left = self.and_expr()
@@ -197,9 +200,7 @@ class _Parser:
             return self.list_literal()
         if tok.kind is Kind.NAME:
             return self.name()
-        if tok.kind is Kind.END:
-            self.fail("unexpected end of expression")
-        self.fail(f"unexpected {tok.describe()}")
+        self.fail("unexpected end of expression" if tok.kind is Kind.END else f"unexpected {tok.describe()}")
 
     def name(self) -> Expr:
         tok = self.advance()
@@ -235,7 +236,7 @@ class _Parser:
         name = tok.text
         if name not in FUNCTIONS:
             self.fail(f"unknown function '{name}'", tok.pos)
-        self.advance()  # "("
+        opening = self.advance()
         self.enter()
         args: list[Expr] = []
         if not self.is_op(")"):
@@ -244,16 +245,17 @@ class _Parser:
                 self.advance()
                 args.append(self.or_expr())
         self.nesting -= 1
-        self.expect(")", f"to close the arguments of '{name}'")
+        closing = self.expect(")", f"to close the arguments of '{name}'")
         arity = FUNCTIONS[name]
         if len(args) != arity:
             plural = "" if arity == 1 else "s"
             self.fail(f"function '{name}' takes {arity} argument{plural}, got {len(args)}", tok.pos)
         if name == "datetime":
-            return self._datetime(tok, args[0])
+            source = self.text[opening.pos + 1 : closing.pos].strip()
+            return self._datetime(tok, args[0], source)
         return Call(name, tuple(args), tok.pos)
 
-    def _datetime(self, tok: Token, arg: Expr) -> Expr:
+    def _datetime(self, tok: Token, arg: Expr, source: str) -> Expr:
         """Resolve ``datetime(<constant>)`` now, so that an invalid constant is a parse error."""
         constant = _constant_number(arg)
         if isinstance(arg, Literal) and isinstance(arg.value, str):
@@ -264,7 +266,6 @@ class _Parser:
             return Call("datetime", (arg,), tok.pos)
         if value is UNDEFINED:
             self.fail("invalid datetime (expected YYYY-MM-DD[THH:MM:SS] between 1900 and 2299)", _start(arg))
-        source = self.text[_start(arg) : self.tokens[self.i - 1].pos].rstrip()
         return DatetimeLiteral(value.ms, source, tok.pos)
 
     def list_literal(self) -> Expr:
@@ -313,12 +314,16 @@ def _start(expr: Expr) -> int:
 
 
 def _check(expr: Expr, text: str) -> None:
-    """Depth limit and the ``and``/``or`` operand rule, iteratively (trees can be deep)."""
+    """Depth limit, then the ``and``/``or`` operand rule (iteratively: trees can be deep)."""
     stack: list[tuple[Expr, int]] = [(expr, 1)]
+    nodes: list[Expr] = []
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ExpressionError(f"expression deeper than {MAX_DEPTH} levels", position=node.pos, expression=text)
+        nodes.append(node)
+        stack.extend((child, depth + 1) for child in children(node))
+    for node in nodes:
         if isinstance(node, Binary) and node.op in ("and", "or"):
             for operand in (node.left, node.right):
                 types = infer(operand)
@@ -329,4 +334,3 @@ def _check(expr: Expr, text: str) -> None:
                         position=_start(operand),
                         expression=text,
                     )
-        stack.extend((child, depth + 1) for child in children(node))

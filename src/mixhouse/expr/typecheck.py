@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from mixhouse.expr.ast import Binary, Call, DatetimeLiteral, Expr, ListLiteral, Literal, Property, Unary
+from mixhouse.expr.ast import Binary, DatetimeLiteral, Expr, ListLiteral, Literal, Property, Unary
 from mixhouse.expr.values import JSON_TYPES, T
 
 Types = frozenset[T]
@@ -65,7 +65,7 @@ def _binary(op: str, left: Types, right: Types) -> Types:
         ok = [(a == b == T.STRING) or (b == T.LIST and a != T.UNDEFINED) for a, b in pairs]
         return _either(any(ok), T.BOOLEAN, not all(ok))
     if op == "+":
-        out = {a for a, b in pairs if a == b and a in (T.NUMBER, T.STRING)}
+        out: set[T] = {a for a, b in pairs if a == b and a in (T.NUMBER, T.STRING)}
         if any(not (a == b and a in (T.NUMBER, T.STRING)) for a, b in pairs):
             out.add(T.UNDEFINED)
         return frozenset(out)
@@ -81,7 +81,8 @@ def _call(name: str, args: list[Types]) -> Types:
     if name in ("floor", "round", "ceil"):
         return _numeric(arg)
     if name == "number":
-        return _either(bool(arg & {T.NUMBER, T.BOOLEAN, T.DATETIME, T.STRING}), T.NUMBER, bool(arg - {T.NUMBER, T.BOOLEAN, T.DATETIME}))
+        convertible = bool(arg & {T.NUMBER, T.BOOLEAN, T.DATETIME, T.STRING})
+        return _either(convertible, T.NUMBER, bool(arg - {T.NUMBER, T.BOOLEAN, T.DATETIME}))
     if name == "string":
         out = {T.STRING} if arg & {T.STRING, T.NUMBER, T.BOOLEAN, T.DATETIME} else set()
         if T.NULL in arg:

@@ -17,7 +17,7 @@ from mixhouse.ingest import limits
 
 _BAD_TIME = "'properties.time' is invalid: must be specified as seconds since epoch"
 _FUTURE_TIME = "'properties.time' is invalid: must not be more than 1 hour in the future"
-_INSERT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+_INSERT_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
 _SCALARS = (int, float, bool, type(None))
 #: Properties never stored: routing and geolocation inputs.
 _DROPPED = frozenset({"token", "ip"})
@@ -140,7 +140,7 @@ def _insert_id(props: dict[str, Any], rules: EventRules, *, required: bool) -> s
             raise RecordError("properties.$insert_id", "'properties.$insert_id' is required")
         return uuid.uuid4().hex
     text = raw if isinstance(raw, str) else str(raw)
-    if not _INSERT_ID.match(text) or limits.is_forbidden_id(text):
+    if not _INSERT_ID.fullmatch(text) or limits.is_forbidden_id(text):
         if rules.strict:
             raise RecordError(
                 "properties.$insert_id",

@@ -113,6 +113,17 @@ def _as_number(value: Any) -> float | int | None:
     return value
 
 
+#: Integers outside this range cannot be serialised as JSON numbers by orjson (signed 64-bit .. unsigned 64-bit).
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def _in_json_range(value: float | int) -> float | int:
+    """A ``$add`` result that stays serialisable: integers beyond 64 bits become floats, as JSON decoding makes them."""
+    if isinstance(value, int) and not _INT_MIN <= value <= _INT_MAX:
+        return float(value)
+    return value
+
+
 def apply_ops(profile: dict[str, Any] | None, ops: dict[str, Any], time_ms: int) -> dict[str, Any] | None:
     """Fold one normalised update into a profile's properties; ``None`` means no profile."""
     if ops.get("$delete"):
@@ -127,7 +138,7 @@ def apply_ops(profile: dict[str, Any] | None, ops: dict[str, Any], time_ms: int)
         current = props.get(key, 0)
         number = _as_number(current)
         if number is not None:
-            props[key] = number + delta
+            props[key] = _in_json_range(number + delta)
     for key, values in ops.get("$union", {}).items():
         current = props.get(key)
         items = list(current) if isinstance(current, list) else ([] if current is None else [current])

@@ -58,10 +58,18 @@ def legacy_ingest_response(params: Mapping[str, str], ok: bool, error: str | Non
 
 
 def legacy_ingest_error(params: Mapping[str, str], exc: MixhouseError) -> Response:
-    """Auth failures and oversize requests get their HTTP status; other bad input is ``200`` + ``0``."""
-    if exc.http_status in (401, 403, 413, 429, 503) or exc.http_status >= 500:
-        body = {"error": exc.message, "status": 0}
-        return json_response(body, exc.http_status, _retry_headers(exc))
+    """Auth failures, oversize requests and overload get their HTTP status; other bad input is ``200`` + ``0``.
+
+    401/403 use the ErrorResponse schema ``{"error", "status": "error"}``; 413 and 429 use the ingestion
+    ``{"code", "error", "status"}`` shape of spec §2.3/§7; server failures answer ``{"error", "status": 0}``.
+    """
+    status = exc.http_status
+    if status in (401, 403):
+        return json_response({"error": exc.message, "status": "error"}, status)
+    if status in (413, 429):
+        return import_error(exc)
+    if status >= 500:
+        return json_response({"error": exc.message, "status": 0}, status, _retry_headers(exc))
     return legacy_ingest_response(params, False, exc.message)
 
 

@@ -97,7 +97,7 @@ class IngestService:
         """Validate and enqueue events; ``project`` is the authenticated project (``/import``) or None (tokens)."""
         outcome = IngestOutcome()
         rules = EventRules(endpoint=endpoint, strict=strict, now_ms=context.receive_ms)
-        by_project: dict[int, tuple[Project, list[EventRecord]]] = {}
+        by_project: dict[int, tuple[Project, list[tuple[int, EventRecord]]]] = {}
         for index, raw in enumerate(raw_records):
             try:
                 record = normalize_event(raw, rules)
@@ -117,7 +117,7 @@ class IngestService:
             except RecordError as exc:
                 outcome.failed.append(FailedRecord(index, _raw_insert_id(raw), exc.field, exc.message))
                 continue
-            by_project.setdefault(target.id, (target, []))[1].append(record)
+            by_project.setdefault(target.id, (target, []))[1].append((index, record))
             outcome.accepted += 1
         if by_project:
             outcome.future = self._enqueue_events(by_project, endpoint=endpoint, context=context, outcome=outcome)
@@ -137,7 +137,7 @@ class IngestService:
 
     def _enqueue_events(
         self,
-        by_project: dict[int, tuple[Project, list[EventRecord]]],
+        by_project: dict[int, tuple[Project, list[tuple[int, EventRecord]]]],
         *,
         endpoint: str,
         context: RequestContext,
@@ -152,7 +152,7 @@ class IngestService:
                 planner = IdentityPlanner(state)
                 seq = self.seqs.take(len(records))
                 kept = 0
-                for record in records:
+                for index, record in records:
                     self._enrich(record, endpoint, context, processed)
                     line = dumps(
                         {
@@ -169,7 +169,7 @@ class IngestService:
                     if len(line) > limits.MAX_EVENT_BYTES:
                         outcome.accepted -= 1
                         outcome.failed.append(
-                            FailedRecord(-1, record.insert_id, "event", "event is larger than 1 MB")
+                            FailedRecord(index, record.insert_id, "event", "event is larger than 1 MB")
                         )
                         continue
                     batch.events.append(line + b"\n")

@@ -10,6 +10,8 @@ EVENTS_TABLE = "events"
 IDENTITY_TABLE = "identity"
 PROFILE_OPS_TABLE = "profile_ops"
 
+TABLES = (EVENTS_TABLE, IDENTITY_TABLE, PROFILE_OPS_TABLE)
+
 #: Column order used by every insert into ``events`` (JSONEachRow keys must match these names).
 EVENT_COLUMNS: tuple[str, ...] = ("project_id", "time", "event", "distinct_id", "insert_id", "seq", "properties")
 

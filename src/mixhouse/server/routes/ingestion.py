@@ -10,8 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mixhouse.core.timeutil import now_ms
-from mixhouse.errors import AuthenticationError, MixhouseError
-from mixhouse.ingest.decode import DecodedRequest, decode_request
+from mixhouse.errors import AuthenticationError, DecodeError, MixhouseError, PayloadTooLargeError
+from mixhouse.ingest.decode import MAX_BODY_BYTES, DecodedRequest, decode_request
 from mixhouse.meta.records import Project
 from mixhouse.server.auth import basic_credentials, project_id_param
 from mixhouse.server.context import client_ip, runtime
@@ -26,8 +26,26 @@ from mixhouse.services.ingestion import IngestOutcome, RequestContext
 METHODS = ["GET", "POST"]
 
 
+async def _read_body(request: Request) -> bytes:
+    """The raw body, never buffering more than the 10 MB limit: a larger upload is drained, then refused (413).
+
+    Draining (rather than answering mid-upload) lets the client read the 413 instead of a reset connection.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= MAX_BODY_BYTES:
+            chunks.append(chunk)
+        elif chunks:
+            chunks.clear()
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"request exceeds max limit of {MAX_BODY_BYTES} bytes")
+    return b"".join(chunks)
+
+
 async def _decode(request: Request) -> DecodedRequest:
-    body = await request.body()
+    body = await _read_body(request)
     return decode_request(
         body=body,
         content_type=request.headers.get("content-type", ""),
@@ -122,7 +140,7 @@ def _import_body(outcome: IngestOutcome) -> tuple[int, dict[str, Any]]:
             "field": item.field,
             "message": item.message,
         }
-        for item in outcome.failed
+        for item in sorted(outcome.failed, key=lambda failure: failure.index)
     ]
     return 400, {
         "code": 400,
@@ -141,6 +159,8 @@ async def import_events(request: Request) -> Response:
         decoded = await _decode(request)
         params = decoded.params
         legacy = decoded.body_format in ("form", "query")
+        if not legacy and not decoded.records:
+            raise DecodeError("the request must contain at least one event")
         project = _import_project(request, params)
         rt = runtime(request)
         rt.committer.check_capacity()

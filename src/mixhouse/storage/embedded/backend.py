@@ -19,7 +19,7 @@ import chdb.session as chdb_session
 import orjson
 
 from mixhouse.errors import ConfigError, StorageError
-from mixhouse.storage.schema import DDL, merge_tree_settings
+from mixhouse.storage.schema import DDL, TABLES, merge_tree_settings
 
 LOCK_NAME = "mixhouse.lock"
 
@@ -107,6 +107,8 @@ class EmbeddedBackend:
         settings = merge_tree_settings(fsync_after_insert=self._fsync)
         for statement in DDL:
             self._run(statement.replace("{merge_tree_settings}", settings), "CSV", None)
+        for table in TABLES:  # the fsync choice applies to existing tables too
+            self._run(f"ALTER TABLE {table} MODIFY SETTING {settings}", "CSV", None)
 
     def insert_jsonl(self, table: str, columns: tuple[str, ...], rows: bytes) -> None:
         if not rows:

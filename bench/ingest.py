@@ -1,0 +1,176 @@
+"""Ingestion benchmark: `/import` throughput against chDB's own bulk load, and `/track` requests per second.
+
+    python bench/ingest.py --events 1000000
+
+1. `/import`: gzip JSON batches of 2000 generated events from several concurrent clients; an event counts only once
+   its request is acknowledged (acknowledged = durable). The batches are built and compressed before timing.
+2. Ceiling, same run: the rows the server stored, bulk-loaded straight into a fresh chDB table of the same schema
+   with `INSERT ... FORMAT JSONEachRow` (200k rows per insert), in a separate process.
+3. `/track`: one event per request, `wrk` (if installed) with a form-encoded base64 body, or Python clients.
+4. Bytes on disk per million events and the server's RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gzip
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from _common import REPO, du_bytes, machine, rss_mb, start_server
+
+sys.path.insert(0, str(REPO / "src"))
+from mixhouse.demo.generator import DemoConfig, generate_event_batches  # noqa: E402
+from tests.conftest import make_project  # noqa: E402
+
+CEILING_SCRIPT = r"""
+import sys, time, chdb.session as cs
+from mixhouse.storage.schema import DDL, merge_tree_settings
+src, dump, fresh = sys.argv[1], sys.argv[2], sys.argv[3]
+if src != "-":
+    s = cs.Session(src)
+    s.query(f"SELECT * FROM events INTO OUTFILE '{dump}' TRUNCATE FORMAT JSONEachRow")
+    sys.exit(0)
+s = cs.Session(fresh)
+for stmt in DDL:
+    s.query(stmt.replace("{merge_tree_settings}", merge_tree_settings(fsync_after_insert=False)))
+lines = open(dump, "rb").read().splitlines(keepends=True)
+t = time.perf_counter()
+for i in range(0, len(lines), 200_000):
+    s.query("INSERT INTO events FORMAT JSONEachRow\n" + b"".join(lines[i:i + 200_000]).decode())
+print(len(lines), time.perf_counter() - t)
+"""
+
+
+def build_bodies(events: int) -> list[bytes]:
+    config = DemoConfig(seed=7, events=events)
+    return [gzip.compress(orjson.dumps(batch), 1) for batch in generate_event_batches(config, batch_size=2000)]
+
+
+def run_import(url: str, creds: object, bodies: list[bytes], clients: int) -> tuple[int, float]:
+    lock = threading.Lock()
+    next_index = [0]
+    acked = [0]
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=120.0) as client:
+            while True:
+                with lock:
+                    index = next_index[0]
+                    next_index[0] += 1
+                if index >= len(bodies):
+                    return
+                response = client.post(
+                    "/import",
+                    params={"project_id": creds.project_id, "strict": "1"},  # type: ignore[attr-defined]
+                    content=bodies[index],
+                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+                    auth=(creds.sa_username, creds.sa_secret),  # type: ignore[attr-defined]
+                )
+                body = response.json()
+                if response.status_code not in (200, 400):
+                    raise RuntimeError(f"import failed: {response.status_code} {body}")
+                with lock:
+                    acked[0] += body["num_records_imported"]
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return acked[0], time.perf_counter() - start
+
+
+def run_ceiling(data_dir: Path, work: Path) -> tuple[int, float]:
+    dump = work / "rows.jsonl"
+    subprocess.run([sys.executable, "-c", CEILING_SCRIPT, str(data_dir / "clickhouse"), str(dump), "-"], check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CEILING_SCRIPT, "-", str(dump), str(work / "ceiling")],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()
+    return int(out[0]), float(out[1])
+
+
+def run_track(url: str, token: str, seconds: int, connections: int) -> tuple[float, str]:
+    event = {"event": "Bench Track", "properties": {"token": token, "distinct_id": "bench-user", "plan": "pro"}}
+    data = base64.b64encode(orjson.dumps(event)).decode()
+    if shutil.which("wrk"):
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write('wrk.method = "POST"\n')
+            script.write(f'wrk.body = "data={data}&verbose=1"\n')
+            script.write('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, f"{url}/track"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for line in out.splitlines():
+            if line.startswith("Requests/sec:"):
+                return float(line.split()[1]), "wrk"
+        raise RuntimeError(out)
+    count = [0]
+    stop = time.perf_counter() + seconds
+
+    def worker() -> None:
+        with httpx.Client(base_url=url) as client:
+            while time.perf_counter() < stop:
+                client.post("/track", data={"data": data, "verbose": "1"})
+                count[0] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return count[0] / seconds, "python clients"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--track-seconds", type=int, default=10)
+    parser.add_argument("--track-connections", type=int, default=64)
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}")
+    t = time.perf_counter()
+    bodies = build_bodies(args.events)
+    print(f"built {len(bodies)} gzip batches of 2000 events in {time.perf_counter() - t:.1f}s "
+          f"({sum(map(len, bodies)) / 1e6:.1f} MB compressed)")
+    with tempfile.TemporaryDirectory(prefix="mixhouse-bench-") as tmp:
+        work = Path(tmp)
+        server = start_server(work / "data")
+        try:
+            creds = make_project(server.data_dir, "bench")
+            acked, seconds = run_import(server.url, creds, bodies, args.clients)
+            rate = acked / seconds
+            rss, peak = rss_mb(server.proc.pid)  # type: ignore[union-attr]
+            print(f"/import: {acked} events acknowledged in {seconds:.2f}s = {rate:,.0f} events/s "
+                  f"({args.clients} clients); server RSS {rss:.0f} MiB (peak {peak:.0f} MiB)")
+            track_rate, how = run_track(server.url, creds.token, args.track_seconds, args.track_connections)
+            rss, peak = rss_mb(server.proc.pid)  # type: ignore[union-attr]
+            print(f"/track: {track_rate:,.0f} requests/s, one event each ({how}, {args.track_connections} "
+                  f"connections); server RSS {rss:.0f} MiB (peak {peak:.0f} MiB)")
+        finally:
+            server.stop()
+        disk = du_bytes(work / "data" / "clickhouse")
+        ceiling_rows, ceiling_seconds = run_ceiling(work / "data", work)
+        ceiling = ceiling_rows / ceiling_seconds
+        print(f"ceiling: chDB bulk JSONEachRow load of the {ceiling_rows} stored rows: {ceiling:,.0f} events/s")
+        print(f"ratio /import : ceiling = {rate / ceiling:.2f}")
+        print(f"disk: {disk / 1e6:.1f} MB for {ceiling_rows} rows = {disk / ceiling_rows:.0f} bytes/event "
+              f"= {disk / ceiling_rows:.0f} MB per million events")
+
+
+if __name__ == "__main__":
+    main()
