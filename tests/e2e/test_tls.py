@@ -35,6 +35,8 @@ def test_https_with_self_signed_certificate(tmp_path: Path, monkeypatch: pytest.
         base = server.url
         mp = Mixpanel(creds.token, consumer=Consumer(events_url=f"{base}/track", people_url=f"{base}/engage"))
         mp.track("secure-user", "Over TLS")
+        # an idle TLS keep-alive connection holds uvicorn's graceful shutdown for asyncio's 30 s SSL-close timeout
+        mp._consumer._session.close()
         with httpx.Client(base_url=base, verify=trusted) as client:
             today = datetime.now(UTC).date()
             events = export(client, creds, from_date=(today - timedelta(days=1)).isoformat(), to_date=today.isoformat())

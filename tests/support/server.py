@@ -39,6 +39,7 @@ class ServerProcess:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> ServerProcess:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         cmd = [sys.executable, "-m", "mixhouse", "serve", "--data-dir", str(self.data_dir),

@@ -102,6 +102,16 @@ def compile_values(expr: Expr | str, ctx: SqlContext | None = None) -> SqlFragme
     return compiler.fragment(sql)
 
 
+def compile_typed(expr: Expr | str, ctx: SqlContext | None = None) -> SqlFragment:
+    """The raw representation, ``tuple(tag UInt8, s String, n Float64, b UInt8)`` (see the module docstring); for
+    tests and debugging."""
+    compiler = _Compiler(ctx or SqlContext(), expr)
+    value = compiler.compile(compiler.expr)
+    return compiler.fragment(
+        f"tuple(toUInt8({value.tag}), toString({value.s}), toFloat64({value.n}), toUInt8({value.b}))"
+    )
+
+
 # ------------------------------------------------------------------------------------------------ SQL helpers
 
 
@@ -220,13 +230,10 @@ def _fmt(n: str) -> str:
 
 
 def _iso(v: _Typed) -> str:
-    """``values.format_datetime`` in SQL."""
+    """``values.format_datetime`` in SQL (``toString`` of a DateTime64(3) is ``YYYY-MM-DD HH:MM:SS.mmm``)."""
     ms = f"toInt64({_multi([(_is(v, D), v.n)], '0')})"
-    frac = f"((({ms} % 1000) + 1000) % 1000)"
-    return (
-        f"concat(formatDateTime(fromUnixTimestamp64Milli({ms}, 'UTC'), '%Y-%m-%dT%H:%i:%S'), "
-        f"if({frac} = 0, '', concat('.', leftPad(toString({frac}), 3, '0'))))"
-    )
+    text = f"replaceOne(toString(fromUnixTimestamp64Milli({ms}, 'UTC')), ' ', 'T')"
+    return f"replaceRegexpOne({text}, '[.]000$', '')"
 
 
 def _key(v: _Typed) -> str:
