@@ -2,4 +2,5 @@
 
 from mixhouse.cli.main import app
 
-app()
+if __name__ == "__main__":
+    app()

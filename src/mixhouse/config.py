@@ -27,6 +27,8 @@ class Settings:
     max_pending_rows: int = 400_000
     #: chDB sessions for reads (each runs one query at a time).
     read_sessions: int = 3
+    #: Processes that decode and validate ``/import`` bodies (0: in the server process).
+    ingest_workers: int = 2
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -34,6 +36,7 @@ class Settings:
             "data_dir": Path(os.environ.get("MIXHOUSE_DATA_DIR", "./mixhouse-data")),
             "geoip_db": _env_path("MIXHOUSE_GEOIP_DB"),
             "fsync_after_insert": os.environ.get("MIXHOUSE_FSYNC", "0") == "1",
+            "ingest_workers": int(os.environ.get("MIXHOUSE_INGEST_WORKERS", str(min(2, os.cpu_count() or 1)))),
         }
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)  # type: ignore[arg-type]

@@ -17,9 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mixhouse.ingest.events import EventRecord
+
+
+class IdentityEvent(Protocol):
+    """What identity planning reads of an event (an ``EventRecord`` or a worker's ``IdentityHint``)."""
+
+    @property
+    def event(self) -> str: ...
+
+    @property
+    def distinct_id(self) -> str: ...
+
+    @property
+    def properties(self) -> dict[str, Any]: ...
+
 
 MAX_CLUSTER_IDS = 500
 DEVICE_PREFIX = "$device:"
@@ -87,7 +101,7 @@ class IdentityPlanner:
         return sorted(self.pending.items())
 
     # -- Simplified ---------------------------------------------------------------------------------------------
-    def simplified(self, record: EventRecord) -> None:
+    def simplified(self, record: IdentityEvent) -> None:
         props = record.properties
         user_id, device_id = props.get("$user_id"), props.get("$device_id")
         if user_id in (None, "") or device_id in (None, ""):
@@ -117,7 +131,7 @@ class IdentityPlanner:
         self.pending_members.pop(loser, None)
         return None
 
-    def original(self, record: EventRecord, *, authenticated: bool) -> None:
+    def original(self, record: IdentityEvent, *, authenticated: bool) -> None:
         props: dict[str, Any] = record.properties
         if record.event == "$identify":
             identified = props.get("$identified_id") or record.distinct_id

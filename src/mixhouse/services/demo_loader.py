@@ -17,7 +17,7 @@ from mixhouse.demo.generator import (
 )
 from mixhouse.errors import ServerError
 from mixhouse.meta.records import CreatedProject
-from mixhouse.services.ingestion import IngestOutcome, RequestContext
+from mixhouse.services.ingestion import IngestOutcome, RequestFacts
 from mixhouse.services.runtime import Runtime
 
 _IN_FLIGHT = 4
@@ -31,8 +31,8 @@ class DemoSummary:
     groups: int
 
 
-def _context() -> RequestContext:
-    return RequestContext(request_ip=None, use_request_ip=False, host="mixhouse-demo", receive_ms=now_ms())
+def _context() -> RequestFacts:
+    return RequestFacts(request_ip=None, use_request_ip=False, host="mixhouse-demo", receive_ms=now_ms())
 
 
 def _drain(pending: deque[Future[None]], keep: int) -> None:

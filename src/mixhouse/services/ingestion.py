@@ -1,39 +1,43 @@
 """The ingestion use case: validate → enrich → resolve identity → hand to group commit.
 
-Routes call ``ingest_events`` / ``ingest_profiles`` and await the returned future; a record is acknowledged only
-once the future resolves, that is once its batch is durable.
+Routes call these methods and await the returned future; a record is acknowledged only once the future resolves,
+that is once its batch is durable. ``/import`` bodies are prepared in worker processes (``ingest/workers.py``);
+identity decisions and the commit stay here, serialised by one lock.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from mixhouse.core.timeutil import ms_to_ch, now_ms
-from mixhouse.ingest import limits
-from mixhouse.ingest.events import EventRecord, EventRules, RecordError, normalize_event
-from mixhouse.ingest.geo import GeoLocator, event_geo_properties, profile_geo_properties
+from mixhouse.core.timeutil import ms_to_ch
+from mixhouse.ingest.decode import MAX_RECORDS
+from mixhouse.ingest.events import EventRecord, EventRules, RecordError
+from mixhouse.ingest.geo import GeoLocator, profile_geo_properties
 from mixhouse.ingest.identity import IdentityPlanner, apply_simplified_ids
+from mixhouse.ingest.prepare import (
+    FailedRecord,
+    IdentityHint,
+    ImportJob,
+    PreparedImport,
+    RequestFacts,
+    normalize_batch,
+    prepare_rows,
+)
 from mixhouse.ingest.profiles import ProfileUpdate, normalize_update
+from mixhouse.ingest.workers import IngestWorkers
 from mixhouse.meta.records import Project
 from mixhouse.services.identity_registry import IdentityRegistry
 from mixhouse.services.profile_store import ProfileStore
 from mixhouse.services.projects import ProjectDirectory
 from mixhouse.storage.commit import GroupCommitter, SeqAllocator, WriteBatch
 
-_GEO_EVENT_KEYS = ("$city", "$region", "mp_country_code")
-
-
-@dataclass(frozen=True)
-class FailedRecord:
-    index: int
-    insert_id: str | None
-    field: str
-    message: str
+__all__ = ["FailedRecord", "IngestOutcome", "IngestService", "RequestFacts"]
 
 
 @dataclass
@@ -46,25 +50,6 @@ class IngestOutcome:
     future: Future[None] | None = None
 
 
-@dataclass(frozen=True)
-class RequestContext:
-    """Facts about the HTTP request that enrichment uses."""
-
-    request_ip: str | None
-    use_request_ip: bool
-    host: str
-    receive_ms: int
-
-
-def _raw_insert_id(raw: Any) -> str | None:
-    if isinstance(raw, dict):
-        props = raw.get("properties")
-        if isinstance(props, dict):
-            value = props.get("$insert_id")
-            return value if isinstance(value, str) else None
-    return None
-
-
 class IngestService:
     def __init__(
         self,
@@ -75,6 +60,7 @@ class IngestService:
         committer: GroupCommitter,
         seqs: SeqAllocator,
         geo: GeoLocator,
+        workers: IngestWorkers,
     ) -> None:
         self.projects = projects
         self.identities = identities
@@ -82,9 +68,10 @@ class IngestService:
         self.committer = committer
         self.seqs = seqs
         self.geo = geo
+        self.workers = workers
         self._plan_lock = threading.Lock()
 
-    # -- events ---------------------------------------------------------------------------------------------
+    # -- events, token-routed or small (inline) ----------------------------------------------------------------
     def ingest_events(
         self,
         raw_records: list[Any],
@@ -92,119 +79,111 @@ class IngestService:
         endpoint: str,
         strict: bool,
         project: Project | None,
-        context: RequestContext,
+        context: RequestFacts,
     ) -> IngestOutcome:
         """Validate and enqueue events; ``project`` is the authenticated project (``/import``) or None (tokens)."""
         outcome = IngestOutcome()
         rules = EventRules(endpoint=endpoint, strict=strict, now_ms=context.receive_ms)
-        by_project: dict[int, tuple[Project, list[tuple[int, EventRecord]]]] = {}
-        for index, raw in enumerate(raw_records):
-            try:
-                record = normalize_event(raw, rules)
-                target = project
-                if target is None:
-                    target = self.projects.by_token(record.token) if record.token else None
-                    if target is None:
-                        outcome.unknown_token += 1
-                        raise RecordError(
-                            "properties.token", "'properties.token' is missing or not a known project token"
-                        )
-                if record.ignored:
-                    outcome.accepted += 1
-                    continue
-                if target.identity_mode == "simplified":
-                    apply_simplified_ids(record)
-            except RecordError as exc:
-                outcome.failed.append(FailedRecord(index, _raw_insert_id(raw), exc.field, exc.message))
+        valid, outcome.failed, ignored = normalize_batch(raw_records, rules, simplified=False)
+        by_project: dict[int, tuple[Project, list[EventRecord]]] = {}
+        for index, record in valid:
+            target = project or (self.projects.by_token(record.token) if record.token else None)
+            if target is None:
+                outcome.unknown_token += 1
+                outcome.failed.append(FailedRecord(
+                    index, record.insert_id, "properties.token",
+                    "'properties.token' is missing or not a known project token",
+                ))
                 continue
-            by_project.setdefault(target.id, (target, []))[1].append((index, record))
-            outcome.accepted += 1
-        if by_project:
-            outcome.future = self._enqueue_events(by_project, endpoint=endpoint, context=context, outcome=outcome)
+            by_project.setdefault(target.id, (target, []))[1].append(record)
+        outcome.failed.sort(key=lambda item: item.index)
+        batch = WriteBatch()
+        reload_ids: list[int] = []
+        for target, records in by_project.values():
+            if target.identity_mode == "simplified":
+                for record in records:
+                    apply_simplified_ids(record)
+            prepared = prepare_rows(
+                records, project_id=target.id, identity_mode=target.identity_mode, endpoint=endpoint,
+                facts=context, geo=self.geo, seq_start=self.seqs.take(len(records)),
+            )
+            outcome.failed.extend(prepared.failed)
+            outcome.accepted += len(prepared.rows)
+            batch.events.extend(prepared.rows)
+            if self._plan_identity(target, prepared.hints, batch, authenticated=endpoint == "import"):
+                reload_ids.append(target.id)
+        outcome.accepted += ignored
+        if reload_ids:
+            batch.on_failure = self._reloader(reload_ids)
+        if batch.size():
+            outcome.future = self.committer.submit(batch)
         return outcome
 
-    def _enrich(self, record: EventRecord, endpoint: str, context: RequestContext, processed_ms: int) -> None:
-        props = record.properties
-        if not record.geo_disabled and not any(key in props for key in _GEO_EVENT_KEYS):
-            ip = record.ip or (context.request_ip if context.use_request_ip else None)
-            if ip:
-                props.update(event_geo_properties(self.geo.lookup(ip)))
-        props["$mp_api_endpoint"] = context.host
-        props["$mp_api_timestamp_ms"] = context.receive_ms
-        props["mp_processing_time_ms"] = processed_ms
-        if endpoint == "import":
-            props["$import"] = True
+    # -- /import through the worker pool -------------------------------------------------------------------------
+    def import_job(
+        self, project: Project, *, body: bytes, content_type: str, content_encoding: str,
+        query: dict[str, str], facts: RequestFacts,
+    ) -> ImportJob:
+        return ImportJob(
+            body=body, content_type=content_type, content_encoding=content_encoding, query=query,
+            project_id=project.id, identity_mode=project.identity_mode, facts=facts,
+            seq_start=self.seqs.take(MAX_RECORDS),
+        )
 
-    def _enqueue_events(
-        self,
-        by_project: dict[int, tuple[Project, list[tuple[int, EventRecord]]]],
-        *,
-        endpoint: str,
-        context: RequestContext,
-        outcome: IngestOutcome,
-    ) -> Future[None]:
-        batch = WriteBatch()
-        processed = now_ms()
-        dumps = orjson.dumps
+    def submit_import(self, job: ImportJob) -> Future[PreparedImport]:
+        return self.workers.submit(job)
+
+    def commit_import(self, project: Project, prepared: PreparedImport) -> IngestOutcome:
+        outcome = IngestOutcome(accepted=prepared.accepted, failed=prepared.prepared.failed)
+        batch = WriteBatch(events=prepared.prepared.rows, event_rows=prepared.stored)
+        if self._plan_identity(project, prepared.prepared.hints, batch, authenticated=True):
+            batch.on_failure = self._reloader([project.id])
+        if batch.size():
+            outcome.future = self.committer.submit(batch)
+        return outcome
+
+    # -- identity ------------------------------------------------------------------------------------------------
+    def _plan_identity(
+        self, project: Project, hints: list[IdentityHint] | list[Any], batch: WriteBatch, *, authenticated: bool
+    ) -> bool:
+        """Decide the identity rows ``hints`` add, put them in ``batch``; True if any (state changed)."""
+        if not hints:
+            return False
         with self._plan_lock:
-            for project_id, (project, records) in by_project.items():
-                state = self.identities.state(project_id, project.identity_mode)
-                planner = IdentityPlanner(state)
-                seq = self.seqs.take(len(records))
-                kept = 0
-                for index, record in records:
-                    self._enrich(record, endpoint, context, processed)
-                    line = dumps(
-                        {
-                            "project_id": project_id,
-                            "time": ms_to_ch(record.time_ms),
-                            "event": record.event,
-                            "distinct_id": record.distinct_id,
-                            "insert_id": record.insert_id,
-                            "seq": seq,
-                            "properties": record.properties,
-                        }
-                    )
-                    seq += 1
-                    if len(line) > limits.MAX_EVENT_BYTES:
-                        outcome.accepted -= 1
-                        outcome.failed.append(
-                            FailedRecord(index, record.insert_id, "event", "event is larger than 1 MB")
-                        )
-                        continue
-                    batch.events.append(line + b"\n")
-                    kept += 1
-                    if project.identity_mode == "simplified":
-                        planner.simplified(record)
-                    else:
-                        planner.original(record, authenticated=endpoint == "import")
-                rows = planner.rows()
-                if rows:
-                    id_seq = self.seqs.take(len(rows))
-                    for offset, (member, canonical) in enumerate(rows):
-                        batch.identity.append(
-                            dumps({"project_id": project_id, "id": member, "canonical": canonical,
-                                   "seq": id_seq + offset}) + b"\n"
-                        )
-                    state.apply(rows)  # visible to later requests at once; reloaded if the commit fails
-                    batch.on_failure = self._reloader([project_id])
-        return self.committer.submit(batch)
+            state = self.identities.state(project.id, project.identity_mode)
+            planner = IdentityPlanner(state)
+            for hint in hints:
+                if project.identity_mode == "simplified":
+                    planner.simplified(hint)
+                else:
+                    planner.original(hint, authenticated=authenticated)
+            rows = planner.rows()
+            if not rows:
+                return False
+            seq = self.seqs.take(len(rows))
+            for offset, (member, canonical) in enumerate(rows):
+                batch.identity.append(
+                    orjson.dumps({"project_id": project.id, "id": member, "canonical": canonical,
+                                  "seq": seq + offset}) + b"\n"
+                )
+            state.apply(rows)  # visible to later requests at once; reloaded from storage if the commit fails
+        return True
 
-    def _reloader(self, project_ids: list[int]) -> Any:
+    def _reloader(self, project_ids: list[int]) -> Callable[[], None]:
         def reload() -> None:
             for project_id in project_ids:
                 self.identities.reload(project_id)
 
         return reload
 
-    # -- profiles -------------------------------------------------------------------------------------------
+    # -- profiles ------------------------------------------------------------------------------------------------
     def ingest_profiles(
         self,
         raw_records: list[Any],
         *,
         group: bool,
         project: Project | None,
-        context: RequestContext,
+        context: RequestFacts,
     ) -> IngestOutcome:
         outcome = IngestOutcome()
         accepted: list[tuple[Project, ProfileUpdate]] = []
@@ -227,7 +206,7 @@ class IngestService:
             outcome.future = self._enqueue_profiles(accepted)
         return outcome
 
-    def _enrich_profile(self, update: ProfileUpdate, context: RequestContext) -> None:
+    def _enrich_profile(self, update: ProfileUpdate, context: RequestFacts) -> None:
         ops = update.ops
         if update.geo_disabled or not ("$set" in ops or "$set_once" in ops):
             return

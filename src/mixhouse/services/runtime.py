@@ -6,6 +6,7 @@ import logging
 
 from mixhouse.config import Settings
 from mixhouse.ingest.geo import GeoLocator
+from mixhouse.ingest.workers import IngestWorkers
 from mixhouse.meta.store import MetaStore
 from mixhouse.services.engage import EngageService
 from mixhouse.services.identity_registry import IdentityRegistry
@@ -37,6 +38,7 @@ class Runtime:
         self.committer = GroupCommitter(self.backend, max_pending_rows=settings.max_pending_rows)
         self.seqs = SeqAllocator(self._max_seq())
         self.geo = GeoLocator(settings.geoip_db)
+        self.workers = IngestWorkers(settings.ingest_workers, city_db=settings.geoip_db, geo=self.geo)
         self.ingest = IngestService(
             projects=self.projects,
             identities=self.identities,
@@ -44,6 +46,7 @@ class Runtime:
             committer=self.committer,
             seqs=self.seqs,
             geo=self.geo,
+            workers=self.workers,
         )
         self.engage = EngageService(self.profiles)
         self.committer.start()
@@ -57,6 +60,7 @@ class Runtime:
 
     def close(self) -> None:
         """Commit what is queued, then release the data directory."""
+        self.workers.close()
         self.committer.stop()
         self.backend.close()
         self.geo.close()

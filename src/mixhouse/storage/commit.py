@@ -34,9 +34,12 @@ class WriteBatch:
     profile_ops: list[bytes] = field(default_factory=list)
     on_commit: Callable[[], None] | None = None
     on_failure: Callable[[], None] | None = None
+    #: Rows in ``events`` when its items are joined blobs of many lines rather than one line each.
+    event_rows: int | None = None
 
     def size(self) -> int:
-        return len(self.events) + len(self.identity) + len(self.profile_ops)
+        events = len(self.events) if self.event_rows is None else self.event_rows
+        return events + len(self.identity) + len(self.profile_ops)
 
 
 class SeqAllocator:

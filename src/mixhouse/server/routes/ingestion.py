@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mixhouse.core.timeutil import now_ms
-from mixhouse.errors import AuthenticationError, DecodeError, MixhouseError, PayloadTooLargeError
+from mixhouse.errors import AuthenticationError, MixhouseError, PayloadTooLargeError
 from mixhouse.ingest.decode import MAX_BODY_BYTES, DecodedRequest, decode_request
 from mixhouse.meta.records import Project
 from mixhouse.server.auth import basic_credentials, project_id_param
@@ -21,7 +21,7 @@ from mixhouse.server.responses import (
     legacy_ingest_error,
     legacy_ingest_response,
 )
-from mixhouse.services.ingestion import IngestOutcome, RequestContext
+from mixhouse.services.ingestion import IngestOutcome, RequestFacts
 
 METHODS = ["GET", "POST"]
 
@@ -54,8 +54,8 @@ async def _decode(request: Request) -> DecodedRequest:
     )
 
 
-def _context(request: Request, params: dict[str, str], *, default_ip: str) -> RequestContext:
-    return RequestContext(
+def _context(request: Request, params: dict[str, str], *, default_ip: str) -> RequestFacts:
+    return RequestFacts(
         request_ip=client_ip(request),
         use_request_ip=params.get("ip", default_ip) == "1",
         host=request.headers.get("host", ""),
@@ -152,23 +152,26 @@ def _import_body(outcome: IngestOutcome) -> tuple[int, dict[str, Any]]:
 
 
 async def import_events(request: Request) -> Response:
+    """Authenticate, prepare the body in a worker process, then resolve identity and commit here."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     legacy = content_type not in ("application/json", "application/x-ndjson")
     params: dict[str, str] = dict(request.query_params)
     try:
-        decoded = await _decode(request)
-        params = decoded.params
-        legacy = decoded.body_format in ("form", "query")
-        if not legacy and not decoded.records:
-            raise DecodeError("the request must contain at least one event")
+        body = await request.body()
         project = _import_project(request, params)
         rt = runtime(request)
         rt.committer.check_capacity()
-        strict = params.get("strict", "0" if legacy else "1") == "1"
-        context = _context(request, params, default_ip="1")
-        outcome = rt.ingest.ingest_events(
-            decoded.records, endpoint="import", strict=strict, project=project, context=context
+        job = rt.ingest.import_job(
+            project,
+            body=body,
+            content_type=request.headers.get("content-type", ""),
+            content_encoding=request.headers.get("content-encoding", ""),
+            query=params,
+            facts=_context(request, params, default_ip="1"),
         )
+        prepared = await asyncio.wrap_future(rt.ingest.submit_import(job))
+        params, legacy, strict = prepared.params, prepared.legacy, prepared.strict
+        outcome = rt.ingest.commit_import(project, prepared)
         await _wait(outcome)
     except MixhouseError as exc:
         return legacy_ingest_error(params, exc) if legacy else import_error(exc)
@@ -177,8 +180,8 @@ async def import_events(request: Request) -> Response:
         return legacy_ingest_response(params, ok, _first_error(outcome))
     if not strict:
         return json_response({"code": 200, "num_records_imported": outcome.accepted, "status": "OK"})
-    status, body = _import_body(outcome)
-    return json_response(body, status)
+    status, answer = _import_body(outcome)
+    return json_response(answer, status)
 
 
 def routes() -> list[Route]:

@@ -1,0 +1,210 @@
+"""Turn a batch of events into storage rows: the CPU-heavy half of ingestion, free of shared state.
+
+``prepare_rows`` enriches and serialises normalised events for one project; ``prepare_import`` runs the whole
+decode → validate → enrich → serialise path for an authenticated ``/import`` body. Both are pure functions of their
+inputs (plus an IP geolocator), so ``/import`` batches can run in worker processes (``ingest/workers.py``) while the
+server process keeps what needs shared state: identity decisions and the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import orjson
+
+from mixhouse.core.timeutil import ms_to_ch, now_ms
+from mixhouse.errors import DecodeError
+from mixhouse.ingest import limits
+from mixhouse.ingest.decode import decode_request
+from mixhouse.ingest.events import EventRecord, EventRules, RecordError, normalize_event
+from mixhouse.ingest.geo import GeoLocator, event_geo_properties
+from mixhouse.ingest.identity import apply_simplified_ids
+
+IDENTITY_KEYS = ("$user_id", "$device_id", "$identified_id", "$anon_id", "$anon_distinct_id", "alias",
+                  "$distinct_ids")
+_IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
+
+
+@dataclass(frozen=True)
+class FailedRecord:
+    index: int
+    insert_id: str | None
+    field: str
+    message: str
+
+
+class IdentityHint(NamedTuple):
+    """The part of an event identity resolution looks at (see ``IdentityPlanner``): small and cheap to pickle."""
+
+    event: str
+    distinct_id: str
+    values: tuple[Any, ...]  # the event's values of ``IDENTITY_KEYS`` (None where absent)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {key: value for key, value in zip(IDENTITY_KEYS, self.values, strict=True) if value is not None}
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What enrichment needs to know about the HTTP request."""
+
+    request_ip: str | None
+    use_request_ip: bool
+    host: str
+    receive_ms: int
+
+
+@dataclass
+class PreparedRows:
+    rows: list[bytes] = field(default_factory=list)  # JSONEachRow lines; one joined blob once ``pack``ed
+    hints: list[IdentityHint] = field(default_factory=list)
+    failed: list[FailedRecord] = field(default_factory=list)
+
+
+def _hint(record: EventRecord, identity_mode: str) -> IdentityHint | None:
+    props = record.properties
+    if identity_mode == "simplified":
+        if props.get("$user_id") in (None, "") or props.get("$device_id") in (None, ""):
+            return None
+    elif record.event not in _IDENTITY_EVENTS:
+        return None
+    return IdentityHint(record.event, record.distinct_id, tuple(props.get(key) for key in IDENTITY_KEYS))
+
+
+def prepare_rows(
+    records: list[EventRecord],
+    *,
+    project_id: int,
+    identity_mode: str,
+    endpoint: str,
+    facts: RequestFacts,
+    geo: GeoLocator,
+    seq_start: int,
+) -> PreparedRows:
+    """Enrich, serialise (JSONEachRow lines) and collect identity hints for one project's valid events."""
+    out = PreparedRows()
+    processed = now_ms()
+    dumps = orjson.dumps
+    seq = seq_start
+    default_ip = facts.request_ip if facts.use_request_ip else None
+    imported = endpoint == "import"
+    for record in records:
+        props = record.properties
+        if (
+            not record.geo_disabled
+            and (record.ip or default_ip)
+            and "$city" not in props
+            and "$region" not in props
+            and "mp_country_code" not in props
+        ):
+            props.update(event_geo_properties(geo.lookup(record.ip or default_ip or "")))
+        props["$mp_api_endpoint"] = facts.host
+        props["$mp_api_timestamp_ms"] = facts.receive_ms
+        props["mp_processing_time_ms"] = processed
+        if imported:
+            props["$import"] = True
+        line = dumps(
+            {
+                "project_id": project_id,
+                "time": ms_to_ch(record.time_ms),
+                "event": record.event,
+                "distinct_id": record.distinct_id,
+                "insert_id": record.insert_id,
+                "seq": seq,
+                "properties": props,
+            }
+        )
+        seq += 1
+        if len(line) > limits.MAX_EVENT_BYTES:
+            out.failed.append(FailedRecord(-1, record.insert_id, "event", "event is larger than 1 MB"))
+            continue
+        out.rows.append(line + b"\n")
+        hint = _hint(record, identity_mode)
+        if hint is not None:
+            out.hints.append(hint)
+    return out
+
+
+def _raw_insert_id(raw: Any) -> str | None:
+    if isinstance(raw, dict):
+        props = raw.get("properties")
+        if isinstance(props, dict):
+            value = props.get("$insert_id")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def normalize_batch(
+    raw_records: list[Any], rules: EventRules, *, simplified: bool
+) -> tuple[list[tuple[int, EventRecord]], list[FailedRecord], int]:
+    """Validate every record: (index, record) for the valid, failures, and how many were ``$ignore``d."""
+    valid: list[tuple[int, EventRecord]] = []
+    failed: list[FailedRecord] = []
+    ignored = 0
+    for index, raw in enumerate(raw_records):
+        try:
+            record = normalize_event(raw, rules)
+        except RecordError as exc:
+            failed.append(FailedRecord(index, _raw_insert_id(raw), exc.field, exc.message))
+            continue
+        if record.ignored:
+            ignored += 1
+            continue
+        if simplified:
+            apply_simplified_ids(record)
+        valid.append((index, record))
+    return valid, failed, ignored
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """Everything a worker needs to prepare one authenticated ``/import`` body."""
+
+    body: bytes
+    content_type: str
+    content_encoding: str
+    query: dict[str, str]
+    project_id: int
+    identity_mode: str
+    facts: RequestFacts
+    seq_start: int
+    strict_default: str = "1"
+
+
+@dataclass
+class PreparedImport:
+    params: dict[str, str]
+    legacy: bool
+    strict: bool
+    accepted: int
+    prepared: PreparedRows
+    stored: int  # rows in ``prepared.rows`` (packed into one blob)
+
+
+def prepare_import(job: ImportJob, geo: GeoLocator) -> PreparedImport:
+    """Decode, validate, enrich and serialise an ``/import`` body (raises ``MixhouseError`` on a bad request)."""
+    decoded = decode_request(
+        body=job.body, content_type=job.content_type, content_encoding=job.content_encoding, query=job.query
+    )
+    legacy = decoded.body_format in ("form", "query")
+    if not legacy and not decoded.records:
+        raise DecodeError("the request must contain at least one event")
+    strict = decoded.params.get("strict", "0" if legacy else job.strict_default) == "1"
+    rules = EventRules(endpoint="import", strict=strict, now_ms=job.facts.receive_ms)
+    valid, failed, ignored = normalize_batch(decoded.records, rules, simplified=job.identity_mode == "simplified")
+    prepared = prepare_rows(
+        [record for _, record in valid],
+        project_id=job.project_id,
+        identity_mode=job.identity_mode,
+        endpoint="import",
+        facts=job.facts,
+        geo=geo,
+        seq_start=job.seq_start,
+    )
+    prepared.failed = failed + prepared.failed
+    stored = len(prepared.rows)
+    accepted = stored + ignored
+    prepared.rows = [b"".join(prepared.rows)] if prepared.rows else []  # one object to pickle, not thousands
+    return PreparedImport(decoded.params, legacy, strict, accepted, prepared, stored)
