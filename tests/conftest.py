@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,29 @@ class ProjectCreds:
     api_secret: str
     sa_username: str
     sa_secret: str
+
+
+@pytest.fixture(scope="session")
+def inproc_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one data directory in-process chDB may use: chDB binds a process to a single path for its lifetime."""
+    return tmp_path_factory.mktemp("inproc")
+
+
+@pytest.fixture(scope="session")
+def chdb_path(inproc_data_dir: Path) -> str:
+    """Path for tests that open raw ``chdb.session.Session`` objects (isolate with their own table names)."""
+    return str(inproc_data_dir / "clickhouse")
+
+
+@pytest.fixture(scope="session")
+def backend(inproc_data_dir: Path) -> Iterator[Any]:
+    """The embedded backend on the in-process data directory (isolate by project id)."""
+    from mixhouse.storage.embedded.backend import EmbeddedBackend
+
+    store = EmbeddedBackend(inproc_data_dir)
+    store.migrate()
+    yield store
+    store.close()
 
 
 @pytest.fixture(scope="session")
