@@ -204,7 +204,7 @@ def device_profiles() -> list[tuple[dict[str, Any], float, bool]]:
     out: list[tuple[dict[str, Any], float, bool]] = []
     desktop_widths = ((1920, 1080, 30), (1536, 864, 14), (1440, 900, 14), (1366, 768, 12), (2560, 1440, 8),
                       (1280, 720, 6), (1680, 1050, 5))  # fmt: skip
-    desktop = (
+    desktop: tuple[tuple[str, str, tuple[float, ...], float], ...] = (
         ("Chrome", "Windows", (120, 121, 122, 123, 124, 125), 30.0),
         ("Chrome", "Mac OS X", (121, 122, 123, 124, 125), 14.0),
         ("Safari", "Mac OS X", (16.6, 17.3, 17.4, 17.5), 9.0),
@@ -227,7 +227,7 @@ def device_profiles() -> list[tuple[dict[str, Any], float, bool]]:
                     "$lib_version": "2.55.1",
                 }
                 out.append((props, vweight * wweight / 89.0, True))
-    mobile_web = (
+    mobile_web: tuple[tuple[str, str, str, tuple[float, ...], tuple[tuple[int, int], ...], float], ...] = (
         ("Mobile Safari", "iOS", "iPhone", (16.6, 17.4, 17.5), ((390, 844), (393, 852), (430, 932), (375, 667)), 12.0),
         ("Chrome", "Android", "Android", (123, 124, 125), ((412, 915), (393, 873), (360, 800), (384, 854)), 8.0),
         ("Samsung Internet", "Android", "Android", (24, 25), ((412, 915), (360, 780)), 1.5),

@@ -10,26 +10,28 @@ The same :class:`DemoConfig` always yields the same data, in any process: every 
 The model (an online shop with web and app clients):
 
 * **Users.**  ``users`` people (default ``max(50, events // 40)``) are acquired over the window, front-loaded
-  (about 30 % in the first day, the rest following traffic seasonality).  Each user has a Zipf-like activity
-  weight (``1 / (rank/users + 0.01)^1.2``), so the top 10 % of users produce well over half of the events.
-  If ``events`` is too small to give every user a first visit (first visits may use at most half of the
-  events), only the earliest users take part.
+  (about 16 % in the first day of a 30-day window, the rest following traffic seasonality).  Each user has a
+  Zipf-like activity weight (``1 / (rank/users + 0.01)^1.2``), so the top 10 % of users produce about 60 % of
+  the events.  If ``events`` is too small to give every user a first visit (first visits may use at most half
+  of the events), only the earliest users take part.
 * **Sessions.**  Every user's first visit happens at their acquisition time; later sessions are spread over the
-  window by hour-of-day and day-of-week seasonality scaled by the number of users acquired so far, and are given
-  to eligible users (first visit at least an hour ago) in proportion to their weight.  A session is 1–15 events
-  (mean ≈ 4.7) a few seconds to minutes apart; one user's sessions never overlap.
+  window by hour-of-day and day-of-week seasonality times (share of users acquired so far)^0.6 (a growing
+  product), and go to eligible users (first visit at least an hour ago) in proportion to their weight.  A
+  session is 1–15 events (mean ≈ 4.7) seconds to minutes apart; one user's sessions never overlap.
 * **Identity (Simplified ID Merge).**  :data:`SIGNUP_SHARE` of the users sign up in their first visit: 1–3
   anonymous events (``distinct_id`` ``$device:<uuid>`` plus ``$device_id``), then ``Sign Up`` carrying both
   ``$device_id`` and ``$user_id`` (``distinct_id`` = ``user_00042``), then identified events (``$user_id``; in
-  85 % of sessions also ``$device_id``).  The others stay anonymous for ever.  :data:`MULTI_DEVICE_SHARE` of the
-  signed-up users also use a second device: its first session starts anonymous and is merged by a ``Log In``
-  event carrying both ids.
+  85 % of sessions also ``$device_id``).  The others stay anonymous for ever (≈ 38 % of the people seen).
+  :data:`MULTI_DEVICE_SHARE` of the signed-up users own a second device, used from their first later session
+  on (≈ 13 % of signed-up users actually show two devices at 100k events): that session starts anonymous and
+  is merged by a ``Log In`` event carrying both ids.
 * **Commerce funnel.**  ``Sign Up`` → ``View Item`` → ``Add To Cart`` → ``Begin Checkout`` → ``Purchase``:
   an item viewed may be added to the cart; identified users with a cart start a checkout, which ends in a
   purchase 65 % of the time, in the same or a later session (minutes to days after the add).
 * **Duplicates.**  Each event after the first of a session is, with probability :data:`DUPLICATE_RATE`, an exact
   resend of the previous one (same name, ``distinct_id``, ``time``, ``$insert_id`` and properties), as a client
-  retry would produce: about 0.5 % of all records (:data:`DUPLICATE_SHARE`).  They count towards ``events``.
+  retry would produce: about 0.5 % of all records (:data:`DUPLICATE_SHARE`).  They count towards ``events``
+  and follow their original directly.  ``$insert_id`` is ``<session number>-<8 random hex>-<position>``.
 * **Properties.**  Default properties of the device (``$os``, ``$screen_width``, ``mp_lib``; web clients also
   ``$browser``, ``$browser_version``, ``$current_url``, ``$referrer``, ``$referring_domain`` and, for campaign
   traffic only, ``utm_*``; mobile web and apps ``$device``), geography (``$city``, ``$region``,
@@ -75,7 +77,7 @@ EVENT_NAMES: tuple[str, ...] = cat.GENERIC_EVENTS + cat.STATEFUL_EVENTS
 GROUP_KEY = "company_id"
 
 #: Probability that a non-first event of a session is an exact resend of the previous event.
-DUPLICATE_RATE = 0.00625
+DUPLICATE_RATE = 0.0065
 #: Resulting share of duplicate records among all generated events (≈ DUPLICATE_RATE x the non-first share).
 DUPLICATE_SHARE = 0.005
 #: Share of users who sign up (the others stay anonymous).
@@ -257,9 +259,7 @@ _GEN_ANON: list[str] = [
 # Session lengths 1..15 (mean ≈ 4.7) and in-session gaps in seconds (median ≈ 30 s, capped at 15 min).
 _SESSION_LENGTHS: list[int] = [
     i + 1
-    for i in _pick_table(
-        (0.10, 0.14, 0.15, 0.14, 0.12, 0.09, 0.07, 0.05, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01, 0.01), 8
-    )
+    for i in _pick_table((0.10, 0.14, 0.15, 0.14, 0.12, 0.09, 0.07, 0.05, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01, 0.01), 8)
 ]
 _GAPS: list[int] = [min(900, round(3 + 25 * ((k + 0.5) / 256 / (1 - (k + 0.5) / 256)) ** 0.8)) for k in range(256)]
 _QUANTITIES: list[int] = [1 + i for i in _pick_table((70, 20, 7, 3), 6)]
@@ -290,6 +290,7 @@ _CATEGORY_URLS = [f"{cat.SITE}/c/{c.lower()}" for c in cat.CATEGORIES]
 _CATEGORY_PICK = _pick_table(_zipf(len(cat.CATEGORIES), 0.7), 10)
 _EVENT_URLS: dict[str, str] = {name: cat.SITE + path for name, path in cat.EVENT_PATHS.items()}
 _LIST_PROPS = ("tags", "cart_items")
+_POSITIONS = [f"{i:x}" for i in range(256)]  # sessions are at most 15 events long
 _ITEMS_PER_CATEGORY = 12
 _CATEGORY_BASE_PRICE = (89.0, 18.0, 35.0, 60.0, 45.0, 25.0, 22.0, 30.0, 12.0)
 
@@ -382,7 +383,7 @@ class _Plan:
         acq_cum = acquisition.cum
         # Later sessions: seasonality x the share of users acquired (and eligible) by then.
         self.sessions = _HourlyDensity(
-            start, [season[h] * (acq_cum[h - 1] / acquisition.total if h else 0.0) for h in range(hours)]
+            start, [season[h] * ((acq_cum[h - 1] / acquisition.total) ** 0.6 if h else 0.0) for h in range(hours)]
         )
 
         planned = config.planned_users
@@ -486,10 +487,11 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
     rsr, rsb = rs.random, rs.getrandbits
     rpr, rpb = rp.random, rp.getrandbits
     last_second = plan.end - 1
-    heap: list[tuple[int, int, dict[str, Any]]] = []
-    push, pop = heapq.heappush, heapq.heappop
-    seq = itertools.count()
-    ids = itertools.count()
+    # Queued sessions: (time of the next event, session order, index of the next event, times, events).
+    heap: list[tuple[int, int, int, list[int], list[dict[str, Any]]]] = []
+    push, pop, replace = heapq.heappush, heapq.heappop, heapq.heapreplace
+    seq = itertools.count()  # heap tie-breaker: keeps equal times in generation order
+    sessions = itertools.count()
 
     signups, n_anon, gaps = plan.signup, plan.n_anon, plan.gap
     device_ids, device_profiles = plan.device_ids, plan.device_profiles
@@ -533,14 +535,20 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
                 anon_until = special = n_anon[u]
         elif signup:
             anon_until = 0
-            if len(device_ids[u]) > 1 and length > 1 and rsr() < _SECOND_DEVICE_SESSION:
-                dev = 1
+            if len(device_ids[u]) > 1:
                 if not linked[u]:
-                    linked[u] = True
-                    anon_until = special = 1 if length < 4 or rsr() < 0.5 else 2
-                    special_name = cat.LOG_IN
+                    # The first later session of a two-device user happens on the new device (an app install,
+                    # say): anonymous, then merged by a Log In carrying both ids.
+                    if length > 1:
+                        dev = 1
+                        linked[u] = True
+                        anon_until = special = 1 if length < 4 or rsr() < 0.5 else 2
+                        special_name = cat.LOG_IN
+                elif rsr() < _SECOND_DEVICE_SESSION:
+                    dev = 1
 
         web = False
+        id_prefix = ""
         anon_base: dict[str, Any] = {}
         both_base: dict[str, Any] = {}
         user_base: dict[str, Any] = {}
@@ -552,6 +560,8 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
             common.update(geo_props[geo[u]])
             if web:
                 common.update(ref_props[init_ref[u] if first else ref_pick[rpb(12)]])
+            # $insert_id = <session number>-<random>-<position in session>: unique, deterministic, <= 36 chars.
+            id_prefix = f"{next(sessions):x}-{rpb(32):08x}-"
             if anon_until:
                 anon_base = common.copy()
                 anon_base["distinct_id"] = "$device:" + uuid
@@ -578,6 +588,8 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
         last_name = ""
         pending = False
         prev: dict[str, Any] = {}
+        ev_times: list[int] = []
+        evs: list[dict[str, Any]] = []
         last_item = 0
         for i in range(length):
             if i:
@@ -587,7 +599,8 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
                         for key in _LIST_PROPS:
                             if key in props:
                                 props[key] = list(props[key])
-                        push(heap, (props["time"], next(seq), {"event": prev["event"], "properties": props}))
+                        ev_times.append(props["time"])
+                        evs.append({"event": prev["event"], "properties": props})
                     continue
                 if i <= special and first:
                     t = start + i * g
@@ -603,10 +616,7 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
                 r = rsr()
                 if pending:
                     pending = False
-                    if r < _CHECKOUT_COMPLETES:
-                        name = purchase
-                    else:
-                        name = gen_logged[rsb(12)]
+                    name = purchase if r < _CHECKOUT_COMPLETES else gen_logged[rsb(12)]
                 elif logged and cart_n[u] and r < _CHECKOUT:
                     name = begin_checkout
                     pending = True
@@ -630,12 +640,9 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
             else:
                 p = anon_base.copy()
             p["time"] = t
-            p["$insert_id"] = "%x-%012x" % (next(ids), rpb(48))
+            p["$insert_id"] = id_prefix + _POSITIONS[i]
             if name == view_item:
-                if rpb(1):
-                    item = item_pick_in_category[favorites[u][rpb(1)]][rpb(8)]
-                else:
-                    item = item_pick[rpb(12)]
+                item = item_pick_in_category[favorites[u][rpb(1)]][rpb(8)] if rpb(1) else item_pick[rpb(12)]
                 last_item = item
                 p["item_id"] = item_ids[item]
                 p["item_category"] = item_category[item]
@@ -659,7 +666,7 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
                 p["cart_items"] = [item_ids[k] for k, _ in cart]
                 if web:
                     p["$current_url"] = item_url[last_item]
-            elif name == begin_checkout or name == purchase:
+            elif name in (begin_checkout, purchase):
                 cart = carts.pop(u, []) if name == purchase else carts.get(u, [])
                 p["price"] = round(sum(item_price[k] * q for k, q in cart), 2)
                 p["quantity"] = sum(q for _, q in cart)
@@ -685,9 +692,12 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
                 if web:
                     p["$current_url"] = event_urls[name]
             event = {"event": name, "properties": p}
-            push(heap, (t, next(seq), event))
+            ev_times.append(t)
+            evs.append(event)
             prev = event
         busy[u] = t + _SESSION_COOLDOWN
+        if evs:
+            push(heap, (ev_times[0], next(seq), 0, ev_times, evs))
 
     acq, first_len = plan.acq, plan.first_len
     eligible, cum_weight = plan.eligible, plan.cum_weight
@@ -701,24 +711,37 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
         used += lengths[length_bits(8)]
         n_sessions += 1
     length_bits = random.Random(_subseed(seed, "lengths")).getrandbits
-    times = _sorted_uniforms(random.Random(_subseed(seed, "times")), n_sessions)
+    uniforms = _sorted_uniforms(random.Random(_subseed(seed, "times")), n_sessions)
 
+    # Sessions start in time order: first visits (by acquisition) merged with later sessions (sorted times).
+    # Before a session starts at t, every queued event at or before t is final: later events are >= t.
+    never = last_second + 1
     fi = 0
     used = 0
-    for uniform in times:
+    next_repeat = session_time(next(uniforms)) if n_sessions else never
+    while True:
+        first = fi < n and acq[fi] <= next_repeat
+        t = acq[fi] if first else next_repeat
+        if t == never:
+            t = never + 1
+        while heap and heap[0][0] <= t:
+            _, order, i, ev_times, evs = heap[0]
+            yield evs[i]
+            i += 1
+            if i < len(evs):
+                replace(heap, (ev_times[i], order, i, ev_times, evs))
+            else:
+                pop(heap)
+        if t > never:
+            return
+        if first:
+            session(fi, t, first_len[fi], True)
+            fi += 1
+            continue
         length = lengths[length_bits(8)]
         if used + length > repeat_events:
             length = repeat_events - used
         used += length
-        t = session_time(uniform)
-        while fi < n and acq[fi] <= t:
-            a = acq[fi]
-            while heap and heap[0][0] <= a:
-                yield pop(heap)[2]
-            session(fi, a, first_len[fi], True)
-            fi += 1
-        while heap and heap[0][0] <= t:
-            yield pop(heap)[2]
         k = bisect_right(eligible, t)
         if k:
             total = cum_weight[k - 1]
@@ -732,11 +755,4 @@ def _simulate(plan: _Plan, *, emit: bool, purchases: list[int]) -> Iterator[dict
             u = 0
         start = max(t, busy[u], eligible[u])
         session(u, min(start, last_second), length, False)
-    while fi < n:
-        a = acq[fi]
-        while heap and heap[0][0] <= a:
-            yield pop(heap)[2]
-        session(fi, a, first_len[fi], True)
-        fi += 1
-    while heap:
-        yield pop(heap)[2]
+        next_repeat = session_time(next(uniforms)) if used < repeat_events else never
