@@ -19,12 +19,14 @@ _BAD_TIME = "'properties.time' is invalid: must be specified as seconds since ep
 _FUTURE_TIME = "'properties.time' is invalid: must not be more than 1 hour in the future"
 _INSERT_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
 _SCALARS = (int, float, bool, type(None))
+_FLAT_TYPES = frozenset({str, int, float, bool, type(None)})
 #: Properties never stored: routing and geolocation inputs.
 _DROPPED = frozenset({"token", "ip"})
 #: Identity events carry ids of their own and may omit ``time`` and ``distinct_id`` (spec §2.6).
 IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
 #: Properties lifted into their own columns.
 _LIFTED = frozenset({"time", "$time", "distinct_id", "$distinct_id", "$insert_id"})
+_REMOVED = tuple(_DROPPED | _LIFTED)
 
 
 class RecordError(Exception):
@@ -82,8 +84,22 @@ def _sanitize(value: Any, path: str, depth: int) -> Any:
     raise RecordError(path, f"'{path}' is invalid: unsupported value type")
 
 
+def _within_limits(props: dict[str, Any]) -> bool:
+    """True when nothing needs changing: flat values, short names, short strings (the common case, checked fast)."""
+    if not props:
+        return True
+    if not set(map(type, props.values())) <= _FLAT_TYPES or max(map(len, props)) > limits.MAX_PROPERTY_NAME_CHARS:
+        return False
+    for value in props.values():
+        if type(value) is str and len(value) > limits.MAX_STRING_CHARS:
+            return False
+    return True
+
+
 def sanitize_properties(props: dict[str, Any], prefix: str = "properties") -> dict[str, Any]:
-    """Return a copy of ``props`` within Mixpanel's limits (the fast path keeps short strings and scalars)."""
+    """``props`` within Mixpanel's limits: the same dict when nothing needs changing, else a cleaned copy."""
+    if _within_limits(props):
+        return props
     out: dict[str, Any] = {}
     for key, value in props.items():
         if len(key) > limits.MAX_PROPERTY_NAME_CHARS:
@@ -160,6 +176,7 @@ def normalize_event(raw: Any, rules: EventRules) -> EventRecord:
     props = raw.get("properties", {})
     if not isinstance(props, dict):
         raise RecordError("properties", "'properties' is invalid: must be a JSON object")
+    props = dict(props)  # ours to change: the lifted and dropped keys are popped below
     token = props.get("token")
     identity_event = name in IDENTITY_EVENTS
     raw_id = props.get("distinct_id", props.get("$distinct_id"))
@@ -183,7 +200,10 @@ def normalize_event(raw: Any, rules: EventRules) -> EventRecord:
     geo_disabled = ip_value in (0, "0")
     ip = ip_value if isinstance(ip_value, str) and not geo_disabled else None
 
-    clean = sanitize_properties({k: v for k, v in props.items() if k not in _DROPPED and k not in _LIFTED})
+    pop = props.pop
+    for key in _REMOVED:
+        pop(key, None)
+    clean = sanitize_properties(props)
     if len(clean) > limits.MAX_PROPERTIES:
         raise RecordError("properties", f"'properties' is invalid: more than {limits.MAX_PROPERTIES} properties")
     return EventRecord(
