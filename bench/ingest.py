@@ -25,12 +25,12 @@ from pathlib import Path
 
 import httpx
 import orjson
-
 from _common import REPO, du_bytes, machine, rss_mb, start_server
 
 sys.path.insert(0, str(REPO / "src"))
-from mixhouse.demo.generator import DemoConfig, generate_event_batches  # noqa: E402
-from tests.conftest import make_project  # noqa: E402
+from tests.conftest import make_project
+
+from mixhouse.demo.generator import DemoConfig, generate_event_batches
 
 CEILING_SCRIPT = r"""
 import sys, time, chdb.session as cs

@@ -39,7 +39,9 @@ def _strip_server_props(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k not in server_added}
 
 
-def test_track_then_export_returns_exact_event(server: ServerProcess, project: ProjectCreds, http: httpx.Client) -> None:
+def test_track_then_export_returns_exact_event(
+    server: ServerProcess, project: ProjectCreds, http: httpx.Client
+) -> None:
     mp = Mixpanel(project.token, consumer=_consumer(server))
     mp.track("user-1", "Signed Up", {"plan": "pro", "seats": 3, "trial": True, "tags": ["a", "b"]})
     events = export(http, project, from_date=_yesterday(), to_date=_today())

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import ssl
 
 import httpx
 import pytest

@@ -41,5 +41,9 @@ def ms_to_iso(ms: int) -> str:
 
 
 def ms_to_ch(ms: int) -> str:
-    """A DateTime64(3) value for JSONEachRow input: seconds with a 3-digit fraction, as a string."""
-    return f"{ms // 1000}.{ms % 1000:03d}"
+    """A DateTime64(3) value for JSONEachRow input: seconds with a 3-digit fraction, as a string.
+
+    The seconds are zero-padded to 10 digits: ClickHouse reads a shorter all-digit value (any time before
+    1973-03-03, e.g. 1971 imports or a profile ``$time`` of 0) as a ``YYYYMMDD``-style date and rejects the insert.
+    """
+    return f"{ms // 1000:010d}.{ms % 1000:03d}"

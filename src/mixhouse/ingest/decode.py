@@ -33,15 +33,28 @@ class DecodedRequest:
 
 
 def gunzip(body: bytes) -> bytes:
-    """Inflate a gzip body, refusing anything that inflates beyond ``MAX_BODY_BYTES``."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, MAX_BODY_BYTES + 1)
-    except zlib.error as exc:
-        raise DecodeError(f"invalid gzip body: {exc}") from exc
-    if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
-        raise PayloadTooLargeError(f"request exceeds max limit of {MAX_BODY_BYTES} bytes")
-    return out
+    """Inflate a gzip body (every member of a multi-member stream), refusing anything that inflates beyond
+    ``MAX_BODY_BYTES`` and truncated streams."""
+    if not body:
+        return body
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out = inflater.decompress(rest, MAX_BODY_BYTES + 1 - size)
+        except zlib.error as exc:
+            raise DecodeError(f"invalid gzip body: {exc}") from exc
+        size += len(out)
+        if size > MAX_BODY_BYTES or inflater.unconsumed_tail:
+            raise PayloadTooLargeError(f"request exceeds max limit of {MAX_BODY_BYTES} bytes")
+        if not inflater.eof:
+            raise DecodeError("invalid gzip body: the compressed stream is truncated")
+        parts.append(out)
+        rest = inflater.unused_data
+        if not rest.strip(b"\0"):  # trailing zero padding after the last member is tolerated, as gzip(1) does
+            return b"".join(parts)
 
 
 def decode_base64(text: str) -> bytes:

@@ -8,6 +8,7 @@ server process keeps what needs shared state: identity decisions and the commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -82,15 +83,19 @@ def prepare_rows(
     facts: RequestFacts,
     geo: GeoLocator,
     seq_start: int,
+    indices: Sequence[int] | None = None,
 ) -> PreparedRows:
-    """Enrich, serialise (JSONEachRow lines) and collect identity hints for one project's valid events."""
+    """Enrich, serialise (JSONEachRow lines) and collect identity hints for one project's valid events.
+
+    ``indices`` are the records' positions in the request, so an oversize record is reported at its own index.
+    """
     out = PreparedRows()
     processed = now_ms()
     dumps = orjson.dumps
     seq = seq_start
     default_ip = facts.request_ip if facts.use_request_ip else None
     imported = endpoint == "import"
-    for record in records:
+    for position, record in enumerate(records):
         props = record.properties
         if (
             not record.geo_disabled
@@ -118,7 +123,8 @@ def prepare_rows(
         )
         seq += 1
         if len(line) > limits.MAX_EVENT_BYTES:
-            out.failed.append(FailedRecord(-1, record.insert_id, "event", "event is larger than 1 MB"))
+            index = indices[position] if indices is not None else -1
+            out.failed.append(FailedRecord(index, record.insert_id, "event", "event is larger than 1 MB"))
             continue
         out.rows.append(line + b"\n")
         hint = _hint(record, identity_mode)
@@ -202,8 +208,9 @@ def prepare_import(job: ImportJob, geo: GeoLocator) -> PreparedImport:
         facts=job.facts,
         geo=geo,
         seq_start=job.seq_start,
+        indices=[index for index, _ in valid],
     )
-    prepared.failed = failed + prepared.failed
+    prepared.failed = sorted(failed + prepared.failed, key=lambda item: item.index)
     stored = len(prepared.rows)
     accepted = stored + ignored
     prepared.rows = [b"".join(prepared.rows)] if prepared.rows else []  # one object to pickle, not thousands

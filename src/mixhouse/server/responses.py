@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,11 @@ STATUS_TEXT = {
 }
 
 
+#: JSONP callback names we echo: identifiers, member access and mixpanel-js's ``(function(){})``; nothing that
+#: could end the expression and start another (no quotes, ``;``, ``<``, spaces or operators).
+_SAFE_CALLBACK = re.compile(r"[A-Za-z0-9_$.\[\](){}]{1,128}")
+
+
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
@@ -49,7 +55,7 @@ def legacy_ingest_response(params: Mapping[str, str], ok: bool, error: str | Non
     verbose = params.get("verbose", "0") not in ("", "0")
     payload: Any = {"status": 1 if ok else 0, "error": None if ok else error} if verbose else (1 if ok else 0)
     callback = params.get("callback")
-    if callback:
+    if callback and _SAFE_CALLBACK.fullmatch(callback):
         body = f"{callback}({orjson.dumps(payload).decode()})"
         return Response(body, status_code=status, media_type="text/javascript")
     if verbose:

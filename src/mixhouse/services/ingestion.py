@@ -85,7 +85,7 @@ class IngestService:
         outcome = IngestOutcome()
         rules = EventRules(endpoint=endpoint, strict=strict, now_ms=context.receive_ms)
         valid, outcome.failed, ignored = normalize_batch(raw_records, rules, simplified=False)
-        by_project: dict[int, tuple[Project, list[EventRecord]]] = {}
+        by_project: dict[int, tuple[Project, list[EventRecord], list[int]]] = {}
         for index, record in valid:
             target = project or (self.projects.by_token(record.token) if record.token else None)
             if target is None:
@@ -95,17 +95,19 @@ class IngestService:
                     "'properties.token' is missing or not a known project token",
                 ))
                 continue
-            by_project.setdefault(target.id, (target, []))[1].append(record)
+            _, records, indices = by_project.setdefault(target.id, (target, [], []))
+            records.append(record)
+            indices.append(index)
         outcome.failed.sort(key=lambda item: item.index)
         batch = WriteBatch()
         reload_ids: list[int] = []
-        for target, records in by_project.values():
+        for target, records, indices in by_project.values():
             if target.identity_mode == "simplified":
                 for record in records:
                     apply_simplified_ids(record)
             prepared = prepare_rows(
                 records, project_id=target.id, identity_mode=target.identity_mode, endpoint=endpoint,
-                facts=context, geo=self.geo, seq_start=self.seqs.take(len(records)),
+                facts=context, geo=self.geo, seq_start=self.seqs.take(len(records)), indices=indices,
             )
             outcome.failed.extend(prepared.failed)
             outcome.accepted += len(prepared.rows)

@@ -143,6 +143,8 @@ class GroupCommitter:
             try:
                 if batch.on_commit is not None:
                     batch.on_commit()
+            except Exception:  # the rows are durable; a failed in-memory update must not stop the writer
+                log.exception("post-commit update failed")
             finally:
                 future.set_result(None)
 

@@ -157,7 +157,7 @@ async def import_events(request: Request) -> Response:
     legacy = content_type not in ("application/json", "application/x-ndjson")
     params: dict[str, str] = dict(request.query_params)
     try:
-        body = await request.body()
+        body = await _read_body(request)
         project = _import_project(request, params)
         rt = runtime(request)
         rt.committer.check_capacity()
