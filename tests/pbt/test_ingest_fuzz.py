@@ -21,9 +21,6 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import make_project
-from tests.support.readback import export
-from tests.support.server import ServerProcess
 
 from mixhouse.core.timeutil import MIN_EVENT_TIME_MS
 from mixhouse.errors import MixhouseError
@@ -31,6 +28,9 @@ from mixhouse.ingest import limits
 from mixhouse.ingest.decode import DecodedRequest, decode_data_param, decode_request
 from mixhouse.ingest.events import EventRecord, EventRules, RecordError, normalize_event
 from mixhouse.ingest.profiles import ProfileUpdate, apply_ops, normalize_update
+from tests.conftest import make_project
+from tests.support.readback import export
+from tests.support.server import ServerProcess
 
 # -- strategies ----------------------------------------------------------------------------------------------------
 

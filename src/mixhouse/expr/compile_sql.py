@@ -320,6 +320,14 @@ class _Compiler:
     # ------------------------------------------------------------------------------------------- nodes
 
     def compile(self, expr: Expr) -> _Typed:
+        value = self._compile(expr)
+        if max(len(value.tag), len(value.s), len(value.n), len(value.b)) > MAX_SQL_CHARS:
+            # Checked per node: each node grows its children's SQL by a bounded factor, so this stops runaway
+            # growth (e.g. deeply nested number/string conversions) early.
+            raise self.fail("expression is too complex to compile to SQL", expr.pos)
+        return value
+
+    def _compile(self, expr: Expr) -> _Typed:
         if isinstance(expr, Property):
             return self.property(expr)
         if isinstance(expr, Literal):

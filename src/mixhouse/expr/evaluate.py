@@ -3,8 +3,10 @@
 Semantic choices where the spec is silent (the SQL compiler implements exactly the same):
 
 * ``undefined == undefined`` and ``null == null`` are true; ``==`` across types (null vs undefined, number vs
-  datetime, …) is false. Lists and objects are equal when their canonical JSON texts are equal (numbers compare by
-  value at any depth except that ``-0.0``/``0`` and >2^53 integers vs doubles can differ inside containers).
+  datetime, …) is false. Lists and objects are equal when their canonical JSON texts are equal (``values.
+  canonical_json``, ClickHouse's normalisation: ``1`` equals ``1.0``, key order matters, and inside a container
+  ``-0.0`` differs from ``0``). Numbers are float64 everywhere; JSON integers outside the 64-bit range are read by
+  ClickHouse as strings, so they are not supported.
 * ``properties["list"] == "x"`` is plain equality (false), not Mixpanel's "any item" rule; use ``"x" in
   properties["list"]`` for membership. ``x in list`` compares ``x`` with each item using ``==``; an undefined
   left side gives undefined. ``in`` on strings is a case-sensitive substring test.

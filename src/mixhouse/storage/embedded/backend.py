@@ -24,10 +24,13 @@ from mixhouse.storage.schema import DDL, TABLES, merge_tree_settings
 LOCK_NAME = "mixhouse.lock"
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+
+
 def _literal(value: Any) -> str:
     """A value in the text form ClickHouse parses for a ``{name:Type}`` parameter of a composite type."""
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + value.translate(_ESCAPES).replace("'", "\\'") + "'"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
@@ -36,10 +39,18 @@ def _literal(value: Any) -> str:
 
 
 def bind_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Parameters as chDB takes them: scalars as they are, arrays as their ClickHouse text form."""
+    """Parameters as chDB takes them: strings in ClickHouse's escaped text form, arrays as their literal text."""
     if not params:
         return None
-    return {k: (_literal(v) if isinstance(v, list | tuple) else v) for k, v in params.items()}
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, list | tuple):
+            out[key] = _literal(value)
+        elif isinstance(value, str):
+            out[key] = value.translate(_ESCAPES)
+        else:
+            out[key] = value
+    return out
 
 
 class DataDirLock:
