@@ -100,6 +100,13 @@ def parse_engage_params(params: dict[str, Any]) -> EngageRequest:
     )
 
 
+def _sort_expression(sort_key: str) -> str:
+    """``sort_key`` is an expression (``properties["x"]``) or, as clients also send it, a bare property name."""
+    if "[" in sort_key or "(" in sort_key:
+        return sort_key
+    return "properties[" + orjson.dumps(sort_key).decode() + "]"
+
+
 def _sort_value(value: Any) -> tuple[int, Any]:
     """Orders mixed types: numbers, then strings, then booleans; missing values always last."""
     if isinstance(value, bool):
@@ -141,7 +148,7 @@ class EngageService:
                 expr = parse(request.where)
                 rows = [row for row in rows if evaluate(expr, record(row)) is True]
             if request.sort_key:
-                key_expr = parse(request.sort_key)
+                key_expr = parse(_sort_expression(request.sort_key))
                 keyed = [(_sort_value(evaluate(key_expr, record(row))), row) for row in rows]
                 present = sorted((k for k in keyed if k[0][0] < 3), key=lambda k: k[0], reverse=request.descending)
                 rows = [row for _, row in present] + [row for k, row in keyed if k[0] >= 3]
