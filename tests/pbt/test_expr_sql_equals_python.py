@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from mixhouse.errors import ExpressionError
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_key, segment_keys, to_text
 from mixhouse.expr.ast import FUNCTIONS, Binary, Call, DatetimeLiteral, Expr, ListLiteral, Literal, Property, Unary
-from mixhouse.expr.sqlcheck import RecordTable, same_value
 from mixhouse.expr.values import MAX_DATETIME_MS, MIN_DATETIME_MS, format_number
+from tests.support.expr_sqlcheck import RecordTable, same_value
 
 SETTINGS = settings(
     max_examples=150,
@@ -196,10 +196,10 @@ def parsed(expr: Expr) -> Expr | None:
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordTable]:
+def table(chdb_path: str) -> Iterator[RecordTable]:
     import chdb.session as cs
 
-    session = cs.Session(str(tmp_path_factory.mktemp("expr_pbt_chdb")))
+    session = cs.Session(chdb_path)  # chDB binds the process to one path: the suite's in-process one
     yield RecordTable(session, "pbt_records")
     session.close()
 

@@ -36,7 +36,7 @@ def test_duplicates_count_once_latest_copy_wins(backend: Any) -> None:
         _event(pid, "Buy", "u2", 1_700_000_000_000, "dup-1", version=4),  # other user: not a duplicate
         _event(pid, "View", "u1", 1_700_000_000_000, "dup-1", version=5),  # other event: not a duplicate
     ]
-    backend.insert_jsonl(EVENTS_TABLE, EVENT_COLUMNS, b"".join(lines))
+    backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join(lines))
     deduped = _rows(backend, pid, dedup=True)
     versions = sorted(orjson.loads(row["properties"])["version"] for row in deduped)
     assert versions == [2, 3, 4, 5]
@@ -45,7 +45,7 @@ def test_duplicates_count_once_latest_copy_wins(backend: Any) -> None:
 
 def test_identity_rows_rewrite_ids_and_latest_mapping_wins(backend: Any) -> None:
     pid = next(_project_ids)
-    backend.insert_jsonl(EVENTS_TABLE, EVENT_COLUMNS, b"".join([
+    backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join([
         _event(pid, "Open", "$device:d1", 1_700_000_000_000, "a"),
         _event(pid, "Open", "anon-2", 1_700_000_000_000, "b"),
         _event(pid, "Open", "user-1", 1_700_000_000_000, "c"),
@@ -55,17 +55,17 @@ def test_identity_rows_rewrite_ids_and_latest_mapping_wins(backend: Any) -> None
         {"project_id": pid, "id": "anon-2", "canonical": "user-x", "seq": next(_seq)},
         {"project_id": pid, "id": "anon-2", "canonical": "user-1", "seq": next(_seq)},
     ]
-    backend.insert_jsonl(IDENTITY_TABLE, IDENTITY_COLUMNS, b"".join(orjson.dumps(r) + b"\n" for r in identity))
+    backend.insert_rows(IDENTITY_TABLE, IDENTITY_COLUMNS, b"".join(orjson.dumps(r) + b"\n" for r in identity))
     assert [row["distinct_id"] for row in _rows(backend, pid, dedup=False)] == ["user-1", "user-1", "user-1"]
 
 
 def test_source_is_scoped_to_one_project(backend: Any) -> None:
     mine, other = next(_project_ids), next(_project_ids)
-    backend.insert_jsonl(EVENTS_TABLE, EVENT_COLUMNS, b"".join([
+    backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join([
         _event(mine, "A", "u", 1_700_000_000_000, "x"),
         _event(other, "B", "u", 1_700_000_000_000, "y"),
     ]))
-    backend.insert_jsonl(IDENTITY_TABLE, IDENTITY_COLUMNS,
+    backend.insert_rows(IDENTITY_TABLE, IDENTITY_COLUMNS,
                          orjson.dumps({"project_id": other, "id": "u", "canonical": "leak", "seq": next(_seq)}) + b"\n")
     rows = _rows(backend, mine, dedup=True)
     assert [(r["event"], r["distinct_id"]) for r in rows] == [("A", "u")]

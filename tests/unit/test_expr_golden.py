@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from mixhouse.expr import UNDEFINED, DateTime, Record, evaluate, keeps, parse, segment_key, segment_keys
-from mixhouse.expr.sqlcheck import RecordTable, same_value
 from mixhouse.expr.values import Value, from_json, parse_datetime
+from tests.support.expr_sqlcheck import RecordTable, same_value
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "golden" / "expr" / "cases.jsonl"
 CASES: list[dict[str, Any]] = [json.loads(line) for line in CASES_FILE.read_text("utf-8").split("\n") if line.strip()]
@@ -45,11 +45,11 @@ def expected(case: dict[str, Any]) -> Value:
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordTable]:
+def table(chdb_path: str) -> Iterator[RecordTable]:
     import chdb.session as cs
 
-    session = cs.Session(str(tmp_path_factory.mktemp("expr_golden_chdb")))
-    table = RecordTable(session)
+    session = cs.Session(chdb_path)  # chDB binds the process to one path: the suite's in-process one
+    table = RecordTable(session, "golden_records")
     table.replace([record_of(case) for case in CASES])
     yield table
     session.close()

@@ -21,6 +21,7 @@ from mixhouse.ingest.decode import decode_request
 from mixhouse.ingest.events import EventRecord, EventRules, RecordError, normalize_event
 from mixhouse.ingest.geo import GeoLocator, event_geo_properties
 from mixhouse.ingest.identity import apply_simplified_ids
+from mixhouse.storage.schema import event_row
 
 IDENTITY_KEYS = ("$user_id", "$device_id", "$identified_id", "$anon_id", "$anon_distinct_id", "alias",
                   "$distinct_ids")
@@ -110,23 +111,15 @@ def prepare_rows(
         props["mp_processing_time_ms"] = processed
         if imported:
             props["$import"] = True
-        line = dumps(
-            {
-                "project_id": project_id,
-                "time": ms_to_ch(record.time_ms),
-                "event": record.event,
-                "distinct_id": record.distinct_id,
-                "insert_id": record.insert_id,
-                "seq": seq,
-                "properties": props,
-            }
+        line = event_row(
+            project_id, ms_to_ch(record.time_ms), record.event, record.distinct_id, record.insert_id, seq, dumps(props)
         )
         seq += 1
         if len(line) > limits.MAX_EVENT_BYTES:
             index = indices[position] if indices is not None else -1
             out.failed.append(FailedRecord(index, record.insert_id, "event", "event is larger than 1 MB"))
             continue
-        out.rows.append(line + b"\n")
+        out.rows.append(line)
         hint = _hint(record, identity_mode)
         if hint is not None:
             out.hints.append(hint)

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 
 from mixhouse.errors import RateLimitError, StorageError
 from mixhouse.storage.base import Backend
-from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, IDENTITY_TABLE, PROFILE_OPS_TABLE
+from mixhouse.storage.schema import (
+    EVENT_COLUMNS,
+    EVENT_ROW_FORMAT,
+    EVENTS_TABLE,
+    IDENTITY_TABLE,
+    PROFILE_OPS_TABLE,
+)
 
 log = logging.getLogger("mixhouse.commit")
 
@@ -27,7 +33,8 @@ PROFILE_OP_COLUMNS = ("project_id", "group_key", "distinct_id", "seq", "time", "
 
 @dataclass
 class WriteBatch:
-    """JSONEachRow lines (each ending in a newline) for each table, and what to do once they are durable."""
+    """Rows for each table (events as ``EVENT_ROW_FORMAT`` lines, the others JSONEachRow; each line ends in a
+    newline, or one item holds many lines), and what to do once they are durable."""
 
     events: list[bytes] = field(default_factory=list)
     identity: list[bytes] = field(default_factory=list)
@@ -126,9 +133,9 @@ class GroupCommitter:
     def _commit(self, group: list[tuple[WriteBatch, Future[None]]]) -> None:
         size = sum(batch.size() for batch, _ in group)
         try:
-            self._insert(IDENTITY_TABLE, IDENTITY_COLUMNS, [b.identity for b, _ in group])
-            self._insert(PROFILE_OPS_TABLE, PROFILE_OP_COLUMNS, [b.profile_ops for b, _ in group])
-            self._insert(EVENTS_TABLE, EVENT_COLUMNS, [b.events for b, _ in group])
+            self._insert(IDENTITY_TABLE, IDENTITY_COLUMNS, [b.identity for b, _ in group], "JSONEachRow")
+            self._insert(PROFILE_OPS_TABLE, PROFILE_OP_COLUMNS, [b.profile_ops for b, _ in group], "JSONEachRow")
+            self._insert(EVENTS_TABLE, EVENT_COLUMNS, [b.events for b, _ in group], EVENT_ROW_FORMAT)
         except Exception as exc:
             log.error("commit of %d requests failed: %s", len(group), exc)
             error = exc if isinstance(exc, StorageError) else StorageError(f"commit failed: {exc}")
@@ -152,7 +159,7 @@ class GroupCommitter:
         with self._pending_lock:
             self._pending -= size
 
-    def _insert(self, table: str, columns: tuple[str, ...], parts: list[list[bytes]]) -> None:
+    def _insert(self, table: str, columns: tuple[str, ...], parts: list[list[bytes]], fmt: str) -> None:
         lines = [line for part in parts for line in part]
         if lines:
-            self._backend.insert_jsonl(table, columns, b"".join(lines))
+            self._backend.insert_rows(table, columns, b"".join(lines), fmt)

@@ -121,11 +121,11 @@ class EmbeddedBackend:
         for table in TABLES:  # the fsync choice applies to existing tables too
             self._run(f"ALTER TABLE {table} MODIFY SETTING {settings}", "CSV", None)
 
-    def insert_jsonl(self, table: str, columns: tuple[str, ...], rows: bytes) -> None:
+    def insert_rows(self, table: str, columns: tuple[str, ...], rows: bytes, fmt: str = "JSONEachRow") -> None:
         if not rows:
             return
         column_list = ", ".join(columns)
-        sql = f"INSERT INTO {table} ({column_list}) FORMAT JSONEachRow\n" + rows.decode("utf-8")
+        sql = f"INSERT INTO {table} ({column_list}) FORMAT {fmt}\n" + rows.decode("utf-8")
         self._run(sql, "CSV", None)
 
     def query_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
