@@ -27,6 +27,9 @@ class Settings:
     max_pending_rows: int = 400_000
     #: chDB sessions for reads (each runs one query at a time).
     read_sessions: int = 3
+    #: How long the writer waits for more requests before an insert: fewer, larger parts cost ClickHouse less
+    #: merging, at the price of that much added latency per acknowledged request.
+    commit_gather_ms: float = float(os.environ.get("MIXHOUSE_COMMIT_GATHER_MS", "0"))
     #: Processes that decode and validate ``/import`` bodies (0: in the server process).
     ingest_workers: int = 2
 

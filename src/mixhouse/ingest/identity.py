@@ -103,7 +103,10 @@ class IdentityPlanner:
     # -- Simplified ---------------------------------------------------------------------------------------------
     def simplified(self, record: IdentityEvent) -> None:
         props = record.properties
-        user_id, device_id = props.get("$user_id"), props.get("$device_id")
+        self.pair(props.get("$user_id"), props.get("$device_id"))
+
+    def pair(self, user_id: Any, device_id: Any) -> None:
+        """An event carrying both ``$user_id`` and ``$device_id``: map the device to the user if it is free."""
         if user_id in (None, "") or device_id in (None, ""):
             return
         device = DEVICE_PREFIX + str(device_id)

@@ -60,19 +60,24 @@ class RequestFacts:
 
 @dataclass
 class PreparedRows:
-    rows: list[bytes] = field(default_factory=list)  # JSONEachRow lines; one joined blob once ``pack``ed
+    rows: list[bytes] = field(default_factory=list)  # event row lines; one joined blob once packed
+    #: Simplified ID Merge: each distinct (``$user_id``, ``$device_id``) pair, in order of first appearance.
+    pairs: list[tuple[Any, Any]] = field(default_factory=list)
+    #: Original ID Merge: the identity events (``$identify``, ``$create_alias``, ``$merge``).
     hints: list[IdentityHint] = field(default_factory=list)
     failed: list[FailedRecord] = field(default_factory=list)
 
 
-def _hint(record: EventRecord, identity_mode: str) -> IdentityHint | None:
+def _collect_identity(record: EventRecord, identity_mode: str, out: PreparedRows, pairs: dict[Any, None]) -> None:
     props = record.properties
     if identity_mode == "simplified":
-        if props.get("$user_id") in (None, "") or props.get("$device_id") in (None, ""):
-            return None
-    elif record.event not in _IDENTITY_EVENTS:
-        return None
-    return IdentityHint(record.event, record.distinct_id, tuple(props.get(key) for key in IDENTITY_KEYS))
+        user_id, device_id = props.get("$user_id"), props.get("$device_id")
+        if user_id not in (None, "") and device_id not in (None, ""):
+            pairs[(user_id, device_id)] = None
+    elif record.event in _IDENTITY_EVENTS:
+        out.hints.append(
+            IdentityHint(record.event, record.distinct_id, tuple(props.get(key) for key in IDENTITY_KEYS))
+        )
 
 
 def prepare_rows(
@@ -94,6 +99,7 @@ def prepare_rows(
     processed = now_ms()
     dumps = orjson.dumps
     seq = seq_start
+    pairs: dict[Any, None] = {}  # an ordered set
     default_ip = facts.request_ip if facts.use_request_ip else None
     imported = endpoint == "import"
     for position, record in enumerate(records):
@@ -120,9 +126,8 @@ def prepare_rows(
             out.failed.append(FailedRecord(index, record.insert_id, "event", "event is larger than 1 MB"))
             continue
         out.rows.append(line)
-        hint = _hint(record, identity_mode)
-        if hint is not None:
-            out.hints.append(hint)
+        _collect_identity(record, identity_mode, out, pairs)
+    out.pairs = list(pairs)
     return out
 
 

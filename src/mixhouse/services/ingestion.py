@@ -22,9 +22,9 @@ from mixhouse.ingest.geo import GeoLocator, profile_geo_properties
 from mixhouse.ingest.identity import IdentityPlanner, apply_simplified_ids
 from mixhouse.ingest.prepare import (
     FailedRecord,
-    IdentityHint,
     ImportJob,
     PreparedImport,
+    PreparedRows,
     RequestFacts,
     normalize_batch,
     prepare_rows,
@@ -112,7 +112,7 @@ class IngestService:
             outcome.failed.extend(prepared.failed)
             outcome.accepted += len(prepared.rows)
             batch.events.extend(prepared.rows)
-            if self._plan_identity(target, prepared.hints, batch, authenticated=endpoint == "import"):
+            if self._plan_identity(target, prepared, batch, authenticated=endpoint == "import"):
                 reload_ids.append(target.id)
         outcome.accepted += ignored
         if reload_ids:
@@ -138,7 +138,7 @@ class IngestService:
     def commit_import(self, project: Project, prepared: PreparedImport) -> IngestOutcome:
         outcome = IngestOutcome(accepted=prepared.accepted, failed=prepared.prepared.failed)
         batch = WriteBatch(events=prepared.prepared.rows, event_rows=prepared.stored)
-        if self._plan_identity(project, prepared.prepared.hints, batch, authenticated=True):
+        if self._plan_identity(project, prepared.prepared, batch, authenticated=True):
             batch.on_failure = self._reloader([project.id])
         if batch.size():
             outcome.future = self.committer.submit(batch)
@@ -146,18 +146,19 @@ class IngestService:
 
     # -- identity ------------------------------------------------------------------------------------------------
     def _plan_identity(
-        self, project: Project, hints: list[IdentityHint] | list[Any], batch: WriteBatch, *, authenticated: bool
+        self, project: Project, prepared: PreparedRows, batch: WriteBatch, *, authenticated: bool
     ) -> bool:
-        """Decide the identity rows ``hints`` add, put them in ``batch``; True if any (state changed)."""
-        if not hints:
+        """Decide the identity rows a prepared batch adds, put them in ``batch``; True if any (state changed)."""
+        if not prepared.pairs and not prepared.hints:
             return False
         with self._plan_lock:
             state = self.identities.state(project.id, project.identity_mode)
             planner = IdentityPlanner(state)
-            for hint in hints:
-                if project.identity_mode == "simplified":
-                    planner.simplified(hint)
-                else:
+            if project.identity_mode == "simplified":
+                for user_id, device_id in prepared.pairs:
+                    planner.pair(user_id, device_id)
+            else:
+                for hint in prepared.hints:
                     planner.original(hint, authenticated=authenticated)
             rows = planner.rows()
             if not rows:

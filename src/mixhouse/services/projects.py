@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -10,6 +11,8 @@ from mixhouse.meta.records import Project
 from mixhouse.meta.store import MetaStore
 
 _NEGATIVE_TTL_S = 2.0
+#: How long a successful credential check is reused: a revoked secret stops working within this many seconds.
+AUTH_CACHE_TTL_S = 10.0
 READ_ROLES = frozenset({"owner", "admin", "analyst", "consumer"})
 WRITE_ROLES = frozenset({"owner", "admin", "analyst"})
 
@@ -21,6 +24,7 @@ class ProjectDirectory:
         self.meta = meta
         self._by_token: dict[str, Project] = {}
         self._missing: dict[str, float] = {}
+        self._authenticated: dict[tuple[str, str, int | None, frozenset[str]], tuple[float, Project]] = {}
         self._lock = threading.Lock()
 
     def by_token(self, token: str) -> Project | None:
@@ -49,7 +53,24 @@ class ProjectDirectory:
     def authenticate(
         self, *, username: str, password: str, project_id: int | None, roles: frozenset[str] = READ_ROLES
     ) -> Project:
-        """Basic credentials: a service account plus ``project_id``, a project secret, or (``/import``) a token."""
+        """Basic credentials: a service account plus ``project_id``, a project secret, or (``/import``) a token.
+
+        Successes are cached for ``AUTH_CACHE_TTL_S`` under a digest of the secret (never the secret itself).
+        """
+        key = (username, hashlib.sha256(password.encode()).hexdigest(), project_id, roles)
+        cached = self._authenticated.get(key)
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        project = self._authenticate(username=username, password=password, project_id=project_id, roles=roles)
+        with self._lock:
+            if len(self._authenticated) > 10_000:
+                self._authenticated.clear()
+            self._authenticated[key] = (time.monotonic() + AUTH_CACHE_TTL_S, project)
+        return project
+
+    def _authenticate(
+        self, *, username: str, password: str, project_id: int | None, roles: frozenset[str]
+    ) -> Project:
         account = self.meta.authenticate_service_account(username, password) if password else None
         if account is not None:
             if project_id is None:

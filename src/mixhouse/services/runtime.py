@@ -35,7 +35,9 @@ class Runtime:
         self.projects = ProjectDirectory(self.meta)
         self.identities = IdentityRegistry(self.backend)
         self.profiles = ProfileStore(self.backend)
-        self.committer = GroupCommitter(self.backend, max_pending_rows=settings.max_pending_rows)
+        self.committer = GroupCommitter(
+            self.backend, max_pending_rows=settings.max_pending_rows, gather_ms=settings.commit_gather_ms
+        )
         self.seqs = SeqAllocator(self._max_seq())
         self.geo = GeoLocator(settings.geoip_db)
         self.workers = IngestWorkers(settings.ingest_workers, city_db=settings.geoip_db, geo=self.geo)

@@ -68,9 +68,12 @@ _STOP = object()
 
 
 class GroupCommitter:
-    def __init__(self, backend: Backend, *, max_rows: int = 50_000, max_pending_rows: int = 400_000) -> None:
+    def __init__(
+        self, backend: Backend, *, max_rows: int = 50_000, max_pending_rows: int = 400_000, gather_ms: float = 0.0
+    ) -> None:
         self._backend = backend
         self._max_rows = max_rows
+        self._gather_s = gather_ms / 1000
         self._max_pending = max_pending_rows
         self._pending = 0
         self._pending_lock = threading.Lock()
@@ -116,9 +119,11 @@ class GroupCommitter:
             group = [item]
             rows = item[0].size()  # type: ignore[index]
             stop = False
+            deadline = time.monotonic() + self._gather_s
             while rows < self._max_rows:
                 try:
-                    nxt = self._queue.get_nowait()
+                    wait = deadline - time.monotonic()
+                    nxt = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is _STOP:
