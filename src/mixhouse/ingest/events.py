@@ -7,8 +7,8 @@ never rejected; structure limits (list length, nesting depth, key counts) reject
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,7 +154,7 @@ def _insert_id(props: dict[str, Any], rules: EventRules, *, required: bool) -> s
     if raw is None:
         if required and rules.endpoint == "import" and rules.strict:
             raise RecordError("properties.$insert_id", "'properties.$insert_id' is required")
-        return uuid.uuid4().hex
+        return os.urandom(16).hex()
     text = raw if isinstance(raw, str) else str(raw)
     if not _INSERT_ID.fullmatch(text) or limits.is_forbidden_id(text):
         if rules.strict:
@@ -162,7 +162,7 @@ def _insert_id(props: dict[str, Any], rules: EventRules, *, required: bool) -> s
                 "properties.$insert_id",
                 "'properties.$insert_id' is invalid: must be at most 36 characters of [A-Za-z0-9-]",
             )
-        return uuid.uuid4().hex
+        return os.urandom(16).hex()
     return text
 
 
