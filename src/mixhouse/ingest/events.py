@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mixhouse.core.timeutil import MIN_EVENT_TIME_MS, event_time_to_ms
+from mixhouse.core.timeutil import MIN_EVENT_TIME_MS, MS_THRESHOLD, event_time_to_ms
 from mixhouse.ingest import limits
 
 _BAD_TIME = "'properties.time' is invalid: must be specified as seconds since epoch"
@@ -26,7 +26,6 @@ _DROPPED = frozenset({"token", "ip"})
 IDENTITY_EVENTS = frozenset({"$identify", "$create_alias", "$merge"})
 #: Properties lifted into their own columns.
 _LIFTED = frozenset({"time", "$time", "distinct_id", "$distinct_id", "$insert_id"})
-_REMOVED = tuple(_DROPPED | _LIFTED)
 
 
 class RecordError(Exception):
@@ -166,24 +165,49 @@ def _insert_id(props: dict[str, Any], rules: EventRules, *, required: bool) -> s
     return text
 
 
+def _event_time(raw: Any, rules: EventRules, *, required: bool) -> int:
+    """``time`` in ms, with the fast path for the plain numbers SDKs send."""
+    kind = type(raw)
+    if kind is float or kind is int:
+        ms = int(raw) if raw >= MS_THRESHOLD else round(raw * 1000)
+        if MIN_EVENT_TIME_MS <= ms <= rules.now_ms and (
+            rules.endpoint != "track" or rules.now_ms - ms <= limits.TRACK_MAX_AGE_MS
+        ):
+            return ms
+    return _time_ms({"time": raw}, rules, required=required)
+
+
 def normalize_event(raw: Any, rules: EventRules) -> EventRecord:
     """Validate one decoded event object; raise ``RecordError`` when Mixpanel would reject it."""
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         raise RecordError("event", "event must be a JSON object")
     name = raw.get("event")
-    if not isinstance(name, str) or not name.strip():
+    if type(name) is not str or not name or name.isspace():
         raise RecordError("event", "'event' is invalid: must be a non-empty string")
     props = raw.get("properties", {})
-    if not isinstance(props, dict):
+    if type(props) is not dict:
         raise RecordError("properties", "'properties' is invalid: must be a JSON object")
-    props = dict(props)  # ours to change: the lifted and dropped keys are popped below
-    token = props.get("token")
+    props = dict(props)  # ours to change: lifted and dropped keys are popped
+    pop = props.pop
+    token = pop("token", None)
+    ip_value = pop("ip", None)
+    raw_time = pop("time", None)
+    alt_time = pop("$time", None)
+    raw_id = pop("distinct_id", None)
+    alt_id = pop("$distinct_id", None)
+    raw_insert_id = pop("$insert_id", None)
+    if raw_time is None:
+        raw_time = alt_time
+    if raw_id is None:
+        raw_id = alt_id
+
     identity_event = name in IDENTITY_EVENTS
-    raw_id = props.get("distinct_id", props.get("$distinct_id"))
     if raw_id is None and identity_event:
         ids = props.get("$distinct_ids")
         raw_id = props.get("$identified_id") or (ids[0] if isinstance(ids, list) and ids else None)
-    if raw_id is None:
+    if type(raw_id) is str:
+        distinct_id = raw_id
+    elif raw_id is None:
         if rules.endpoint == "import" and not identity_event:
             raise RecordError("properties.distinct_id", "'properties.distinct_id' is required")
         distinct_id = ""
@@ -193,27 +217,33 @@ def normalize_event(raw: Any, rules: EventRules) -> EventRecord:
         raise RecordError(
             "properties.distinct_id", f"'properties.distinct_id' is invalid: {distinct_id!r} is not allowed as an id"
         )
-    time_ms = _time_ms(props, rules, required=not identity_event)
-    insert_id = _insert_id(props, rules, required=not identity_event)
+    if raw_time is None:
+        time_ms = _time_ms({}, rules, required=not identity_event)
+    else:
+        time_ms = _event_time(raw_time, rules, required=not identity_event)
+    if (
+        type(raw_insert_id) is str
+        and _INSERT_ID.fullmatch(raw_insert_id)
+        and raw_insert_id.lower() not in limits.FORBIDDEN_IDS
+    ):
+        insert_id = raw_insert_id  # the common case, checked inline
+    else:
+        insert_id = _insert_id(
+            {} if raw_insert_id is None else {"$insert_id": raw_insert_id}, rules, required=not identity_event
+        )
 
-    ip_value = props.get("ip")
-    geo_disabled = ip_value in (0, "0")
-    ip = ip_value if isinstance(ip_value, str) and not geo_disabled else None
-
-    pop = props.pop
-    for key in _REMOVED:
-        pop(key, None)
+    geo_disabled = ip_value == 0 or ip_value == "0"
     clean = sanitize_properties(props)
     if len(clean) > limits.MAX_PROPERTIES:
         raise RecordError("properties", f"'properties' is invalid: more than {limits.MAX_PROPERTIES} properties")
     return EventRecord(
-        token=token if isinstance(token, str) else None,
-        event=name[: limits.MAX_STRING_CHARS],
-        time_ms=time_ms,
-        distinct_id=distinct_id[: limits.MAX_STRING_CHARS],
-        insert_id=insert_id,
-        properties=clean,
-        ip=ip,
-        geo_disabled=geo_disabled,
-        ignored="$ignore" in props and _is_truthy_ignore(props["$ignore"]),
+        token if type(token) is str else None,
+        name if len(name) <= limits.MAX_STRING_CHARS else name[: limits.MAX_STRING_CHARS],
+        time_ms,
+        distinct_id if len(distinct_id) <= limits.MAX_STRING_CHARS else distinct_id[: limits.MAX_STRING_CHARS],
+        insert_id,
+        clean,
+        ip_value if type(ip_value) is str and not geo_disabled else None,
+        geo_disabled,
+        "$ignore" in props and _is_truthy_ignore(props["$ignore"]),
     )
