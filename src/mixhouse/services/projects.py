@@ -22,15 +22,16 @@ class ProjectDirectory:
 
     def __init__(self, meta: MetaStore) -> None:
         self.meta = meta
-        self._by_token: dict[str, Project] = {}
+        self._by_token: dict[str, tuple[float, Project]] = {}
         self._missing: dict[str, float] = {}
         self._authenticated: dict[tuple[str, str, int | None, frozenset[str]], tuple[float, Project]] = {}
         self._lock = threading.Lock()
 
     def by_token(self, token: str) -> Project | None:
-        project = self._by_token.get(token)
-        if project is not None:
-            return project
+        """The project a token routes to; cached for ``AUTH_CACHE_TTL_S`` so settings changes reach a running server."""
+        hit = self._by_token.get(token)
+        if hit is not None and time.monotonic() < hit[0]:
+            return hit[1]
         missed = self._missing.get(token)
         if missed is not None and time.monotonic() - missed < _NEGATIVE_TTL_S:
             return None
@@ -41,7 +42,9 @@ class ProjectDirectory:
                     self._missing.clear()
                 self._missing[token] = time.monotonic()
             else:
-                self._by_token[token] = project
+                if len(self._by_token) > 100_000:
+                    self._by_token.clear()
+                self._by_token[token] = (time.monotonic() + AUTH_CACHE_TTL_S, project)
         return project
 
     def get(self, project_id: int) -> Project:
