@@ -78,7 +78,7 @@ def serve(
         from mixhouse.services.demo_loader import load_demo
 
         summary = load_demo(runtime, events=demo_events)
-        console.print(f"demo project created: {orjson.dumps(_created_json(summary.created)).decode()}")
+        typer.echo(f"demo project created: {orjson.dumps(_created_json(summary.created)).decode()}")
     scheme = "https" if tls_cert else "http"
     logging.getLogger("mixhouse").info(
         "mixhouse %s listening on %s://%s:%d data_dir=%s", __version__, scheme, host, port, data_dir.resolve()
