@@ -1,0 +1,94 @@
+"""SQL for the discovery endpoints (spec §4.6, §4.7): event names, property names, property values, top events.
+
+Every builder returns SQL over the deduplicated, project-scoped event source. The caller binds ``project_id``,
+the window (``start_ms``/``end_ms``, epoch milliseconds, ``[start, end)``) and the builder's own parameters.
+Ties in counts are broken by name ascending (byte order), so answers are deterministic.
+"""
+
+from __future__ import annotations
+
+from mixhouse.query.events_source import canonical_events_sql
+
+WINDOW_CONDITIONS = (
+    "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
+    "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')",
+)
+
+#: The value of one property on one event, as the list of strings it contributes (spec: strings as-is, numbers and
+#: booleans as their JSON text, objects as compact JSON; a list contributes each distinct non-null element; a
+#: missing or null property contributes nothing).
+_VALUES_OF_PROPERTY = """
+    multiIf(
+        JSONType(properties, {name:String}) = 'Array',
+        arrayDistinct(arrayMap(
+            element -> if(JSONType(element) = 'String', JSONExtractString(element), element),
+            arrayFilter(element -> JSONType(element) != 'Null', JSONExtractArrayRaw(properties, {name:String})))),
+        JSONType(properties, {name:String}) = 'String',
+        [JSONExtractString(properties, {name:String})],
+        JSONType(properties, {name:String}) = 'Null',
+        CAST([], 'Array(String)'),
+        [JSONExtractRaw(properties, {name:String})])
+"""
+
+
+def _source(*conditions: str) -> str:
+    return canonical_events_sql(extra_conditions=[*WINDOW_CONDITIONS, *conditions], dedup=True)
+
+
+def event_names_sql() -> str:
+    """``name``, ``n``: event names by number of events, most first; binds ``limit``."""
+    return f"""
+    SELECT event AS name, count() AS n
+    FROM ({_source()})
+    GROUP BY event
+    ORDER BY n DESC, name ASC
+    LIMIT {{limit:UInt64}}
+    """
+
+
+def property_names_sql() -> str:
+    """``name``, ``n``: property names of one event by how many of its events carry them; binds ``event``, ``limit``."""
+    return f"""
+    SELECT key AS name, count() AS n
+    FROM ({_source("event = {event:String}")})
+    ARRAY JOIN JSONExtractKeys(properties) AS key
+    GROUP BY key
+    ORDER BY n DESC, name ASC
+    LIMIT {{limit:UInt64}}
+    """
+
+
+def property_values_sql(*, with_event: bool) -> str:
+    """``value``, ``n``: values of property ``name`` by how many events carry them; binds ``name``, ``limit`` and,
+    ``with_event``, ``event``."""
+    conditions = ["JSONHas(properties, {name:String})"]
+    if with_event:
+        conditions.append("event = {event:String}")
+    return f"""
+    SELECT value, count() AS n
+    FROM ({_source(*conditions)})
+    ARRAY JOIN {_VALUES_OF_PROPERTY} AS value
+    GROUP BY value
+    ORDER BY n DESC, value ASC
+    LIMIT {{limit:UInt64}}
+    """
+
+
+def day_counts_sql() -> str:
+    """Per event ``name``: ``today_events``/``today_users`` in ``[today_ms, end_ms)`` and ``earlier_events``/
+    ``earlier_users`` in ``[start_ms, earlier_end_ms)`` (users: distinct canonical ids, the empty id left out).
+
+    Binds ``today_ms`` and ``earlier_end_ms`` besides the window.
+    """
+    today = "time_ms >= {today_ms:Int64}"
+    earlier = "time_ms < {earlier_end_ms:Int64}"
+    return f"""
+    SELECT event AS name,
+           countIf({today}) AS today_events,
+           uniqExactIf(distinct_id, {today} AND distinct_id != '') AS today_users,
+           countIf({earlier}) AS earlier_events,
+           uniqExactIf(distinct_id, {earlier} AND distinct_id != '') AS earlier_users
+    FROM ({_source()})
+    GROUP BY event
+    HAVING today_events > 0
+    """

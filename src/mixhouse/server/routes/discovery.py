@@ -1,0 +1,84 @@
+"""Discovery endpoints of the Query API (spec §4.6, §4.7), under ``/api/query/…`` and the ``/api/2.0/…`` alias.
+
+``/events/names``, ``/events/top``, ``/events/properties/top`` and ``/events/properties/values``: GET or POST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mixhouse.errors import MixhouseError
+from mixhouse.meta.records import Project
+from mixhouse.server.context import full_path, runtime
+from mixhouse.server.responses import json_response, query_error
+from mixhouse.server.routes.query_auth import authenticate, request_params
+from mixhouse.services import discovery
+from mixhouse.storage.base import Backend
+
+#: Builds the blocking call that answers one endpoint from the request parameters (parsing happens up front).
+Handler = Callable[[Backend, Project, dict[str, Any]], Callable[[], Any]]
+
+
+def _event_names(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    discovery.parse_type(params.get("type"))
+    limit = discovery.parse_limit(params.get("limit"), 255)
+    dates = discovery.parse_window(project, params.get("from_date"), params.get("to_date"))
+    return lambda: discovery.event_names(backend, project, dates, limit)
+
+
+def _top_properties(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    event = discovery.required_text(params, "event")
+    limit = discovery.parse_limit(params.get("limit"), 10)
+    dates = discovery.parse_window(project, params.get("from_date"), params.get("to_date"))
+    return lambda: discovery.top_properties(backend, project, dates, event, limit)
+
+
+def _property_values(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    name = discovery.required_text(params, "name")
+    event = discovery.optional_text(params, "event")
+    limit = discovery.parse_limit(params.get("limit"), 255)
+    dates = discovery.parse_window(project, params.get("from_date"), params.get("to_date"))
+    return lambda: discovery.property_values(backend, project, dates, name, event, limit)
+
+
+def _top_events(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    kind = discovery.parse_type(params.get("type"))
+    limit = discovery.parse_limit(params.get("limit"), 100)
+    return lambda: discovery.top_events(backend, project, kind, limit)
+
+
+def _endpoint(handler: Handler) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            params = await request_params(request)
+            project = authenticate(request, params)
+            call = handler(runtime(request).backend, project, params)
+            body = await run_in_threadpool(call)
+        except MixhouseError as exc:
+            return query_error(exc, full_path(request))
+        return json_response(body)
+
+    return endpoint
+
+
+ENDPOINTS: dict[str, Handler] = {
+    "/events/names": _event_names,
+    "/events/top": _top_events,
+    "/events/properties/top": _top_properties,
+    "/events/properties/values": _property_values,
+}
+
+
+def routes() -> list[Route]:
+    return [
+        Route(prefix + path + suffix, _endpoint(handler), methods=["GET", "POST"])
+        for prefix in ("/api/query", "/api/2.0")
+        for path, handler in ENDPOINTS.items()
+        for suffix in ("", "/")
+    ]
