@@ -142,7 +142,10 @@ def _hex4(text: str, i: int) -> int | None:
 
 
 def _unicode_escape(text: str, i: int) -> tuple[str, int]:
-    """Decode a ``\\u`` escape of four hex digits at ``i`` (joining a surrogate pair); returns the character and the next offset."""
+    """Decode a ``\\u`` escape (four hex digits) at ``i``, joining a surrogate pair.
+
+    Returns the character and the next offset.
+    """
     code = _hex4(text, i)
     if code is None:
         raise ExpressionError("invalid \\u escape (4 hex digits expected)", position=i, expression=text)
