@@ -1,0 +1,45 @@
+"""SQL for aggregate event counts (spec §4.5 ``/events``, §4.7 ``/events/properties``).
+
+Both builders read the deduplicated, project-scoped event source with canonical ids and group by a time bucket
+(``Bucketing.sql``). The caller binds ``project_id``, ``tz``, the window (``start_ms``/``end_ms``, epoch
+milliseconds, ``[start, end)``) and the builder's own parameters. ``users`` counts distinct canonical ids and leaves
+out the empty id (spec §6.1).
+"""
+
+from __future__ import annotations
+
+from mixhouse.query.events_source import canonical_events_sql
+
+WINDOW_CONDITIONS = (
+    "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
+    "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')",
+)
+
+USERS_SQL = "uniqExactIf(distinct_id, distinct_id != '')"
+
+
+def _source(*conditions: str) -> str:
+    return canonical_events_sql(extra_conditions=[*WINDOW_CONDITIONS, *conditions], dedup=True)
+
+
+def event_counts_sql(bucket_sql: str) -> str:
+    """``name``, ``bucket``, ``events``, ``users`` per event name in ``{events:Array(String)}`` and bucket."""
+    return f"""
+    SELECT event AS name, {bucket_sql} AS bucket, count() AS events, {USERS_SQL} AS users
+    FROM ({_source("event IN {events:Array(String)}")})
+    GROUP BY name, bucket
+    """
+
+
+def property_counts_sql(bucket_sql: str, values_sql: str, *, restricted: bool) -> str:
+    """``value``, ``bucket``, ``events``, ``users`` for event ``{event:String}``, one row per value of the
+    property and bucket. ``values_sql`` is an ``Array(String)`` of the keys an event contributes (a list property
+    fans out); with ``restricted`` only keys in ``{values:Array(String)}`` are kept."""
+    having = "WHERE value IN {values:Array(String)}" if restricted else ""
+    return f"""
+    SELECT value, {bucket_sql} AS bucket, count() AS events, {USERS_SQL} AS users
+    FROM ({_source("event = {event:String}")})
+    ARRAY JOIN {values_sql} AS value
+    {having}
+    GROUP BY value, bucket
+    """
