@@ -34,27 +34,45 @@ from mixhouse.demo.generator import DemoConfig, generate_event_batches
 END = datetime(2026, 11, 1, tzinfo=UTC)
 FROM, TO = (END - timedelta(days=30)).date().isoformat(), (END - timedelta(days=1)).date().isoformat()
 
-#: (name, path, params, hand-written SQL for the same answer; {start}/{end} are the window in ms)
+#: (name, path, params, hand-written SQL for the same answer; {lo}/{hi} are the window's bounds)
 CASES: list[tuple[str, str, dict[str, str], str]] = [
-    ("segmentation day total", "/api/query/segmentation",
-     {"event": "View Item", "from_date": FROM, "to_date": TO, "unit": "day"},
-     "SELECT toDate(time) d, count() FROM events WHERE project_id = 1 AND event = 'View Item' "
-     "AND time >= fromUnixTimestamp64Milli({start}) AND time < fromUnixTimestamp64Milli({end}) GROUP BY d"),
-    ("segmentation day unique", "/api/query/segmentation",
-     {"event": "View Item", "from_date": FROM, "to_date": TO, "unit": "day", "type": "unique"},
-     "SELECT toDate(time) d, uniqExact(distinct_id) FROM events WHERE project_id = 1 AND event = 'View Item' "
-     "AND time >= fromUnixTimestamp64Milli({start}) AND time < fromUnixTimestamp64Milli({end}) GROUP BY d"),
-    ("segmentation on $browser", "/api/query/segmentation",
-     {"event": "View Item", "from_date": FROM, "to_date": TO, "on": 'properties["$browser"]'},
-     "SELECT toDate(time) d, JSONExtractString(properties, '$browser') b, count() FROM events "
-     "WHERE project_id = 1 AND event = 'View Item' AND time >= fromUnixTimestamp64Milli({start}) "
-     "AND time < fromUnixTimestamp64Milli({end}) GROUP BY d, b"),
-    ("events/names", "/api/query/events/names", {"type": "general", "from_date": FROM, "to_date": TO},
-     "SELECT event, count() c FROM events WHERE project_id = 1 AND time >= fromUnixTimestamp64Milli({start}) "
-     "AND time < fromUnixTimestamp64Milli({end}) GROUP BY event ORDER BY c DESC"),
-    ("events/properties/top", "/api/query/events/properties/top", {"event": "Purchase"},
-     "SELECT k, count() c FROM events ARRAY JOIN JSONExtractKeys(properties) k WHERE project_id = 1 "
-     "AND event = 'Purchase' AND time >= fromUnixTimestamp64Milli({start}) GROUP BY k ORDER BY c DESC LIMIT 10"),
+    (
+        "segmentation day total",
+        "/api/query/segmentation",
+        {"event": "View Item", "from_date": FROM, "to_date": TO, "unit": "day"},
+        "SELECT toDate(time) d, count() FROM events WHERE project_id = 1 AND event = 'View Item' "
+        "AND time >= {lo} AND time < {hi} GROUP BY d",
+    ),
+    (
+        "segmentation day unique",
+        "/api/query/segmentation",
+        {"event": "View Item", "from_date": FROM, "to_date": TO, "unit": "day", "type": "unique"},
+        "SELECT toDate(time) d, uniqExact(distinct_id) FROM events WHERE project_id = 1 AND event = 'View Item' "
+        "AND time >= {lo} AND time < {hi} GROUP BY d",
+    ),
+    (
+        "segmentation on $browser",
+        "/api/query/segmentation",
+        {"event": "View Item", "from_date": FROM, "to_date": TO, "on": 'properties["$browser"]'},
+        "SELECT toDate(time) d, JSONExtractString(properties, '$browser') b, count() FROM events "
+        "WHERE project_id = 1 AND event = 'View Item' AND time >= {lo} "
+        "AND time < {hi} GROUP BY d, b",
+    ),
+    (
+        "events/names",
+        "/api/query/events/names",
+        {"type": "general", "from_date": FROM, "to_date": TO},
+        "SELECT event, count() c FROM events WHERE project_id = 1 AND time >= {lo} "
+        "AND time < {hi} GROUP BY event ORDER BY c DESC",
+    ),
+    (
+        "events/properties/top",
+        "/api/query/events/properties/top",
+        {"event": "Purchase", "from_date": FROM, "to_date": TO},
+        "SELECT k, count() c FROM events ARRAY JOIN JSONExtractKeys(properties) AS k WHERE project_id = 1 "
+        "AND event = 'Purchase' AND time >= {lo} "
+        "AND time < {hi} GROUP BY k ORDER BY c DESC LIMIT 10",
+    ),
 ]
 
 HANDWRITTEN = r"""
@@ -84,7 +102,9 @@ def load(url: str, creds: Any, events: int, clients: int) -> float:
                 if batch is None:
                     return
                 response = client.post(
-                    "/import", params={"project_id": creds.project_id}, content=gzip.compress(orjson.dumps(batch), 1),
+                    "/import",
+                    params={"project_id": creds.project_id},
+                    content=gzip.compress(orjson.dumps(batch), 1),
                     headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
                     auth=(creds.sa_username, creds.sa_secret),
                 )
@@ -127,12 +147,24 @@ def main() -> None:
             rss, peak = rss_mb(server.proc.pid)  # type: ignore[union-attr]
         finally:
             server.stop()
-        cases = [(name, sql.format(start=start_ms, end=end_ms)) for name, _, _, sql in CASES]
-        out = subprocess.run(
-            [sys.executable, "-c", HANDWRITTEN, str(Path(tmp) / "data" / "clickhouse"), str(args.runs),
-             orjson.dumps(cases).decode()],
-            check=True, capture_output=True, text=True,
-        ).stdout
+        lo = f"fromUnixTimestamp64Milli(toInt64({start_ms}), 'UTC')"
+        hi = f"fromUnixTimestamp64Milli(toInt64({end_ms}), 'UTC')"
+        cases = [(name, sql.format(lo=lo, hi=hi)) for name, _, _, sql in CASES]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                HANDWRITTEN,
+                str(Path(tmp) / "data" / "clickhouse"),
+                str(args.runs),
+                orjson.dumps(cases).decode(),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"hand-written queries failed:\n{done.stderr}")
+        out = done.stdout
         best = orjson.loads(out.strip().splitlines()[-1])
     print(f"server RSS after the queries: {rss:.0f} MiB (peak {peak:.0f} MiB)")
     print(f"{'query':32} {'ours p50':>10} {'chDB p50':>10} {'ratio':>7}")
