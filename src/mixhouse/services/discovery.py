@@ -24,6 +24,7 @@ from mixhouse.core.dates import DateRange, parse_range
 from mixhouse.errors import ValidationError
 from mixhouse.meta.records import Project
 from mixhouse.query.discovery import day_counts_sql, event_names_sql, property_names_sql, property_values_sql
+from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.storage.base import Backend
 
 DEFAULT_WINDOW_DAYS = 31
@@ -43,15 +44,7 @@ def today_in(project: Project, now: datetime | None = None) -> date:
 
 
 def parse_limit(value: Any, default: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        limit = int(str(value))
-    except ValueError as exc:
-        raise ValidationError("limit must be an integer") from exc
-    if limit <= 0 or limit > MAX_LIMIT:
-        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}")
-    return limit
+    return parse_limit_param(value, default=default, maximum=MAX_LIMIT)
 
 
 def parse_type(value: Any) -> str:

@@ -42,6 +42,7 @@ from mixhouse.meta.records import Project
 from mixhouse.query.activity import activity_sql
 from mixhouse.query.event_counts import event_counts_sql, property_counts_sql
 from mixhouse.query.frequency import frequency_sql
+from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
 from mixhouse.query.where import compile_event_where
 from mixhouse.storage.base import Backend
@@ -87,15 +88,7 @@ def parse_type(value: Any, unit: str) -> str:
 
 
 def parse_limit(value: Any, default: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        limit = int(str(value))
-    except ValueError as exc:
-        raise ValidationError("limit must be an integer") from exc
-    if limit <= 0 or limit > MAX_LIMIT:
-        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}")
-    return limit
+    return parse_limit_param(value, default=default, maximum=MAX_LIMIT)
 
 
 def _json_param(value: Any, name: str) -> Any:

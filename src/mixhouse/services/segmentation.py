@@ -34,6 +34,7 @@ from mixhouse.expr import SqlFragment, compile_values, parse
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project
 from mixhouse.query import segmentation as sql
+from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
 from mixhouse.query.where import EVENT_CONTEXT, compile_event_where
 from mixhouse.storage.base import Backend
@@ -108,16 +109,7 @@ def parse_type(params: dict[str, Any]) -> str:
 
 
 def parse_limit(params: dict[str, Any]) -> int:
-    text = _text(params, "limit")
-    if text is None:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(text)
-    except ValueError as exc:
-        raise ValidationError("limit must be an integer") from exc
-    if limit <= 0 or limit > MAX_LIMIT:
-        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}")
-    return limit
+    return parse_limit_param(_text(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
 
 
 def parse_format(params: dict[str, Any]) -> str:

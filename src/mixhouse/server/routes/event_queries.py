@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from mixhouse.errors import MixhouseError, ValidationError
 from mixhouse.meta.records import Project
+from mixhouse.query.params import api_paths
 from mixhouse.query.timebuckets import parse_unit
 from mixhouse.query.where import compile_event_where
 from mixhouse.server.context import full_path, runtime
@@ -103,8 +104,7 @@ ENDPOINTS: dict[str, tuple[Handler, bool]] = {
 
 def routes() -> list[Route]:
     return [
-        Route(prefix + path + suffix, _endpoint(handler, csv=csv), methods=["GET", "POST"])
-        for prefix in ("/api/query", "/api/2.0")
+        Route(full, _endpoint(handler, csv=csv), methods=["GET", "POST"])
         for path, (handler, csv) in ENDPOINTS.items()
-        for suffix in ("", "/")
+        for full in api_paths(path)
     ]

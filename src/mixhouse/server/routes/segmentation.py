@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from mixhouse.errors import MixhouseError
 from mixhouse.meta.records import Project
+from mixhouse.query.params import api_paths
 from mixhouse.query.timebuckets import UNITS
 from mixhouse.server.context import full_path, runtime
 from mixhouse.server.responses import json_response, query_error
@@ -79,8 +80,7 @@ ENDPOINTS: dict[str, Handler] = {
 
 def routes() -> list[Route]:
     return [
-        Route(prefix + path + suffix, _endpoint(handler), methods=["GET", "POST"])
-        for prefix in ("/api/query", "/api/2.0")
+        Route(full, _endpoint(handler), methods=["GET", "POST"])
         for path, handler in ENDPOINTS.items()
-        for suffix in ("", "/")
+        for full in api_paths(path)
     ]

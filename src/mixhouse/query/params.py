@@ -1,0 +1,28 @@
+"""Parameter parsing shared by the Query API endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mixhouse.errors import ValidationError
+
+#: Every Query API path answers under both bases (spec §1.1), with and without a trailing slash.
+API_BASES = ("/api/query", "/api/2.0")
+
+
+def parse_limit(value: Any, *, default: int, maximum: int) -> int:
+    """``limit``: a whole number from 1 to ``maximum``; ``default`` when absent or empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    try:
+        limit = int(str(value).strip())
+    except ValueError as exc:
+        raise ValidationError("limit must be an integer") from exc
+    if limit <= 0 or limit > maximum:
+        raise ValidationError(f"limit must be between 1 and {maximum}")
+    return limit
+
+
+def api_paths(path: str) -> list[str]:
+    """``path`` under every Query API base, with and without a trailing slash."""
+    return [base + path + suffix for base in API_BASES for suffix in ("", "/")]
