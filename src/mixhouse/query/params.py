@@ -26,3 +26,12 @@ def parse_limit(value: Any, *, default: int, maximum: int) -> int:
 def api_paths(path: str) -> list[str]:
     """``path`` under every Query API base, with and without a trailing slash."""
     return [base + path + suffix for base in API_BASES for suffix in ("", "/")]
+
+
+def count_metric(kind: str, events: int, users: int) -> int | float:
+    """``general`` = events, ``unique`` = users, ``average`` = events per user (0 without users) (spec §6.1)."""
+    if kind == "general":
+        return events
+    if kind == "unique":
+        return users
+    return events / users if users else 0

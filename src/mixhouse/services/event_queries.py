@@ -42,6 +42,7 @@ from mixhouse.meta.records import Project
 from mixhouse.query.activity import activity_sql
 from mixhouse.query.event_counts import event_counts_sql, property_counts_sql
 from mixhouse.query.frequency import frequency_sql
+from mixhouse.query.params import count_metric
 from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
 from mixhouse.query.where import compile_event_where
@@ -187,12 +188,6 @@ def _base_params(project: Project, dates: DateRange) -> dict[str, Any]:
     return {"project_id": project.id, "tz": timezone, "start_ms": start_ms, "end_ms": end_ms}
 
 
-def _metric(kind: str, events: int, users: int) -> int | float:
-    if kind == "general":
-        return events
-    if kind == "unique":
-        return users
-    return events / users if users else 0
 
 
 def _series_answer(window: Window, per_key: dict[str, dict[str, int | float]]) -> dict[str, Any]:
@@ -213,7 +208,7 @@ def event_counts(
         sql = event_counts_sql(Bucketing(unit, _timezone(project)).sql)
         for row in backend.query_rows(sql, {**_base_params(project, window.dates), "events": list(per_event)}):
             if row["bucket"] in wanted:
-                per_event[str(row["name"])][str(row["bucket"])] = _metric(kind, int(row["events"]), int(row["users"]))
+                per_event[str(row["name"])][str(row["bucket"])] = count_metric(kind, int(row["events"]), int(row["users"]))
     return _series_answer(window, per_event)
 
 
@@ -242,7 +237,7 @@ def property_counts(
             continue
         value = str(row["value"])
         totals[value] = totals.get(value, 0) + int(row["events"])
-        cells.setdefault(value, {})[str(row["bucket"])] = _metric(kind, int(row["events"]), int(row["users"]))
+        cells.setdefault(value, {})[str(row["bucket"])] = count_metric(kind, int(row["events"]), int(row["users"]))
     top = sorted(totals, key=lambda value: (-totals[value], value))[:limit]
     return _series_answer(window, {value: cells[value] for value in top})
 

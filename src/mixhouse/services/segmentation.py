@@ -34,6 +34,7 @@ from mixhouse.expr import SqlFragment, compile_values, parse
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project
 from mixhouse.query import segmentation as sql
+from mixhouse.query.params import count_metric
 from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
 from mixhouse.query.where import EVENT_CONTEXT, compile_event_where
@@ -122,12 +123,6 @@ def parse_format(params: dict[str, Any]) -> str:
 # --- use cases ----------------------------------------------------------------------------------------------------
 
 
-def _metric(kind: str, events: int, users: int) -> int | float:
-    if kind == "general":
-        return events
-    if kind == "unique":
-        return users
-    return events / users if users else 0
 
 
 def segmentation(backend: Backend, project: Project, query: Query, kind: str, limit: int) -> dict[str, Any]:
@@ -149,7 +144,7 @@ def segmentation(backend: Backend, project: Project, query: Query, kind: str, li
     ranked = sorted(totals, key=lambda name: (-totals[name], name))[:limit]
     segments = [query.event] if on_sql is None else ranked
     values = {
-        segment: {key: _metric(kind, *cells[segment].get(key, (0, 0))) for key in series} for segment in segments
+        segment: {key: count_metric(kind, *cells[segment].get(key, (0, 0))) for key in series} for segment in segments
     }
     return {"data": {"series": series, "values": values}, "legend_size": len(values)}
 
@@ -234,5 +229,5 @@ def numeric(backend: Backend, project: Project, query: Query, kind: str) -> dict
     values: dict[str, dict[str, int | float]] = {}
     for slot in sorted(cells):
         label = f"{format_bound(base + slot * width)} - {format_bound(base + (slot + 1) * width)}"
-        values[label] = {key: _metric(kind, *cells[slot].get(key, (0, 0))) for key in series}
+        values[label] = {key: count_metric(kind, *cells[slot].get(key, (0, 0))) for key in series}
     return {"data": {"series": series, "values": values}, "legend_size": len(values)}

@@ -8,22 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from mixhouse.errors import MixhouseError
 from mixhouse.meta.records import Project
-from mixhouse.query.params import api_paths
-from mixhouse.server.context import full_path, runtime
-from mixhouse.server.responses import json_response, query_error
-from mixhouse.server.routes.query_auth import authenticate, request_params
+from mixhouse.server.routes.query_endpoint import Handler, query_routes
 from mixhouse.services import discovery
 from mixhouse.storage.base import Backend
 
 #: Builds the blocking call that answers one endpoint from the request parameters (parsing happens up front).
-Handler = Callable[[Backend, Project, dict[str, Any]], Callable[[], Any]]
 
 
 def _event_names(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
@@ -54,20 +46,6 @@ def _top_events(backend: Backend, project: Project, params: dict[str, Any]) -> C
     return lambda: discovery.top_events(backend, project, kind, limit)
 
 
-def _endpoint(handler: Handler) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            params = await request_params(request)
-            project = authenticate(request, params)
-            call = handler(runtime(request).backend, project, params)
-            body = await run_in_threadpool(call)
-        except MixhouseError as exc:
-            return query_error(exc, full_path(request))
-        return json_response(body)
-
-    return endpoint
-
-
 ENDPOINTS: dict[str, Handler] = {
     "/events/names": _event_names,
     "/events/top": _top_events,
@@ -77,8 +55,4 @@ ENDPOINTS: dict[str, Handler] = {
 
 
 def routes() -> list[Route]:
-    return [
-        Route(full, _endpoint(handler), methods=["GET", "POST"])
-        for path, handler in ENDPOINTS.items()
-        for full in api_paths(path)
-    ]
+    return query_routes(ENDPOINTS)

@@ -6,24 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mixhouse.errors import MixhouseError, ValidationError
+from mixhouse.errors import ValidationError
 from mixhouse.meta.records import Project
-from mixhouse.query.params import api_paths
 from mixhouse.query.timebuckets import parse_unit
 from mixhouse.query.where import compile_event_where
-from mixhouse.server.context import full_path, runtime
-from mixhouse.server.responses import json_response, query_error
-from mixhouse.server.routes.query_auth import authenticate, request_params
+from mixhouse.server.routes.query_endpoint import Handler, query_routes
 from mixhouse.services import event_queries as eq
 from mixhouse.storage.base import Backend
 
 #: Builds the blocking call that answers one endpoint from the request parameters (parsing happens up front).
-Handler = Callable[[Backend, Project, dict[str, Any]], Callable[[], Any]]
 
 
 def _csv_wanted(params: dict[str, Any]) -> bool:
@@ -76,35 +70,26 @@ def _activity(backend: Backend, project: Project, params: dict[str, Any]) -> Cal
     return lambda: eq.activity(backend, project, ids, dates)
 
 
-def _endpoint(handler: Handler, *, csv: bool) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            params = await request_params(request)
-            project = authenticate(request, params)
-            as_csv = _csv_wanted(params) if csv else False
-            call = handler(runtime(request).backend, project, params)
-            body = await run_in_threadpool(call)
-        except MixhouseError as exc:
-            return query_error(exc, full_path(request))
-        if as_csv:
-            return Response(eq.series_csv(body), media_type="text/csv; charset=utf-8")
-        return json_response(body)
+def _with_csv(handler: Handler) -> Handler:
+    """Offer ``format=csv``: the format is checked with the other parameters, before any work."""
 
-    return endpoint
+    def handle(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+        as_csv = _csv_wanted(params)
+        call = handler(backend, project, params)
+        if not as_csv:
+            return call
+        return lambda: Response(eq.series_csv(call()), media_type="text/csv; charset=utf-8")
+
+    return handle
 
 
-#: path → (handler, whether ``format=csv`` is offered)
-ENDPOINTS: dict[str, tuple[Handler, bool]] = {
-    "/events": (_event_counts, True),
-    "/events/properties": (_property_counts, True),
-    "/retention/addiction": (_frequency, False),
-    "/stream/query": (_activity, False),
+ENDPOINTS: dict[str, Handler] = {
+    "/events": _with_csv(_event_counts),
+    "/events/properties": _with_csv(_property_counts),
+    "/retention/addiction": _frequency,
+    "/stream/query": _activity,
 }
 
 
 def routes() -> list[Route]:
-    return [
-        Route(full, _endpoint(handler, csv=csv), methods=["GET", "POST"])
-        for path, (handler, csv) in ENDPOINTS.items()
-        for full in api_paths(path)
-    ]
+    return query_routes(ENDPOINTS)

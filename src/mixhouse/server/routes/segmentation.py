@@ -9,23 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mixhouse.errors import MixhouseError
 from mixhouse.meta.records import Project
-from mixhouse.query.params import api_paths
 from mixhouse.query.timebuckets import UNITS
-from mixhouse.server.context import full_path, runtime
-from mixhouse.server.responses import json_response, query_error
-from mixhouse.server.routes.query_auth import authenticate, request_params
+from mixhouse.server.responses import json_response
+from mixhouse.server.routes.query_endpoint import Handler, query_routes
 from mixhouse.services import segmentation
 from mixhouse.storage.base import Backend
 
 #: Builds the blocking call that answers one endpoint (parameters are parsed and validated up front).
-Handler = Callable[[Backend, Project, dict[str, Any]], Callable[[], Response]]
 
 
 def _segmentation(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Response]:
@@ -57,19 +51,6 @@ def _numeric(backend: Backend, project: Project, params: dict[str, Any]) -> Call
     return lambda: json_response(segmentation.numeric(backend, project, query, kind))
 
 
-def _endpoint(handler: Handler) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            params = await request_params(request)
-            project = authenticate(request, params)
-            call = handler(runtime(request).backend, project, params)
-            return await run_in_threadpool(call)
-        except MixhouseError as exc:
-            return query_error(exc, full_path(request))
-
-    return endpoint
-
-
 ENDPOINTS: dict[str, Handler] = {
     "/segmentation": _segmentation,
     "/segmentation/sum": _summary(mean=False),
@@ -79,8 +60,4 @@ ENDPOINTS: dict[str, Handler] = {
 
 
 def routes() -> list[Route]:
-    return [
-        Route(full, _endpoint(handler), methods=["GET", "POST"])
-        for path, handler in ENDPOINTS.items()
-        for full in api_paths(path)
-    ]
+    return query_routes(ENDPOINTS)
