@@ -208,7 +208,8 @@ def event_counts(
         sql = event_counts_sql(Bucketing(unit, _timezone(project)).sql)
         for row in backend.query_rows(sql, {**_base_params(project, window.dates), "events": list(per_event)}):
             if row["bucket"] in wanted:
-                per_event[str(row["name"])][str(row["bucket"])] = count_metric(kind, int(row["events"]), int(row["users"]))
+                value = count_metric(kind, int(row["events"]), int(row["users"]))
+                per_event[str(row["name"])][str(row["bucket"])] = value
     return _series_answer(window, per_event)
 
 
