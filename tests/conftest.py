@@ -79,6 +79,13 @@ def project(server: ServerProcess) -> ProjectCreds:
     return make_project(server.data_dir)
 
 
+@pytest.fixture(scope="module")
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    """An HTTP client for a module's tests (module fixtures that load data share it)."""
+    with httpx.Client(base_url=server.url, timeout=60.0) as http:
+        yield http
+
+
 @pytest.fixture
 def http(server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30.0) as client:

@@ -39,12 +39,6 @@ def _midnight_today() -> datetime:
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerProcess) -> Any:
-    with httpx.Client(base_url=server.url, timeout=60.0) as http:
-        yield http
-
-
-@pytest.fixture(scope="module")
 def loaded(server: ServerProcess, client: httpx.Client) -> Loaded:
     creds = make_project(server.data_dir, "discovery")
     midnight = _midnight_today()

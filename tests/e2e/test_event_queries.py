@@ -71,12 +71,6 @@ def _import(client: httpx.Client, creds: ProjectCreds, events: list[dict[str, An
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerProcess) -> Any:
-    with httpx.Client(base_url=server.url, timeout=60.0) as http:
-        yield http
-
-
-@pytest.fixture(scope="module")
 def loaded(server: ServerProcess, client: httpx.Client) -> Loaded:
     creds = make_project(server.data_dir, "event-queries", timezone=TZ)
     sent: list[dict[str, Any]] = []

@@ -90,12 +90,6 @@ def _load(server: ServerProcess, client: httpx.Client, name: str, timezone: str)
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerProcess) -> Any:
-    with httpx.Client(base_url=server.url, timeout=60.0) as http:
-        yield http
-
-
-@pytest.fixture(scope="module")
 def utc(server: ServerProcess, client: httpx.Client) -> Loaded:
     return _load(server, client, "seg-utc", "UTC")
 

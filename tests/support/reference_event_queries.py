@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from mixhouse.expr import Record, keeps, parse, segment_keys
 from mixhouse.expr.values import from_json
+from tests.support.reference_time import bucket_of, window_ms
 
 NOT_STORED = frozenset({"time", "$time", "distinct_id", "$distinct_id", "$insert_id", "token", "ip"})
 ADDED_BY_IMPORT = frozenset({"$mp_api_endpoint", "$mp_api_timestamp_ms", "mp_processing_time_ms", "$import"})
@@ -72,30 +72,7 @@ def load(sent: Iterable[dict[str, Any]]) -> list[Event]:
 # --- buckets ------------------------------------------------------------------------------------------------------
 
 
-def _zone(timezone: str) -> Any:
-    return UTC if timezone == "UTC" else ZoneInfo(timezone)
 
-
-def bucket(unit: str, time_ms: int, timezone: str) -> str:
-    local = datetime.fromtimestamp(time_ms / 1000, UTC).astimezone(_zone(timezone))
-    if unit == "minute":
-        return local.strftime("%Y-%m-%d %H:%M:00")
-    if unit == "hour":
-        return local.strftime("%Y-%m-%d %H:00:00")
-    day = local.date()
-    if unit == "week":
-        day -= timedelta(days=day.weekday())
-    elif unit == "month":
-        day = day.replace(day=1)
-    return day.isoformat()
-
-
-def window_ms(from_date: date, to_date: date, timezone: str) -> tuple[int, int]:
-    zone = _zone(timezone)
-    start = datetime(from_date.year, from_date.month, from_date.day, tzinfo=zone)
-    after = to_date + timedelta(days=1)
-    end = datetime(after.year, after.month, after.day, tzinfo=zone)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
 def series(unit: str, from_date: date, to_date: date, timezone: str) -> list[str]:
@@ -104,7 +81,7 @@ def series(unit: str, from_date: date, to_date: date, timezone: str) -> list[str
     keys: dict[str, None] = {}
     moment = start_ms
     while moment < end_ms:
-        keys[bucket(unit, moment, timezone)] = None
+        keys[bucket_of(moment, unit, timezone)] = None
         moment += 60_000 if unit in ("minute", "hour") else 3_600_000
     return sorted(keys)
 
@@ -137,7 +114,7 @@ def event_counts(events: Sequence[Event], names: list[str], kind: str, unit: str
     users: dict[tuple[str, str], set[str]] = defaultdict(set)
     for event in in_window(events, from_date, to_date, timezone):
         if event.name in names:
-            cell = (event.name, bucket(unit, event.time_ms, timezone))
+            cell = (event.name, bucket_of(event.time_ms, unit, timezone))
             counts[cell] += 1
             users[cell].add(event.user)
     cells: dict[str, dict[str, int | float]] = {name: {} for name in names}
@@ -164,7 +141,7 @@ def property_counts(events: Sequence[Event], event: str, name: str, kind: str, u
         for value in property_keys(item.properties, name):
             if values is not None and value not in values:
                 continue
-            cell = (value, bucket(unit, item.time_ms, timezone))
+            cell = (value, bucket_of(item.time_ms, unit, timezone))
             counts[cell] += 1
             users[cell].add(item.user)
             totals[value] += 1
@@ -198,7 +175,8 @@ def frequency(events: Sequence[Event], unit: str, addiction_unit: str, from_date
             continue
         if expr is not None and not keeps(expr, Record(item.name, item.time_ms, item.user, item.properties)):
             continue
-        active[(bucket(unit, item.time_ms, timezone), item.user)].add(bucket(addiction_unit, item.time_ms, timezone))
+        period = bucket_of(item.time_ms, unit, timezone)
+        active[(period, item.user)].add(bucket_of(item.time_ms, addiction_unit, timezone))
     data: dict[str, list[int]] = {}
     for key in series(unit, from_date, to_date, timezone):
         days = _period_days(unit, date.fromisoformat(key))

@@ -12,12 +12,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
 from mixhouse.expr.values import T, type_of
+from tests.support.reference_time import bucket_of, window_ms
 
 NOT_STORED = frozenset({"time", "$time", "distinct_id", "$distinct_id", "$insert_id", "token", "ip"})
 ADDED_BY_IMPORT = ("$mp_api_endpoint", "$mp_api_timestamp_ms", "mp_processing_time_ms", "$import")
@@ -66,32 +66,6 @@ def stored(sent: Iterable[dict[str, Any]]) -> list[Event]:
 
 
 # --- time ---------------------------------------------------------------------------------------------------------
-
-
-def _zone(timezone: str) -> Any:
-    return UTC if timezone == "UTC" else ZoneInfo(timezone)
-
-
-def window_ms(from_date: date, to_date: date, timezone: str) -> tuple[int, int]:
-    zone = _zone(timezone)
-    start = datetime(from_date.year, from_date.month, from_date.day, tzinfo=zone)
-    after = to_date + timedelta(days=1)
-    end = datetime(after.year, after.month, after.day, tzinfo=zone)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-
-
-def bucket_of(time_ms: int, unit: str, timezone: str) -> str:
-    local = datetime.fromtimestamp(time_ms / 1000, _zone(timezone))
-    if unit == "minute":
-        return local.strftime("%Y-%m-%d %H:%M:00")
-    if unit == "hour":
-        return local.strftime("%Y-%m-%d %H:00:00")
-    day = local.date()
-    if unit == "week":
-        return (day - timedelta(days=day.weekday())).isoformat()
-    if unit == "month":
-        return day.replace(day=1).isoformat()
-    return day.isoformat()
 
 
 def series(from_date: date, to_date: date, unit: str, timezone: str) -> list[str]:
