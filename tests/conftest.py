@@ -59,12 +59,9 @@ def make_project(data_dir: Path, name: str = "test", **options: str) -> ProjectC
     """Create a project in the server's metadata store, as `mixhouse projects create` does."""
     from mixhouse.meta.store import MetaStore
 
-    store = MetaStore.for_data_dir(data_dir)
-    try:
+    with MetaStore.for_data_dir(data_dir) as store:
         store.migrate()
         created = store.create_project(name, **options)  # type: ignore[arg-type]
-    finally:
-        store.close()
     return ProjectCreds(
         project_id=created.project.id,
         token=created.project.token,

@@ -106,15 +106,13 @@ def projects_create(
     """Create a project with a token, an API secret and an owner service account (server may be running)."""
     from mixhouse.meta.store import MetaStore
 
-    store = MetaStore.for_data_dir(data_dir)
     try:
-        store.migrate()
-        created = store.create_project(name, timezone=timezone, identity_mode=identity_mode)
+        with MetaStore.for_data_dir(data_dir) as store:
+            store.migrate()
+            created = store.create_project(name, timezone=timezone, identity_mode=identity_mode)
     except MixhouseError as exc:
         _fail(exc)
         return
-    finally:
-        store.close()
     body = _created_json(created)
     if as_json:
         typer.echo(orjson.dumps(body).decode())
@@ -131,12 +129,9 @@ def projects_list(
     """List projects."""
     from mixhouse.meta.store import MetaStore
 
-    store = MetaStore.for_data_dir(data_dir)
-    try:
+    with MetaStore.for_data_dir(data_dir) as store:
         store.migrate()
         projects = store.list_projects()
-    finally:
-        store.close()
     rows: list[dict[str, Any]] = [
         {"project_id": p.id, "name": p.name, "timezone": p.timezone, "token": p.token,
          "identity_mode": p.identity_mode}
