@@ -1,11 +1,17 @@
 """Query API benchmark: p50 latency through HTTP next to the best hand-written chDB SQL for the same answer.
 
-    python bench/query.py --events 10000000
+    python bench/query.py --events 10000000 [--data DIR]
 
-Loads generated events through `/import` (the real pipeline), then times each endpoint over HTTP (p50 of --runs),
-stops the server and times hand-written SQL for the same answers on the same data directory, in a separate process
-(chDB allows one process per data directory). The hand-written SQL reads the `events` table directly: no identity
-join and no dedup, which our path must do; the ratio shows what those cost.
+Loads generated events through `/import` (the real pipeline; with `--data`, once: a later run on the same directory
+reuses them), then times each endpoint over HTTP (p50 of --runs), stops the server and times hand-written SQL on the
+same data directory in a separate process (chDB allows one process per data directory).
+
+Two hand-written figures per query:
+- `same answer`: what a ClickHouse user would write for the answer the endpoint gives: deduplicated events (`FINAL`,
+  the engine's own dedup) and, where users are counted, canonical ids through the identity map. The ratio is
+  ours / this.
+- `floor`: the same shape on the raw table with no dedup and no identity resolution: what the engine costs when
+  none of Mixpanel's semantics is applied (shown for reference; its answers can differ).
 """
 
 from __future__ import annotations
@@ -18,62 +24,132 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from _common import REPO, machine, rss_mb, start_server
+from _common import REPO, du_bytes, machine, rss_mb, start_server
 
 sys.path.insert(0, str(REPO / "src"))
-from tests.conftest import make_project
+from tests.conftest import ProjectCreds, make_project
 
 from mixhouse.demo.generator import DemoConfig, generate_event_batches
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 FROM, TO = (END - timedelta(days=30)).date().isoformat(), (END - timedelta(days=1)).date().isoformat()
+LOADED_MARKER = "bench-loaded.json"
 
-#: (name, path, params, hand-written SQL for the same answer; {lo}/{hi} are the window's bounds)
-CASES: list[tuple[str, str, dict[str, str], str]] = [
-    (
+#: Placeholders in the hand-written SQL: {pid} project id, {lo}/{hi} the window's bounds, {final} `FINAL` or nothing,
+#: {who} the distinct id expression (canonical or raw), {join} the identity join or nothing.
+_WINDOW = "project_id = {pid} AND time >= {lo} AND time < {hi}"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: str
+    params: dict[str, str]
+    sql: str
+    identity: bool = False  # whether the answer counts users (canonical ids)
+
+
+CASES: list[Case] = [
+    Case(
         "segmentation day total",
         "/api/query/segmentation",
         {"event": "View Item", "from_date": FROM, "to_date": TO, "unit": "day"},
-        "SELECT toDate(time) d, count() FROM events WHERE project_id = 1 AND event = 'View Item' "
-        "AND time >= {lo} AND time < {hi} GROUP BY d",
+        "SELECT toDate(time) d, count() FROM events {final} WHERE " + _WINDOW + " AND event = 'View Item' GROUP BY d",
     ),
-    (
+    Case(
         "segmentation day unique",
         "/api/query/segmentation",
         {"event": "View Item", "from_date": FROM, "to_date": TO, "unit": "day", "type": "unique"},
-        "SELECT toDate(time) d, uniqExact(distinct_id) FROM events WHERE project_id = 1 AND event = 'View Item' "
-        "AND time >= {lo} AND time < {hi} GROUP BY d",
+        "SELECT toDate(time) d, uniqExactIf({who}, {who} != '') FROM events AS e {final} {join} WHERE "
+        + _WINDOW
+        + " AND event = 'View Item' GROUP BY d",
+        identity=True,
     ),
-    (
+    Case(
         "segmentation on $browser",
         "/api/query/segmentation",
         {"event": "View Item", "from_date": FROM, "to_date": TO, "on": 'properties["$browser"]'},
-        "SELECT toDate(time) d, JSONExtractString(properties, '$browser') b, count() FROM events "
-        "WHERE project_id = 1 AND event = 'View Item' AND time >= {lo} "
-        "AND time < {hi} GROUP BY d, b",
+        "SELECT toDate(time) d, if(JSONHas(properties, '$browser'), JSONExtractString(properties, '$browser'), "
+        "'undefined') b, count() FROM events {final} WHERE " + _WINDOW + " AND event = 'View Item' GROUP BY d, b",
     ),
-    (
+    Case(
+        "segmentation/sum price",
+        "/api/query/segmentation/sum",
+        {"event": "Purchase", "from_date": FROM, "to_date": TO, "on": 'properties["price"]'},
+        "SELECT toDate(time) d, sum(JSONExtractFloat(properties, 'price')) FROM events {final} WHERE "
+        + _WINDOW
+        + " AND event = 'Purchase' GROUP BY d",
+    ),
+    Case(
+        "segmentation/numeric price",
+        "/api/query/segmentation/numeric",
+        {"event": "Purchase", "from_date": FROM, "to_date": TO, "on": 'properties["price"]', "buckets": "10"},
+        "SELECT toDate(time) d, least(toInt64(floor(JSONExtractFloat(properties, 'price') / 100)), 20) s, count() "
+        "FROM events {final} WHERE " + _WINDOW + " AND event = 'Purchase' AND "
+        "JSONType(properties, 'price') IN ('Int64', 'UInt64', 'Double') GROUP BY d, s",
+    ),
+    Case(
+        "events (3 names, unique)",
+        "/api/query/events",
+        {"event": '["View Item", "Purchase", "Add To Cart"]', "type": "unique", "unit": "day",
+         "from_date": FROM, "to_date": TO},
+        "SELECT event, toDate(time) d, uniqExactIf({who}, {who} != '') FROM events AS e {final} {join} WHERE "
+        + _WINDOW
+        + " AND event IN ('View Item', 'Purchase', 'Add To Cart') GROUP BY event, d",
+        identity=True,
+    ),
+    Case(
         "events/names",
         "/api/query/events/names",
         {"type": "general", "from_date": FROM, "to_date": TO},
-        "SELECT event, count() c FROM events WHERE project_id = 1 AND time >= {lo} "
-        "AND time < {hi} GROUP BY event ORDER BY c DESC",
+        "SELECT event, count() c FROM events {final} WHERE " + _WINDOW + " GROUP BY event ORDER BY c DESC LIMIT 255",
     ),
-    (
+    Case(
+        "events/properties $browser",
+        "/api/query/events/properties",
+        {"event": "View Item", "name": "$browser", "from_date": FROM, "to_date": TO, "unit": "day"},
+        "SELECT JSONExtractString(properties, '$browser') v, toDate(time) d, count() FROM events {final} WHERE "
+        + _WINDOW
+        + " AND event = 'View Item' AND JSONHas(properties, '$browser') GROUP BY v, d",
+    ),
+    Case(
         "events/properties/top",
         "/api/query/events/properties/top",
         {"event": "Purchase", "from_date": FROM, "to_date": TO},
-        "SELECT k, count() c FROM events ARRAY JOIN JSONExtractKeys(properties) AS k WHERE project_id = 1 "
-        "AND event = 'Purchase' AND time >= {lo} "
-        "AND time < {hi} GROUP BY k ORDER BY c DESC LIMIT 10",
+        "SELECT k, count() c FROM events {final} ARRAY JOIN JSONExtractKeys(properties) AS k WHERE "
+        + _WINDOW
+        + " AND event = 'Purchase' GROUP BY k ORDER BY c DESC LIMIT 10",
+    ),
+    Case(
+        "events/properties/values",
+        "/api/query/events/properties/values",
+        {"event": "View Item", "name": "$city", "from_date": FROM, "to_date": TO},
+        "SELECT JSONExtractString(properties, '$city') v, count() c FROM events {final} WHERE "
+        + _WINDOW
+        + " AND event = 'View Item' AND JSONHas(properties, '$city') GROUP BY v ORDER BY c DESC LIMIT 255",
+    ),
+    Case(
+        "retention/addiction (day, hour)",
+        "/api/query/retention/addiction",
+        {"event": "View Item", "unit": "day", "addiction_unit": "hour", "from_date": FROM, "to_date": TO},
+        "SELECT d, n, count() FROM (SELECT toDate(time) d, {who} u, uniqExact(toStartOfHour(time)) n "
+        "FROM events AS e {final} {join} WHERE " + _WINDOW + " AND event = 'View Item' AND {who} != '' "
+        "GROUP BY d, u) GROUP BY d, n",
+        identity=True,
     ),
 ]
+
+_IDENTITY_JOIN = (
+    "LEFT JOIN (SELECT id, argMax(canonical, seq) AS canonical FROM identity WHERE project_id = {pid} GROUP BY id) "
+    "AS m ON e.distinct_id = m.id"
+)
 
 HANDWRITTEN = r"""
 import sys, time, statistics, json, chdb.session as cs
@@ -89,7 +165,19 @@ print(json.dumps(out))
 """
 
 
-def load(url: str, creds: Any, events: int, clients: int) -> float:
+def handwritten_sql(case: Case, *, pid: int, lo: str, hi: str, same_answer: bool) -> str:
+    identity = same_answer and case.identity
+    return case.sql.format(
+        pid=pid,
+        lo=lo,
+        hi=hi,
+        final="FINAL" if same_answer else "",
+        who="if(m.canonical = '', e.distinct_id, m.canonical)" if identity else "distinct_id",
+        join=_IDENTITY_JOIN.format(pid=pid) if identity else "",
+    )
+
+
+def load(url: str, creds: ProjectCreds, events: int, clients: int) -> float:
     config = DemoConfig(seed=11, events=events, end=END, days=30)
     batches = iter(generate_event_batches(config, batch_size=2000))
     lock = threading.Lock()
@@ -119,57 +207,83 @@ def load(url: str, creds: Any, events: int, clients: int) -> float:
     return time.perf_counter() - start
 
 
+def time_endpoints(url: str, creds: ProjectCreds, runs: int) -> dict[str, float]:
+    ours: dict[str, float] = {}
+    with httpx.Client(base_url=url, timeout=600, auth=(creds.sa_username, creds.sa_secret)) as client:
+        for case in CASES:
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                response = client.get(case.path, params={**case.params, "project_id": str(creds.project_id)})
+                times.append(time.perf_counter() - started)
+                response.raise_for_status()
+            ours[case.name] = statistics.median(times)
+    return ours
+
+
+def time_handwritten(clickhouse_dir: Path, runs: int, cases: list[tuple[str, str]]) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", HANDWRITTEN, str(clickhouse_dir), str(runs), orjson.dumps(cases).decode()],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"hand-written queries failed:\n{done.stderr}")
+    times: dict[str, float] = orjson.loads(done.stdout.strip().splitlines()[-1])
+    return times
+
+
+def run(data_dir: Path, args: argparse.Namespace) -> None:
+    marker = data_dir / LOADED_MARKER
+    server = start_server(data_dir)
+    try:
+        if marker.exists():
+            saved = orjson.loads(marker.read_bytes())
+            creds = ProjectCreds(**saved["creds"])
+            print(f"reusing {saved['events']:,} events loaded earlier in {data_dir}")
+        else:
+            creds = make_project(server.data_dir, "qbench")
+            seconds = load(server.url, creds, args.events, args.clients)
+            print(f"loaded {args.events:,} events through /import in {seconds:.0f}s")
+            marker.write_bytes(orjson.dumps({"events": args.events, "creds": creds.__dict__}))
+        ours = time_endpoints(server.url, creds, args.runs)
+        rss, peak = rss_mb(server.proc.pid)  # type: ignore[union-attr]
+    finally:
+        server.stop()
+    start_ms = int((END - timedelta(days=30)).timestamp() * 1000)
+    end_ms = int(END.timestamp() * 1000)
+    lo = f"fromUnixTimestamp64Milli(toInt64({start_ms}), 'UTC')"
+    hi = f"fromUnixTimestamp64Milli(toInt64({end_ms}), 'UTC')"
+    figures = {}
+    for same_answer in (True, False):
+        cases = [
+            (case.name, handwritten_sql(case, pid=creds.project_id, lo=lo, hi=hi, same_answer=same_answer))
+            for case in CASES
+        ]
+        figures[same_answer] = time_handwritten(data_dir / "clickhouse", args.runs, cases)
+    best, floor = figures[True], figures[False]
+    print(f"data directory: {du_bytes(data_dir) / 2**20:.0f} MiB; server RSS after the queries: {rss:.0f} MiB "
+          f"(peak {peak:.0f} MiB)")
+    print(f"{'query':34} {'ours p50':>9} {'same answer':>12} {'ratio':>6} {'floor':>8}")
+    for case in CASES:
+        name = case.name
+        print(f"{name:34} {ours[name]:8.3f}s {best[name]:11.3f}s {ours[name] / best[name]:6.2f} {floor[name]:7.3f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--data", type=Path, help="data directory to load once and reuse (default: a temporary one)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    start_ms = int((END - timedelta(days=30)).timestamp() * 1000)
-    end_ms = int(END.timestamp() * 1000)
+    if args.data is not None:
+        args.data.mkdir(parents=True, exist_ok=True)
+        run(args.data, args)
+        return
     with tempfile.TemporaryDirectory(prefix="mixhouse-qbench-") as tmp:
-        server = start_server(Path(tmp) / "data")
-        ours: dict[str, float] = {}
-        try:
-            creds = make_project(server.data_dir, "qbench")
-            seconds = load(server.url, creds, args.events, args.clients)
-            print(f"loaded {args.events:,} events through /import in {seconds:.0f}s")
-            with httpx.Client(base_url=server.url, timeout=600, auth=(creds.sa_username, creds.sa_secret)) as client:
-                for name, path, params, _ in CASES:
-                    times = []
-                    for _ in range(args.runs):
-                        t = time.perf_counter()
-                        response = client.get(path, params={**params, "project_id": str(creds.project_id)})
-                        times.append(time.perf_counter() - t)
-                        response.raise_for_status()
-                    ours[name] = statistics.median(times)
-            rss, peak = rss_mb(server.proc.pid)  # type: ignore[union-attr]
-        finally:
-            server.stop()
-        lo = f"fromUnixTimestamp64Milli(toInt64({start_ms}), 'UTC')"
-        hi = f"fromUnixTimestamp64Milli(toInt64({end_ms}), 'UTC')"
-        cases = [(name, sql.format(lo=lo, hi=hi)) for name, _, _, sql in CASES]
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                HANDWRITTEN,
-                str(Path(tmp) / "data" / "clickhouse"),
-                str(args.runs),
-                orjson.dumps(cases).decode(),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"hand-written queries failed:\n{done.stderr}")
-        out = done.stdout
-        best = orjson.loads(out.strip().splitlines()[-1])
-    print(f"server RSS after the queries: {rss:.0f} MiB (peak {peak:.0f} MiB)")
-    print(f"{'query':32} {'ours p50':>10} {'chDB p50':>10} {'ratio':>7}")
-    for name, _, _, _ in CASES:
-        print(f"{name:32} {ours[name]:9.3f}s {best[name]:9.3f}s {ours[name] / best[name]:7.1f}")
+        run(Path(tmp) / "data", args)
 
 
 if __name__ == "__main__":

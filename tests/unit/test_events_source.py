@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from mixhouse.core.timeutil import ms_to_ch
-from mixhouse.query.events_source import canonical_events_sql
+from mixhouse.query.events_source import events_source_sql, over_events, uses_canonical_id
 from mixhouse.storage.commit import IDENTITY_COLUMNS
 from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, IDENTITY_TABLE
 
@@ -23,24 +23,48 @@ def _event(project_id: int, name: str, distinct_id: str, ms: int, insert_id: str
 
 
 def _rows(backend: Any, project_id: int, *, dedup: bool) -> list[dict[str, Any]]:
-    sql = f"SELECT event, distinct_id, insert_id, properties FROM ({canonical_events_sql(dedup=dedup)}) ORDER BY seq"
+    sql = f"SELECT event, distinct_id, insert_id, properties FROM ({events_source_sql(identity=True, dedup=dedup)})"
+    sql += " ORDER BY seq"
     return backend.query_rows(sql, {"project_id": project_id})
+
+
+#: 2019-03-01, a month no other test writes: the rows below are the only part of their partition, so no background
+#: merge can compact them while the test reads (merges combine two or more parts of one partition).
+_LONELY_MONTH_MS = 1_551_398_400_000
 
 
 def test_duplicates_count_once_latest_copy_wins(backend: Any) -> None:
     pid = next(_project_ids)
+    at = _LONELY_MONTH_MS
     lines = [
-        _event(pid, "Buy", "u1", 1_700_000_000_000, "dup-1", version=1),
-        _event(pid, "Buy", "u1", 1_700_000_000_000, "dup-1", version=2),  # same key, ingested later: wins
-        _event(pid, "Buy", "u1", 1_700_000_000_001, "dup-1", version=3),  # other time: not a duplicate
-        _event(pid, "Buy", "u2", 1_700_000_000_000, "dup-1", version=4),  # other user: not a duplicate
-        _event(pid, "View", "u1", 1_700_000_000_000, "dup-1", version=5),  # other event: not a duplicate
+        _event(pid, "Buy", "u1", at, "dup-1", version=1),
+        _event(pid, "Buy", "u1", at, "dup-1", version=2),  # same key, ingested later: wins
+        _event(pid, "Buy", "u1", at + 1, "dup-1", version=3),  # other time: not a duplicate
+        _event(pid, "Buy", "u2", at, "dup-1", version=4),  # other user: not a duplicate
+        _event(pid, "View", "u1", at, "dup-1", version=5),  # other event: not a duplicate
+        _event(pid, "View", "u1", at, "dup-2", version=6),  # other insert id: not a duplicate
     ]
     backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join(lines))
     deduped = _rows(backend, pid, dedup=True)
     versions = sorted(orjson.loads(row["properties"])["version"] for row in deduped)
-    assert versions == [2, 3, 4, 5]
-    assert len(_rows(backend, pid, dedup=False)) == 5  # raw reads (export) keep every copy
+    assert versions == [2, 3, 4, 5, 6]
+    assert len(_rows(backend, pid, dedup=False)) == 6  # raw reads (export) see every copy until compaction
+
+
+def test_duplicates_across_inserts_latest_copy_wins(backend: Any) -> None:
+    pid = next(_project_ids)
+    for version in (1, 2, 3):  # three inserts, three parts: FINAL merges them at read time
+        backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, _event(pid, "Buy", "u1", 1_700_000_000_000, "x", v=version))
+    assert [orjson.loads(row["properties"])["v"] for row in _rows(backend, pid, dedup=True)] == [3]
+
+
+def test_identity_is_joined_only_when_the_query_reads_distinct_id() -> None:
+    assert uses_canonical_id("SELECT uniqExact(distinct_id) FROM t")
+    assert not uses_canonical_id("SELECT raw_distinct_id, e.distinct_id FROM t WHERE x = {distinct_id_0:String}")
+    with_users = over_events("SELECT count(), uniqExact(distinct_id) FROM ({events_source})")
+    without = over_events("SELECT count() FROM ({events_source})")
+    assert "identity" in with_users and "identity" not in without
+    assert "identity" in over_events("SELECT count() FROM ({events_source})", ["distinct_id = 'a'"])
 
 
 def test_identity_rows_rewrite_ids_and_latest_mapping_wins(backend: Any) -> None:

@@ -7,7 +7,7 @@ canonical id is one of those is returned. Binds ``project_id``, ``ids`` (``Array
 from __future__ import annotations
 
 from mixhouse.query.event_counts import WINDOW_CONDITIONS
-from mixhouse.query.events_source import IDENTITY_MAP_SQL, canonical_events_sql
+from mixhouse.query.events_source import IDENTITY_MAP_SQL, SOURCE, over_events
 
 _CANONICAL_OF_IDS = f"""
     SELECT if(m.canonical = '', asked.id, m.canonical)
@@ -18,12 +18,9 @@ _CANONICAL_OF_IDS = f"""
 
 def activity_sql() -> str:
     """``event``, ``time_ms``, ``distinct_id`` (canonical), ``insert_id``, ``properties`` (JSON object text)."""
-    source = canonical_events_sql(
-        extra_conditions=[*WINDOW_CONDITIONS, "distinct_id != ''", f"distinct_id IN ({_CANONICAL_OF_IDS})"],
-        dedup=True,
-    )
-    return f"""
+    query = f"""
     SELECT event, time_ms, distinct_id, insert_id, properties
-    FROM ({source})
+    FROM ({SOURCE})
     ORDER BY time_ms, seq
     """
+    return over_events(query, [*WINDOW_CONDITIONS, "distinct_id != ''", f"distinct_id IN ({_CANONICAL_OF_IDS})"])

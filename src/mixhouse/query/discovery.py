@@ -7,7 +7,7 @@ Ties in counts are broken by name ascending (byte order), so answers are determi
 
 from __future__ import annotations
 
-from mixhouse.query.events_source import canonical_events_sql
+from mixhouse.query.events_source import SOURCE, over_events
 
 WINDOW_CONDITIONS = (
     "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
@@ -31,31 +31,33 @@ _VALUES_OF_PROPERTY = """
 """
 
 
-def _source(*conditions: str) -> str:
-    return canonical_events_sql(extra_conditions=[*WINDOW_CONDITIONS, *conditions], dedup=True)
+def _over_window(query: str, *conditions: str) -> str:
+    return over_events(query, [*WINDOW_CONDITIONS, *conditions])
 
 
 def event_names_sql() -> str:
     """``name``, ``n``: event names by number of events, most first; binds ``limit``."""
-    return f"""
+    query = f"""
     SELECT event AS name, count() AS n
-    FROM ({_source()})
+    FROM ({SOURCE})
     GROUP BY event
     ORDER BY n DESC, name ASC
     LIMIT {{limit:UInt64}}
     """
+    return _over_window(query)
 
 
 def property_names_sql() -> str:
     """``name``, ``n``: property names of one event by how many of its events carry them; binds ``event``, ``limit``."""
-    return f"""
+    query = f"""
     SELECT key AS name, count() AS n
-    FROM ({_source("event = {event:String}")})
+    FROM ({SOURCE})
     ARRAY JOIN JSONExtractKeys(properties) AS key
     GROUP BY key
     ORDER BY n DESC, name ASC
     LIMIT {{limit:UInt64}}
     """
+    return _over_window(query, "event = {event:String}")
 
 
 def property_values_sql(*, with_event: bool) -> str:
@@ -64,14 +66,15 @@ def property_values_sql(*, with_event: bool) -> str:
     conditions = ["JSONHas(properties, {name:String})"]
     if with_event:
         conditions.append("event = {event:String}")
-    return f"""
+    query = f"""
     SELECT value, count() AS n
-    FROM ({_source(*conditions)})
+    FROM ({SOURCE})
     ARRAY JOIN {_VALUES_OF_PROPERTY} AS value
     GROUP BY value
     ORDER BY n DESC, value ASC
     LIMIT {{limit:UInt64}}
     """
+    return _over_window(query, *conditions)
 
 
 def day_counts_sql() -> str:
@@ -82,13 +85,14 @@ def day_counts_sql() -> str:
     """
     today = "time_ms >= {today_ms:Int64}"
     earlier = "time_ms < {earlier_end_ms:Int64}"
-    return f"""
+    query = f"""
     SELECT event AS name,
            countIf({today}) AS today_events,
            uniqExactIf(distinct_id, {today} AND distinct_id != '') AS today_users,
            countIf({earlier}) AS earlier_events,
            uniqExactIf(distinct_id, {earlier} AND distinct_id != '') AS earlier_users
-    FROM ({_source()})
+    FROM ({SOURCE})
     GROUP BY event
     HAVING today_events > 0
     """
+    return _over_window(query)

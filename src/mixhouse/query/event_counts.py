@@ -8,38 +8,39 @@ out the empty id (spec §6.1).
 
 from __future__ import annotations
 
-from mixhouse.query.events_source import canonical_events_sql
+from mixhouse.query.events_source import NO_USERS_SQL, SOURCE, USERS_SQL, over_events
 
 WINDOW_CONDITIONS = (
     "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
     "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')",
 )
 
-USERS_SQL = "uniqExactIf(distinct_id, distinct_id != '')"
+
+def _users(users: bool) -> str:
+    return USERS_SQL if users else NO_USERS_SQL
 
 
-def _source(*conditions: str) -> str:
-    return canonical_events_sql(extra_conditions=[*WINDOW_CONDITIONS, *conditions], dedup=True)
-
-
-def event_counts_sql(bucket_sql: str) -> str:
-    """``name``, ``bucket``, ``events``, ``users`` per event name in ``{events:Array(String)}`` and bucket."""
-    return f"""
-    SELECT event AS name, {bucket_sql} AS bucket, count() AS events, {USERS_SQL} AS users
-    FROM ({_source("event IN {events:Array(String)}")})
+def event_counts_sql(bucket_sql: str, *, users: bool = True) -> str:
+    """``name``, ``bucket``, ``events``, ``users`` per event name in ``{events:Array(String)}`` and bucket (``users``
+    0 without ``users``)."""
+    query = f"""
+    SELECT event AS name, {bucket_sql} AS bucket, count() AS events, {_users(users)} AS users
+    FROM ({SOURCE})
     GROUP BY name, bucket
     """
+    return over_events(query, [*WINDOW_CONDITIONS, "event IN {events:Array(String)}"])
 
 
-def property_counts_sql(bucket_sql: str, values_sql: str, *, restricted: bool) -> str:
+def property_counts_sql(bucket_sql: str, values_sql: str, *, restricted: bool, users: bool = True) -> str:
     """``value``, ``bucket``, ``events``, ``users`` for event ``{event:String}``, one row per value of the
     property and bucket. ``values_sql`` is an ``Array(String)`` of the keys an event contributes (a list property
     fans out); with ``restricted`` only keys in ``{values:Array(String)}`` are kept."""
     having = "WHERE value IN {values:Array(String)}" if restricted else ""
-    return f"""
-    SELECT value, {bucket_sql} AS bucket, count() AS events, {USERS_SQL} AS users
-    FROM ({_source("event = {event:String}")})
+    query = f"""
+    SELECT value, {bucket_sql} AS bucket, count() AS events, {_users(users)} AS users
+    FROM ({SOURCE})
     ARRAY JOIN {values_sql} AS value
     {having}
     GROUP BY value, bucket
     """
+    return over_events(query, [*WINDOW_CONDITIONS, "event = {event:String}"])

@@ -1,11 +1,18 @@
-"""The event source every query reads: one project's events with canonical (post-merge) distinct ids.
+"""The event source every query reads: one project's events, deduplicated, with canonical (post-merge) distinct ids.
 
 Identity resolution happens here, at read time, so a merge re-attributes past events. The project filter is part of
 the source and cannot be left out: a query is always about one project (``{project_id:UInt32}``).
+
+Cost is what this module is about. Dedup is the engine's own ``FINAL`` over the ``ReplacingMergeTree`` (nearly free
+once parts are merged). The identity map is joined only when the query asks for canonical ids: a source built without
+``identity`` exposes no ``distinct_id`` column at all, so a query that needs one and forgot to ask fails loudly instead
+of counting raw ids. Conditions are applied over the source's columns; ClickHouse pushes the ones on ``event`` and
+``time`` into the primary-key read, below ``FINAL`` and the join.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from mixhouse.storage.schema import EVENTS_TABLE, IDENTITY_TABLE
@@ -17,27 +24,49 @@ IDENTITY_MAP_SQL = f"""
     GROUP BY id
 """
 
+_DISTINCT_ID = re.compile(r"(?<![\w.$])distinct_id\b")
 
-def canonical_events_sql(*, extra_conditions: Sequence[str] = (), dedup: bool = False) -> str:
-    """SELECT of ``event, time, time_ms, distinct_id (canonical), raw_distinct_id, insert_id, seq, properties``.
 
-    ``extra_conditions`` may use the column names above (``distinct_id`` is the canonical one). With ``dedup`` each
-    (event, distinct_id, time, $insert_id) keeps only its most recently ingested copy (spec §3.5).
+def uses_canonical_id(*sql: str) -> bool:
+    """Whether SQL over the source reads the canonical ``distinct_id`` column (compiled expressions bind every
+    value as a parameter, so the name in the text is always a column reference)."""
+    return any(_DISTINCT_ID.search(text) for text in sql)
+
+
+#: Where a query over the source puts it (see ``over_events``).
+SOURCE = "{events_source}"
+
+#: ``users``: distinct canonical ids, the empty id left out (spec §6.1); ``NO_USERS`` when the answer needs none.
+USERS_SQL = "uniqExactIf(distinct_id, distinct_id != '')"
+NO_USERS_SQL = "toUInt64(0)"
+
+
+def over_events(query: str, conditions: Sequence[str] = (), *, dedup: bool = True) -> str:
+    """``query`` with ``SOURCE`` replaced by the event source under ``conditions``; the identity map is joined only
+    when the query or a condition reads ``distinct_id``."""
+    identity = uses_canonical_id(query, *conditions)
+    return query.replace(SOURCE, events_source_sql(conditions, identity=identity, dedup=dedup))
+
+
+def events_source_sql(conditions: Sequence[str] = (), *, identity: bool, dedup: bool = True) -> str:
+    """SELECT of ``event, time, time_ms, raw_distinct_id, insert_id, seq, properties`` and, with ``identity``,
+    ``distinct_id`` (the canonical id).
+
+    ``conditions`` may use those column names. With ``dedup`` each (event, distinct_id, time, $insert_id) keeps only
+    its most recently ingested copy (spec §3.5); without, every stored copy is read (raw export).
     """
+    final = " FINAL" if dedup else ""
+    if identity:
+        canonical = "if(m.canonical = '', e.distinct_id, m.canonical) AS distinct_id,"
+        join = f"LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON e.distinct_id = m.id"
+    else:
+        canonical = join = ""
     base = f"""
-        SELECT e.event AS event, e.time AS time, toUnixTimestamp64Milli(e.time) AS time_ms,
-               if(m.canonical = '', e.distinct_id, m.canonical) AS distinct_id,
-               e.distinct_id AS raw_distinct_id, e.insert_id AS insert_id, e.seq AS seq,
-               e.properties AS properties
-        FROM {EVENTS_TABLE} AS e
-        LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON e.distinct_id = m.id
+        SELECT e.event AS event, e.time AS time, toUnixTimestamp64Milli(e.time) AS time_ms, {canonical}
+               e.distinct_id AS raw_distinct_id, e.insert_id AS insert_id, e.seq AS seq, e.properties AS properties
+        FROM {EVENTS_TABLE} AS e{final}
+        {join}
         WHERE e.project_id = {{project_id:UInt32}}
     """
-    if dedup:
-        base = f"""
-        SELECT * FROM ({base}) AS all_copies
-        ORDER BY seq DESC
-        LIMIT 1 BY event, raw_distinct_id, time, insert_id
-        """
-    where = " AND ".join(f"({condition})" for condition in extra_conditions)
+    where = " AND ".join(f"({condition})" for condition in conditions)
     return f"SELECT * FROM ({base}) AS src" + (f" WHERE {where}" if where else "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mixhouse.query.event_counts import WINDOW_CONDITIONS
-from mixhouse.query.events_source import canonical_events_sql
+from mixhouse.query.events_source import SOURCE, over_events
 
 
 def frequency_sql(period_sql: str, unit_sql: str, *, with_events: bool, conditions: Sequence[str] = ()) -> str:
@@ -19,13 +19,13 @@ def frequency_sql(period_sql: str, unit_sql: str, *, with_events: bool, conditio
     extra = [*WINDOW_CONDITIONS, "distinct_id != ''", *conditions]
     if with_events:
         extra.append("event IN {events:Array(String)}")
-    source = canonical_events_sql(extra_conditions=extra, dedup=True)
-    return f"""
+    query = f"""
     SELECT period, units, count() AS users
     FROM (
         SELECT {period_sql} AS period, distinct_id, uniqExact({unit_sql}) AS units
-        FROM ({source})
+        FROM ({SOURCE})
         GROUP BY period, distinct_id
     )
     GROUP BY period, units
     """
+    return over_events(query, extra)

@@ -8,7 +8,9 @@ an optional compiled ``where`` condition. ``bucket_sql`` is ``Bucketing.sql`` (b
 
 from __future__ import annotations
 
-from mixhouse.query.events_source import canonical_events_sql
+from collections.abc import Sequence
+
+from mixhouse.query.events_source import NO_USERS_SQL, SOURCE, USERS_SQL, over_events
 
 WINDOW_CONDITIONS = (
     "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
@@ -19,22 +21,19 @@ WINDOW_CONDITIONS = (
 #: The segment of an event whose ``on`` expression gives no key (undefined, an object, a list without scalars).
 UNDEFINED_SEGMENT = "undefined"
 
-#: ``users``: distinct canonical ids, the empty id left out (spec §6.1).
-_USERS = "uniqExactIf(distinct_id, distinct_id != '')"
-
 #: Type tag of a number in ``compile_typed``'s tuple (``mixhouse.expr.values.T.NUMBER``).
 NUMBER_TAG = 3
 
 
-def _source(where_sql: str | None) -> str:
-    conditions = [*WINDOW_CONDITIONS, *([where_sql] if where_sql else [])]
-    return canonical_events_sql(extra_conditions=conditions, dedup=True)
+def _conditions(where_sql: str | None) -> Sequence[str]:
+    return [*WINDOW_CONDITIONS, *([where_sql] if where_sql else [])]
 
 
-def counts_sql(bucket_sql: str, where_sql: str | None, on_keys_sql: str | None) -> str:
+def counts_sql(bucket_sql: str, where_sql: str | None, on_keys_sql: str | None, *, users: bool = True) -> str:
     """``bucket``, ``segment``, ``events``, ``users`` per bucket (and segment, from the ``on`` keys expression, an
     ``Array(String)`` with list fan-out; an event without keys counts under ``undefined``). Without ``on`` the
-    segment is the empty string."""
+    segment is the empty string. Without ``users`` the ``users`` column is 0 (and no identity is resolved unless
+    ``where`` or ``on`` read the distinct id)."""
     if on_keys_sql is None:
         segment = "''"
         join = ""
@@ -42,42 +41,49 @@ def counts_sql(bucket_sql: str, where_sql: str | None, on_keys_sql: str | None) 
         segment = "segment_key"
         join = f"ARRAY JOIN if(empty(keys), ['{UNDEFINED_SEGMENT}'], keys) AS segment_key"
     inner_keys = f", {on_keys_sql} AS keys" if on_keys_sql is not None else ""
-    return f"""
-    SELECT bucket, {segment} AS segment, count() AS events, {_USERS} AS users
-    FROM (SELECT {bucket_sql} AS bucket, distinct_id{inner_keys} FROM ({_source(where_sql)}))
+    inner_id = ", distinct_id" if users else ""
+    query = f"""
+    SELECT bucket, {segment} AS segment, count() AS events, {USERS_SQL if users else NO_USERS_SQL} AS users
+    FROM (SELECT {bucket_sql} AS bucket{inner_id}{inner_keys} FROM ({SOURCE}))
     {join}
     GROUP BY bucket, segment
     """
+    return over_events(query, _conditions(where_sql))
 
 
 def numeric_totals_sql(bucket_sql: str, where_sql: str | None, typed_sql: str) -> str:
     """``bucket``, ``total`` (sum of the numeric values; other values count 0), ``numbers`` (events whose value is a
     number) per bucket. ``typed_sql`` is ``compile_typed``'s tuple for the ``on`` expression."""
-    return f"""
+    query = f"""
     SELECT bucket,
            sumIf(value.3, value.1 = {NUMBER_TAG}) AS total,
            countIf(value.1 = {NUMBER_TAG}) AS numbers
-    FROM (SELECT {bucket_sql} AS bucket, {typed_sql} AS value FROM ({_source(where_sql)}))
+    FROM (SELECT {bucket_sql} AS bucket, {typed_sql} AS value FROM ({SOURCE}))
     GROUP BY bucket
     """
+    return over_events(query, _conditions(where_sql))
 
 
 def numeric_range_sql(where_sql: str | None, typed_sql: str) -> str:
     """``low``, ``high``, ``numbers``: the range of the numeric values of the ``on`` expression."""
-    return f"""
+    query = f"""
     SELECT min(value.3) AS low, max(value.3) AS high, count() AS numbers
-    FROM (SELECT {typed_sql} AS value FROM ({_source(where_sql)}))
+    FROM (SELECT {typed_sql} AS value FROM ({SOURCE}))
     WHERE value.1 = {NUMBER_TAG}
     """
+    return over_events(query, _conditions(where_sql))
 
 
-def numeric_buckets_sql(bucket_sql: str, where_sql: str | None, typed_sql: str) -> str:
+def numeric_buckets_sql(bucket_sql: str, where_sql: str | None, typed_sql: str, *, users: bool = True) -> str:
     """``bucket``, ``slot``, ``events``, ``users``: events whose ``on`` value is a number, by time bucket and value
-    slot ``least(floor((value - base) / width), last)``; binds ``base`` and ``width`` (Float64), ``last`` (Int64)."""
+    slot ``least(floor((value - base) / width), last)``; binds ``base`` and ``width`` (Float64), ``last`` (Int64).
+    Without ``users`` the ``users`` column is 0."""
     slot = "least(toInt64(floor((value.3 - {base:Float64}) / {width:Float64})), {last:Int64})"
-    return f"""
-    SELECT bucket, {slot} AS slot, count() AS events, {_USERS} AS users
-    FROM (SELECT {bucket_sql} AS bucket, distinct_id, {typed_sql} AS value FROM ({_source(where_sql)}))
+    inner_id = ", distinct_id" if users else ""
+    query = f"""
+    SELECT bucket, {slot} AS slot, count() AS events, {USERS_SQL if users else NO_USERS_SQL} AS users
+    FROM (SELECT {bucket_sql} AS bucket{inner_id}, {typed_sql} AS value FROM ({SOURCE}))
     WHERE value.1 = {NUMBER_TAG}
     GROUP BY bucket, slot
     """
+    return over_events(query, _conditions(where_sql))

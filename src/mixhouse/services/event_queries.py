@@ -205,7 +205,7 @@ def event_counts(
     wanted = set(window.keys)
     per_event: dict[str, dict[str, int | float]] = {name: {} for name in dict.fromkeys(events)}
     if events:
-        sql = event_counts_sql(Bucketing(unit, _timezone(project)).sql)
+        sql = event_counts_sql(Bucketing(unit, _timezone(project)).sql, users=kind != "general")
         for row in backend.query_rows(sql, {**_base_params(project, window.dates), "events": list(per_event)}):
             if row["bucket"] in wanted:
                 value = count_metric(kind, int(row["events"]), int(row["users"]))
@@ -226,7 +226,9 @@ def property_counts(
 ) -> dict[str, Any]:
     """``/events/properties``: per value of property ``name`` on ``event`` and bucket, the ``kind`` metric."""
     fragment = compile_values(Property(name), SqlContext(param_prefix="pv"))
-    sql = property_counts_sql(Bucketing(unit, _timezone(project)).sql, fragment.sql, restricted=values is not None)
+    sql = property_counts_sql(
+        Bucketing(unit, _timezone(project)).sql, fragment.sql, restricted=values is not None, users=kind != "general"
+    )
     params = {**_base_params(project, window.dates), **fragment.params, "event": event}
     if values is not None:
         params["values"] = values

@@ -15,7 +15,7 @@ import orjson
 from mixhouse.core.dates import DateRange
 from mixhouse.errors import ValidationError
 from mixhouse.meta.records import Project
-from mixhouse.query.events_source import canonical_events_sql
+from mixhouse.query.events_source import events_source_sql
 from mixhouse.storage.base import Backend
 
 MAX_EXPORT_LIMIT = 100_000
@@ -74,7 +74,7 @@ def export_sql(project: Project, request: ExportRequest) -> tuple[str, dict[str,
         conditions.append(f"({fragment.sql})")
         params.update(fragment.params)
     time_sql = "time_ms" if request.time_in_ms else "intDiv(time_ms, 1000)"
-    source = canonical_events_sql(extra_conditions=conditions)
+    source = events_source_sql(conditions, identity=True, dedup=False)
     sql = f"""
     SELECT concat(
         '{{"event":', toJSONString(event),

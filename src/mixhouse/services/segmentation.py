@@ -134,7 +134,8 @@ def segmentation(backend: Backend, project: Project, query: Query, kind: str, li
         on = compile_values(parse(query.on_text), ON_CONTEXT)
         on_sql = on.sql
         params.update(on.params)
-    rows = backend.query_rows(sql.counts_sql(query.bucketing.sql, query.where_sql, on_sql), params)
+    counts = sql.counts_sql(query.bucketing.sql, query.where_sql, on_sql, users=kind != "general")
+    rows = backend.query_rows(counts, params)
     cells: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     totals: dict[str, int] = defaultdict(int)
     for row in rows:
@@ -220,7 +221,7 @@ def numeric(backend: Backend, project: Project, query: Query, kind: str) -> dict
     base = math.floor(low / width) * width
     last = math.floor((high - base) / width)
     rows = backend.query_rows(
-        sql.numeric_buckets_sql(query.bucketing.sql, query.where_sql, on.sql),
+        sql.numeric_buckets_sql(query.bucketing.sql, query.where_sql, on.sql, users=kind != "general"),
         {**params, "base": base, "width": width, "last": last},
     )
     cells: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)

@@ -1,7 +1,12 @@
 """ClickHouse DDL for the event, identity and profile tables (one SQL dialect for chDB and a server).
 
-Events are append-only. Each row keeps the typed columns every analysis touches and the rest of the properties as
-one JSON object text (``properties``), which the expression compiler reads with ``JSONExtract*``.
+Each event row keeps the typed columns every analysis touches and the rest of the properties as one JSON object text
+(``properties``), which the expression compiler reads with ``JSONExtract*``.
+
+Events are deduplicated the way Mixpanel does it (spec §3.5), by the engine: the table is a ``ReplacingMergeTree``
+whose sorting key ends with the dedup key (event, distinct_id, time, $insert_id) and whose version is ``seq``. Queries
+read it with ``FINAL`` (the most recently ingested copy of each key); raw export reads it without, so it sees every
+copy until a background merge compacts them (docs/decisions/0011-dedup-by-replacing-merge-tree.md).
 """
 
 from __future__ import annotations
@@ -15,6 +20,12 @@ TABLES = (EVENTS_TABLE, IDENTITY_TABLE, PROFILE_OPS_TABLE)
 #: Events are inserted as TabSeparated lines in ``EVENT_COLUMNS`` order: ClickHouse parses it about 2.4× faster
 #: than JSONEachRow with a nested properties object (docs/decisions/0009-events-inserted-as-tsv.md).
 EVENT_ROW_FORMAT = "TabSeparated"
+
+#: The engine the events table must have; a data directory made by an older Mixhouse is refused at start.
+EVENTS_ENGINE = "ReplacingMergeTree"
+
+#: Inserts keep every copy they carry: collapsing duplicates is left to background merges (Mixpanel's compaction).
+INSERT_SETTINGS = "SETTINGS optimize_on_insert = 0"
 
 #: Column order used by every insert into ``events``.
 EVENT_COLUMNS: tuple[str, ...] = ("project_id", "time", "event", "distinct_id", "insert_id", "seq", "properties")
@@ -30,9 +41,9 @@ DDL: tuple[str, ...] = (
         seq         UInt64,
         properties  String CODEC(ZSTD(1))
     )
-    ENGINE = MergeTree
+    ENGINE = ReplacingMergeTree(seq)
     PARTITION BY toYYYYMM(time)
-    ORDER BY (project_id, toDate(time), event, distinct_id, time)
+    ORDER BY (project_id, toDate(time), event, distinct_id, time, insert_id)
     SETTINGS {{merge_tree_settings}}
     """,
     f"""

@@ -19,7 +19,7 @@ import chdb.session as chdb_session
 import orjson
 
 from mixhouse.errors import ConfigError, StorageError
-from mixhouse.storage.schema import DDL, TABLES, merge_tree_settings
+from mixhouse.storage.schema import DDL, EVENTS_ENGINE, EVENTS_TABLE, INSERT_SETTINGS, TABLES, merge_tree_settings
 
 LOCK_NAME = "mixhouse.lock"
 
@@ -120,6 +120,15 @@ class EmbeddedBackend:
             self._run(statement.replace("{merge_tree_settings}", settings), "CSV", None)
         for table in TABLES:  # the fsync choice applies to existing tables too
             self._run(f"ALTER TABLE {table} MODIFY SETTING {settings}", "CSV", None)
+        engine = self.query_rows(
+            "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = {table:String}",
+            {"table": EVENTS_TABLE},
+        )
+        if [row["engine"] for row in engine] != [EVENTS_ENGINE]:
+            raise StorageError(
+                f"the data directory {self.data_dir} was made by an older Mixhouse (its events table is not a "
+                f"{EVENTS_ENGINE}); start with an empty data directory and re-import the events"
+            )
 
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: bytes, fmt: str = "JSONEachRow") -> None:
         if not rows:
@@ -129,7 +138,7 @@ class EmbeddedBackend:
         # rows inlined after FORMAT in a query string, which the SQL parser has to copy and scan first.
         with self._session() as session:
             try:
-                with session.send_insert(f"INSERT INTO {table} ({column_list})", fmt) as inserter:
+                with session.send_insert(f"INSERT INTO {table} ({column_list}) {INSERT_SETTINGS}", fmt) as inserter:
                     inserter.append(rows)
                     inserter.finish()
             except Exception as exc:
