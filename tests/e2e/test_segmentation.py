@@ -165,6 +165,21 @@ def _query(**options: Any) -> dict[str, Any]:
     return renamed
 
 
+@pytest.mark.parametrize(("interval", "kind", "on"), [
+    (7, "unique", None),          # uniques are distinct over the whole 7-day bucket
+    (3, "general", 'properties["$browser"]'),
+    (5, "average", None),         # the last bucket is cut at to_date
+    (1, "unique", None),
+])
+@pytest.mark.parametrize("zone", ["utc", "ny"])
+def test_interval_buckets_match_reference(request: pytest.FixtureRequest, client: httpx.Client, zone: str,
+                                          interval: int, kind: str, on: str | None) -> None:
+    data: Loaded = request.getfixturevalue(zone)
+    got = _check(client, data, "Page View", FIRST, LAST, kind=kind, on=on, interval=interval, unit="hour")
+    assert got["data"]["series"][0] == FIRST.isoformat()
+    assert len(got["data"]["series"]) == ((LAST - FIRST).days // interval) + 1
+
+
 def test_minute_unit_on_one_day(ny: Loaded, client: httpx.Client) -> None:
     got = _check(client, ny, "Page View", date(2025, 3, 9), date(2025, 3, 9), unit="minute")
     assert len(got["data"]["series"]) == 23 * 60  # the DST day has 23 hours
@@ -311,6 +326,8 @@ def test_numeric_labels(ny: Loaded, client: httpx.Client) -> None:
     ("/segmentation", {"from_date": "2025-13-01"}, "from_date"),
     ("/segmentation", {"to_date": "2999-01-01"}, "to_date cannot be later than today"),
     ("/segmentation", {"format": "xml"}, "format"),
+    ("/segmentation", {"interval": "0"}, "interval"),
+    ("/segmentation", {"interval": "week"}, "interval"),
     ("/segmentation/sum", {"on": ""}, "on"),
     ("/segmentation/average", {"unit": "month"}, "unit"),
     ("/segmentation/numeric", {"on": ""}, "on"),

@@ -99,3 +99,21 @@ def test_engage_vector(request_: Any, response: Any, seeded: ProjectCreds, http:
         assert isinstance(row["$properties"], dict)
     if body and body.get("distinct_id"):
         assert [r["$distinct_id"] for r in answer["results"]] in ([], [body["distinct_id"]])
+
+
+@pytest.mark.parametrize(("request_", "response"), _cases({"/api/query/stream/bookmark"}))
+def test_activity_feed_vector(request_: Any, response: Any, seeded: ProjectCreds, http: httpx.Client) -> None:
+    require_vectors()
+    params, body = _substitute(request_, seeded)
+    body = {**body, "distinct_ids": ["user1", *body["distinct_ids"]]}
+    got = http.request(request_["method"], request_["path"], params=params, json=body,
+                       auth=(seeded.sa_username, seeded.sa_secret))
+    assert got.status_code == response.get("status", 200), got.text
+    answer = got.json()
+    recorded = response.get("body") or {}
+    assert set(recorded) <= set(answer) and set(recorded.get("results", {})) <= set(answer["results"])
+    assert answer["status"] == "ok" and "sentinel_event" in answer["results"]
+    for event in answer["results"]["events"]:
+        assert set(event) == {"event", "properties"} and isinstance(event["properties"]["time"], int)
+    if body["bookmark"]["dateRange"]["type"] == "relative_after":  # the last 30 days hold the seeded events
+        assert [e["event"] for e in answer["results"]["events"]] == ["Purchase"]

@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
@@ -94,15 +94,26 @@ def _metric(kind: str, events: int, users: int) -> float:
     return events / users if users else 0
 
 
+def _interval_bucket(time_ms: int, from_date: date, days: int, timezone: str) -> str:
+    """The first day of the ``days``-long bucket (counted from ``from_date``) that holds the event's local day."""
+    local_day = date.fromisoformat(bucket_of(time_ms, "day", timezone))
+    return (from_date + timedelta(days=(local_day - from_date).days // days * days)).isoformat()
+
+
 def segmentation(events: Iterable[Event], event: str, from_date: date, to_date: date, *, timezone: str = "UTC",
                  unit: str = "day", kind: str = "general", where: str | None = None, on: str | None = None,
-                 limit: int = 60) -> dict[str, Any]:
+                 limit: int = 60, interval: int | None = None) -> dict[str, Any]:
     keys = series(from_date, to_date, unit, timezone)
+    if interval is not None:
+        days = series(from_date, to_date, "day", timezone)
+        keys = sorted({_interval_bucket(window_ms(date.fromisoformat(d), date.fromisoformat(d), timezone)[0],
+                                        from_date, interval, timezone) for d in days})
     on_expr = parse(on) if on else None
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     users: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for item in _matching(events, event, from_date, to_date, timezone, where):
-        bucket = bucket_of(item.time_ms, unit, timezone)
+        bucket = (bucket_of(item.time_ms, unit, timezone) if interval is None
+                  else _interval_bucket(item.time_ms, from_date, interval, timezone))
         segments = [event] if on_expr is None else (segment_keys(evaluate(on_expr, item.record())) or ["undefined"])
         for segment in segments:
             counts[segment][bucket] += 1

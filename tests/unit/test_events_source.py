@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any
 
 import orjson
+import pytest
 
 from mixhouse.core.timeutil import ms_to_ch
+from mixhouse.expr import compile_filter, parse
 from mixhouse.query.events_source import events_source_sql, over_events, uses_canonical_id
+from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.storage.commit import IDENTITY_COLUMNS
-from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, IDENTITY_TABLE
+from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, HOT_COLUMNS, HOT_PROPERTIES, IDENTITY_TABLE
 
 _project_ids = itertools.count(10_000)
 _seq = itertools.count(1)
@@ -93,3 +97,43 @@ def test_source_is_scoped_to_one_project(backend: Any) -> None:
                          orjson.dumps({"project_id": other, "id": "u", "canonical": "leak", "seq": next(_seq)}) + b"\n")
     rows = _rows(backend, mine, dedup=True)
     assert [(r["event"], r["distinct_id"]) for r in rows] == [("A", "u")]
+
+
+_ODD_VALUES: list[Any] = ["Chrome", "naïve \"quoted\" \\ tab\t", "", 1.50, 1e21, -0.0, 12345678901234, True, False,
+                          None, [], ["a", 1, None, {"b": 2}], {"nested": {"x": [1, 2]}}, "💥"]
+
+
+def test_hot_columns_equal_json_extract_raw(backend: Any) -> None:
+    pid = next(_project_ids)
+    lines = [_event(pid, "Hot", f"u{i}", 1_700_000_000_000 + i, f"h{i}", **{key: value for key in HOT_PROPERTIES})
+             for i, value in enumerate(_ODD_VALUES)]
+    lines.append(_event(pid, "Hot", "missing", 1_700_000_000_999, "h-missing", other=1))
+    backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join(lines))
+    for key, column in HOT_COLUMNS.items():
+        rows = backend.query_rows(
+            f"SELECT {column} AS hot, JSONExtractRaw(properties, {{key:String}}) AS parsed FROM {EVENTS_TABLE} "
+            "WHERE project_id = {project_id:UInt32}", {"project_id": pid, "key": key})
+        assert len(rows) == len(_ODD_VALUES) + 1
+        assert all(row["hot"] == row["parsed"] for row in rows), key
+
+
+@pytest.mark.parametrize("where", [
+    'properties["$browser"] == "Chrome"', 'defined(properties["$os"])', 'properties["$city"] == ""',
+    'number(properties["mp_lib"]) > 1', '"a" in properties["utm_source"]', 'not defined(properties["$device"])',
+    'string(properties["$region"]) == "true"',
+])
+def test_where_on_hot_columns_keeps_the_same_events(backend: Any, where: str) -> None:
+    pid = next(_project_ids)
+    lines = [_event(pid, "Hot", f"u{i}", 1_700_000_000_000 + i, f"h{i}", **{key: value for key in HOT_PROPERTIES})
+             for i, value in enumerate(_ODD_VALUES)]
+    lines.append(_event(pid, "Hot", "missing", 1_700_000_000_999, "h-missing", other=1))
+    backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join(lines))
+    kept = {}
+    for context in (EVENT_CONTEXT, replace(EVENT_CONTEXT, raw_property_columns={})):
+        fragment = compile_filter(parse(where), context)
+        sql = f"SELECT insert_id FROM ({events_source_sql([fragment.sql], identity=False)}) ORDER BY insert_id"
+        kept[bool(context.raw_property_columns)] = [r["insert_id"] for r in backend.query_rows(
+            sql, {"project_id": pid, **fragment.params})]
+        assert (context.raw_property_columns and any(c in sql for c in HOT_COLUMNS.values())) or \
+            not context.raw_property_columns
+    assert kept[True] == kept[False] and kept[True]

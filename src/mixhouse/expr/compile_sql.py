@@ -21,7 +21,7 @@ with a backslash or newline would be mangled or rejected; hex text survives any 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -57,6 +57,8 @@ class SqlContext:
     user_properties_column: str | None = None
     #: Parameter names are ``{prefix}{n}``; use distinct prefixes for fragments that share one query.
     param_prefix: str = "p"
+    #: Columns that already hold ``JSONExtractRaw(properties_column, key)`` for some keys (read instead of parsing).
+    raw_property_columns: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,8 @@ class _Compiler:
             column = f"coalesce({ctx.user_properties_column}, '')"
         else:
             column = ctx.properties_column
-        raw = f"JSONExtractRaw({column}, {self.string(expr.name)})"
+        stored = ctx.raw_property_columns.get(expr.name) if expr.source == "properties" else None
+        raw = stored or f"JSONExtractRaw({column}, {self.string(expr.name)})"
         tag = f"transform(substring({raw}, 1, 1), ['', '\"', '[', '{{', 'n', 't', 'f'], [0, 4, 6, 7, 1, 2, 2], 3)"
         return _Typed(
             JSON_TYPES,

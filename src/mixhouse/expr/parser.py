@@ -13,10 +13,12 @@ Precedence, loosest first (spec §4.14 [INF], Python-like)::
 
 Besides syntax, ``parse`` rejects ``and``/``or`` operands that can never be boolean, unknown functions, wrong
 argument counts and invalid constant datetimes. Every error is an ``ExpressionError`` with a 0-based position.
+Relative date literals (``datetime("-7d")``, ``mixhouse.expr.relative_dates``) are resolved against ``now_ms``.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Final, NoReturn
 
 from mixhouse.errors import ExpressionError
@@ -34,9 +36,20 @@ from mixhouse.expr.ast import (
     Unary,
     children,
 )
+from mixhouse.expr.relative_dates import resolve_relative
 from mixhouse.expr.tokens import Kind, Token, tokenize
 from mixhouse.expr.typecheck import infer
-from mixhouse.expr.values import TYPE_NAMES, UNDEFINED, T, datetime_from_number, parse_datetime
+from mixhouse.expr.values import (
+    MAX_DATETIME_MS,
+    MIN_DATETIME_MS,
+    TYPE_NAMES,
+    UNDEFINED,
+    DateTime,
+    T,
+    Value,
+    datetime_from_number,
+    parse_datetime,
+)
 
 MAX_LENGTH: Final = 20_000
 #: Nesting of parentheses, unary operators, calls and lists.
@@ -49,21 +62,22 @@ _SOURCES: Final[dict[str, Source]] = {"properties": "properties", "event": "even
 _COMPARISONS: Final = frozenset({"==", "!=", "<", "<=", ">", ">="})
 
 
-def parse(text: str) -> Expr:
-    """Parse (and statically check) an expression."""
+def parse(text: str, *, now_ms: int | None = None) -> Expr:
+    """Parse (and statically check) an expression; relative dates count from ``now_ms`` (default: the clock)."""
     if not isinstance(text, str):
         raise ExpressionError("expression must be a string", position=0, expression=str(text))
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters", position=MAX_LENGTH, expression=text)
-    parser = _Parser(text)
+    parser = _Parser(text, int(time.time() * 1000) if now_ms is None else now_ms)
     expr = parser.parse()
     _check(expr, text)
     return expr
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, now_ms: int) -> None:
         self.text = text
+        self.now_ms = now_ms
         self.tokens = tokenize(text)
         self.i = 0
         self.nesting = 0
@@ -260,13 +274,23 @@ class _Parser:
         constant = _constant_number(arg)
         if isinstance(arg, Literal) and isinstance(arg.value, str):
             value = parse_datetime(arg.value)
+            if value is UNDEFINED:
+                value = self._relative(arg.value)
         elif constant is not None:
             value = datetime_from_number(constant)
         else:
             return Call("datetime", (arg,), tok.pos)
         if value is UNDEFINED:
-            self.fail("invalid datetime (expected YYYY-MM-DD[THH:MM:SS] between 1900 and 2299)", _start(arg))
+            self.fail(
+                "invalid datetime (expected YYYY-MM-DD[THH:MM:SS] between 1900 and 2299, or a relative date such as"
+                ' "now", "today", "-7d")',
+                _start(arg),
+            )
         return DatetimeLiteral(value.ms, source, tok.pos)
+
+    def _relative(self, text: str) -> Value:
+        ms = resolve_relative(text, self.now_ms)
+        return DateTime(ms) if ms is not None and MIN_DATETIME_MS <= ms < MAX_DATETIME_MS else UNDEFINED
 
     def list_literal(self) -> Expr:
         start = self.advance()

@@ -8,27 +8,33 @@ Ties in counts are broken by name ascending (byte order), so answers are determi
 from __future__ import annotations
 
 from mixhouse.query.events_source import SOURCE, over_events
+from mixhouse.storage.schema import HOT_COLUMNS
 
 WINDOW_CONDITIONS = (
     "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
     "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')",
 )
 
-#: The value of one property on one event, as the list of strings it contributes (spec: strings as-is, numbers and
-#: booleans as their JSON text, objects as compact JSON; a list contributes each distinct non-null element; a
-#: missing or null property contributes nothing).
-_VALUES_OF_PROPERTY = """
+#: The raw JSON text of property ``{name:String}`` on one event ('' when missing), unless a column holds it.
+_RAW_PROPERTY = "JSONExtractRaw(properties, {name:String})"
+
+
+def _values_of(raw: str) -> str:
+    """The value of one property on one event (``raw``: its JSON text), as the list of strings it contributes
+    (spec: strings as-is, numbers and booleans as their JSON text, objects as compact JSON; a list contributes each
+    distinct non-null element; a missing or null property contributes nothing)."""
+    return f"""
     multiIf(
-        JSONType(properties, {name:String}) = 'Array',
+        JSONType({raw}) = 'Array',
         arrayDistinct(arrayMap(
             element -> if(JSONType(element) = 'String', JSONExtractString(element), element),
-            arrayFilter(element -> JSONType(element) != 'Null', JSONExtractArrayRaw(properties, {name:String})))),
-        JSONType(properties, {name:String}) = 'String',
-        [JSONExtractString(properties, {name:String})],
-        JSONType(properties, {name:String}) = 'Null',
+            arrayFilter(element -> JSONType(element) != 'Null', JSONExtractArrayRaw({raw})))),
+        JSONType({raw}) = 'String',
+        [JSONExtractString({raw})],
+        JSONType({raw}) = 'Null',
         CAST([], 'Array(String)'),
-        [JSONExtractRaw(properties, {name:String})])
-"""
+        [{raw}])
+    """
 
 
 def _over_window(query: str, *conditions: str) -> str:
@@ -60,16 +66,17 @@ def property_names_sql() -> str:
     return _over_window(query, "event = {event:String}")
 
 
-def property_values_sql(*, with_event: bool) -> str:
+def property_values_sql(name: str, *, with_event: bool) -> str:
     """``value``, ``n``: values of property ``name`` by how many events carry them; binds ``name``, ``limit`` and,
-    ``with_event``, ``event``."""
-    conditions = ["JSONHas(properties, {name:String})"]
+    ``with_event``, ``event``. A hot property is read from its column (``storage.schema.HOT_COLUMNS``)."""
+    raw = HOT_COLUMNS.get(name, _RAW_PROPERTY)
+    conditions = [f"{raw} != ''"]
     if with_event:
         conditions.append("event = {event:String}")
     query = f"""
     SELECT value, count() AS n
     FROM ({SOURCE})
-    ARRAY JOIN {_VALUES_OF_PROPERTY} AS value
+    ARRAY JOIN {_values_of(raw)} AS value
     GROUP BY value
     ORDER BY n DESC, value ASC
     LIMIT {{limit:UInt64}}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mixhouse.storage.schema import EVENTS_TABLE, IDENTITY_TABLE
+from mixhouse.storage.schema import EVENTS_TABLE, HOT_COLUMNS, IDENTITY_TABLE
 
 IDENTITY_MAP_SQL = f"""
     SELECT id, argMax(canonical, seq) AS canonical
@@ -49,8 +49,8 @@ def over_events(query: str, conditions: Sequence[str] = (), *, dedup: bool = Tru
 
 
 def events_source_sql(conditions: Sequence[str] = (), *, identity: bool, dedup: bool = True) -> str:
-    """SELECT of ``event, time, time_ms, raw_distinct_id, insert_id, seq, properties`` and, with ``identity``,
-    ``distinct_id`` (the canonical id).
+    """SELECT of ``event, time, time_ms, raw_distinct_id, insert_id, seq, properties``, the hot property columns
+    (``storage.schema.HOT_COLUMNS``) and, with ``identity``, ``distinct_id`` (the canonical id).
 
     ``conditions`` may use those column names. With ``dedup`` each (event, distinct_id, time, $insert_id) keeps only
     its most recently ingested copy (spec §3.5); without, every stored copy is read (raw export).
@@ -61,9 +61,11 @@ def events_source_sql(conditions: Sequence[str] = (), *, identity: bool, dedup: 
         join = f"LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON e.distinct_id = m.id"
     else:
         canonical = join = ""
+    hot = "".join(f", e.{column} AS {column}" for column in HOT_COLUMNS.values())
     base = f"""
         SELECT e.event AS event, e.time AS time, toUnixTimestamp64Milli(e.time) AS time_ms, {canonical}
                e.distinct_id AS raw_distinct_id, e.insert_id AS insert_id, e.seq AS seq, e.properties AS properties
+               {hot}
         FROM {EVENTS_TABLE} AS e{final}
         {join}
         WHERE e.project_id = {{project_id:UInt32}}

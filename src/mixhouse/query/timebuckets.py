@@ -1,8 +1,10 @@
 """Time buckets of the Query API, in the project's timezone (spec §4.1, §6.1).
 
 Keys: ``minute`` → ``YYYY-MM-DD HH:MM:00``, ``hour`` → ``YYYY-MM-DD HH:00:00``, ``day`` → ``YYYY-MM-DD``,
-``week`` → the date of the week's Monday, ``month`` → ``YYYY-MM-01``. The SQL side and the series of keys a
-response lists are built from the same unit table, so every bucket the engine returns is one the series names.
+``week`` → the date of the week's Monday, ``month`` → ``YYYY-MM-01``; ``days`` (segmentation's ``interval``):
+buckets of that many local days counted from ``from_date``, keyed by their first day (the last may be shorter). The
+SQL side and the series of keys a response lists are built from the same unit table, so every bucket the engine
+returns is one the series names.
 """
 
 from __future__ import annotations
@@ -18,16 +20,34 @@ from mixhouse.errors import ValidationError
 UNITS = ("minute", "hour", "day", "week", "month")
 
 
+#: Longest ``interval`` (days per bucket) a query may ask for.
+MAX_INTERVAL_DAYS = 3660
+
+
 @dataclass(frozen=True)
 class Bucketing:
-    """How to bucket ``time`` for one query: ``sql`` is a String key expression; bind ``tz`` (the timezone)."""
+    """How to bucket ``time`` for one query: ``sql`` is a String key expression; bind ``params()`` (``tz``, and for
+    ``days`` buckets their anchor and length)."""
 
     unit: str
     timezone: str
+    days: int | None = None  # buckets of this many days from ``anchor`` instead of ``unit``
+    anchor: date | None = None
+
+    def params(self) -> dict[str, object]:
+        if self.days is None:
+            return {"tz": self.timezone}
+        anchor = self.anchor.isoformat() if self.anchor else None
+        return {"tz": self.timezone, "bucket_anchor": anchor, "bucket_days": self.days}
 
     @property
     def sql(self) -> str:
         local = "toTimeZone(time, {tz:String})"
+        if self.days is not None:
+            start = "{bucket_anchor:Date}"
+            length = "{bucket_days:UInt32}"
+            offset = f"dateDiff('day', {start}, toDate({local}))"
+            return f"toString(addDays({start}, intDiv({offset}, {length}) * {length}))"
         return {
             "minute": f"formatDateTime(toStartOfMinute({local}), '%Y-%m-%d %H:%i:00')",
             "hour": f"formatDateTime(toStartOfHour({local}), '%Y-%m-%d %H:00:00')",
@@ -38,7 +58,25 @@ class Bucketing:
 
     def keys(self, dates: DateRange) -> list[str]:
         """Every bucket key from ``from_date`` to ``to_date`` inclusive, ascending."""
+        if self.days is not None:
+            anchor = self.anchor or dates.from_date
+            first = anchor + timedelta(days=(dates.from_date - anchor).days // self.days * self.days)
+            count = (dates.to_date - first).days // self.days + 1
+            return [(first + timedelta(days=i * self.days)).isoformat() for i in range(count)]
         return list(_keys(self.unit, dates, ZoneInfo(self.timezone) if self.timezone != "UTC" else UTC))
+
+
+def parse_interval_days(value: object) -> int | None:
+    """Segmentation's ``interval``: whole days per bucket (absent: ``None``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_INTERVAL_DAYS:
+        raise ValidationError(f"interval must be a whole number of days from 1 to {MAX_INTERVAL_DAYS}")
+    return days
 
 
 def _keys(unit: str, dates: DateRange, zone: tzinfo) -> Iterator[str]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from mixhouse.expr import SqlContext, SqlFragment, compile_filter, parse
+from mixhouse.storage.schema import HOT_COLUMNS
 
+#: Expressions over the event source; hot properties are read from their columns (``storage.schema``).
 EVENT_CONTEXT = SqlContext(
     properties_column="properties",
     event_column="event",
     time_column="time",
     distinct_id_sql="distinct_id",
     param_prefix="w",
+    raw_property_columns=HOT_COLUMNS,
 )
 
 

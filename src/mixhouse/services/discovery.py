@@ -104,7 +104,7 @@ def property_values(
     params: dict[str, Any] = {**_window_params(project, dates), "name": name, "limit": limit}
     if event is not None:
         params["event"] = event
-    rows = backend.query_rows(property_values_sql(with_event=event is not None), params)
+    rows = backend.query_rows(property_values_sql(name, with_event=event is not None), params)
     return [str(row["value"]) for row in rows]
 
 

@@ -1,5 +1,5 @@
 """Event-count use cases of the Query API: ``/events`` (§4.5), ``/events/properties`` (§4.7),
-``/retention/addiction`` (§4.9) and ``/stream/query`` (§4.12).
+and ``/retention/addiction`` (§4.9); the activity feed is ``mixhouse.services.activity``.
 
 Choices where the spec is silent:
 
@@ -16,8 +16,6 @@ Choices where the spec is silent:
   listed; each array has one element per ``addiction_unit`` of the whole period (24 for a day of hours, 23/25 on
   DST days), trailing zeros included. ``event`` is one name or a JSON array of names (absent: all events).
   ``on`` is not supported (400); ``limit`` is validated and otherwise unused.
-* ``/stream/query``: events oldest first; ``distinct_id`` and ``$distinct_id`` are the canonical id (as in export),
-  ``time`` is in whole seconds, ``$insert_id`` is included.
 * ``format=csv`` (``/events``, ``/events/properties``): header ``date`` + one column per legend key (sorted), one
   row per series key.
 """
@@ -27,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,23 +34,21 @@ import orjson
 
 from mixhouse.core.dates import DateRange, parse_range
 from mixhouse.errors import ValidationError
-from mixhouse.expr import SqlContext, compile_values, format_number
+from mixhouse.expr import compile_values, format_number
 from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
-from mixhouse.query.activity import activity_sql
 from mixhouse.query.event_counts import event_counts_sql, property_counts_sql
 from mixhouse.query.frequency import frequency_sql
 from mixhouse.query.params import count_metric
 from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
-from mixhouse.query.where import compile_event_where
+from mixhouse.query.where import EVENT_CONTEXT, compile_event_where
 from mixhouse.storage.base import Backend
 
 TYPES = ("general", "unique", "average")
 MAX_INTERVAL = 10_000
 MAX_SERIES = 100_000
 MAX_LIMIT = 100_000
-MAX_IDS = 2_000
 _KEY_FORMATS = {"minute": "%Y-%m-%d %H:%M:00", "hour": "%Y-%m-%d %H:00:00"}
 
 
@@ -225,7 +221,7 @@ def property_counts(
     limit: int,
 ) -> dict[str, Any]:
     """``/events/properties``: per value of property ``name`` on ``event`` and bucket, the ``kind`` metric."""
-    fragment = compile_values(Property(name), SqlContext(param_prefix="pv"))
+    fragment = compile_values(Property(name), replace(EVENT_CONTEXT, param_prefix="pv"))
     sql = property_counts_sql(
         Bucketing(unit, _timezone(project)).sql, fragment.sql, restricted=values is not None, users=kind != "general"
     )
@@ -294,28 +290,6 @@ def frequency(
     return {"data": data}
 
 
-def activity(backend: Backend, project: Project, distinct_ids: list[str], dates: DateRange) -> dict[str, Any]:
-    """``/stream/query``: the events of the users the ids belong to (any id of a merged cluster), oldest first."""
-    found: list[dict[str, Any]] = []
-    ids = [item for item in dict.fromkeys(distinct_ids) if item]
-    if ids:
-        params = {**_base_params(project, dates), "ids": ids}
-        for row in backend.query_rows(activity_sql(), params):
-            canonical = str(row["distinct_id"])
-            properties: dict[str, Any] = {
-                "time": int(row["time_ms"]) // 1000,
-                "distinct_id": canonical,
-                "$distinct_id": canonical,
-                "$insert_id": str(row["insert_id"]),
-            }
-            stored = orjson.loads(row["properties"] or "{}")
-            if isinstance(stored, dict):
-                for key, value in stored.items():
-                    properties.setdefault(key, value)
-            found.append({"event": str(row["event"]), "properties": properties})
-    return {"status": "ok", "results": {"events": found}}
-
-
 def series_csv(answer: Mapping[str, Any]) -> str:
     """A series answer as CSV: ``date`` then one column per legend key (sorted), one row per series key."""
     data = answer["data"]
@@ -336,7 +310,6 @@ def parse_dates(project: Project, params: Mapping[str, Any]) -> DateRange:
 
 __all__ = [
     "Window",
-    "activity",
     "event_counts",
     "frequency",
     "parse_dates",

@@ -9,7 +9,9 @@ Choices where the spec is silent:
 * ``on`` keys: the value's string form, one segment per distinct scalar item of a list; an event whose value gives no
   key (undefined, an object, a list without scalars) counts under ``"undefined"``. With ``limit`` (default 60, at
   most 10 000) the segments kept are those with the most events over the whole range (ties: key ascending), in that
-  order. ``interval`` is not supported (ignored); ``unit`` is the bucket size.
+  order. ``unit`` is the bucket size, or ``interval`` (whole days, any type): buckets of that many days counted from
+  ``from_date``, keyed by their first day, the last one cut at ``to_date``; uniques are distinct over the whole
+  bucket. ``interval`` wins over ``unit`` when both are given.
 * ``/segmentation/sum``: the sum of the ``on`` expression over the matching events of a bucket, counting values that
   are not numbers (strings included: use ``number(...)`` to convert) as 0. ``/segmentation/average``: the mean over
   the events whose value is a number, 0 for a bucket without any. Both accept ``unit`` ``hour`` or ``day``.
@@ -36,7 +38,7 @@ from mixhouse.meta.records import Project
 from mixhouse.query import segmentation as sql
 from mixhouse.query.params import count_metric
 from mixhouse.query.params import parse_limit as parse_limit_param
-from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
+from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_interval_days, parse_unit
 from mixhouse.query.where import EVENT_CONTEXT, compile_event_where
 from mixhouse.storage.base import Backend
 
@@ -65,7 +67,7 @@ class Query:
             "event": self.event,
             "start_ms": start_ms,
             "end_ms": end_ms,
-            "tz": self.bucketing.timezone,
+            **self.bucketing.params(),
             **(self.where.params if self.where else {}),
         }
 
@@ -92,6 +94,7 @@ def parse_query(
     dates = parse_range(_text(params, "from_date"), _text(params, "to_date"))
     check_not_future(dates, timezone)
     unit = parse_unit(_text(params, "unit"), allowed=units)
+    days = parse_interval_days(_text(params, "interval"))
     where_text = _text(params, "where")
     where = compile_event_where(where_text) if where_text is not None else None
     on_text = _text(params, "on")
@@ -99,7 +102,8 @@ def parse_query(
         raise ValidationError("on is required")
     if on_text is not None:
         parse(on_text)  # a syntax error is a 400 with its position, before any work
-    return Query(event, dates, Bucketing(unit, timezone), where, on_text)
+    bucketing = Bucketing(unit, timezone) if days is None else Bucketing("day", timezone, days, dates.from_date)
+    return Query(event, dates, bucketing, where, on_text)
 
 
 def parse_type(params: dict[str, Any]) -> str:

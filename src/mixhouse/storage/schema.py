@@ -21,6 +21,33 @@ TABLES = (EVENTS_TABLE, IDENTITY_TABLE, PROFILE_OPS_TABLE)
 #: than JSONEachRow with a nested properties object (docs/decisions/0009-events-inserted-as-tsv.md).
 EVENT_ROW_FORMAT = "TabSeparated"
 
+#: Properties most reports break down or filter by (Mixpanel's default properties). Each also gets a column holding
+#: its raw JSON text, computed by the engine at insert from one parse of ``properties`` (every key's column shares
+#: it): reading it skips parsing the whole properties text (docs/decisions/0012-hot-property-columns.md).
+HOT_PROPERTIES: tuple[str, ...] = (
+    "$browser", "$os", "$device", "$city", "$region", "mp_country_code", "mp_lib", "utm_source",
+)
+
+
+def hot_column(key: str) -> str:
+    """The column holding ``JSONExtractRaw(properties, key)`` for a key in ``HOT_PROPERTIES``."""
+    return "prop_" + "".join(char if char.isalnum() else "_" for char in key)
+
+
+HOT_COLUMNS: dict[str, str] = {key: hot_column(key) for key in HOT_PROPERTIES}
+assert len(set(HOT_COLUMNS.values())) == len(HOT_COLUMNS)
+
+
+def hot_column_ddl(key: str) -> str:
+    """``name type MATERIALIZED expr``: equal to ``JSONExtractRaw(properties, key)`` (a missing key gives '')."""
+    assert all(char.isalnum() or char in "$_" for char in key), key  # a constant of ours, safe inside quotes
+    every = "CAST(JSONExtractKeysAndValuesRaw(properties), 'Map(String, String)')"
+    return f"{hot_column(key)} LowCardinality(String) MATERIALIZED {every}['{key}']"
+
+
+_HOT_COLUMNS_DDL = ",\n        ".join(hot_column_ddl(key) for key in HOT_PROPERTIES)
+
+
 #: The engine the events table must have; a data directory made by an older Mixhouse is refused at start.
 EVENTS_ENGINE = "ReplacingMergeTree"
 
@@ -39,7 +66,8 @@ DDL: tuple[str, ...] = (
         distinct_id String,
         insert_id   String,
         seq         UInt64,
-        properties  String CODEC(ZSTD(1))
+        properties  String CODEC(ZSTD(1)),
+        {_HOT_COLUMNS_DDL}
     )
     ENGINE = ReplacingMergeTree(seq)
     PARTITION BY toYYYYMM(time)

@@ -1,5 +1,6 @@
 """Event-count endpoints of the Query API under ``/api/query/…`` and the ``/api/2.0/…`` alias, GET or POST:
-``/events`` (§4.5), ``/events/properties`` (§4.7), ``/retention/addiction`` (§4.9), ``/stream/query`` (§4.12)."""
+``/events`` (§4.5), ``/events/properties`` (§4.7), ``/retention/addiction`` (§4.9), and the activity feed
+``/stream/query`` and ``/stream/bookmark`` (§4.12)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mixhouse.meta.records import Project
 from mixhouse.query.timebuckets import parse_unit
 from mixhouse.query.where import compile_event_where
 from mixhouse.server.routes.query_endpoint import Handler, query_routes
+from mixhouse.services import activity
 from mixhouse.services import event_queries as eq
 from mixhouse.storage.base import Backend
 
@@ -64,10 +66,15 @@ def _frequency(backend: Backend, project: Project, params: dict[str, Any]) -> Ca
 
 def _activity(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     ids = eq.parse_string_list(params.get("distinct_ids"), "distinct_ids")
-    if len(ids) > eq.MAX_IDS:
-        raise ValidationError(f"at most {eq.MAX_IDS} distinct_ids per request")
+    if len(ids) > activity.MAX_IDS:
+        raise ValidationError(f"at most {activity.MAX_IDS} distinct_ids per request")
     dates = eq.parse_dates(project, params)
-    return lambda: eq.activity(backend, project, ids, dates)
+    return lambda: activity.stream_query(backend, project, ids, dates)
+
+
+def _activity_page(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    request = activity.parse_feed_request(project, params)
+    return lambda: activity.stream_bookmark(backend, project, request)
 
 
 def _with_csv(handler: Handler) -> Handler:
@@ -88,6 +95,7 @@ ENDPOINTS: dict[str, Handler] = {
     "/events/properties": _with_csv(_property_counts),
     "/retention/addiction": _frequency,
     "/stream/query": _activity,
+    "/stream/bookmark": _activity_page,
 }
 
 

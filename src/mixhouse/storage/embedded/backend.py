@@ -19,7 +19,17 @@ import chdb.session as chdb_session
 import orjson
 
 from mixhouse.errors import ConfigError, StorageError
-from mixhouse.storage.schema import DDL, EVENTS_ENGINE, EVENTS_TABLE, INSERT_SETTINGS, TABLES, merge_tree_settings
+from mixhouse.storage.schema import (
+    DDL,
+    EVENTS_ENGINE,
+    EVENTS_TABLE,
+    HOT_PROPERTIES,
+    INSERT_SETTINGS,
+    TABLES,
+    hot_column,
+    hot_column_ddl,
+    merge_tree_settings,
+)
 
 LOCK_NAME = "mixhouse.lock"
 
@@ -120,6 +130,7 @@ class EmbeddedBackend:
             self._run(statement.replace("{merge_tree_settings}", settings), "CSV", None)
         for table in TABLES:  # the fsync choice applies to existing tables too
             self._run(f"ALTER TABLE {table} MODIFY SETTING {settings}", "CSV", None)
+        self._add_hot_columns()
         engine = self.query_rows(
             "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = {table:String}",
             {"table": EVENTS_TABLE},
@@ -129,6 +140,22 @@ class EmbeddedBackend:
                 f"the data directory {self.data_dir} was made by an older Mixhouse (its events table is not a "
                 f"{EVENTS_ENGINE}); start with an empty data directory and re-import the events"
             )
+
+    def _add_hot_columns(self) -> None:
+        """Give an events table made before a hot property column existed that column: old parts compute it on
+        read until a background mutation has written it into them."""
+        present = {
+            row["name"]
+            for row in self.query_rows(
+                "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String}",
+                {"table": EVENTS_TABLE},
+            )
+        }
+        for key in HOT_PROPERTIES:
+            column = hot_column(key)
+            if column not in present:
+                self._run(f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN {hot_column_ddl(key)}", "CSV", None)
+                self._run(f"ALTER TABLE {EVENTS_TABLE} MATERIALIZE COLUMN {column}", "CSV", None)
 
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: bytes, fmt: str = "JSONEachRow") -> None:
         if not rows:

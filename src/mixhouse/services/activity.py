@@ -1,0 +1,332 @@
+"""The activity feed: ``/stream/query`` (legacy) and ``/stream/bookmark`` (spec §4.12; client-library-wire §3).
+
+Both return the events of the users the ids belong to (any id of a merged cluster), each as
+``{"event", "properties": {"time" (seconds), "distinct_id", "$distinct_id" (canonical), "$insert_id", …}}``.
+
+Choices for ``/stream/bookmark`` where Mixpanel documents nothing (docs/query-api.md lists them too):
+
+* The window is ``bookmark.dateRange``: ``between`` (``from``/``to``), ``since`` (``from`` to today) or
+  ``relative_after`` (``window.value`` × ``window.unit`` — day, week or month — before today, to today); dates are
+  inclusive days in the project's timezone; ``to`` after today is refused like every Query API range.
+* A page holds the newest ``limit`` events (default and ceiling 15,000) listed oldest first. ``sentinel_event``
+  in the answer is the cursor for the next (older) page, ``null`` when nothing older is left; passed back, the page
+  holds only events before it. The order is total (time in ms, then ``$insert_id``, then name), so pages neither
+  overlap nor skip. ``paging_window`` (1–30 days) bounds one page's scan to that many days before the cursor (or the
+  window's end); a page may then hold fewer than ``limit`` events and still carry a cursor.
+* ``include_events``/``exclude_events`` keep/drop event names (not both). ``search`` keeps events whose name or any
+  property text contains it, case-insensitively; ``search_properties`` (``[{"value": name, "resourceType":
+  "event"}]``) restricts the match to those event properties. User-profile properties are not searched (400).
+* ``mode`` must be ``raw`` when given; ``use_custom_events`` is accepted (there are no custom events yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from mixhouse.core.dates import DateRange, parse_date
+from mixhouse.errors import ValidationError
+from mixhouse.meta.records import Project
+from mixhouse.query.activity import BEFORE_CURSOR, activity_sql, any_event_sql, newest_events_sql
+from mixhouse.query.timebuckets import check_not_future
+from mixhouse.storage.base import Backend
+
+#: Most ids one request may ask about.
+MAX_IDS = 2_000
+#: Most events one ``/stream/bookmark`` page may hold (the client library documents this ceiling).
+MAX_PAGE = 15_000
+MAX_PAGING_WINDOW_DAYS = 30
+_DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the feed's order: events strictly before it come next."""
+
+    time_ms: int
+    insert_id: str
+    event: str
+
+    def sentinel(self) -> dict[str, Any]:
+        properties = {"time": self.time_ms // 1000, "mp_time_ms": self.time_ms, "$insert_id": self.insert_id}
+        return {"event": self.event, "properties": properties}
+
+
+@dataclass(frozen=True)
+class FeedRequest:
+    """A validated ``/stream/bookmark`` request."""
+
+    ids: list[str]
+    dates: DateRange
+    limit: int = MAX_PAGE
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+    search: str | None = None
+    search_properties: list[str] | None = None
+    before: Cursor | None = None
+    paging_window_days: int | None = None
+
+
+# --- the events, as both endpoints show them ---------------------------------------------------------------------
+
+
+def _shown(row: Mapping[str, Any]) -> dict[str, Any]:
+    canonical = str(row["distinct_id"])
+    properties: dict[str, Any] = {
+        "time": int(row["time_ms"]) // 1000,
+        "distinct_id": canonical,
+        "$distinct_id": canonical,
+        "$insert_id": str(row["insert_id"]),
+    }
+    stored = orjson.loads(row["properties"] or "{}")
+    if isinstance(stored, dict):
+        for key, value in stored.items():
+            properties.setdefault(key, value)
+    return {"event": str(row["event"]), "properties": properties}
+
+
+def _window_params(project: Project, ids: list[str], start_ms: int, end_ms: int) -> dict[str, Any]:
+    return {"project_id": project.id, "ids": ids, "start_ms": start_ms, "end_ms": end_ms}
+
+
+def _unique_ids(ids: list[str]) -> list[str]:
+    return [item for item in dict.fromkeys(ids) if item]
+
+
+def stream_query(backend: Backend, project: Project, distinct_ids: list[str], dates: DateRange) -> dict[str, Any]:
+    """``/stream/query``: every event of the users in the window, oldest first."""
+    ids = _unique_ids(distinct_ids)
+    found: list[dict[str, Any]] = []
+    if ids:
+        start_ms, end_ms = dates.bounds_ms(project.timezone or "UTC")
+        rows = backend.query_rows(activity_sql(), _window_params(project, ids, start_ms, end_ms))
+        found = [_shown(row) for row in rows]
+    return {"status": "ok", "results": {"events": found}}
+
+
+# --- /stream/bookmark --------------------------------------------------------------------------------------------
+
+
+def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) -> dict[str, Any]:
+    """One page of the feed: ``{"status": "ok", "results": {"events": [...], "sentinel_event": cursor | null}}``."""
+    ids = _unique_ids(request.ids)
+    if not ids:
+        return {"status": "ok", "results": {"events": [], "sentinel_event": None}}
+    start_ms, end_ms = request.dates.bounds_ms(project.timezone or "UTC")
+    conditions, params = _filters(request)
+    params.update(_window_params(project, ids, start_ms, end_ms))
+    upper = end_ms if request.before is None else min(end_ms, request.before.time_ms + 1)
+    scan_from = start_ms
+    if request.paging_window_days is not None:
+        scan_from = max(start_ms, upper - request.paging_window_days * _DAY_MS)
+    page_conditions = [*conditions, "time_ms >= {scan_from:Int64}"]
+    page_params = {**params, "scan_from": scan_from, "limit": request.limit + 1}
+    rows = backend.query_rows(newest_events_sql(page_conditions), page_params)
+    page, more = rows[: request.limit], len(rows) > request.limit
+    cursor: Cursor | None = None
+    if more:
+        oldest = page[-1]
+        cursor = Cursor(int(oldest["time_ms"]), str(oldest["insert_id"]), str(oldest["event"]))
+    elif scan_from > start_ms:
+        boundary = Cursor(scan_from, "", "")
+        older = backend.query_rows(any_event_sql([*conditions, BEFORE_CURSOR]), {**params, **_cursor_params(boundary)})
+        cursor = boundary if older else None
+    events = [_shown(row) for row in reversed(page)]
+    return {"status": "ok", "results": {"events": events, "sentinel_event": cursor.sentinel() if cursor else None}}
+
+
+def _cursor_params(cursor: Cursor) -> dict[str, Any]:
+    return {"cursor_ms": cursor.time_ms, "cursor_id": cursor.insert_id, "cursor_event": cursor.event}
+
+
+def _filters(request: FeedRequest) -> tuple[list[str], dict[str, Any]]:
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if request.include is not None:
+        conditions.append("event IN {include:Array(String)}")
+        params["include"] = request.include
+    if request.exclude is not None:
+        conditions.append("event NOT IN {exclude:Array(String)}")
+        params["exclude"] = request.exclude
+    if request.search is not None:
+        params["search"] = request.search
+        if request.search_properties:
+            conditions.append(
+                "arrayExists(name -> positionCaseInsensitiveUTF8(JSONExtractRaw(properties, name), {search:String})"
+                " > 0, {search_properties:Array(String)})"
+            )
+            params["search_properties"] = request.search_properties
+        else:
+            conditions.append(
+                "(positionCaseInsensitiveUTF8(event, {search:String}) > 0"
+                " OR positionCaseInsensitiveUTF8(properties, {search:String}) > 0)"
+            )
+    if request.before is not None:
+        conditions.append(BEFORE_CURSOR)
+        params.update(_cursor_params(request.before))
+    return conditions, params
+
+
+# --- request parsing ---------------------------------------------------------------------------------------------
+
+
+def _today(project: Project, now: datetime | None = None) -> date:
+    zone = UTC if project.timezone in ("", "UTC") else ZoneInfo(project.timezone)
+    return (now or datetime.now(UTC)).astimezone(zone).date()
+
+
+def parse_date_range(project: Project, value: Any, now: datetime | None = None) -> DateRange:
+    """``bookmark.dateRange`` → inclusive dates in the project's timezone."""
+    if not isinstance(value, dict):
+        raise ValidationError("bookmark.dateRange must be an object with a type")
+    kind = value.get("type")
+    today = _today(project, now)
+    if kind == "between":
+        dates = DateRange(_date(value, "from"), _date(value, "to"))
+    elif kind == "since":
+        dates = DateRange(_date(value, "from"), today)
+    elif kind == "relative_after":
+        window = value.get("window")
+        if not isinstance(window, dict):
+            raise ValidationError("bookmark.dateRange.window must be an object with unit and value")
+        dates = DateRange(_units_before(today, window.get("unit"), window.get("value")), today)
+    else:
+        raise ValidationError("bookmark.dateRange.type must be one of between, since, relative_after")
+    if dates.to_date < dates.from_date:
+        raise ValidationError("bookmark.dateRange: to must not be before from")
+    check_not_future(dates, project.timezone or "UTC")
+    return dates
+
+
+def _date(value: Mapping[str, Any], key: str) -> date:
+    raw = value.get(key)
+    return parse_date(raw if isinstance(raw, str) else None, f"bookmark.dateRange.{key}")
+
+
+def _units_before(today: date, unit: Any, amount: Any) -> date:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= 3660:
+        raise ValidationError("bookmark.dateRange.window.value must be a whole number from 1 to 3660")
+    if unit == "day":
+        return today - timedelta(days=amount)
+    if unit == "week":
+        return today - timedelta(weeks=amount)
+    if unit == "month":
+        month_index = today.year * 12 + today.month - 1 - amount
+        year, month = divmod(month_index, 12)
+        day = min(today.day, _days_in_month(year, month + 1))
+        return date(year, month + 1, day)
+    raise ValidationError("bookmark.dateRange.window.unit must be day, week or month")
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def parse_feed_request(project: Project, params: Mapping[str, Any], now: datetime | None = None) -> FeedRequest:
+    """Validate a ``/stream/bookmark`` body (already merged into ``params``)."""
+    bookmark = _json_value(params.get("bookmark"), "bookmark")
+    if not isinstance(bookmark, dict):
+        raise ValidationError("bookmark is required: an object with dateRange")
+    mode = params.get("mode")
+    if mode is not None and mode != "raw":
+        raise ValidationError("mode must be raw")
+    ids = _names(params.get("distinct_ids"), "distinct_ids")
+    if ids is None or not ids:
+        raise ValidationError("distinct_ids is required (a JSON array of ids)")
+    if len(ids) > MAX_IDS:
+        raise ValidationError(f"at most {MAX_IDS} distinct_ids per request")
+    include = _names(params.get("include_events"), "include_events")
+    exclude = _names(params.get("exclude_events"), "exclude_events")
+    if include and exclude:
+        raise ValidationError("include_events and exclude_events are mutually exclusive")
+    search = params.get("search")
+    if search is not None and not isinstance(search, str):
+        raise ValidationError("search must be a string")
+    search_properties = _search_properties(params.get("search_properties"))
+    if search_properties is not None and search is None:
+        raise ValidationError("search_properties requires search")
+    return FeedRequest(
+        ids=ids,
+        dates=parse_date_range(project, bookmark.get("dateRange"), now),
+        limit=_whole(params.get("limit"), "limit", 1, MAX_PAGE, MAX_PAGE),
+        include=include or None,
+        exclude=exclude or None,
+        search=search or None,
+        search_properties=search_properties,
+        before=_cursor(params.get("sentinel_event")),
+        paging_window_days=(
+            None
+            if params.get("paging_window") is None
+            else _whole(params.get("paging_window"), "paging_window", 1, MAX_PAGING_WINDOW_DAYS, 1)
+        ),
+    )
+
+
+def _json_value(value: Any, name: str) -> Any:
+    if isinstance(value, str):  # a form or query-string request carries JSON text
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise ValidationError(f"{name} must be JSON") from exc
+    return value
+
+
+def _names(value: Any, name: str) -> list[str] | None:
+    value = _json_value(value, name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError(f"{name} must be a JSON array of strings")
+    return list(value)
+
+
+def _whole(value: Any, name: str, low: int, high: int, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not low <= number <= high or (isinstance(value, float) and value != number):
+        raise ValidationError(f"{name} must be a whole number from {low} to {high}")
+    return number
+
+
+def _search_properties(value: Any) -> list[str] | None:
+    value = _json_value(value, "search_properties")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValidationError("search_properties must be a JSON array of {value, resourceType} objects")
+    names: list[str] = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+            raise ValidationError("search_properties must be a JSON array of {value, resourceType} objects")
+        kind = str(item.get("resourceType", "event")).lower()
+        if kind not in ("event", "events"):
+            raise ValidationError("search_properties: only event properties can be searched (resourceType event)")
+        names.append(item["value"])
+    return names
+
+
+def _cursor(value: Any) -> Cursor | None:
+    value = _json_value(value, "sentinel_event")
+    if value is None:
+        return None
+    properties = value.get("properties") if isinstance(value, dict) else None
+    if not isinstance(properties, dict):
+        raise ValidationError("sentinel_event must be the sentinel_event of an earlier answer")
+    exact, seconds = properties.get("mp_time_ms"), properties.get("time")
+    if isinstance(exact, int) and not isinstance(exact, bool):
+        time_ms = exact
+    elif isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        time_ms = int(seconds * 1000) + 999  # a hand-made cursor: everything up to the end of that second
+    else:
+        raise ValidationError("sentinel_event.properties.time is required")
+    return Cursor(time_ms, str(properties.get("$insert_id", "")), str(value.get("event", "")))
