@@ -143,6 +143,10 @@ CASES = [
     ("Sign Up", "day", "unique", 'properties["mp_country_code"]', None, None),
     ("Purchase", "week", "general", 'properties["logged_in"]', 'defined(properties["$device_id"])', None),
     ("View Item", "day", "average", 'properties["plan"]', '"bundle" in properties["tags"]', 2),
+    # keys from several inputs, hot and not, computed once per group of equal inputs
+    ("Page View", "day", "unique", 'properties["$os"] + " / " + string(properties["$browser_version"])', None, 5),
+    # keys that read the time cannot be grouped: computed per event
+    ("Page View", "day", "unique", 'string(event["time"] >= datetime("2025-03-01")) + properties["$os"]', None, None),
 ]
 
 

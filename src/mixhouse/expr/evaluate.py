@@ -20,7 +20,9 @@ Semantic choices where the spec is silent (the SQL compiler implements exactly t
 * ``string(number)`` is JavaScript's ``Number#toString``; ``string(datetime)`` is ``YYYY-MM-DDTHH:MM:SS[.mmm]``;
   ``string(list|object)`` is undefined.
 * ``datetime(number)`` reads seconds, or milliseconds when ``|n| ≥ 1e11``; ``datetime(string)`` accepts
-  ``YYYY-MM-DD[(T| )HH:MM:SS[.f…][Z]]`` as UTC. Datetimes outside 1900–2299 are undefined.
+  ``YYYY-MM-DD[(T| )HH:MM:SS[.f…][Z]]`` as UTC. Datetimes outside 1900–2299 are undefined. A *literal* string
+  argument may also be a relative date (``"now"``, ``"today"``, ``"-7d"``, ``"today - 30d"``;
+  ``mixhouse.expr.relative_dates``), resolved once when the expression is parsed.
 * ``boolean(x)`` is false for ``"false"``, ``""``, ``0``, null, undefined and ``false``; true otherwise.
 * ``event["time"|"$time"]`` is the event time (datetime), ``event["name"|"event"|"$event"]`` its name,
   ``event["distinct_id"|"$distinct_id"]`` its distinct id; any other ``event["x"]`` means ``properties["x"]``.

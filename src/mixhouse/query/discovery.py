@@ -68,15 +68,16 @@ def property_names_sql() -> str:
 
 def property_values_sql(name: str, *, with_event: bool) -> str:
     """``value``, ``n``: values of property ``name`` by how many events carry them; binds ``name``, ``limit`` and,
-    ``with_event``, ``event``. A hot property is read from its column (``storage.schema.HOT_COLUMNS``)."""
+    ``with_event``, ``event``. A hot property is read from its column (``storage.schema.HOT_COLUMNS``); values are
+    worked out once per distinct raw text."""
     raw = HOT_COLUMNS.get(name, _RAW_PROPERTY)
     conditions = [f"{raw} != ''"]
     if with_event:
         conditions.append("event = {event:String}")
     query = f"""
-    SELECT value, count() AS n
-    FROM ({SOURCE})
-    ARRAY JOIN {_values_of(raw)} AS value
+    SELECT value, sum(group_events) AS n
+    FROM (SELECT {raw} AS raw_value, count() AS group_events FROM ({SOURCE}) GROUP BY raw_value)
+    ARRAY JOIN {_values_of("raw_value")} AS value
     GROUP BY value
     ORDER BY n DESC, value ASC
     LIMIT {{limit:UInt64}}

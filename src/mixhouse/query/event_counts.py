@@ -9,6 +9,7 @@ out the empty id (spec §6.1).
 from __future__ import annotations
 
 from mixhouse.query.events_source import NO_USERS_SQL, SOURCE, USERS_SQL, over_events
+from mixhouse.query.grouped_keys import MERGED_USERS_SQL, GroupedKeys, keyed_groups_sql
 
 WINDOW_CONDITIONS = (
     "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
@@ -31,15 +32,15 @@ def event_counts_sql(bucket_sql: str, *, users: bool = True) -> str:
     return over_events(query, [*WINDOW_CONDITIONS, "event IN {events:Array(String)}"])
 
 
-def property_counts_sql(bucket_sql: str, values_sql: str, *, restricted: bool, users: bool = True) -> str:
+def property_counts_sql(bucket_sql: str, on: GroupedKeys, *, restricted: bool, users: bool = True) -> str:
     """``value``, ``bucket``, ``events``, ``users`` for event ``{event:String}``, one row per value of the
-    property and bucket. ``values_sql`` is an ``Array(String)`` of the keys an event contributes (a list property
-    fans out); with ``restricted`` only keys in ``{values:Array(String)}`` are kept."""
+    property and bucket. ``on`` gives the keys an event contributes (a list property fans out; none when the
+    property is missing); with ``restricted`` only keys in ``{values:Array(String)}`` are kept."""
     having = "WHERE value IN {values:Array(String)}" if restricted else ""
     query = f"""
-    SELECT value, {bucket_sql} AS bucket, count() AS events, {_users(users)} AS users
-    FROM ({SOURCE})
-    ARRAY JOIN {values_sql} AS value
+    SELECT value, bucket, sum(group_events) AS events, {MERGED_USERS_SQL if users else NO_USERS_SQL} AS users
+    FROM ({keyed_groups_sql(bucket_sql, on, users=users)})
+    ARRAY JOIN keys AS value
     {having}
     GROUP BY value, bucket
     """

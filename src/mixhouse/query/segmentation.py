@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mixhouse.query.events_source import NO_USERS_SQL, SOURCE, USERS_SQL, over_events
+from mixhouse.query.grouped_keys import MERGED_USERS_SQL, GroupedKeys, keyed_groups_sql
 
 WINDOW_CONDITIONS = (
     "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
@@ -29,23 +30,40 @@ def _conditions(where_sql: str | None) -> Sequence[str]:
     return [*WINDOW_CONDITIONS, *([where_sql] if where_sql else [])]
 
 
-def counts_sql(bucket_sql: str, where_sql: str | None, on_keys_sql: str | None, *, users: bool = True) -> str:
-    """``bucket``, ``segment``, ``events``, ``users`` per bucket (and segment, from the ``on`` keys expression, an
-    ``Array(String)`` with list fan-out; an event without keys counts under ``undefined``). Without ``on`` the
-    segment is the empty string. Without ``users`` the ``users`` column is 0 (and no identity is resolved unless
-    ``where`` or ``on`` read the distinct id)."""
-    if on_keys_sql is None:
+def counts_sql(
+    bucket_sql: str, where_sql: str | None, on: GroupedKeys | str | None, *, users: bool = True
+) -> str:
+    """``bucket``, ``segment``, ``events``, ``users`` per bucket (and segment, from the ``on`` keys: an
+    ``Array(String)`` with list fan-out, either grouped (``query.grouped_keys``) or an expression over the source;
+    an event without keys counts under ``undefined``). Without ``on`` the segment is the empty string. Without
+    ``users`` the ``users`` column is 0 (and no identity is resolved unless ``where`` or ``on`` read the distinct
+    id)."""
+    if isinstance(on, GroupedKeys):
+        return _grouped_counts_sql(bucket_sql, where_sql, on, users=users)
+    if on is None:
         segment = "''"
         join = ""
     else:
         segment = "segment_key"
         join = f"ARRAY JOIN if(empty(keys), ['{UNDEFINED_SEGMENT}'], keys) AS segment_key"
-    inner_keys = f", {on_keys_sql} AS keys" if on_keys_sql is not None else ""
+    inner_keys = f", {on} AS keys" if on is not None else ""
     inner_id = ", distinct_id" if users else ""
     query = f"""
     SELECT bucket, {segment} AS segment, count() AS events, {USERS_SQL if users else NO_USERS_SQL} AS users
     FROM (SELECT {bucket_sql} AS bucket{inner_id}{inner_keys} FROM ({SOURCE}))
     {join}
+    GROUP BY bucket, segment
+    """
+    return over_events(query, _conditions(where_sql))
+
+
+def _grouped_counts_sql(bucket_sql: str, where_sql: str | None, on: GroupedKeys, *, users: bool) -> str:
+    """``counts_sql`` computing keys once per (bucket, inputs) group; users merge from per-group states."""
+    query = f"""
+    SELECT bucket, segment_key AS segment, sum(group_events) AS events,
+           {MERGED_USERS_SQL if users else NO_USERS_SQL} AS users
+    FROM ({keyed_groups_sql(bucket_sql, on, users=users)})
+    ARRAY JOIN if(empty(keys), ['{UNDEFINED_SEGMENT}'], keys) AS segment_key
     GROUP BY bucket, segment
     """
     return over_events(query, _conditions(where_sql))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,11 +34,12 @@ import orjson
 
 from mixhouse.core.dates import DateRange, parse_range
 from mixhouse.errors import ValidationError
-from mixhouse.expr import compile_values, format_number
+from mixhouse.expr import format_number
 from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
 from mixhouse.query.event_counts import event_counts_sql, property_counts_sql
 from mixhouse.query.frequency import frequency_sql
+from mixhouse.query.grouped_keys import grouped_keys
 from mixhouse.query.params import count_metric
 from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
@@ -221,11 +222,12 @@ def property_counts(
     limit: int,
 ) -> dict[str, Any]:
     """``/events/properties``: per value of property ``name`` on ``event`` and bucket, the ``kind`` metric."""
-    fragment = compile_values(Property(name), replace(EVENT_CONTEXT, param_prefix="pv"))
+    on = grouped_keys(Property(name), EVENT_CONTEXT, prefix="pv")
+    assert on is not None  # one property can always be grouped by
     sql = property_counts_sql(
-        Bucketing(unit, _timezone(project)).sql, fragment.sql, restricted=values is not None, users=kind != "general"
+        Bucketing(unit, _timezone(project)).sql, on, restricted=values is not None, users=kind != "general"
     )
-    params = {**_base_params(project, window.dates), **fragment.params, "event": event}
+    params = {**_base_params(project, window.dates), **on.keys.params, "event": event}
     if values is not None:
         params["values"] = values
     wanted = set(window.keys)

@@ -36,6 +36,7 @@ from mixhouse.expr import SqlFragment, compile_values, parse
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project
 from mixhouse.query import segmentation as sql
+from mixhouse.query.grouped_keys import GroupedKeys, grouped_keys
 from mixhouse.query.params import count_metric
 from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_interval_days, parse_unit
@@ -133,21 +134,23 @@ def segmentation(backend: Backend, project: Project, query: Query, kind: str, li
     """``{"data": {"series": [...], "values": {segment: {key: n}}}, "legend_size": k}``."""
     series = query.bucketing.keys(query.dates)
     params = query.params(project)
-    on_sql: str | None = None
+    on: GroupedKeys | str | None = None
     if query.on_text is not None:
-        on = compile_values(parse(query.on_text), ON_CONTEXT)
-        on_sql = on.sql
-        params.update(on.params)
-    counts = sql.counts_sql(query.bucketing.sql, query.where_sql, on_sql, users=kind != "general")
+        expr = parse(query.on_text)
+        grouped = grouped_keys(expr, ON_CONTEXT)
+        fragment = compile_values(expr, ON_CONTEXT) if grouped is None else grouped.keys
+        on = fragment.sql if grouped is None else grouped
+        params.update(fragment.params)
+    counts = sql.counts_sql(query.bucketing.sql, query.where_sql, on, users=kind != "general")
     rows = backend.query_rows(counts, params)
     cells: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     totals: dict[str, int] = defaultdict(int)
     for row in rows:
-        segment = query.event if on_sql is None else str(row["segment"])
+        segment = query.event if on is None else str(row["segment"])
         cells[segment][str(row["bucket"])] = (int(row["events"]), int(row["users"]))
         totals[segment] += int(row["events"])
     ranked = sorted(totals, key=lambda name: (-totals[name], name))[:limit]
-    segments = [query.event] if on_sql is None else ranked
+    segments = [query.event] if on is None else ranked
     values = {
         segment: {key: count_metric(kind, *cells[segment].get(key, (0, 0))) for key in series} for segment in segments
     }

@@ -151,11 +151,14 @@ class EmbeddedBackend:
                 {"table": EVENTS_TABLE},
             )
         }
-        for key in HOT_PROPERTIES:
-            column = hot_column(key)
-            if column not in present:
-                self._run(f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN {hot_column_ddl(key)}", "CSV", None)
-                self._run(f"ALTER TABLE {EVENTS_TABLE} MATERIALIZE COLUMN {column}", "CSV", None)
+        missing = [key for key in HOT_PROPERTIES if hot_column(key) not in present]
+        if not missing:
+            return
+        # One ALTER for all of them (each ALTER waits for the mutations before it), then background mutations.
+        added = ", ".join(f"ADD COLUMN {hot_column_ddl(key)}" for key in missing)
+        self._run(f"ALTER TABLE {EVENTS_TABLE} {added}", "CSV", None)
+        filled = ", ".join(f"MATERIALIZE COLUMN {hot_column(key)}" for key in missing)
+        self._run(f"ALTER TABLE {EVENTS_TABLE} {filled} SETTINGS mutations_sync = 0", "CSV", None)
 
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: bytes, fmt: str = "JSONEachRow") -> None:
         if not rows:
