@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 import orjson
-from _common import REPO, du_bytes, machine, rss_mb, start_server
+from _common import REPO, machine, rss_mb, start_server
 
 sys.path.insert(0, str(REPO / "src"))
 from tests.conftest import ProjectCreds, make_project
@@ -176,8 +176,9 @@ while s.query(pending, "CSV").bytes().strip() != b"0":
     time.sleep(1)
 started = time.perf_counter()
 s.query("OPTIMIZE TABLE events FINAL")
-parts = s.query("SELECT count() FROM system.parts WHERE table = 'events' AND active", "CSV").bytes().decode().strip()
-print(f"merged in {time.perf_counter() - started:.0f}s; active parts: {parts}")
+active = "SELECT count(), sum(bytes_on_disk) FROM system.parts WHERE table = 'events' AND active"
+parts, size = s.query(active, "CSV").bytes().decode().strip().split(",")
+print(f"merged in {time.perf_counter() - started:.0f}s; active parts: {parts}, {int(size) / 2**20:.0f} MiB")
 """
 
 
@@ -288,8 +289,7 @@ def run(data_dir: Path, args: argparse.Namespace) -> None:
         ]
         figures[same_answer] = time_handwritten(data_dir / "clickhouse", args.runs, cases)
     best, floor = figures[True], figures[False]
-    print(f"data directory: {du_bytes(data_dir) / 2**20:.0f} MiB; server RSS after the queries: {rss:.0f} MiB "
-          f"(peak {peak:.0f} MiB)")
+    print(f"server RSS after the queries: {rss:.0f} MiB (peak {peak:.0f} MiB)")
     print(f"{'query':34} {'ours p50':>9} {'same answer':>12} {'ratio':>6} {'floor':>8}")
     for case in CASES:
         name = case.name

@@ -26,8 +26,9 @@ MAX_INTERVAL_DAYS = 3660
 
 @dataclass(frozen=True)
 class Bucketing:
-    """How to bucket ``time`` for one query: ``sql`` is a String key expression; bind ``params()`` (``tz``, and for
-    ``days`` buckets their anchor and length)."""
+    """How to bucket ``time`` for one query: ``sql`` is the key expression (a Date for day-sized buckets, else
+    String; either reads back as the key text); bind ``params()`` (``tz``, and for ``days`` buckets their anchor and
+    length)."""
 
     unit: str
     timezone: str
@@ -47,13 +48,14 @@ class Bucketing:
             start = "{bucket_anchor:Date}"
             length = "{bucket_days:UInt32}"
             offset = f"dateDiff('day', {start}, toDate({local}))"
-            return f"toString(addDays({start}, intDiv({offset}, {length}) * {length}))"
+            return f"addDays({start}, intDiv({offset}, {length}) * {length})"
+        # Day-sized keys stay Dates (cheaper to group by than text; every output format writes them YYYY-MM-DD).
         return {
             "minute": f"formatDateTime(toStartOfMinute({local}), '%Y-%m-%d %H:%i:00')",
             "hour": f"formatDateTime(toStartOfHour({local}), '%Y-%m-%d %H:00:00')",
-            "day": f"toString(toDate({local}))",
-            "week": f"toString(toMonday({local}))",
-            "month": f"toString(toStartOfMonth({local}))",
+            "day": f"toDate({local})",
+            "week": f"toMonday({local})",
+            "month": f"toStartOfMonth({local})",
         }[self.unit]
 
     def keys(self, dates: DateRange) -> list[str]:
