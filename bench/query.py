@@ -48,6 +48,10 @@ LOADED_MARKER = "bench-loaded.json"
 _WINDOW = "project_id = {pid} AND time >= {lo} AND time < {hi}"
 
 
+#: A user of the 10M-event data set (seed 11) with ~2,000 events, one of its ids an anonymous device merged into it.
+FEED_USER, FEED_DEVICE = "user_22610", "$device:1ad10584-018d-4c94-a42e-acfcb2fe539e"
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -55,6 +59,7 @@ class Case:
     params: dict[str, str]
     sql: str
     identity: bool = False  # whether the answer counts users (canonical ids)
+    body: dict[str, object] | None = None  # a JSON body to POST instead of a GET
 
 
 CASES: list[Case] = [
@@ -89,6 +94,13 @@ CASES: list[Case] = [
         + " AND event = 'Purchase' GROUP BY d",
     ),
     Case(
+        "segmentation/average price",
+        "/api/query/segmentation/average",
+        {"event": "Purchase", "from_date": FROM, "to_date": TO, "on": 'properties["price"]'},
+        "SELECT toDate(time) d, avgIf(JSONExtractFloat(properties, 'price'), JSONType(properties, 'price') IN "
+        "('Int64', 'UInt64', 'Double')) FROM events {final} WHERE " + _WINDOW + " AND event = 'Purchase' GROUP BY d",
+    ),
+    Case(
         "segmentation/numeric price",
         "/api/query/segmentation/numeric",
         {"event": "Purchase", "from_date": FROM, "to_date": TO, "on": 'properties["price"]', "buckets": "10"},
@@ -106,6 +118,15 @@ CASES: list[Case] = [
         "SELECT event, toDate(time) d, uniqExactIf({who}, {who} != '') FROM events AS e {final} {join} WHERE "
         + _WINDOW
         + " AND event IN ('View Item', 'Purchase', 'Add To Cart') GROUP BY event, d",
+        identity=True,
+    ),
+    Case(
+        "events/top (no events today)",
+        "/api/query/events/top",
+        {"type": "unique"},
+        "SELECT event, countIf(time >= toStartOfDay(now())) t, uniqExactIf({who}, time >= toStartOfDay(now()) AND "
+        "{who} != '') tu, countIf(time < now() - INTERVAL 1 DAY) y FROM events AS e {final} {join} WHERE project_id = "
+        "{pid} AND time >= toStartOfDay(now()) - INTERVAL 1 DAY GROUP BY event HAVING t > 0",
         identity=True,
     ),
     Case(
@@ -137,6 +158,26 @@ CASES: list[Case] = [
         "SELECT JSONExtractString(prop__city) v, count() c FROM events {final} WHERE "
         + _WINDOW
         + " AND event = 'View Item' AND prop__city != '' GROUP BY v ORDER BY c DESC LIMIT 255",
+    ),
+    Case(
+        "stream/query (one user)",
+        "/api/query/stream/query",
+        {"distinct_ids": orjson.dumps([FEED_DEVICE]).decode(), "from_date": FROM, "to_date": TO},
+        "SELECT event, time, {who} AS u, insert_id, properties FROM events AS e {final} {join} WHERE " + _WINDOW
+        + f" AND e.distinct_id IN (SELECT id FROM identity WHERE canonical = '{FEED_USER}' UNION ALL "
+        f"SELECT '{FEED_USER}') AND u = '{FEED_USER}' ORDER BY time",
+        identity=True,
+    ),
+    Case(
+        "stream/bookmark (one user)",
+        "/api/query/stream/bookmark",
+        {},
+        "SELECT event, time, {who} AS u, insert_id, properties FROM events AS e {final} {join} WHERE " + _WINDOW
+        + f" AND e.distinct_id IN (SELECT id FROM identity WHERE canonical = '{FEED_USER}' UNION ALL "
+        f"SELECT '{FEED_USER}') AND u = '{FEED_USER}' ORDER BY time DESC, insert_id DESC, event DESC LIMIT 15001",
+        identity=True,
+        body={"bookmark": {"dateRange": {"type": "between", "from": FROM, "to": TO}, "entries": []},
+              "distinct_ids": [FEED_DEVICE], "mode": "raw"},
     ),
     Case(
         "retention/addiction (day, hour)",
@@ -231,7 +272,10 @@ def time_endpoints(url: str, creds: ProjectCreds, runs: int) -> dict[str, float]
             times = []
             for _ in range(runs):
                 started = time.perf_counter()
-                response = client.get(case.path, params={**case.params, "project_id": str(creds.project_id)})
+                if case.body is None:
+                    response = client.get(case.path, params={**case.params, "project_id": str(creds.project_id)})
+                else:
+                    response = client.post(case.path, json={**case.body, "project_id": str(creds.project_id)})
                 times.append(time.perf_counter() - started)
                 response.raise_for_status()
             ours[case.name] = statistics.median(times)

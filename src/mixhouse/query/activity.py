@@ -17,7 +17,15 @@ _CANONICAL_OF_IDS = f"""
     LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON asked.id = m.id
 """
 
-_USERS_CONDITIONS = ("distinct_id != ''", f"distinct_id IN ({_CANONICAL_OF_IDS})")
+#: Every stored id of those users: their canonical ids and the ids merged into them. A condition on the stored id
+#: reaches the scan before the identity join, so only the users' own events are joined (a superset: the canonical
+#: condition after the join decides).
+_STORED_IDS_OF_USERS = f"""
+    raw_distinct_id IN ({_CANONICAL_OF_IDS})
+    OR raw_distinct_id IN (SELECT id FROM ({IDENTITY_MAP_SQL}) WHERE canonical IN ({_CANONICAL_OF_IDS}))
+"""
+
+_USERS_CONDITIONS = (_STORED_IDS_OF_USERS, "distinct_id != ''", f"distinct_id IN ({_CANONICAL_OF_IDS})")
 
 #: The feed's order: a total order over events (time, then insert id, then name), so a page boundary is exact.
 FEED_KEY = "(time_ms, insert_id, event)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mixhouse.expr import SqlContext, SqlFragment, compile_filter, parse
 from mixhouse.storage.schema import HOT_COLUMNS
 
@@ -16,6 +18,8 @@ EVENT_CONTEXT = SqlContext(
 )
 
 
-def compile_event_where(text: str) -> SqlFragment:
-    """Parse and compile a ``where`` over events; raises ``ExpressionError`` with the position on bad input."""
-    return compile_filter(parse(text), EVENT_CONTEXT)
+def compile_event_where(text: str, prefix: str | None = None) -> SqlFragment:
+    """Parse and compile a ``where`` over events; raises ``ExpressionError`` with the position on bad input.
+    ``prefix`` names its parameters apart from another ``where`` in the same query."""
+    context = EVENT_CONTEXT if prefix is None else replace(EVENT_CONTEXT, param_prefix=prefix)
+    return compile_filter(parse(text), context)

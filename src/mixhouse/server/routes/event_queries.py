@@ -1,6 +1,6 @@
 """Event-count endpoints of the Query API under ``/api/query/…`` and the ``/api/2.0/…`` alias, GET or POST:
-``/events`` (§4.5), ``/events/properties`` (§4.7), ``/retention/addiction`` (§4.9), and the activity feed
-``/stream/query`` and ``/stream/bookmark`` (§4.12)."""
+``/events`` (§4.5), ``/events/properties`` (§4.7), ``/retention`` and ``/retention/addiction`` (§4.9), and the
+activity feed ``/stream/query`` and ``/stream/bookmark`` (§4.12)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mixhouse.meta.records import Project
 from mixhouse.query.timebuckets import parse_unit
 from mixhouse.query.where import compile_event_where
 from mixhouse.server.routes.query_endpoint import Handler, query_routes
-from mixhouse.services import activity
+from mixhouse.services import activity, retention
 from mixhouse.services import event_queries as eq
 from mixhouse.storage.base import Backend
 
@@ -72,6 +72,11 @@ def _activity(backend: Backend, project: Project, params: dict[str, Any]) -> Cal
     return lambda: activity.stream_query(backend, project, ids, dates)
 
 
+def _retention(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    query = retention.parse_query(project, params)
+    return lambda: retention.retention(backend, project, query)
+
+
 def _activity_page(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     request = activity.parse_feed_request(project, params)
     return lambda: activity.stream_bookmark(backend, project, request)
@@ -93,6 +98,7 @@ def _with_csv(handler: Handler) -> Handler:
 ENDPOINTS: dict[str, Handler] = {
     "/events": _with_csv(_event_counts),
     "/events/properties": _with_csv(_property_counts),
+    "/retention": _retention,
     "/retention/addiction": _frequency,
     "/stream/query": _activity,
     "/stream/bookmark": _activity_page,

@@ -1,0 +1,188 @@
+"""Retention (``/retention``, spec §4.9, §6.3): cohorts of users by when they were born, and how many came back.
+
+Choices where the spec is silent:
+
+* ``birth`` (default): a user's birth is their first ``born_event`` (matching ``born_where``) **ever**; the cohort is
+  the ``unit`` bucket (project timezone; weeks start on Monday) of that moment, for births in the range.
+  ``compounded``: every bucket of the range in which the user did the cohort event is a birth, at the first such
+  event of the bucket; the cohort event is ``born_event`` if given, else ``event``, filtered by ``born_where``.
+* Returning events are ``event`` (any event when absent) matching ``where``, strictly after the user's own birth;
+  interval *i* is ``[birth + i·interval·unit, birth + (i+1)·interval·unit)`` (rolling: a day is 24 h, a week 7 days,
+  a month a calendar month in the project timezone). ``counts`` has ``interval_count + 1`` elements; returns are
+  looked for past ``to_date``. With ``unbounded_retention``, ``counts[i]`` counts users who came back in interval
+  *i* or any later one.
+* Users are canonical ids after identity merge; the empty id is never counted. Every cohort bucket of the range is
+  listed (``first`` 0 and zero counts when nobody was born).
+* ``on`` segments by the birth event's value (list values fan out, no value is ``"undefined"``); the answer is then
+  ``{segment: {cohort: {...}}}`` for the ``limit`` (default 255, at most 10,000) segments with the largest cohorts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mixhouse.core.dates import DateRange, parse_range
+from mixhouse.errors import ValidationError
+from mixhouse.expr import SqlFragment, compile_values, parse
+from mixhouse.meta.records import Project
+from mixhouse.query.params import parse_limit
+from mixhouse.query.retention import retention_sql
+from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
+from mixhouse.query.where import EVENT_CONTEXT, compile_event_where
+from mixhouse.storage.base import Backend
+
+UNITS = ("day", "week", "month")
+MAX_INTERVAL_COUNT = 400
+DEFAULT_LIMIT = 255
+MAX_LIMIT = 10_000
+_UNIT_MS = {"day": 86_400_000, "week": 7 * 86_400_000}
+
+
+@dataclass(frozen=True)
+class RetentionQuery:
+    dates: DateRange
+    compounded: bool
+    born_event: str | None
+    event: str | None
+    born_where: SqlFragment | None
+    where: SqlFragment | None
+    unit: str
+    interval: int
+    interval_count: int
+    unbounded: bool
+    on: SqlFragment | None
+    limit: int
+    timezone: str
+
+
+def _text(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    return None if value is None or str(value).strip() == "" else str(value)
+
+
+def _whole(params: dict[str, Any], name: str, default: int, high: int) -> int:
+    text = _text(params, name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= high:
+        raise ValidationError(f"{name} must be a whole number from 1 to {high}")
+    return value
+
+
+def _flag(params: dict[str, Any], name: str) -> bool:
+    text = (_text(params, name) or "false").lower()
+    if text not in ("true", "false", "1", "0"):
+        raise ValidationError(f"{name} must be true or false")
+    return text in ("true", "1")
+
+
+def parse_query(project: Project, params: dict[str, Any]) -> RetentionQuery:
+    timezone = project.timezone or "UTC"
+    dates = parse_range(_text(params, "from_date"), _text(params, "to_date"))
+    check_not_future(dates, timezone)
+    kind = _text(params, "retention_type") or "birth"
+    if kind not in ("birth", "compounded"):
+        raise ValidationError("retention_type must be birth or compounded")
+    born_event, event = _text(params, "born_event"), _text(params, "event")
+    if kind == "birth" and born_event is None:
+        raise ValidationError("born_event is required for birth retention")
+    unit = parse_unit(_text(params, "unit"), allowed=UNITS)
+    born_where_text, where_text, on_text = _text(params, "born_where"), _text(params, "where"), _text(params, "on")
+    return RetentionQuery(
+        dates=dates,
+        compounded=kind == "compounded",
+        born_event=born_event,
+        event=event,
+        born_where=compile_event_where(born_where_text, prefix="bw") if born_where_text else None,
+        where=compile_event_where(where_text) if where_text else None,
+        unit=unit,
+        interval=_whole(params, "interval", 1, 90 if unit == "day" else 36),
+        interval_count=_whole(params, "interval_count", 1, MAX_INTERVAL_COUNT),
+        unbounded=_flag(params, "unbounded_retention"),
+        on=compile_values(parse(on_text), replace(EVENT_CONTEXT, param_prefix="on")) if on_text else None,
+        limit=parse_limit(_text(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT),
+        timezone=timezone,
+    )
+
+
+def _horizon_ms(query: RetentionQuery, end_ms: int) -> int:
+    """Returns are looked for until the last birth's last interval ends."""
+    spans = query.interval * (query.interval_count + 1)
+    if query.unit == "month":
+        return end_ms + spans * 31 * 86_400_000 + 86_400_000
+    return end_ms + spans * _UNIT_MS[query.unit]
+
+
+def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict[str, Any]:
+    bucketing = Bucketing(query.unit, query.timezone)
+    start_ms, end_ms = query.dates.bounds_ms(query.timezone)
+    params: dict[str, Any] = {
+        "project_id": project.id,
+        "tz": query.timezone,
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        "returns_end_ms": _horizon_ms(query, end_ms),
+        "interval_count": query.interval_count,
+        "interval_ms": _UNIT_MS.get(query.unit, 0) * query.interval,
+        "interval_months": query.interval,
+    }
+    birth_conditions: list[str] = []
+    born_event = query.born_event if query.born_event is not None else query.event
+    if born_event is not None:
+        birth_conditions.append("event = {born_event:String}")
+        params["born_event"] = born_event
+    return_conditions: list[str] = []
+    if query.event is not None:
+        return_conditions.append("event = {return_event:String}")
+        params["return_event"] = query.event
+    for fragment, conditions in ((query.born_where, birth_conditions), (query.where, return_conditions)):
+        if fragment is not None:
+            conditions.append(fragment.sql)
+            params.update(fragment.params)
+    if query.on is not None:
+        params.update(query.on.params)
+    sql = retention_sql(
+        bucketing.sql,
+        birth_conditions,
+        return_conditions,
+        query.on.sql if query.on else None,
+        first_ever=not query.compounded,
+        monthly=query.unit == "month",
+        unbounded=query.unbounded,
+    )
+    return _answer(backend.query_rows(sql, params), bucketing.keys(query.dates), query)
+
+
+def _counts(back: list[Any], length: int, unbounded: bool) -> list[int]:
+    counts = [0] * length
+    for index, users in back:
+        if 0 <= int(index) < length:
+            counts[int(index)] = int(users)
+    if unbounded:
+        for i in range(length - 2, -1, -1):
+            counts[i] += counts[i + 1]
+    return counts
+
+
+def _answer(rows: list[dict[str, Any]], cohorts: list[str], query: RetentionQuery) -> dict[str, Any]:
+    length = query.interval_count + 1
+    per_segment: dict[str, dict[str, dict[str, Any]]] = {}
+    sizes: dict[str, int] = {}
+    for row in rows:
+        segment, cohort = str(row["segment"]), str(row["cohort"])
+        entry = {"counts": _counts(row["back"], length, query.unbounded), "first": int(row["first"])}
+        per_segment.setdefault(segment, {})[cohort] = entry
+        sizes[segment] = sizes.get(segment, 0) + int(row["first"])
+
+    def filled(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {key: found.get(key, {"counts": [0] * length, "first": 0}) for key in cohorts}
+
+    if query.on is None:
+        return filled(per_segment.get("", {}))
+    chosen = sorted(sizes, key=lambda segment: (-sizes[segment], segment))[: query.limit]
+    return {segment: filled(per_segment[segment]) for segment in chosen}
