@@ -180,6 +180,18 @@ CASES: list[Case] = [
               "distinct_ids": [FEED_DEVICE], "mode": "raw"},
     ),
     Case(
+        "retention (birth, week, 8)",
+        "/api/query/retention",
+        {"born_event": "Sign Up", "unit": "week", "interval_count": "8", "from_date": FROM, "to_date": TO},
+        "WITH births AS (SELECT {who} AS u, min(time) AS t FROM events AS e {final} {join} WHERE project_id = {pid} "
+        "AND event = 'Sign Up' AND time < {hi} AND {who} != '' GROUP BY u HAVING t >= {lo}) "
+        "SELECT toMonday(b.t) c, intDiv(toUnixTimestamp64Milli(r.time) - toUnixTimestamp64Milli(b.t), 604800000) i, "
+        "uniqExact(b.u) FROM births AS b INNER JOIN (SELECT {who} AS u, time FROM events AS e {final} {join} "
+        "WHERE " + _WINDOW.replace("time < {hi}", "time < {hi} + INTERVAL 63 DAY") + " AND {who} != '') AS r "
+        "ON b.u = r.u WHERE r.time > b.t AND i <= 8 GROUP BY c, i",
+        identity=True,
+    ),
+    Case(
         "retention/addiction (day, hour)",
         "/api/query/retention/addiction",
         {"event": "View Item", "unit": "day", "addiction_unit": "hour", "from_date": FROM, "to_date": TO},

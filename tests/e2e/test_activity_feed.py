@@ -140,6 +140,25 @@ def test_search_reads_names_and_values(feed: Any, client: httpx.Client) -> None:
     assert len(_post(client, creds, {**body, "search": "needle IN"})["results"]["events"]) == 5
     assert len(_post(client, creds, {**body, "search": "tIcK"})["results"]["events"]) == 5
     assert _post(client, creds, {**body, "search": "no such text"})["results"]["events"] == []
+    assert _post(client, creds, {**body, "search": "note"})["results"]["events"] == []  # a key, not a value
+
+
+def test_paging_keeps_copies_stored_under_different_ids(feed: Any, client: httpx.Client) -> None:
+    """Same name, time and insert id under two stored ids of one merged user: two events, both paged out."""
+    creds, _, _ = feed
+    moment = int((END - timedelta(days=2)).timestamp())
+    tie = [
+        {"event": "Tie", "properties": {"time": moment, "distinct_id": "$device:tie-dev", "$device_id": "tie-dev",
+                                        "$insert_id": "same"}},
+        {"event": "Tie", "properties": {"time": moment, "distinct_id": "tie-user", "$user_id": "tie-user",
+                                        "$device_id": "tie-dev", "$insert_id": "same"}},
+    ]
+    response = client.post("/import", params={"project_id": creds.project_id, "strict": "1"}, json=tie,
+                           auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == 200, response.text
+    pages = _walk(client, creds, {"bookmark": _between(FROM, TO), "distinct_ids": ["tie-user"], "limit": 1})
+    assert [len(page) for page in pages] == [1, 1]
+    assert {event["properties"]["$distinct_id"] for page in pages for event in page} == {"tie-user"}
 
 
 def test_paging_window_bounds_each_page(feed: Any, client: httpx.Client) -> None:
@@ -184,6 +203,8 @@ def test_relative_and_since_ranges(feed: Any, client: httpx.Client) -> None:
     ({"limit": 15_001}, "limit"),
     ({"paging_window": 31}, "paging_window"),
     ({"sentinel_event": {"event": "x"}}, "sentinel_event"),
+    ({"sentinel_event": {"event": "x", "properties": {"time": 1e308}}}, "out of range"),
+    ({"sentinel_event": {"event": "x", "properties": {"mp_time_ms": 10**20}}}, "out of range"),
     ({"mode": "aggregate"}, "mode"),
 ])
 def test_bad_requests_are_400(feed: Any, client: httpx.Client, change: dict[str, Any], fragment: str) -> None:

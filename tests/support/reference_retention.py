@@ -61,13 +61,13 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
     births: list[tuple[str, int, Event]] = []  # (user, born_ms, birth event)
     if retention_type == "birth":
         first: dict[str, Event] = {}
-        for e in sorted(counted, key=lambda e: e.time_ms):
+        for e in sorted(counted, key=lambda e: (e.time_ms, e.insert_id)):
             if e.time_ms < end and is_birth(e) and e.user not in first:
                 first[e.user] = e
         births = [(user, e.time_ms, e) for user, e in first.items() if e.time_ms >= start]
     else:
         per_bucket: dict[tuple[str, str], Event] = {}
-        for e in sorted(counted, key=lambda e: e.time_ms):
+        for e in sorted(counted, key=lambda e: (e.time_ms, e.insert_id)):
             if start <= e.time_ms < end and is_birth(e):
                 per_bucket.setdefault((e.user, bucket_of(e.time_ms, unit, timezone)), e)
         births = [(user, e.time_ms, e) for (user, _), e in per_bucket.items()]

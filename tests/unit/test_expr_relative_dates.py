@@ -77,3 +77,10 @@ def test_sql_and_python_agree(table: RecordTable) -> None:
         assert table.kept_ids(expr) == python, text
         assert python and python != set(range(len(records))), text
     assert evaluate(parse('datetime("now")', now_ms=NOW), records[0]) == DateTime(NOW)
+
+
+def test_long_inputs_are_not_relative() -> None:
+    """Inputs that made the first pattern backtrack quadratically (seconds per call at 20k characters)."""
+    for text in [" " * 19_000 + "x", "-1d" * 3000 + "x", "now" + " " * 19_000 + "+"]:
+        assert resolve_relative(text, NOW) is None
+    assert resolve_relative(" " * 19_000 + "-1d", NOW) == NOW - DAY

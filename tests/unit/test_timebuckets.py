@@ -57,3 +57,24 @@ def test_bounds_are_local_midnights() -> None:
     assert parse_range("2024-01-01", "2024-01-01").bounds_ms("UTC") == (1704067200000, 1704153600000)
     # New York is UTC-5 in January: the day starts at 05:00 UTC
     assert parse_range("2024-01-01", "2024-01-01").bounds_ms("America/New_York") == (1704085200000, 1704171600000)
+
+
+@pytest.mark.parametrize(("from_date", "to_date", "days"), [
+    ("2024-03-01", "2024-03-20", 7),
+    ("1969-12-25", "1970-01-10", 10),  # anchors before 1970 (Date would wrap them to 1970-01-01)
+    ("2024-03-09", "2024-03-11", 1),
+])
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_interval_buckets_start_at_from_date(backend: Any, from_date: str, to_date: str, days: int, tz: str) -> None:
+    dates = parse_range(from_date, to_date)
+    bucketing = Bucketing("day", tz, days, dates.from_date)
+    start_ms, end_ms = dates.bounds_ms(tz)
+    times = [start_ms, start_ms + days * 86_400_000 + 3_600_000, end_ms - 1]
+    sql = f"""
+        SELECT toString({bucketing.sql}) AS k
+        FROM (SELECT fromUnixTimestamp64Milli(arrayJoin({{ts:Array(Int64)}}), 'UTC') AS time)
+    """
+    keys = [row["k"] for row in backend.query_rows(sql, {"ts": times, **bucketing.params()})]
+    series = bucketing.keys(dates)
+    assert series[0] == from_date and keys[0] == from_date
+    assert set(keys) <= set(series) and keys[-1] == series[-1]

@@ -17,13 +17,14 @@ from typing import Final
 
 _UNIT_MS: Final = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 _DAY_MS: Final = 86_400_000
-_FORM: Final = re.compile(r"\s*(now|today|yesterday)?\s*((?:[+-]\s*\d{1,6}\s*[smhdw]\s*)*)", re.IGNORECASE)
+#: Matched against the stripped text; every repetition starts with a sign, so matching is linear.
+_FORM: Final = re.compile(r"(now|today|yesterday)?((?:\s*[+-]\s*\d{1,6}\s*[smhdw])*)", re.IGNORECASE)
 _OFFSET: Final = re.compile(r"([+-])\s*(\d{1,6})\s*([smhdw])", re.IGNORECASE)
 
 
 def resolve_relative(text: str, now_ms: int) -> int | None:
     """The epoch milliseconds ``text`` names relative to ``now_ms``, or ``None`` if it is not a relative date."""
-    match = _FORM.fullmatch(text)
+    match = _FORM.fullmatch(text.strip())
     if match is None or not (match.group(1) or match.group(2).strip()):
         return None
     base = (match.group(1) or "now").lower()

@@ -41,19 +41,27 @@ USERS_SQL = "uniqExactIf(distinct_id, distinct_id != '')"
 NO_USERS_SQL = "toUInt64(0)"
 
 
-def over_events(query: str, conditions: Sequence[str] = (), *, dedup: bool = True) -> str:
-    """``query`` with ``SOURCE`` replaced by the event source under ``conditions``; the identity map is joined only
-    when the query or a condition reads ``distinct_id``."""
+def over_events(
+    query: str, conditions: Sequence[str] = (), *, dedup: bool = True, key_conditions: Sequence[str] = ()
+) -> str:
+    """``query`` with ``SOURCE`` replaced by the event source under ``conditions`` (and ``key_conditions``, see
+    ``events_source_sql``); the identity map is joined only when the query or a condition reads ``distinct_id``."""
     identity = uses_canonical_id(query, *conditions)
-    return query.replace(SOURCE, events_source_sql(conditions, identity=identity, dedup=dedup))
+    source = events_source_sql(conditions, identity=identity, dedup=dedup, key_conditions=key_conditions)
+    return query.replace(SOURCE, source)
 
 
-def events_source_sql(conditions: Sequence[str] = (), *, identity: bool, dedup: bool = True) -> str:
+def events_source_sql(
+    conditions: Sequence[str] = (), *, identity: bool, dedup: bool = True, key_conditions: Sequence[str] = ()
+) -> str:
     """SELECT of ``event, time, time_ms, raw_distinct_id, insert_id, seq, properties``, the hot property columns
     (``storage.schema.HOT_COLUMNS``) and, with ``identity``, ``distinct_id`` (the canonical id).
 
     ``conditions`` may use those column names. With ``dedup`` each (event, distinct_id, time, $insert_id) keeps only
     its most recently ingested copy (spec §3.5); without, every stored copy is read (raw export).
+    ``key_conditions`` read only the stored dedup-key columns (``e.event``, ``e.distinct_id``, ``e.time``,
+    ``e.insert_id``): they run as ``PREWHERE``, before ``FINAL``, which is safe because every copy of a key passes or
+    fails them together, and lets the engine skip reading other columns of rows they drop.
     """
     final = " FINAL" if dedup else ""
     if identity:
@@ -62,12 +70,14 @@ def events_source_sql(conditions: Sequence[str] = (), *, identity: bool, dedup: 
     else:
         canonical = join = ""
     hot = "".join(f", e.{column} AS {column}" for column in HOT_COLUMNS.values())
+    prewhere = ("PREWHERE " + " AND ".join(f"({condition})" for condition in key_conditions)) if key_conditions else ""
     base = f"""
         SELECT e.event AS event, e.time AS time, toUnixTimestamp64Milli(e.time) AS time_ms, {canonical}
                e.distinct_id AS raw_distinct_id, e.insert_id AS insert_id, e.seq AS seq, e.properties AS properties
                {hot}
         FROM {EVENTS_TABLE} AS e{final}
         {join}
+        {prewhere}
         WHERE e.project_id = {{project_id:UInt32}}
     """
     where = " AND ".join(f"({condition})" for condition in conditions)

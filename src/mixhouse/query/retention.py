@@ -18,7 +18,7 @@ UNDEFINED_SEGMENT = "undefined"
 def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None, *, first_ever: bool) -> str:
     """``user``, ``born_ms``, ``cohort`` and ``segment``: each user's birth (first matching event ever, or the
     first in each cohort bucket for compounded retention)."""
-    keys = f"argMin({keys_sql}, time_ms)" if keys_sql else "['']"
+    keys = f"argMin({keys_sql}, (time_ms, insert_id))" if keys_sql else "['']"  # ties: the smallest insert id
     if first_ever:
         source = events_source_sql(
             [*conditions, "distinct_id != ''", "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')"], identity=True

@@ -45,9 +45,9 @@ class Bucketing:
     def sql(self) -> str:
         local = "toTimeZone(time, {tz:String})"
         if self.days is not None:
-            start = "{bucket_anchor:Date}"
+            start = "{bucket_anchor:Date32}"  # Date32: anchors before 1970 too
             length = "{bucket_days:UInt32}"
-            offset = f"dateDiff('day', {start}, toDate({local}))"
+            offset = f"dateDiff('day', {start}, toDate32({local}))"
             return f"addDays({start}, intDiv({offset}, {length}) * {length})"
         # Day-sized keys stay Dates (cheaper to group by than text; every output format writes them YYYY-MM-DD).
         return {

@@ -21,6 +21,7 @@ Choices for ``/stream/bookmark`` where Mixpanel documents nothing (docs/query-ap
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,8 +32,9 @@ import orjson
 
 from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.errors import ValidationError
+from mixhouse.expr.values import MAX_DATETIME_MS, MIN_DATETIME_MS
 from mixhouse.meta.records import Project
-from mixhouse.query.activity import BEFORE_CURSOR, activity_sql, any_event_sql, newest_events_sql
+from mixhouse.query.activity import BEFORE_CURSOR, USERS_OF_IDS_SQL, activity_sql, any_event_sql, newest_events_sql
 from mixhouse.query.timebuckets import check_not_future
 from mixhouse.storage.base import Backend
 
@@ -51,9 +53,15 @@ class Cursor:
     time_ms: int
     insert_id: str
     event: str
+    stored_id: str = ""
 
     def sentinel(self) -> dict[str, Any]:
-        properties = {"time": self.time_ms // 1000, "mp_time_ms": self.time_ms, "$insert_id": self.insert_id}
+        properties = {
+            "time": self.time_ms // 1000,
+            "mp_time_ms": self.time_ms,
+            "$insert_id": self.insert_id,
+            "mp_stored_distinct_id": self.stored_id,
+        }
         return {"event": self.event, "properties": properties}
 
 
@@ -76,7 +84,7 @@ class FeedRequest:
 
 
 def _shown(row: Mapping[str, Any]) -> dict[str, Any]:
-    canonical = str(row["distinct_id"])
+    canonical = str(row["user_id"])
     properties: dict[str, Any] = {
         "time": int(row["time_ms"]) // 1000,
         "distinct_id": canonical,
@@ -90,8 +98,14 @@ def _shown(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"event": str(row["event"]), "properties": properties}
 
 
-def _window_params(project: Project, ids: list[str], start_ms: int, end_ms: int) -> dict[str, Any]:
-    return {"project_id": project.id, "ids": ids, "start_ms": start_ms, "end_ms": end_ms}
+def _users_params(backend: Backend, project: Project, ids: list[str]) -> dict[str, Any] | None:
+    """``stored``/``canonical``: every id the users behind ``ids`` have events under, and its user; ``None`` when
+    the ids belong to nobody."""
+    rows = backend.query_rows(USERS_OF_IDS_SQL, {"project_id": project.id, "ids": ids})
+    pairs = [(str(row["stored"]), str(row["canonical"])) for row in rows if row["stored"]]
+    if not pairs:
+        return None
+    return {"project_id": project.id, "stored": [p[0] for p in pairs], "canonical": [p[1] for p in pairs]}
 
 
 def _unique_ids(ids: list[str]) -> list[str]:
@@ -101,10 +115,11 @@ def _unique_ids(ids: list[str]) -> list[str]:
 def stream_query(backend: Backend, project: Project, distinct_ids: list[str], dates: DateRange) -> dict[str, Any]:
     """``/stream/query``: every event of the users in the window, oldest first."""
     ids = _unique_ids(distinct_ids)
+    users = _users_params(backend, project, ids) if ids else None
     found: list[dict[str, Any]] = []
-    if ids:
+    if users is not None:
         start_ms, end_ms = dates.bounds_ms(project.timezone or "UTC")
-        rows = backend.query_rows(activity_sql(), _window_params(project, ids, start_ms, end_ms))
+        rows = backend.query_rows(activity_sql(), {**users, "start_ms": start_ms, "end_ms": end_ms})
         found = [_shown(row) for row in rows]
     return {"status": "ok", "results": {"events": found}}
 
@@ -115,11 +130,12 @@ def stream_query(backend: Backend, project: Project, distinct_ids: list[str], da
 def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) -> dict[str, Any]:
     """One page of the feed: ``{"status": "ok", "results": {"events": [...], "sentinel_event": cursor | null}}``."""
     ids = _unique_ids(request.ids)
-    if not ids:
+    users = _users_params(backend, project, ids) if ids else None
+    if users is None:
         return {"status": "ok", "results": {"events": [], "sentinel_event": None}}
     start_ms, end_ms = request.dates.bounds_ms(project.timezone or "UTC")
     conditions, params = _filters(request)
-    params.update(_window_params(project, ids, start_ms, end_ms))
+    params.update(users, start_ms=start_ms, end_ms=end_ms)
     upper = end_ms if request.before is None else min(end_ms, request.before.time_ms + 1)
     scan_from = start_ms
     if request.paging_window_days is not None:
@@ -131,17 +147,23 @@ def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) ->
     cursor: Cursor | None = None
     if more:
         oldest = page[-1]
-        cursor = Cursor(int(oldest["time_ms"]), str(oldest["insert_id"]), str(oldest["event"]))
+        cursor = Cursor(
+            int(oldest["time_ms"]), str(oldest["insert_id"]), str(oldest["event"]), str(oldest["raw_distinct_id"])
+        )
     elif scan_from > start_ms:
-        boundary = Cursor(scan_from, "", "")
-        older = backend.query_rows(any_event_sql([*conditions, BEFORE_CURSOR]), {**params, **_cursor_params(boundary)})
-        cursor = boundary if older else None
+        older = backend.query_rows(any_event_sql([*conditions, "time_ms < {scan_from:Int64}"]), page_params)
+        cursor = Cursor(scan_from, "", "") if older else None
     events = [_shown(row) for row in reversed(page)]
     return {"status": "ok", "results": {"events": events, "sentinel_event": cursor.sentinel() if cursor else None}}
 
 
 def _cursor_params(cursor: Cursor) -> dict[str, Any]:
-    return {"cursor_ms": cursor.time_ms, "cursor_id": cursor.insert_id, "cursor_event": cursor.event}
+    return {
+        "cursor_ms": cursor.time_ms,
+        "cursor_id": cursor.insert_id,
+        "cursor_event": cursor.event,
+        "cursor_stored": cursor.stored_id,
+    }
 
 
 def _filters(request: FeedRequest) -> tuple[list[str], dict[str, Any]]:
@@ -163,8 +185,8 @@ def _filters(request: FeedRequest) -> tuple[list[str], dict[str, Any]]:
             params["search_properties"] = request.search_properties
         else:
             conditions.append(
-                "(positionCaseInsensitiveUTF8(event, {search:String}) > 0"
-                " OR positionCaseInsensitiveUTF8(properties, {search:String}) > 0)"
+                "(positionCaseInsensitiveUTF8(event, {search:String}) > 0 OR arrayExists(value ->"
+                " positionCaseInsensitiveUTF8(value, {search:String}) > 0, JSONExtractKeysAndValuesRaw(properties).2))"
             )
     if request.before is not None:
         conditions.append(BEFORE_CURSOR)
@@ -323,10 +345,17 @@ def _cursor(value: Any) -> Cursor | None:
     if not isinstance(properties, dict):
         raise ValidationError("sentinel_event must be the sentinel_event of an earlier answer")
     exact, seconds = properties.get("mp_time_ms"), properties.get("time")
-    if isinstance(exact, int) and not isinstance(exact, bool):
-        time_ms = exact
+    if isinstance(exact, int | float) and not isinstance(exact, bool):
+        if not (math.isfinite(exact) and MIN_DATETIME_MS <= exact < MAX_DATETIME_MS):
+            raise ValidationError("sentinel_event.properties.time is out of range")
+        time_ms = int(exact)
     elif isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        if not (math.isfinite(seconds) and MIN_DATETIME_MS <= seconds * 1000 < MAX_DATETIME_MS):
+            raise ValidationError("sentinel_event.properties.time is out of range")
         time_ms = int(seconds * 1000) + 999  # a hand-made cursor: everything up to the end of that second
     else:
         raise ValidationError("sentinel_event.properties.time is required")
-    return Cursor(time_ms, str(properties.get("$insert_id", "")), str(value.get("event", "")))
+    if not MIN_DATETIME_MS <= time_ms < MAX_DATETIME_MS:
+        raise ValidationError("sentinel_event.properties.time is out of range")
+    stored = str(properties.get("mp_stored_distinct_id", ""))
+    return Cursor(time_ms, str(properties.get("$insert_id", "")), str(value.get("event", "")), stored)

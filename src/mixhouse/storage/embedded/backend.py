@@ -130,7 +130,6 @@ class EmbeddedBackend:
             self._run(statement.replace("{merge_tree_settings}", settings), "CSV", None)
         for table in TABLES:  # the fsync choice applies to existing tables too
             self._run(f"ALTER TABLE {table} MODIFY SETTING {settings}", "CSV", None)
-        self._add_hot_columns()
         engine = self.query_rows(
             "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = {table:String}",
             {"table": EVENTS_TABLE},
@@ -140,6 +139,7 @@ class EmbeddedBackend:
                 f"the data directory {self.data_dir} was made by an older Mixhouse (its events table is not a "
                 f"{EVENTS_ENGINE}); start with an empty data directory and re-import the events"
             )
+        self._add_hot_columns()
 
     def _add_hot_columns(self) -> None:
         """Give an events table made before a hot property column existed that column: old parts compute it on
