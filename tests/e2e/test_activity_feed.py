@@ -17,6 +17,7 @@ from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as ref
 from tests.support.reference_time import zone
+from tests.support.sending import import_strict
 from tests.support.server import ServerProcess
 
 TZ = "Europe/Berlin"
@@ -36,10 +37,7 @@ def feed(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, lis
             for n in range(5)
         ]
         batch = batch + same_second if not sent else batch
-        response = client.post("/import", params={"project_id": creds.project_id, "strict": "1"},
-                               content=orjson.dumps(batch), headers={"Content-Type": "application/json"},
-                               auth=(creds.sa_username, creds.sa_secret))
-        assert response.status_code == 200, response.text
+        import_strict(client, creds, batch)
         sent += batch
     events = ref.load(sent)
     return creds, events, ref.canonical_map(events)

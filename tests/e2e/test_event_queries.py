@@ -18,6 +18,7 @@ import pytest
 from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as ref
+from tests.support.sending import import_strict
 from tests.support.server import ServerProcess
 
 TZ = "America/Los_Angeles"
@@ -62,23 +63,15 @@ def _tricky() -> list[dict[str, Any]]:
     ]
 
 
-def _import(client: httpx.Client, creds: ProjectCreds, events: list[dict[str, Any]]) -> None:
-    response = client.post("/import", params={"project_id": creds.project_id, "strict": "1"},
-                           content=orjson.dumps(events), headers={"Content-Type": "application/json"},
-                           auth=(creds.sa_username, creds.sa_secret))
-    assert response.status_code == 200, response.text
-    assert response.json().get("num_records_imported") == len(events), response.text
-
-
 @pytest.fixture(scope="module")
 def loaded(server: ServerProcess, client: httpx.Client) -> Loaded:
     creds = make_project(server.data_dir, "event-queries", timezone=TZ)
     sent: list[dict[str, Any]] = []
     for batch in generate_event_batches(DemoConfig(seed=7, events=3000, end=END)):
-        _import(client, creds, batch)
+        import_strict(client, creds, batch)
         sent += batch
     tricky = _tricky()
-    _import(client, creds, tricky)
+    import_strict(client, creds, tricky)
     sent += tricky
     events = ref.load(sent)
     assert len(events) < len(sent)
@@ -340,7 +333,7 @@ def test_auth_required(loaded: Loaded, client: httpx.Client, path: str) -> None:
 def test_projects_are_isolated(loaded: Loaded, server: ServerProcess, client: httpx.Client) -> None:
     other = make_project(server.data_dir, "event-queries-other")
     ts = int(datetime(2025, 3, 1, 12, tzinfo=UTC).timestamp())
-    _import(client, other, [{"event": "Page View", "properties": {"time": ts, "distinct_id": "t-user",
+    import_strict(client, other, [{"event": "Page View", "properties": {"time": ts, "distinct_id": "t-user",
                                                                   "$insert_id": "iso-1"}}])
     got = _get(client, other, "/events", event='["Page View", "Tricky"]', type="general", unit="day",
                from_date="2025-03-01", to_date="2025-03-01")

@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
+from tests.support.sending import import_strict
 from tests.support.server import ServerProcess
 
 TZ = "America/New_York"
@@ -24,10 +24,7 @@ def loaded(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, l
     creds = make_project(server.data_dir, "retention", timezone=TZ)
     sent: list[dict[str, Any]] = []
     for batch in generate_event_batches(DemoConfig(seed=5, events=12000, end=END, days=40), batch_size=1000):
-        response = client.post("/import", params={"project_id": creds.project_id, "strict": "1"},
-                               content=orjson.dumps(batch), headers={"Content-Type": "application/json"},
-                               auth=(creds.sa_username, creds.sa_secret))
-        assert response.status_code == 200, response.text
+        import_strict(client, creds, batch)
         sent += batch
     events = events_ref.load(sent)
     assert any(e.user != e.stored_id for e in events)
