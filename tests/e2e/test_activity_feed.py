@@ -221,3 +221,20 @@ def test_auth_and_isolation(feed: Any, server: ServerProcess, client: httpx.Clie
     assert refused.status_code in (401, 403)
     empty = _post(client, other, {"bookmark": _between(FROM, TO), "distinct_ids": ["ticker"]})
     assert empty["results"] == {"events": [], "sentinel_event": None}
+
+
+def test_only_the_latest_copy_is_shown_and_searched(feed: Any, client: httpx.Client) -> None:
+    creds, _, _ = feed
+    moment = int((END - timedelta(days=3)).timestamp())
+    copy = {"event": "Resent", "properties": {"time": moment, "distinct_id": "resender", "$insert_id": "r-1"}}
+    import_strict(client, creds, [{**copy, "properties": {**copy["properties"], "color": "mauve"}}])
+    import_strict(client, creds, [{**copy, "properties": {**copy["properties"], "color": "teal"}}])  # wins
+    body = {"bookmark": _between(FROM, TO), "distinct_ids": ["resender"]}
+    shown = _post(client, creds, body)["results"]["events"]
+    assert [event["properties"]["color"] for event in shown] == ["teal"]
+    assert _post(client, creds, {**body, "search": "mauve"})["results"]["events"] == []
+    assert len(_post(client, creds, {**body, "search": "teal"})["results"]["events"]) == 1
+    params = {"project_id": creds.project_id, "distinct_ids": '["resender"]', "from_date": FROM.isoformat(),
+              "to_date": TO.isoformat()}
+    legacy = client.get("/api/query/stream/query", params=params, auth=(creds.sa_username, creds.sa_secret))
+    assert [event["properties"]["color"] for event in legacy.json()["results"]["events"]] == ["teal"]

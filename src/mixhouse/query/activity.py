@@ -45,21 +45,38 @@ BEFORE_CURSOR = (
 
 _COLUMNS = f"event, time_ms, {_USER_OF_ROW}, raw_distinct_id, insert_id, properties"
 
+#: The users' rows, deduplicated here rather than with ``FINAL`` (which cannot read the by-user projection that
+#: makes these reads cheap): the most recently ingested copy of each dedup key. ``conditions`` must read only key
+#: columns (event, time, ids), which every copy shares; conditions on properties go after (``_kept``).
+_LATEST_COPIES = f"""
+    SELECT * FROM ({SOURCE})
+    ORDER BY seq DESC
+    LIMIT 1 BY event, raw_distinct_id, time_ms, insert_id
+"""
+
+
+def _kept(after_dedup: Sequence[str]) -> str:
+    where = " AND ".join(f"({condition})" for condition in after_dedup)
+    return f"SELECT * FROM ({_LATEST_COPIES})" + (f" WHERE {where}" if where else "")
+
+
+def _over_users(query: str, conditions: Sequence[str]) -> str:
+    return over_events(query, [*WINDOW_CONDITIONS, *conditions], dedup=False, key_conditions=_USERS_KEYS)
+
 
 def activity_sql() -> str:
     """``event``, ``time_ms``, ``user_id`` (canonical), ``raw_distinct_id``, ``insert_id``, ``properties`` (JSON
     object text) of the users' events, oldest first; binds ``stored``/``canonical`` (``USERS_OF_IDS_SQL``)."""
-    query = f"SELECT {_COLUMNS} FROM ({SOURCE}) ORDER BY time_ms, seq"
-    return over_events(query, WINDOW_CONDITIONS, key_conditions=_USERS_KEYS)
+    return _over_users(f"SELECT {_COLUMNS} FROM ({_kept(())}) ORDER BY time_ms, seq", ())
 
 
-def newest_events_sql(conditions: Sequence[str] = ()) -> str:
-    """The same columns for the newest ``{limit:UInt64}`` events under ``conditions``, newest first (feed order)."""
-    query = f"SELECT {_COLUMNS} FROM ({SOURCE}) ORDER BY {FEED_KEY} DESC LIMIT {{limit:UInt64}}"
-    return over_events(query, [*WINDOW_CONDITIONS, *conditions], key_conditions=_USERS_KEYS)
+def newest_events_sql(key_conditions: Sequence[str] = (), after_dedup: Sequence[str] = ()) -> str:
+    """The same columns for the newest ``{limit:UInt64}`` events, newest first (feed order). ``key_conditions`` read
+    only key columns; ``after_dedup`` may read anything (they judge the kept copy)."""
+    query = f"SELECT {_COLUMNS} FROM ({_kept(after_dedup)}) ORDER BY {FEED_KEY} DESC LIMIT {{limit:UInt64}}"
+    return _over_users(query, key_conditions)
 
 
-def any_event_sql(conditions: Sequence[str] = ()) -> str:
-    """One row (``found``) when at least one of the users' events matches ``conditions``, else none."""
-    query = f"SELECT 1 AS found FROM ({SOURCE}) LIMIT 1"
-    return over_events(query, [*WINDOW_CONDITIONS, *conditions], key_conditions=_USERS_KEYS)
+def any_event_sql(key_conditions: Sequence[str] = (), after_dedup: Sequence[str] = ()) -> str:
+    """One row (``found``) when at least one of the users' events matches, else none."""
+    return _over_users(f"SELECT 1 AS found FROM ({_kept(after_dedup)}) LIMIT 1", key_conditions)

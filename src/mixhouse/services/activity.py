@@ -134,7 +134,7 @@ def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) ->
     if users is None:
         return {"status": "ok", "results": {"events": [], "sentinel_event": None}}
     start_ms, end_ms = request.dates.bounds_ms(project.timezone or "UTC")
-    conditions, params = _filters(request)
+    conditions, after_dedup, params = _filters(request)
     params.update(users, start_ms=start_ms, end_ms=end_ms)
     upper = end_ms if request.before is None else min(end_ms, request.before.time_ms + 1)
     scan_from = start_ms
@@ -142,7 +142,7 @@ def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) ->
         scan_from = max(start_ms, upper - request.paging_window_days * _DAY_MS)
     page_conditions = [*conditions, "time_ms >= {scan_from:Int64}"]
     page_params = {**params, "scan_from": scan_from, "limit": request.limit + 1}
-    rows = backend.query_rows(newest_events_sql(page_conditions), page_params)
+    rows = backend.query_rows(newest_events_sql(page_conditions, after_dedup), page_params)
     page, more = rows[: request.limit], len(rows) > request.limit
     cursor: Cursor | None = None
     if more:
@@ -151,7 +151,8 @@ def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) ->
             int(oldest["time_ms"]), str(oldest["insert_id"]), str(oldest["event"]), str(oldest["raw_distinct_id"])
         )
     elif scan_from > start_ms:
-        older = backend.query_rows(any_event_sql([*conditions, "time_ms < {scan_from:Int64}"]), page_params)
+        older_conditions = [*conditions, "time_ms < {scan_from:Int64}"]
+        older = backend.query_rows(any_event_sql(older_conditions, after_dedup), page_params)
         cursor = Cursor(scan_from, "", "") if older else None
     events = [_shown(row) for row in reversed(page)]
     return {"status": "ok", "results": {"events": events, "sentinel_event": cursor.sentinel() if cursor else None}}
@@ -166,8 +167,10 @@ def _cursor_params(cursor: Cursor) -> dict[str, Any]:
     }
 
 
-def _filters(request: FeedRequest) -> tuple[list[str], dict[str, Any]]:
+def _filters(request: FeedRequest) -> tuple[list[str], list[str], dict[str, Any]]:
+    """Conditions on key columns (before dedup), conditions on properties (after it), and their parameters."""
     conditions: list[str] = []
+    after_dedup: list[str] = []
     params: dict[str, Any] = {}
     if request.include is not None:
         conditions.append("event IN {include:Array(String)}")
@@ -178,20 +181,20 @@ def _filters(request: FeedRequest) -> tuple[list[str], dict[str, Any]]:
     if request.search is not None:
         params["search"] = request.search
         if request.search_properties:
-            conditions.append(
+            after_dedup.append(
                 "arrayExists(name -> positionCaseInsensitiveUTF8(JSONExtractRaw(properties, name), {search:String})"
                 " > 0, {search_properties:Array(String)})"
             )
             params["search_properties"] = request.search_properties
         else:
-            conditions.append(
+            after_dedup.append(
                 "(positionCaseInsensitiveUTF8(event, {search:String}) > 0 OR arrayExists(value ->"
                 " positionCaseInsensitiveUTF8(value, {search:String}) > 0, JSONExtractKeysAndValuesRaw(properties).2))"
             )
     if request.before is not None:
         conditions.append(BEFORE_CURSOR)
         params.update(_cursor_params(request.before))
-    return conditions, params
+    return conditions, after_dedup, params
 
 
 # --- request parsing ---------------------------------------------------------------------------------------------

@@ -48,6 +48,15 @@ def hot_column_ddl(key: str) -> str:
 _HOT_COLUMNS_DDL = ",\n        ".join(hot_column_ddl(key) for key in HOT_PROPERTIES)
 
 
+#: A second copy of the events sorted by user, for reads about a few users (the activity feed): the engine keeps it in
+#: step with every insert and merge, and picks it when a query filters on ``distinct_id`` (decision 0013).
+#: Projections are not read under ``FINAL``: such queries deduplicate the users' rows themselves.
+USER_PROJECTION = "events_by_user"
+USER_PROJECTION_DDL = f"PROJECTION {USER_PROJECTION} (SELECT * ORDER BY project_id, distinct_id, time)"
+#: Merges that collapse duplicates rebuild the projection of the merged part (the default refuses projections on a
+#: ReplacingMergeTree).
+EVENTS_TABLE_SETTINGS = "deduplicate_merge_projection_mode = 'rebuild'"
+
 #: The engine the events table must have; a data directory made by an older Mixhouse is refused at start.
 EVENTS_ENGINE = "ReplacingMergeTree"
 
@@ -67,12 +76,13 @@ DDL: tuple[str, ...] = (
         insert_id   String,
         seq         UInt64,
         properties  String CODEC(ZSTD(1)),
-        {_HOT_COLUMNS_DDL}
+        {_HOT_COLUMNS_DDL},
+        {USER_PROJECTION_DDL}
     )
     ENGINE = ReplacingMergeTree(seq)
     PARTITION BY toYYYYMM(time)
     ORDER BY (project_id, toDate(time), event, distinct_id, time, insert_id)
-    SETTINGS {{merge_tree_settings}}
+    SETTINGS {EVENTS_TABLE_SETTINGS}, {{merge_tree_settings}}
     """,
     f"""
     CREATE TABLE IF NOT EXISTS {IDENTITY_TABLE} (

@@ -23,9 +23,12 @@ from mixhouse.storage.schema import (
     DDL,
     EVENTS_ENGINE,
     EVENTS_TABLE,
+    EVENTS_TABLE_SETTINGS,
     HOT_PROPERTIES,
     INSERT_SETTINGS,
     TABLES,
+    USER_PROJECTION,
+    USER_PROJECTION_DDL,
     hot_column,
     hot_column_ddl,
     merge_tree_settings,
@@ -140,6 +143,25 @@ class EmbeddedBackend:
                 f"{EVENTS_ENGINE}); start with an empty data directory and re-import the events"
             )
         self._add_hot_columns()
+        self._add_user_projection()
+
+    def _add_user_projection(self) -> None:
+        """Give an events table made before the by-user projection existed that projection (built for old parts by a
+        background mutation; until then reads of those parts use the main sort order)."""
+        present = self.query_rows(
+            "SELECT count() AS n FROM system.projections WHERE database = currentDatabase() AND table = {table:String}"
+            " AND name = {name:String}",
+            {"table": EVENTS_TABLE, "name": USER_PROJECTION},
+        )
+        if int(present[0]["n"]):
+            return
+        self._run(f"ALTER TABLE {EVENTS_TABLE} MODIFY SETTING {EVENTS_TABLE_SETTINGS}", "CSV", None)
+        self._run(f"ALTER TABLE {EVENTS_TABLE} ADD {USER_PROJECTION_DDL}", "CSV", None)
+        self._run(
+            f"ALTER TABLE {EVENTS_TABLE} MATERIALIZE PROJECTION {USER_PROJECTION} SETTINGS mutations_sync = 0",
+            "CSV",
+            None,
+        )
 
     def _add_hot_columns(self) -> None:
         """Give an events table made before a hot property column existed that column: old parts compute it on
