@@ -10,20 +10,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mixhouse.query.event_counts import WINDOW_CONDITIONS
-from mixhouse.query.events_source import IDENTITY_MAP_SQL, SOURCE, over_events
+from mixhouse.query.events_source import SOURCE, over_events
+from mixhouse.storage.schema import IDENTITY_TABLE
 
 #: The users the ids asked about belong to: ``stored`` (an id events are stored under) → ``canonical``, for every
 #: stored id of those users. Binds ``project_id`` and ``ids``.
 USERS_OF_IDS_SQL = f"""
-    WITH map AS ({IDENTITY_MAP_SQL}),
+    WITH asked AS (SELECT arrayJoin({{ids:Array(String)}}) AS id),
          users AS (
-            SELECT DISTINCT if(map.canonical = '', asked.id, map.canonical) AS user
-            FROM (SELECT arrayJoin({{ids:Array(String)}}) AS id) AS asked
-            LEFT JOIN map ON asked.id = map.id
+            SELECT DISTINCT if(mapped.canonical = '', asked.id, mapped.canonical) AS user
+            FROM asked
+            LEFT JOIN (
+                SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
+                WHERE project_id = {{project_id:UInt32}} AND id IN (SELECT id FROM asked) GROUP BY id
+            ) AS mapped ON asked.id = mapped.id
+         ),
+         merged AS (
+            SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
+            WHERE project_id = {{project_id:UInt32}} AND id IN (
+                SELECT id FROM {IDENTITY_TABLE}
+                WHERE project_id = {{project_id:UInt32}} AND (canonical IN (SELECT user FROM users)
+                      OR id IN (SELECT user FROM users))
+            )
+            GROUP BY id
          )
-    SELECT id AS stored, canonical FROM map WHERE canonical IN (SELECT user FROM users)
+    SELECT id AS stored, canonical FROM merged WHERE canonical IN (SELECT user FROM users)
     UNION ALL
-    SELECT user AS stored, user AS canonical FROM users WHERE user NOT IN (SELECT id FROM map)
+    SELECT user AS stored, user AS canonical FROM users WHERE user NOT IN (SELECT id FROM merged)
 """
 
 #: Rows of the users: stored under one of their ids (``{stored:Array(String)}``), read before dedup (the stored id
