@@ -63,11 +63,16 @@ class Case:
     body: dict[str, object] | None = None  # a JSON body to POST instead of a GET
 
 
-#: The feed user's events, the way the engine answers fastest: the stored ids looked up first (as an application
-#: would), the by-user projection read without `FINAL`, duplicates dropped with `LIMIT 1 BY` (ours does the same).
+#: The feed user's events, the way the engine answers fastest: the asked id's user and that user's other ids looked up
+#: in the identity table, the by-user projection read without `FINAL`, duplicates dropped with `LIMIT 1 BY` (ours
+#: does the same).
+_FEED_USER_OF_DEVICE = (
+    f"(SELECT argMax(canonical, seq) FROM identity WHERE project_id = {{pid}} AND id = '{FEED_DEVICE}')"
+)
 _FEED_SQL = (
     "SELECT event, time, distinct_id, insert_id, properties FROM (SELECT * FROM events WHERE " + _WINDOW
-    + f" AND distinct_id IN ('{FEED_USER}', '{FEED_DEVICE}') ORDER BY seq DESC "
+    + " AND distinct_id IN (SELECT id FROM identity WHERE project_id = {pid} AND canonical = "
+    + _FEED_USER_OF_DEVICE + " UNION ALL SELECT " + _FEED_USER_OF_DEVICE + ") ORDER BY seq DESC "
     "LIMIT 1 BY event, distinct_id, time, insert_id)"
 )
 

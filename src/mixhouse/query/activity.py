@@ -16,27 +16,28 @@ from mixhouse.storage.schema import IDENTITY_TABLE
 #: The users the ids asked about belong to: ``stored`` (an id events are stored under) → ``canonical``, for every
 #: stored id of those users. Binds ``project_id`` and ``ids``.
 USERS_OF_IDS_SQL = f"""
-    WITH asked AS (SELECT arrayJoin({{ids:Array(String)}}) AS id),
-         users AS (
-            SELECT DISTINCT if(mapped.canonical = '', asked.id, mapped.canonical) AS user
-            FROM asked
-            LEFT JOIN (
-                SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
-                WHERE project_id = {{project_id:UInt32}} AND id IN (SELECT id FROM asked) GROUP BY id
-            ) AS mapped ON asked.id = mapped.id
-         ),
-         merged AS (
+    WITH (
+        SELECT groupUniqArray(if(mapped.canonical = '', asked.id, mapped.canonical))
+        FROM (SELECT arrayJoin({{ids:Array(String)}}) AS id) AS asked
+        LEFT JOIN (
             SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
-            WHERE project_id = {{project_id:UInt32}} AND id IN (
-                SELECT id FROM {IDENTITY_TABLE}
-                WHERE project_id = {{project_id:UInt32}} AND (canonical IN (SELECT user FROM users)
-                      OR id IN (SELECT user FROM users))
-            )
-            GROUP BY id
-         )
-    SELECT id AS stored, canonical FROM merged WHERE canonical IN (SELECT user FROM users)
+            WHERE project_id = {{project_id:UInt32}} AND id IN {{ids:Array(String)}} GROUP BY id
+        ) AS mapped ON asked.id = mapped.id
+    ) AS users
+    SELECT stored, canonical FROM (
+        SELECT id AS stored, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
+        WHERE project_id = {{project_id:UInt32}} AND id IN (
+            SELECT id FROM {IDENTITY_TABLE} WHERE project_id = {{project_id:UInt32}} AND has(users, canonical)
+        )
+        GROUP BY id
+    )
+    WHERE has(users, canonical)
     UNION ALL
-    SELECT user AS stored, user AS canonical FROM users WHERE user NOT IN (SELECT id FROM merged)
+    SELECT user AS stored, user AS canonical FROM (SELECT arrayJoin(users) AS user)
+    WHERE user NOT IN (
+        SELECT id FROM {IDENTITY_TABLE} WHERE project_id = {{project_id:UInt32}} AND has(users, id)
+        GROUP BY id HAVING argMax(canonical, seq) != id
+    )
 """
 
 #: Rows of the users: stored under one of their ids (``{stored:Array(String)}``), read before dedup (the stored id
