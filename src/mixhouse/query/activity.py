@@ -1,8 +1,8 @@
 """SQL for the activity feed (``/stream/query`` and ``/stream/bookmark``, spec §4.12): the events of some users.
 
-The ids asked for may be any id of a merged cluster: ``USERS_OF_IDS_SQL`` resolves them to their users and every id
-those users' events are stored under; the feed queries then bind those (``stored``, ``canonical``), ``project_id``
-and the window.
+The ids asked for may be any id of a merged cluster. ``CANONICAL_OF_IDS_SQL`` and ``IDS_OF_USERS_SQL`` (two key
+lookups in the identity table) resolve them to their users and every id those users' events are stored under; the
+feed queries then bind those (``stored``, ``canonical``), ``project_id`` and the window.
 """
 
 from __future__ import annotations
@@ -13,31 +13,23 @@ from mixhouse.query.event_counts import WINDOW_CONDITIONS
 from mixhouse.query.events_source import SOURCE, over_events
 from mixhouse.storage.schema import IDENTITY_TABLE
 
-#: The users the ids asked about belong to: ``stored`` (an id events are stored under) → ``canonical``, for every
-#: stored id of those users. Binds ``project_id`` and ``ids``.
-USERS_OF_IDS_SQL = f"""
-    WITH (
-        SELECT groupUniqArray(if(mapped.canonical = '', asked.id, mapped.canonical))
-        FROM (SELECT arrayJoin({{ids:Array(String)}}) AS id) AS asked
-        LEFT JOIN (
-            SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
-            WHERE project_id = {{project_id:UInt32}} AND id IN {{ids:Array(String)}} GROUP BY id
-        ) AS mapped ON asked.id = mapped.id
-    ) AS users
-    SELECT stored, canonical FROM (
-        SELECT id AS stored, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
-        WHERE project_id = {{project_id:UInt32}} AND id IN (
-            SELECT id FROM {IDENTITY_TABLE} WHERE project_id = {{project_id:UInt32}} AND has(users, canonical)
-        )
-        GROUP BY id
+#: The latest canonical id of each of ``{ids:Array(String)}`` that has one. Binds ``project_id``.
+CANONICAL_OF_IDS_SQL = f"""
+    SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
+    WHERE project_id = {{project_id:UInt32}} AND id IN {{ids:Array(String)}}
+    GROUP BY id
+"""
+
+#: Every mapped id that is, or once was, tied to one of ``{users:Array(String)}``, with its latest canonical id (the
+#: caller keeps those whose latest canonical is one of the users). Binds ``project_id``.
+IDS_OF_USERS_SQL = f"""
+    SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
+    WHERE project_id = {{project_id:UInt32}} AND id IN (
+        SELECT id FROM {IDENTITY_TABLE}
+        WHERE project_id = {{project_id:UInt32}}
+          AND (canonical IN {{users:Array(String)}} OR id IN {{users:Array(String)}})
     )
-    WHERE has(users, canonical)
-    UNION ALL
-    SELECT user AS stored, user AS canonical FROM (SELECT arrayJoin(users) AS user)
-    WHERE user NOT IN (
-        SELECT id FROM {IDENTITY_TABLE} WHERE project_id = {{project_id:UInt32}} AND has(users, id)
-        GROUP BY id HAVING argMax(canonical, seq) != id
-    )
+    GROUP BY id
 """
 
 #: Rows of the users: stored under one of their ids (``{stored:Array(String)}``), read before dedup (the stored id
@@ -57,11 +49,22 @@ BEFORE_CURSOR = (
     f"{FEED_KEY} < ({{cursor_ms:Int64}}, {{cursor_id:String}}, {{cursor_event:String}}, {{cursor_stored:String}})"
 )
 
-_COLUMNS = f"event, time_ms, {_USER_OF_ROW}, raw_distinct_id, insert_id, properties"
+#: One event as the feed shows it, built by the engine: ``{"event", "properties": {"time" (s), "distinct_id",
+#: "$distinct_id" (canonical), "$insert_id", …stored properties}}``. Stored properties never hold those keys: they
+#: are lifted out at ingestion.
+_EVENT_JSON = """concat(
+    '{"event":', toJSONString(event),
+    ',"properties":{"time":', toString(intDiv(time_ms, 1000)),
+    ',"distinct_id":', toJSONString(user_id), ',"$distinct_id":', toJSONString(user_id),
+    ',"$insert_id":', toJSONString(insert_id),
+    if(properties = '{}', '}', concat(',', substring(properties, 2))),
+    '}') AS line"""
+
+_COLUMNS = f"event, time_ms, raw_distinct_id, insert_id, {_EVENT_JSON}"
 
 #: The users' rows, deduplicated here rather than with ``FINAL`` (which cannot read the by-user projection that
-#: makes these reads cheap): the most recently ingested copy of each dedup key. ``conditions`` must read only key
-#: columns (event, time, ids), which every copy shares; conditions on properties go after (``_kept``).
+#: makes these reads cheap): the most recently ingested copy of each dedup key. Conditions before it must read only
+#: key columns (event, time, ids), which every copy shares; conditions on properties go after (``_kept``).
 _LATEST_COPIES = f"""
     SELECT * FROM ({SOURCE})
     ORDER BY seq DESC
@@ -71,7 +74,8 @@ _LATEST_COPIES = f"""
 
 def _kept(after_dedup: Sequence[str]) -> str:
     where = " AND ".join(f"({condition})" for condition in after_dedup)
-    return f"SELECT * FROM ({_LATEST_COPIES})" + (f" WHERE {where}" if where else "")
+    kept = f"SELECT *, {_USER_OF_ROW} FROM ({_LATEST_COPIES})"
+    return kept + (f" WHERE {where}" if where else "")
 
 
 def _over_users(query: str, conditions: Sequence[str]) -> str:
@@ -79,8 +83,8 @@ def _over_users(query: str, conditions: Sequence[str]) -> str:
 
 
 def activity_sql() -> str:
-    """``event``, ``time_ms``, ``user_id`` (canonical), ``raw_distinct_id``, ``insert_id``, ``properties`` (JSON
-    object text) of the users' events, oldest first; binds ``stored``/``canonical`` (``USERS_OF_IDS_SQL``)."""
+    """``event``, ``time_ms``, ``raw_distinct_id``, ``insert_id`` and ``line`` (the event as the feed shows it, JSON
+    text) of the users' events, oldest first."""
     return _over_users(f"SELECT {_COLUMNS} FROM ({_kept(())}) ORDER BY time_ms, seq", ())
 
 

@@ -25,12 +25,13 @@ IDENTITY_MAP_SQL = f"""
 """
 
 _DISTINCT_ID = re.compile(r"(?<![\w.$])distinct_id\b")
+_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
 
 
 def uses_canonical_id(*sql: str) -> bool:
-    """Whether SQL over the source reads the canonical ``distinct_id`` column (compiled expressions bind every
-    value as a parameter, so the name in the text is always a column reference)."""
-    return any(_DISTINCT_ID.search(text) for text in sql)
+    """Whether SQL over the source reads the canonical ``distinct_id`` column (outside string literals; compiled
+    expressions bind every value as a parameter, so the name elsewhere is always a column reference)."""
+    return any(_DISTINCT_ID.search(_STRING_LITERAL.sub("''", text)) for text in sql)
 
 
 #: Where a query over the source puts it (see ``over_events``).

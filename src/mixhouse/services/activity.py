@@ -34,7 +34,14 @@ from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.errors import ValidationError
 from mixhouse.expr.values import MAX_DATETIME_MS, MIN_DATETIME_MS
 from mixhouse.meta.records import Project
-from mixhouse.query.activity import BEFORE_CURSOR, USERS_OF_IDS_SQL, activity_sql, any_event_sql, newest_events_sql
+from mixhouse.query.activity import (
+    BEFORE_CURSOR,
+    CANONICAL_OF_IDS_SQL,
+    IDS_OF_USERS_SQL,
+    activity_sql,
+    any_event_sql,
+    newest_events_sql,
+)
 from mixhouse.query.timebuckets import check_not_future
 from mixhouse.storage.base import Backend
 
@@ -83,56 +90,56 @@ class FeedRequest:
 # --- the events, as both endpoints show them ---------------------------------------------------------------------
 
 
-def _shown(row: Mapping[str, Any]) -> dict[str, Any]:
-    canonical = str(row["user_id"])
-    properties: dict[str, Any] = {
-        "time": int(row["time_ms"]) // 1000,
-        "distinct_id": canonical,
-        "$distinct_id": canonical,
-        "$insert_id": str(row["insert_id"]),
-    }
-    stored = orjson.loads(row["properties"] or "{}")
-    if isinstance(stored, dict):
-        for key, value in stored.items():
-            properties.setdefault(key, value)
-    return {"event": str(row["event"]), "properties": properties}
-
-
 def _users_params(backend: Backend, project: Project, ids: list[str]) -> dict[str, Any] | None:
     """``stored``/``canonical``: every id the users behind ``ids`` have events under, and its user; ``None`` when
     the ids belong to nobody."""
-    rows = backend.query_rows(USERS_OF_IDS_SQL, {"project_id": project.id, "ids": ids})
-    pairs = [(str(row["stored"]), str(row["canonical"])) for row in rows if row["stored"]]
-    if not pairs:
+    scope = {"project_id": project.id}
+    found = backend.query_rows(CANONICAL_OF_IDS_SQL, {**scope, "ids": ids})
+    mapped = {str(row["id"]): str(row["canonical"]) for row in found}
+    users = sorted({mapped.get(item) or item for item in ids})
+    if not users:
         return None
-    return {"project_id": project.id, "stored": [p[0] for p in pairs], "canonical": [p[1] for p in pairs]}
+    tied = backend.query_rows(IDS_OF_USERS_SQL, {**scope, "users": users})
+    latest = {str(row["id"]): str(row["canonical"]) for row in tied}
+    owner = {stored: canonical for stored, canonical in latest.items() if canonical in users}
+    for user in users:  # a user's own id, unless it now belongs to someone else
+        if latest.get(user, user) == user:
+            owner[user] = user
+    return {**scope, "stored": list(owner), "canonical": list(owner.values())}
+
+
+def _answer(lines: list[bytes], sentinel: dict[str, Any] | None = None, *, paged: bool = False) -> bytes:
+    """The feed answer as JSON, its events spliced in as the engine wrote them."""
+    tail = b"}}" if not paged else b',"sentinel_event":' + orjson.dumps(sentinel) + b"}}"
+    return b'{"status":"ok","results":{"events":[' + b",".join(lines) + b"]" + tail
 
 
 def _unique_ids(ids: list[str]) -> list[str]:
     return [item for item in dict.fromkeys(ids) if item]
 
 
-def stream_query(backend: Backend, project: Project, distinct_ids: list[str], dates: DateRange) -> dict[str, Any]:
-    """``/stream/query``: every event of the users in the window, oldest first."""
+def stream_query(backend: Backend, project: Project, distinct_ids: list[str], dates: DateRange) -> bytes:
+    """``/stream/query``: every event of the users in the window, oldest first (the JSON answer)."""
     ids = _unique_ids(distinct_ids)
     users = _users_params(backend, project, ids) if ids else None
-    found: list[dict[str, Any]] = []
+    lines: list[bytes] = []
     if users is not None:
         start_ms, end_ms = dates.bounds_ms(project.timezone or "UTC")
         rows = backend.query_rows(activity_sql(), {**users, "start_ms": start_ms, "end_ms": end_ms})
-        found = [_shown(row) for row in rows]
-    return {"status": "ok", "results": {"events": found}}
+        lines = [str(row["line"]).encode() for row in rows]
+    return _answer(lines)
 
 
 # --- /stream/bookmark --------------------------------------------------------------------------------------------
 
 
-def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) -> dict[str, Any]:
-    """One page of the feed: ``{"status": "ok", "results": {"events": [...], "sentinel_event": cursor | null}}``."""
+def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) -> bytes:
+    """One page of the feed, as JSON: ``{"status": "ok", "results": {"events": [...], "sentinel_event": cursor |
+    null}}``."""
     ids = _unique_ids(request.ids)
     users = _users_params(backend, project, ids) if ids else None
     if users is None:
-        return {"status": "ok", "results": {"events": [], "sentinel_event": None}}
+        return _answer([], None, paged=True)
     start_ms, end_ms = request.dates.bounds_ms(project.timezone or "UTC")
     conditions, after_dedup, params = _filters(request)
     params.update(users, start_ms=start_ms, end_ms=end_ms)
@@ -154,8 +161,8 @@ def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) ->
         older_conditions = [*conditions, "time_ms < {scan_from:Int64}"]
         older = backend.query_rows(any_event_sql(older_conditions, after_dedup), page_params)
         cursor = Cursor(scan_from, "", "") if older else None
-    events = [_shown(row) for row in reversed(page)]
-    return {"status": "ok", "results": {"events": events, "sentinel_event": cursor.sentinel() if cursor else None}}
+    lines = [str(row["line"]).encode() for row in reversed(page)]
+    return _answer(lines, cursor.sentinel() if cursor else None, paged=True)
 
 
 def _cursor_params(cursor: Cursor) -> dict[str, Any]:

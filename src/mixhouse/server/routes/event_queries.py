@@ -69,7 +69,7 @@ def _activity(backend: Backend, project: Project, params: dict[str, Any]) -> Cal
     if len(ids) > activity.MAX_IDS:
         raise ValidationError(f"at most {activity.MAX_IDS} distinct_ids per request")
     dates = eq.parse_dates(project, params)
-    return lambda: activity.stream_query(backend, project, ids, dates)
+    return lambda: _json_bytes(activity.stream_query(backend, project, ids, dates))
 
 
 def _retention(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
@@ -79,7 +79,11 @@ def _retention(backend: Backend, project: Project, params: dict[str, Any]) -> Ca
 
 def _activity_page(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     request = activity.parse_feed_request(project, params)
-    return lambda: activity.stream_bookmark(backend, project, request)
+    return lambda: _json_bytes(activity.stream_bookmark(backend, project, request))
+
+
+def _json_bytes(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 def _with_csv(handler: Handler) -> Handler:
