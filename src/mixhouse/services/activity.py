@@ -10,11 +10,11 @@ Choices for ``/stream/bookmark`` where Mixpanel documents nothing (docs/query-ap
   inclusive days in the project's timezone; ``to`` after today is refused like every Query API range.
 * A page holds the newest ``limit`` events (default and ceiling 15,000) listed oldest first. ``sentinel_event``
   in the answer is the cursor for the next (older) page, ``null`` when nothing older is left; passed back, the page
-  holds only events before it. The order is total (time in ms, then ``$insert_id``, then name), so pages neither
+  holds only events before it. The order is total (time in ms, ``$insert_id``, name, stored id), so pages neither
   overlap nor skip. ``paging_window`` (1–30 days) bounds one page's scan to that many days before the cursor (or the
   window's end); a page may then hold fewer than ``limit`` events and still carry a cursor.
 * ``include_events``/``exclude_events`` keep/drop event names (not both). ``search`` keeps events whose name or any
-  property text contains it, case-insensitively; ``search_properties`` (``[{"value": name, "resourceType":
+  property value contains it, case-insensitively; ``search_properties`` (``[{"value": name, "resourceType":
   "event"}]``) restricts the match to those event properties. User-profile properties are not searched (400).
 * ``mode`` must be ``raw`` when given; ``use_custom_events`` is accepted (there are no custom events yet).
 """
