@@ -82,10 +82,10 @@ def _over_users(query: str, conditions: Sequence[str]) -> str:
     return over_events(query, [*WINDOW_CONDITIONS, *conditions], dedup=False, key_conditions=_USERS_KEYS)
 
 
-def activity_sql() -> str:
-    """``event``, ``time_ms``, ``raw_distinct_id``, ``insert_id`` and ``line`` (the event as the feed shows it, JSON
-    text) of the users' events, oldest first."""
-    return _over_users(f"SELECT {_COLUMNS} FROM ({_kept(())}) ORDER BY time_ms, seq", ())
+def activity_lines_sql() -> str:
+    """``line``: each of the users' events as the feed shows it (JSON text; read it as ``TSVRaw``, one event per
+    line: JSON holds no raw newline), oldest first."""
+    return _over_users(f"SELECT {_EVENT_JSON} FROM ({_kept(())}) ORDER BY time_ms, seq", ())
 
 
 def newest_events_sql(key_conditions: Sequence[str] = (), after_dedup: Sequence[str] = ()) -> str:

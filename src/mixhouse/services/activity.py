@@ -38,7 +38,7 @@ from mixhouse.query.activity import (
     BEFORE_CURSOR,
     CANONICAL_OF_IDS_SQL,
     IDS_OF_USERS_SQL,
-    activity_sql,
+    activity_lines_sql,
     any_event_sql,
     newest_events_sql,
 )
@@ -125,8 +125,9 @@ def stream_query(backend: Backend, project: Project, distinct_ids: list[str], da
     lines: list[bytes] = []
     if users is not None:
         start_ms, end_ms = dates.bounds_ms(project.timezone or "UTC")
-        rows = backend.query_rows(activity_sql(), {**users, "start_ms": start_ms, "end_ms": end_ms})
-        lines = [str(row["line"]).encode() for row in rows]
+        params = {**users, "start_ms": start_ms, "end_ms": end_ms}
+        text = b"".join(backend.stream_bytes(activity_lines_sql(), params, fmt="TSVRaw"))
+        lines = text.splitlines()
     return _answer(lines)
 
 
