@@ -60,7 +60,10 @@ _EVENT_JSON = """concat(
     if(properties = '{}', '}', concat(',', substring(properties, 2))),
     '}') AS line"""
 
-_COLUMNS = f"event, time_ms, raw_distinct_id, insert_id, {_EVENT_JSON}"
+#: A feed page row read as ``TSVRaw``: the row's place in the feed order as a JSON array (time ms as text, insert id,
+#: name, stored id), a tab, then the event's JSON. Neither part can hold a raw tab or newline (JSON escapes them).
+_FEED_PLACE = "toJSONString([toString(time_ms), insert_id, toString(event), raw_distinct_id])"
+_PAGE_LINE = f"concat({_FEED_PLACE}, '\\t', {_EVENT_JSON.removesuffix(' AS line')}) AS line"
 
 #: The users' rows, deduplicated here rather than with ``FINAL`` (which cannot read the by-user projection that
 #: makes these reads cheap): the most recently ingested copy of each dedup key. Conditions before it must read only
@@ -89,9 +92,10 @@ def activity_lines_sql() -> str:
 
 
 def newest_events_sql(key_conditions: Sequence[str] = (), after_dedup: Sequence[str] = ()) -> str:
-    """The same columns for the newest ``{limit:UInt64}`` events, newest first (feed order). ``key_conditions`` read
-    only key columns; ``after_dedup`` may read anything (they judge the kept copy)."""
-    query = f"SELECT {_COLUMNS} FROM ({_kept(after_dedup)}) ORDER BY {FEED_KEY} DESC LIMIT {{limit:UInt64}}"
+    """``line`` (place in the feed order, tab, event JSON; read as ``TSVRaw``) for the newest ``{limit:UInt64}``
+    events, newest first. ``key_conditions`` read only key columns; ``after_dedup`` may read anything (they judge
+    the kept copy)."""
+    query = f"SELECT {_PAGE_LINE} FROM ({_kept(after_dedup)}) ORDER BY {FEED_KEY} DESC LIMIT {{limit:UInt64}}"
     return _over_users(query, key_conditions)
 
 

@@ -150,19 +150,18 @@ def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) ->
         scan_from = max(start_ms, upper - request.paging_window_days * _DAY_MS)
     page_conditions = [*conditions, "time_ms >= {scan_from:Int64}"]
     page_params = {**params, "scan_from": scan_from, "limit": request.limit + 1}
-    rows = backend.query_rows(newest_events_sql(page_conditions, after_dedup), page_params)
+    text = b"".join(backend.stream_bytes(newest_events_sql(page_conditions, after_dedup), page_params, fmt="TSVRaw"))
+    rows = [line.split(b"\t", 1) for line in text.splitlines()]
     page, more = rows[: request.limit], len(rows) > request.limit
     cursor: Cursor | None = None
     if more:
-        oldest = page[-1]
-        cursor = Cursor(
-            int(oldest["time_ms"]), str(oldest["insert_id"]), str(oldest["event"]), str(oldest["raw_distinct_id"])
-        )
+        time_ms, insert_id, event, stored = orjson.loads(page[-1][0])
+        cursor = Cursor(int(time_ms), insert_id, event, stored)
     elif scan_from > start_ms:
         older_conditions = [*conditions, "time_ms < {scan_from:Int64}"]
         older = backend.query_rows(any_event_sql(older_conditions, after_dedup), page_params)
         cursor = Cursor(scan_from, "", "") if older else None
-    lines = [str(row["line"]).encode() for row in reversed(page)]
+    lines = [event for _, event in reversed(page)]
     return _answer(lines, cursor.sentinel() if cursor else None, paged=True)
 
 
