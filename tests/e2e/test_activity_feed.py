@@ -17,7 +17,7 @@ from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as ref
 from tests.support.reference_time import zone
-from tests.support.sending import import_strict
+from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
 TZ = "Europe/Berlin"
@@ -37,7 +37,7 @@ def feed(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, lis
             for n in range(5)
         ]
         batch = batch + same_second if not sent else batch
-        import_strict(client, creds, batch)
+        import_all(client, creds, batch)
         sent += batch
     events = ref.load(sent)
     return creds, events, ref.canonical_map(events)
@@ -227,8 +227,8 @@ def test_only_the_latest_copy_is_shown_and_searched(feed: Any, client: httpx.Cli
     creds, _, _ = feed
     moment = int((END - timedelta(days=3)).timestamp())
     copy = {"event": "Resent", "properties": {"time": moment, "distinct_id": "resender", "$insert_id": "r-1"}}
-    import_strict(client, creds, [{**copy, "properties": {**copy["properties"], "color": "mauve"}}])
-    import_strict(client, creds, [{**copy, "properties": {**copy["properties"], "color": "teal"}}])  # wins
+    import_all(client, creds, [{**copy, "properties": {**copy["properties"], "color": "mauve"}}])
+    import_all(client, creds, [{**copy, "properties": {**copy["properties"], "color": "teal"}}])  # wins
     body = {"bookmark": _between(FROM, TO), "distinct_ids": ["resender"]}
     shown = _post(client, creds, body)["results"]["events"]
     assert [event["properties"]["color"] for event in shown] == ["teal"]

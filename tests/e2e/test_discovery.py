@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_discovery as ref
+from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
 DAY_MS = 86_400_000
@@ -25,13 +25,6 @@ class Loaded:
     creds: ProjectCreds
     events: list[ref.StoredEvent]
     today_ms: int  # today 00:00 UTC
-
-
-def _import(client: httpx.Client, creds: ProjectCreds, events: list[dict[str, Any]]) -> None:
-    response = client.post("/import", params={"project_id": creds.project_id}, content=orjson.dumps(events),
-                           headers={"Content-Type": "application/json"}, auth=(creds.sa_username, creds.sa_secret))
-    assert response.status_code == 200, response.text
-    assert response.json().get("num_records_imported") == len(events), response.text
 
 
 def _midnight_today() -> datetime:
@@ -46,13 +39,13 @@ def loaded(server: ServerProcess, client: httpx.Client) -> Loaded:
     cutoff = time.time() + 1800  # /import refuses events more than an hour ahead; the generator fills all of today
     for batch in generate_event_batches(DemoConfig(seed=11, events=3000, end=midnight + timedelta(days=1))):
         batch = [event for event in batch if event["properties"]["time"] <= cutoff]
-        _import(client, creds, batch)
+        import_all(client, creds, batch, strict=False)
         sent += batch
     # older than the default 31-day window: visible only with explicit dates
     old_time = int((midnight - timedelta(days=40)).timestamp())
     old = [{"event": "Ancient Event", "properties": {"time": old_time + i, "distinct_id": f"old{i}",
                                                      "$insert_id": f"old-{i}", "legacy": i}} for i in range(3)]
-    _import(client, creds, old)
+    import_all(client, creds, old, strict=False)
     sent += old
     stored = ref.stored_events(sent)
     assert len(stored) < len(sent)  # the generator resends some events: dedup matters
@@ -215,12 +208,12 @@ def test_projects_are_isolated_and_duplicates_count_once(loaded: Loaded, server:
     other = make_project(server.data_dir, "discovery-other")
     now = int(time.time()) - 60
     dup = {"event": "Only Here", "properties": {"time": now, "distinct_id": "x", "$insert_id": "dup-1", "color": "red"}}
-    _import(client, other, [
+    import_all(client, other, [
         dup, dup, dup,
         {"event": "Only Here", "properties": {"time": now, "distinct_id": "y", "$insert_id": "a", "color": "blue"}},
         {"event": "Only Here", "properties": {"time": now, "distinct_id": "z", "$insert_id": "b", "color": "blue"}},
         {"event": "Also Here", "properties": {"time": now, "distinct_id": "x", "$insert_id": "c", "n": 1.5}},
-    ])
+    ], strict=False)
     assert _get(client, other, "/events/names") == ["Only Here", "Also Here"]
     assert _get(client, other, "/events/properties/top", event="Only Here")["color"] == {"count": 3}
     assert _get(client, other, "/events/properties/values", event="Only Here", name="color") == ["blue", "red"]

@@ -18,7 +18,7 @@ import pytest
 from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as ref
-from tests.support.sending import import_strict
+from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
 TZ = "America/Los_Angeles"
@@ -68,10 +68,10 @@ def loaded(server: ServerProcess, client: httpx.Client) -> Loaded:
     creds = make_project(server.data_dir, "event-queries", timezone=TZ)
     sent: list[dict[str, Any]] = []
     for batch in generate_event_batches(DemoConfig(seed=7, events=3000, end=END)):
-        import_strict(client, creds, batch)
+        import_all(client, creds, batch)
         sent += batch
     tricky = _tricky()
-    import_strict(client, creds, tricky)
+    import_all(client, creds, tricky)
     sent += tricky
     events = ref.load(sent)
     assert len(events) < len(sent)
@@ -333,7 +333,7 @@ def test_auth_required(loaded: Loaded, client: httpx.Client, path: str) -> None:
 def test_projects_are_isolated(loaded: Loaded, server: ServerProcess, client: httpx.Client) -> None:
     other = make_project(server.data_dir, "event-queries-other")
     ts = int(datetime(2025, 3, 1, 12, tzinfo=UTC).timestamp())
-    import_strict(client, other, [{"event": "Page View", "properties": {"time": ts, "distinct_id": "t-user",
+    import_all(client, other, [{"event": "Page View", "properties": {"time": ts, "distinct_id": "t-user",
                                                                   "$insert_id": "iso-1"}}])
     got = _get(client, other, "/events", event='["Page View", "Tricky"]', type="general", unit="day",
                from_date="2025-03-01", to_date="2025-03-01")

@@ -12,7 +12,7 @@ from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
-from tests.support.sending import import_strict
+from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
 TZ = "America/New_York"
@@ -24,7 +24,7 @@ def loaded(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, l
     creds = make_project(server.data_dir, "retention", timezone=TZ)
     sent: list[dict[str, Any]] = []
     for batch in generate_event_batches(DemoConfig(seed=5, events=12000, end=END, days=40), batch_size=1000):
-        import_strict(client, creds, batch)
+        import_all(client, creds, batch)
         sent += batch
     events = events_ref.load(sent)
     assert any(e.user != e.stored_id for e in events)

@@ -12,12 +12,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import orjson
 import pytest
 
 from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_segmentation as ref
+from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
 END = datetime(2025, 3, 15, tzinfo=UTC)  # generated events span [END - 30 days, END)
@@ -30,13 +30,6 @@ class Loaded:
     creds: ProjectCreds
     timezone: str
     events: list[ref.Event]
-
-
-def _import(client: httpx.Client, creds: ProjectCreds, events: list[dict[str, Any]]) -> None:
-    response = client.post("/import", params={"project_id": creds.project_id}, content=orjson.dumps(events),
-                           headers={"Content-Type": "application/json"}, auth=(creds.sa_username, creds.sa_secret))
-    assert response.status_code == 200, response.text
-    assert response.json().get("num_records_imported") == len(events), response.text
 
 
 def _at(text: str, timezone: str = NY) -> int:
@@ -79,10 +72,10 @@ def _load(server: ServerProcess, client: httpx.Client, name: str, timezone: str)
     creds = make_project(server.data_dir, name, timezone=timezone)
     sent: list[dict[str, Any]] = []
     for batch in generate_event_batches(DemoConfig(seed=7, events=3000, end=END)):
-        _import(client, creds, batch)
+        import_all(client, creds, batch, strict=False)
         sent += batch
     extra = _tricky()
-    _import(client, creds, extra)
+    import_all(client, creds, extra, strict=False)
     sent += extra
     events = ref.stored(sent)
     assert len(events) < len(sent)  # dedup matters

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mixhouse.errors import ValidationError
 
 #: Every Query API path answers under both bases (spec §1.1), with and without a trailing slash.
 API_BASES = ("/api/query", "/api/2.0")
+
+
+def text_param(params: Mapping[str, Any], name: str) -> str | None:
+    """A parameter's text; ``None`` when absent or blank."""
+    value = params.get(name)
+    return None if value is None or str(value).strip() == "" else str(value)
 
 
 def parse_limit(value: Any, *, default: int, maximum: int) -> int:
@@ -21,6 +28,25 @@ def parse_limit(value: Any, *, default: int, maximum: int) -> int:
     if limit <= 0 or limit > maximum:
         raise ValidationError(f"limit must be between 1 and {maximum}")
     return limit
+
+
+def parse_whole(value: Any, name: str, *, low: int, high: int, default: int) -> int:
+    """A whole number from ``low`` to ``high`` (an int, an integral float or its text); ``default`` when absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+    if number is None or not low <= number <= high:
+        raise ValidationError(f"{name} must be a whole number from {low} to {high}")
+    return number
 
 
 def api_paths(path: str) -> list[str]:

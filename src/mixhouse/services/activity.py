@@ -42,6 +42,7 @@ from mixhouse.query.activity import (
     any_event_sql,
     newest_events_sql,
 )
+from mixhouse.query.params import parse_whole
 from mixhouse.query.timebuckets import check_not_future
 from mixhouse.storage.base import Backend
 
@@ -286,7 +287,7 @@ def parse_feed_request(project: Project, params: Mapping[str, Any], now: datetim
     return FeedRequest(
         ids=ids,
         dates=parse_date_range(project, bookmark.get("dateRange"), now),
-        limit=_whole(params.get("limit"), "limit", 1, MAX_PAGE, MAX_PAGE),
+        limit=parse_whole(params.get("limit"), "limit", low=1, high=MAX_PAGE, default=MAX_PAGE),
         include=include or None,
         exclude=exclude or None,
         search=search or None,
@@ -295,7 +296,7 @@ def parse_feed_request(project: Project, params: Mapping[str, Any], now: datetim
         paging_window_days=(
             None
             if params.get("paging_window") is None
-            else _whole(params.get("paging_window"), "paging_window", 1, MAX_PAGING_WINDOW_DAYS, 1)
+            else parse_whole(params["paging_window"], "paging_window", low=1, high=MAX_PAGING_WINDOW_DAYS, default=1)
         ),
     )
 
@@ -316,18 +317,6 @@ def _names(value: Any, name: str) -> list[str] | None:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError(f"{name} must be a JSON array of strings")
     return list(value)
-
-
-def _whole(value: Any, name: str, low: int, high: int, default: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value) if not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        number = None
-    if number is None or not low <= number <= high or (isinstance(value, float) and value != number):
-        raise ValidationError(f"{name} must be a whole number from {low} to {high}")
-    return number
 
 
 def _search_properties(value: Any) -> list[str] | None:

@@ -24,6 +24,7 @@ from mixhouse.core.dates import DateRange, parse_range
 from mixhouse.errors import ValidationError
 from mixhouse.meta.records import Project
 from mixhouse.query.discovery import day_counts_sql, event_names_sql, property_names_sql, property_values_sql
+from mixhouse.query.params import count_metric
 from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.storage.base import Backend
 
@@ -108,14 +109,6 @@ def property_values(
     return [str(row["value"]) for row in rows]
 
 
-def _metric(kind: str, events: int, users: int) -> float:
-    if kind == "general":
-        return float(events)
-    if kind == "unique":
-        return float(users)
-    return events / users if users else 0.0
-
-
 def top_events(
     backend: Backend, project: Project, kind: str, limit: int, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -135,8 +128,8 @@ def top_events(
     }
     entries: list[tuple[float, str, float]] = []
     for row in backend.query_rows(day_counts_sql(), params):
-        amount = _metric(kind, int(row["today_events"]), int(row["today_users"]))
-        before = _metric(kind, int(row["earlier_events"]), int(row["earlier_users"]))
+        amount = float(count_metric(kind, int(row["today_events"]), int(row["today_users"])))
+        before = float(count_metric(kind, int(row["earlier_events"]), int(row["earlier_users"])))
         change = (amount - before) / before if before else 0.0
         entries.append((amount, str(row["name"]), change))
     entries.sort(key=lambda entry: (-entry[0], entry[1]))

@@ -26,7 +26,7 @@ from mixhouse.core.dates import DateRange, parse_range
 from mixhouse.errors import ValidationError
 from mixhouse.expr import SqlFragment, compile_values, parse
 from mixhouse.meta.records import Project
-from mixhouse.query.params import parse_limit
+from mixhouse.query.params import parse_limit, parse_whole, text_param
 from mixhouse.query.retention import retention_sql
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
 from mixhouse.query.where import EVENT_CONTEXT, compile_event_where
@@ -56,26 +56,8 @@ class RetentionQuery:
     timezone: str
 
 
-def _text(params: dict[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    return None if value is None or str(value).strip() == "" else str(value)
-
-
-def _whole(params: dict[str, Any], name: str, default: int, high: int) -> int:
-    text = _text(params, name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 1 <= value <= high:
-        raise ValidationError(f"{name} must be a whole number from 1 to {high}")
-    return value
-
-
 def _flag(params: dict[str, Any], name: str) -> bool:
-    text = (_text(params, name) or "false").lower()
+    text = (text_param(params, name) or "false").lower()
     if text not in ("true", "false", "1", "0"):
         raise ValidationError(f"{name} must be true or false")
     return text in ("true", "1")
@@ -83,16 +65,17 @@ def _flag(params: dict[str, Any], name: str) -> bool:
 
 def parse_query(project: Project, params: dict[str, Any]) -> RetentionQuery:
     timezone = project.timezone or "UTC"
-    dates = parse_range(_text(params, "from_date"), _text(params, "to_date"))
+    dates = parse_range(text_param(params, "from_date"), text_param(params, "to_date"))
     check_not_future(dates, timezone)
-    kind = _text(params, "retention_type") or "birth"
+    kind = text_param(params, "retention_type") or "birth"
     if kind not in ("birth", "compounded"):
         raise ValidationError("retention_type must be birth or compounded")
-    born_event, event = _text(params, "born_event"), _text(params, "event")
+    born_event, event = text_param(params, "born_event"), text_param(params, "event")
     if kind == "birth" and born_event is None:
         raise ValidationError("born_event is required for birth retention")
-    unit = parse_unit(_text(params, "unit"), allowed=UNITS)
-    born_where_text, where_text, on_text = _text(params, "born_where"), _text(params, "where"), _text(params, "on")
+    unit = parse_unit(text_param(params, "unit"), allowed=UNITS)
+    born_where_text, where_text = text_param(params, "born_where"), text_param(params, "where")
+    on_text = text_param(params, "on")
     return RetentionQuery(
         dates=dates,
         compounded=kind == "compounded",
@@ -101,11 +84,13 @@ def parse_query(project: Project, params: dict[str, Any]) -> RetentionQuery:
         born_where=compile_event_where(born_where_text, prefix="bw") if born_where_text else None,
         where=compile_event_where(where_text) if where_text else None,
         unit=unit,
-        interval=_whole(params, "interval", 1, 90 if unit == "day" else 36),
-        interval_count=_whole(params, "interval_count", 1, MAX_INTERVAL_COUNT),
+        interval=parse_whole(params.get("interval"), "interval", low=1, high=90 if unit == "day" else 36, default=1),
+        interval_count=parse_whole(
+            params.get("interval_count"), "interval_count", low=1, high=MAX_INTERVAL_COUNT, default=1
+        ),
         unbounded=_flag(params, "unbounded_retention"),
         on=compile_values(parse(on_text), replace(EVENT_CONTEXT, param_prefix="on")) if on_text else None,
-        limit=parse_limit(_text(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT),
+        limit=parse_limit(text_param(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT),
         timezone=timezone,
     )
 

@@ -37,7 +37,7 @@ from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project
 from mixhouse.query import segmentation as sql
 from mixhouse.query.grouped_keys import GroupedKeys, grouped_keys
-from mixhouse.query.params import count_metric
+from mixhouse.query.params import count_metric, text_param
 from mixhouse.query.params import parse_limit as parse_limit_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_interval_days, parse_unit
 from mixhouse.query.where import EVENT_CONTEXT, compile_event_where
@@ -80,25 +80,20 @@ class Query:
 # --- parameter parsing --------------------------------------------------------------------------------------------
 
 
-def _text(params: dict[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    return None if value is None or str(value).strip() == "" else str(value)
-
-
 def parse_query(
     project: Project, params: dict[str, Any], *, units: tuple[str, ...], on_required: bool = False
 ) -> Query:
-    event = _text(params, "event")
+    event = text_param(params, "event")
     if event is None:
         raise ValidationError("event is required")
     timezone = project.timezone or "UTC"
-    dates = parse_range(_text(params, "from_date"), _text(params, "to_date"))
+    dates = parse_range(text_param(params, "from_date"), text_param(params, "to_date"))
     check_not_future(dates, timezone)
-    unit = parse_unit(_text(params, "unit"), allowed=units)
-    days = parse_interval_days(_text(params, "interval"))
-    where_text = _text(params, "where")
+    unit = parse_unit(text_param(params, "unit"), allowed=units)
+    days = parse_interval_days(text_param(params, "interval"))
+    where_text = text_param(params, "where")
     where = compile_event_where(where_text) if where_text is not None else None
-    on_text = _text(params, "on")
+    on_text = text_param(params, "on")
     if on_required and on_text is None:
         raise ValidationError("on is required")
     if on_text is not None:
@@ -108,18 +103,18 @@ def parse_query(
 
 
 def parse_type(params: dict[str, Any]) -> str:
-    kind = _text(params, "type") or "general"
+    kind = text_param(params, "type") or "general"
     if kind not in TYPES:
         raise ValidationError("type must be one of general, unique, average")
     return kind
 
 
 def parse_limit(params: dict[str, Any]) -> int:
-    return parse_limit_param(_text(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    return parse_limit_param(text_param(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
 
 
 def parse_format(params: dict[str, Any]) -> str:
-    fmt = (_text(params, "format") or "json").lower()
+    fmt = (text_param(params, "format") or "json").lower()
     if fmt not in ("json", "csv"):
         raise ValidationError("format must be json or csv")
     return fmt
