@@ -159,6 +159,33 @@ def test_paging_keeps_copies_stored_under_different_ids(feed: Any, client: httpx
     assert {event["properties"]["$distinct_id"] for page in pages for event in page} == {"tie-user"}
 
 
+def test_a_merge_made_after_a_read_shows_at_once(feed: Any, client: httpx.Client) -> None:
+    """The feed resolves ids from the identity state the ingest path keeps: a device read before its merge, then
+    merged into a user, is that user's on the next read (both endpoints, asked by either id)."""
+    creds, _, _ = feed
+    moment = int((END - timedelta(days=3)).timestamp())
+    body = {"bookmark": _between(FROM, TO)}
+    anonymous = {"event": "Browse", "properties": {"time": moment, "distinct_id": "$device:late-dev",
+                                                   "$device_id": "late-dev", "$insert_id": "late-1"}}
+    import_all(client, creds, [anonymous])
+    before = _post(client, creds, {**body, "distinct_ids": ["late-user"]})["results"]["events"]
+    assert before == []
+    alone = _post(client, creds, {**body, "distinct_ids": ["$device:late-dev"]})["results"]["events"]
+    assert [e["properties"]["$distinct_id"] for e in alone] == ["$device:late-dev"]
+    login = {"event": "Log In", "properties": {"time": moment + 60, "distinct_id": "late-user", "$user_id": "late-user",
+                                               "$device_id": "late-dev", "$insert_id": "late-2"}}
+    import_all(client, creds, [login])
+    for asked in ("late-user", "$device:late-dev"):
+        after = _post(client, creds, {**body, "distinct_ids": [asked]})["results"]["events"]
+        assert [(e["event"], e["properties"]["$distinct_id"]) for e in after] == [
+            ("Browse", "late-user"), ("Log In", "late-user")]
+        legacy = client.get("/api/query/stream/query", auth=(creds.sa_username, creds.sa_secret), params={
+            "project_id": creds.project_id, "distinct_ids": orjson.dumps([asked]).decode(),
+            "from_date": FROM.isoformat(), "to_date": TO.isoformat()})
+        assert legacy.status_code == 200, legacy.text
+        assert [e["event"] for e in legacy.json()["results"]["events"]] == ["Browse", "Log In"]
+
+
 def test_paging_window_bounds_each_page(feed: Any, client: httpx.Client) -> None:
     creds, events, canonical = feed
     ids = _busiest_users(events, 10)

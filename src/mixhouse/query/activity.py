@@ -1,8 +1,8 @@
 """SQL for the activity feed (``/stream/query`` and ``/stream/bookmark``, spec §4.12): the events of some users.
 
-The ids asked for may be any id of a merged cluster. ``CANONICAL_OF_IDS_SQL`` and ``IDS_OF_USERS_SQL`` (two key
-lookups in the identity table) resolve them to their users and every id those users' events are stored under; the
-feed queries then bind those (``stored``, ``canonical``), ``project_id`` and the window.
+The ids asked for may be any id of a merged cluster; the caller resolves them to their users and every id those
+users' events are stored under (``services.activity``, from the project's identity state), and the feed queries bind
+those (``stored``, ``canonical``), ``project_id`` and the window.
 """
 
 from __future__ import annotations
@@ -11,26 +11,6 @@ from collections.abc import Sequence
 
 from mixhouse.query.event_counts import WINDOW_CONDITIONS
 from mixhouse.query.events_source import SOURCE, over_events
-from mixhouse.storage.schema import IDENTITY_TABLE
-
-#: The latest canonical id of each of ``{ids:Array(String)}`` that has one. Binds ``project_id``.
-CANONICAL_OF_IDS_SQL = f"""
-    SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
-    WHERE project_id = {{project_id:UInt32}} AND id IN {{ids:Array(String)}}
-    GROUP BY id
-"""
-
-#: Every mapped id that is, or once was, tied to one of ``{users:Array(String)}``, with its latest canonical id (the
-#: caller keeps those whose latest canonical is one of the users). Binds ``project_id``.
-IDS_OF_USERS_SQL = f"""
-    SELECT id, argMax(canonical, seq) AS canonical FROM {IDENTITY_TABLE}
-    WHERE project_id = {{project_id:UInt32}} AND id IN (
-        SELECT id FROM {IDENTITY_TABLE}
-        WHERE project_id = {{project_id:UInt32}}
-          AND (canonical IN {{users:Array(String)}} OR id IN {{users:Array(String)}})
-    )
-    GROUP BY id
-"""
 
 #: Rows of the users: stored under one of their ids (``{stored:Array(String)}``), read before dedup (the stored id
 #: is part of the dedup key) so only those rows are read in full; no identity join is needed.

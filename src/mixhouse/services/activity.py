@@ -33,11 +33,10 @@ import orjson
 from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.errors import ValidationError
 from mixhouse.expr.values import MAX_DATETIME_MS, MIN_DATETIME_MS
+from mixhouse.ingest.identity import IdentityState
 from mixhouse.meta.records import Project
 from mixhouse.query.activity import (
     BEFORE_CURSOR,
-    CANONICAL_OF_IDS_SQL,
-    IDS_OF_USERS_SQL,
     activity_lines_sql,
     any_event_sql,
     newest_events_sql,
@@ -91,22 +90,18 @@ class FeedRequest:
 # --- the events, as both endpoints show them ---------------------------------------------------------------------
 
 
-def _users_params(backend: Backend, project: Project, ids: list[str]) -> dict[str, Any] | None:
+def _users_params(identity: IdentityState, project: Project, ids: list[str]) -> dict[str, Any] | None:
     """``stored``/``canonical``: every id the users behind ``ids`` have events under, and its user; ``None`` when
-    the ids belong to nobody."""
-    scope = {"project_id": project.id}
-    found = backend.query_rows(CANONICAL_OF_IDS_SQL, {**scope, "ids": ids})
-    mapped = {str(row["id"]): str(row["canonical"]) for row in found}
-    users = sorted({mapped.get(item) or item for item in ids})
+    no id is asked. Read from the project's identity state, which the ingest path keeps equal to the identity table
+    (it applies each row once the row is durable), so no query is spent on it."""
+    users = sorted({identity.canonical(item) for item in ids})
     if not users:
         return None
-    tied = backend.query_rows(IDS_OF_USERS_SQL, {**scope, "users": users})
-    latest = {str(row["id"]): str(row["canonical"]) for row in tied}
-    owner = {stored: canonical for stored, canonical in latest.items() if canonical in users}
-    for user in users:  # a user's own id, unless it now belongs to someone else
-        if latest.get(user, user) == user:
-            owner[user] = user
-    return {**scope, "stored": list(owner), "canonical": list(owner.values())}
+    owner: dict[str, str] = {}
+    for user in users:
+        for member in frozenset(identity.cluster(user)):  # a copy: the committer thread may be adding members
+            owner[member] = user
+    return {"project_id": project.id, "stored": list(owner), "canonical": list(owner.values())}
 
 
 def _answer(lines: list[bytes], sentinel: dict[str, Any] | None = None, *, paged: bool = False) -> bytes:
@@ -119,10 +114,11 @@ def _unique_ids(ids: list[str]) -> list[str]:
     return [item for item in dict.fromkeys(ids) if item]
 
 
-def stream_query(backend: Backend, project: Project, distinct_ids: list[str], dates: DateRange) -> bytes:
+def stream_query(
+    backend: Backend, identity: IdentityState, project: Project, distinct_ids: list[str], dates: DateRange
+) -> bytes:
     """``/stream/query``: every event of the users in the window, oldest first (the JSON answer)."""
-    ids = _unique_ids(distinct_ids)
-    users = _users_params(backend, project, ids) if ids else None
+    users = _users_params(identity, project, _unique_ids(distinct_ids))
     lines: list[bytes] = []
     if users is not None:
         start_ms, end_ms = dates.bounds_ms(project.timezone or "UTC")
@@ -135,11 +131,10 @@ def stream_query(backend: Backend, project: Project, distinct_ids: list[str], da
 # --- /stream/bookmark --------------------------------------------------------------------------------------------
 
 
-def stream_bookmark(backend: Backend, project: Project, request: FeedRequest) -> bytes:
+def stream_bookmark(backend: Backend, identity: IdentityState, project: Project, request: FeedRequest) -> bytes:
     """One page of the feed, as JSON: ``{"status": "ok", "results": {"events": [...], "sentinel_event": cursor |
     null}}``."""
-    ids = _unique_ids(request.ids)
-    users = _users_params(backend, project, ids) if ids else None
+    users = _users_params(identity, project, _unique_ids(request.ids))
     if users is None:
         return _answer([], None, paged=True)
     start_ms, end_ms = request.dates.bounds_ms(project.timezone or "UTC")

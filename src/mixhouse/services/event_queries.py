@@ -273,7 +273,7 @@ def frequency(
         params["events"] = events
     sql = frequency_sql(
         Bucketing(unit, timezone).sql,
-        Bucketing(addiction_unit, timezone).sql,
+        Bucketing(addiction_unit, timezone).start_sql,
         with_events=events is not None,
         conditions=conditions,
     )

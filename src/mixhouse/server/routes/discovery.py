@@ -13,37 +13,37 @@ from starlette.routing import Route
 from mixhouse.meta.records import Project
 from mixhouse.server.routes.query_endpoint import Handler, query_routes
 from mixhouse.services import discovery
-from mixhouse.storage.base import Backend
+from mixhouse.services.runtime import Runtime
 
 #: Builds the blocking call that answers one endpoint from the request parameters (parsing happens up front).
 
 
-def _event_names(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _event_names(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     discovery.parse_type(params.get("type"))
     limit = discovery.parse_limit(params.get("limit"), 255)
     dates = discovery.parse_window(project, params.get("from_date"), params.get("to_date"))
-    return lambda: discovery.event_names(backend, project, dates, limit)
+    return lambda: discovery.event_names(rt.backend, project, dates, limit)
 
 
-def _top_properties(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _top_properties(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     event = discovery.required_text(params, "event")
     limit = discovery.parse_limit(params.get("limit"), 10)
     dates = discovery.parse_window(project, params.get("from_date"), params.get("to_date"))
-    return lambda: discovery.top_properties(backend, project, dates, event, limit)
+    return lambda: discovery.top_properties(rt.backend, project, dates, event, limit)
 
 
-def _property_values(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _property_values(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     name = discovery.required_text(params, "name")
     event = discovery.optional_text(params, "event")
     limit = discovery.parse_limit(params.get("limit"), 255)
     dates = discovery.parse_window(project, params.get("from_date"), params.get("to_date"))
-    return lambda: discovery.property_values(backend, project, dates, name, event, limit)
+    return lambda: discovery.property_values(rt.backend, project, dates, name, event, limit)
 
 
-def _top_events(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _top_events(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     kind = discovery.parse_type(params.get("type"))
     limit = discovery.parse_limit(params.get("limit"), 100)
-    return lambda: discovery.top_events(backend, project, kind, limit)
+    return lambda: discovery.top_events(rt.backend, project, kind, limit)
 
 
 ENDPOINTS: dict[str, Handler] = {

@@ -11,13 +11,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mixhouse.errors import ValidationError
+from mixhouse.ingest.identity import IdentityState
 from mixhouse.meta.records import Project
 from mixhouse.query.timebuckets import parse_unit
 from mixhouse.query.where import compile_event_where
 from mixhouse.server.routes.query_endpoint import Handler, query_routes
 from mixhouse.services import activity, retention
 from mixhouse.services import event_queries as eq
-from mixhouse.storage.base import Backend
+from mixhouse.services.runtime import Runtime
 
 #: Builds the blocking call that answers one endpoint from the request parameters (parsing happens up front).
 
@@ -29,15 +30,15 @@ def _csv_wanted(params: dict[str, Any]) -> bool:
     return fmt == "csv"
 
 
-def _event_counts(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _event_counts(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     events = eq.parse_string_list(params.get("event"), "event")
     unit = parse_unit(params.get("unit"))
     kind = eq.parse_type(params.get("type"), unit)
     window = eq.resolve_window(project, params, unit)
-    return lambda: eq.event_counts(backend, project, events, kind, unit, window)
+    return lambda: eq.event_counts(rt.backend, project, events, kind, unit, window)
 
 
-def _property_counts(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _property_counts(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     event = eq.required_text(params, "event")
     name = eq.required_text(params, "name")
     values = None if params.get("values") in (None, "") else eq.parse_string_list(params["values"], "values")
@@ -45,10 +46,10 @@ def _property_counts(backend: Backend, project: Project, params: dict[str, Any])
     kind = eq.parse_type(params.get("type"), unit)
     limit = eq.parse_limit(params.get("limit"), 255)
     window = eq.resolve_window(project, params, unit)
-    return lambda: eq.property_counts(backend, project, event, name, values, kind, unit, window, limit)
+    return lambda: eq.property_counts(rt.backend, project, event, name, values, kind, unit, window, limit)
 
 
-def _frequency(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _frequency(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     unit = parse_unit(params.get("unit"), allowed=("day", "week", "month"))
     addiction_unit = parse_unit(params.get("addiction_unit"), default="hour", allowed=("hour", "day"))
     if params.get("on") not in (None, ""):
@@ -61,25 +62,30 @@ def _frequency(backend: Backend, project: Project, params: dict[str, Any]) -> Ca
     dates = eq.parse_dates(project, params)
     if where:  # compile now so a bad expression is a 400 before any work
         compile_event_where(where)
-    return lambda: eq.frequency(backend, project, dates, unit, addiction_unit, events, where)
+    return lambda: eq.frequency(rt.backend, project, dates, unit, addiction_unit, events, where)
 
 
-def _activity(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _activity(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     ids = eq.parse_string_list(params.get("distinct_ids"), "distinct_ids")
     if len(ids) > activity.MAX_IDS:
         raise ValidationError(f"at most {activity.MAX_IDS} distinct_ids per request")
     dates = eq.parse_dates(project, params)
-    return lambda: _json_bytes(activity.stream_query(backend, project, ids, dates))
+    return lambda: _json_bytes(activity.stream_query(rt.backend, _identity(rt, project), project, ids, dates))
 
 
-def _retention(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _retention(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     query = retention.parse_query(project, params)
-    return lambda: retention.retention(backend, project, query)
+    return lambda: retention.retention(rt.backend, project, query)
 
 
-def _activity_page(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+def _activity_page(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     request = activity.parse_feed_request(project, params)
-    return lambda: _json_bytes(activity.stream_bookmark(backend, project, request))
+    return lambda: _json_bytes(activity.stream_bookmark(rt.backend, _identity(rt, project), project, request))
+
+
+def _identity(rt: Runtime, project: Project) -> IdentityState:
+    """The project's identity state (loaded from storage on first use; call it on the worker thread)."""
+    return rt.identities.state(project.id, project.identity_mode)
 
 
 def _json_bytes(body: bytes) -> Response:
@@ -89,9 +95,9 @@ def _json_bytes(body: bytes) -> Response:
 def _with_csv(handler: Handler) -> Handler:
     """Offer ``format=csv``: the format is checked with the other parameters, before any work."""
 
-    def handle(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    def handle(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
         as_csv = _csv_wanted(params)
-        call = handler(backend, project, params)
+        call = handler(rt, project, params)
         if not as_csv:
             return call
         return lambda: Response(eq.series_csv(call()), media_type="text/csv; charset=utf-8")

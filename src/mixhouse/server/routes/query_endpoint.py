@@ -20,9 +20,10 @@ from mixhouse.query.params import api_paths
 from mixhouse.server.context import full_path, runtime
 from mixhouse.server.responses import json_response, query_error
 from mixhouse.server.routes.query_auth import authenticate, request_params
-from mixhouse.storage.base import Backend
+from mixhouse.services.runtime import Runtime
 
-Handler = Callable[[Backend, Project, dict[str, Any]], Callable[[], Any]]
+#: Validates the parameters, then returns the blocking call that answers (run on a worker thread).
+Handler = Callable[[Runtime, Project, dict[str, Any]], Callable[[], Any]]
 
 
 def query_endpoint(handler: Handler) -> Callable[[Request], Any]:
@@ -30,7 +31,7 @@ def query_endpoint(handler: Handler) -> Callable[[Request], Any]:
         try:
             params = await request_params(request)
             project = authenticate(request, params)
-            call = handler(runtime(request).backend, project, params)
+            call = handler(runtime(request), project, params)
             body = await run_in_threadpool(call)
         except MixhouseError as exc:
             return query_error(exc, full_path(request))

@@ -17,19 +17,19 @@ from mixhouse.query.timebuckets import UNITS
 from mixhouse.server.responses import json_response
 from mixhouse.server.routes.query_endpoint import Handler, query_routes
 from mixhouse.services import segmentation
-from mixhouse.storage.base import Backend
+from mixhouse.services.runtime import Runtime
 
 #: Builds the blocking call that answers one endpoint (parameters are parsed and validated up front).
 
 
-def _segmentation(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Response]:
+def _segmentation(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Response]:
     query = segmentation.parse_query(project, params, units=UNITS)
     kind = segmentation.parse_type(params)
     limit = segmentation.parse_limit(params)
     fmt = segmentation.parse_format(params)
 
     def call() -> Response:
-        answer = segmentation.segmentation(backend, project, query, kind, limit)
+        answer = segmentation.segmentation(rt.backend, project, query, kind, limit)
         if fmt == "csv":
             return Response(segmentation.segmentation_csv(answer), media_type="text/csv")
         return json_response(answer)
@@ -38,17 +38,17 @@ def _segmentation(backend: Backend, project: Project, params: dict[str, Any]) ->
 
 
 def _summary(mean: bool) -> Handler:
-    def handler(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Response]:
+    def handler(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Response]:
         query = segmentation.parse_query(project, params, units=segmentation.NUMERIC_UNITS, on_required=True)
-        return lambda: json_response(segmentation.numeric_summary(backend, project, query, mean))
+        return lambda: json_response(segmentation.numeric_summary(rt.backend, project, query, mean))
 
     return handler
 
 
-def _numeric(backend: Backend, project: Project, params: dict[str, Any]) -> Callable[[], Response]:
+def _numeric(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Response]:
     query = segmentation.parse_query(project, params, units=segmentation.NUMERIC_UNITS, on_required=True)
     kind = segmentation.parse_type(params)
-    return lambda: json_response(segmentation.numeric(backend, project, query, kind))
+    return lambda: json_response(segmentation.numeric(rt.backend, project, query, kind))
 
 
 ENDPOINTS: dict[str, Handler] = {
