@@ -80,7 +80,7 @@ def test_migrate_twice_is_idempotent(url: str) -> None:
         meta.migrate()
         assert meta.list_projects() == [first.project]
         with meta.engine.connect() as connection:
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
             tables = set(inspect(connection).get_table_names())
     assert {"organizations", "projects", "service_accounts", "project_members"} <= tables
 
@@ -300,3 +300,24 @@ def test_secrets_are_not_stored_in_plain_text(url: str, tmp_path: Path) -> None:
     assert secret_digest(made.service_account_secret) in stored
     assert made.api_secret not in stored
     assert made.service_account_secret not in stored
+
+
+def test_reports_are_saved_listed_and_scoped_to_their_project(store: MetaStore, created: CreatedProject) -> None:
+    project = created.project.id
+    other = store.create_project("other").project.id
+    steps = {"sections": {"show": [{"behavior": {"type": "funnel", "behaviors": [{"name": "A"}, {"name": "B"}]}}]}}
+    funnel = store.create_report(project, "funnels", " Sign-up funnel ", steps, description="two steps")
+    insight = store.create_report(project, "insights", "Daily logins", {"sections": {}})
+    store.create_report(other, "funnels", "Someone else's", steps)
+    assert (funnel.name, funnel.type, funnel.params, funnel.description) == ("Sign-up funnel", "funnels", steps,
+                                                                              "two steps")
+    assert [r.id for r in store.list_reports(project)] == [funnel.id, insight.id]
+    assert [r.name for r in store.list_reports(project, "funnels")] == ["Sign-up funnel"]
+    assert store.get_report(project, funnel.id) == funnel
+    assert store.get_report(other, funnel.id) is None  # another project's report reads as missing
+    with pytest.raises(ValidationError):
+        store.create_report(project, "dashboards", "x", {})
+    with pytest.raises(ValidationError):
+        store.create_report(project, "funnels", "", steps)
+    with pytest.raises(NotFoundError):
+        store.create_report(10_000, "funnels", "x", steps)

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mixhouse import __version__
+from mixhouse.cli.options import DEFAULT_DATA_DIR, DataDir
+from mixhouse.cli.reports import reports_app
 from mixhouse.errors import MixhouseError
 
 app = typer.Typer(help="Mixhouse server: Mixpanel-compatible product analytics on ClickHouse.", no_args_is_help=True)
@@ -19,8 +21,7 @@ projects_app = typer.Typer(help="Create and list projects.", no_args_is_help=Tru
 app.add_typer(projects_app, name="projects")
 console = Console()
 
-DataDir = Annotated[Path, typer.Option("--data-dir", envvar="MIXHOUSE_DATA_DIR", help="Data directory.")]
-DEFAULT_DATA_DIR = Path("./mixhouse-data")
+app.add_typer(reports_app, name="reports")
 
 
 def _fail(exc: MixhouseError) -> None:

@@ -14,9 +14,11 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -36,6 +38,8 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 
 IDENTITY_MODES: Final[tuple[str, ...]] = ("simplified", "original")
 ROLES: Final[tuple[str, ...]] = ("owner", "admin", "analyst", "consumer")
+#: Kinds of saved report (Mixpanel's bookmark types).
+REPORT_TYPES: Final[tuple[str, ...]] = ("insights", "funnels", "retention", "flows")
 
 NAME_MAX_LENGTH: Final = 255
 TIMEZONE_MAX_LENGTH: Final = 64
@@ -142,4 +146,27 @@ class ProjectMember(Base):
     __table_args__ = (
         UniqueConstraint("service_account_id", "project_id"),
         CheckConstraint("role IN ('owner', 'admin', 'analyst', 'consumer')", name="role"),
+    )
+
+
+class Report(Base):
+    """A saved report (Mixpanel's bookmark): its kind and the bookmark params it runs. Saved funnels are reports
+    of type ``funnels`` (``funnel_id`` is the report id)."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    workspace_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    params: Mapped[str] = mapped_column(Text, nullable=False)  # JSON text of the bookmark params
+    created_at: Mapped[datetime] = _created_at()
+    modified_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        Index("ix_reports_project_id_type", "project_id", "type"),
+        CheckConstraint("type IN ('insights', 'funnels', 'retention', 'flows')", name="type"),
+        {"sqlite_autoincrement": True},
     )

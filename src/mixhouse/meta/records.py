@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +40,18 @@ class CreatedProject:
             f"CreatedProject(project={self.project!r}, api_secret='***', "
             f"service_account_username={self.service_account_username!r}, service_account_secret='***')"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A saved report: ``params`` are its bookmark params (a JSON object)."""
+
+    id: int
+    project_id: int
+    workspace_id: int | None
+    type: str
+    name: str
+    description: str
+    params: dict[str, Any]
+    created_at: datetime
+    modified_at: datetime

@@ -1,4 +1,4 @@
-"""The metadata store: organizations, projects, their secrets, service accounts and memberships.
+"""The metadata store: organizations, projects, their secrets, service accounts, memberships and saved reports.
 
 Secrets (project API secrets, service account secrets) are minted here with :func:`secrets.token_hex`,
 returned once in :class:`CreatedProject`, and stored only as SHA-256 hex digests.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alembic import command
@@ -25,7 +26,7 @@ from mixhouse.errors import NotFoundError, StorageError, ValidationError
 from mixhouse.meta import models
 from mixhouse.meta.db import META_FILENAME, create_meta_engine, sqlite_url, writer
 from mixhouse.meta.migrations import alembic_config
-from mixhouse.meta.records import CreatedProject, Project, ServiceAccount
+from mixhouse.meta.records import CreatedProject, Project, Report, ServiceAccount
 
 DEFAULT_ORGANIZATION: Final = "Default organization"
 SERVICE_ACCOUNT_PREFIX: Final = "mixhouse-sa."
@@ -91,6 +92,20 @@ def _project_record(row: models.Project) -> Project:
 
 def _service_account_record(row: models.ServiceAccount) -> ServiceAccount:
     return ServiceAccount(id=row.id, username=row.username, name=row.name, organization_id=row.organization_id)
+
+
+def _report_record(row: models.Report) -> Report:
+    return Report(
+        id=row.id,
+        project_id=row.project_id,
+        workspace_id=row.workspace_id,
+        type=row.type,
+        name=row.name,
+        description=row.description,
+        params=json.loads(row.params),
+        created_at=row.created_at,
+        modified_at=row.modified_at,
+    )
 
 
 class MetaStore:
@@ -287,3 +302,50 @@ class MetaStore:
                     models.ProjectMember.project_id == project_id,
                 )
             )
+
+    # -- saved reports -------------------------------------------------------------------------------------
+
+    def create_report(
+        self,
+        project_id: int,
+        report_type: str,
+        name: str,
+        params: dict[str, Any],
+        *,
+        description: str = "",
+        workspace_id: int | None = None,
+    ) -> Report:
+        """Save a report of ``report_type`` (one of ``models.REPORT_TYPES``) whose bookmark params are ``params``."""
+        if report_type not in models.REPORT_TYPES:
+            raise ValidationError(f"report type must be one of {', '.join(models.REPORT_TYPES)}, not {report_type!r}")
+        if not isinstance(params, dict):
+            raise ValidationError("report params must be a JSON object")
+        name = validate_name(name, "report name")
+        with self.writing() as session:
+            if session.get(models.Project, project_id) is None:
+                raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+            row = models.Report(
+                project_id=project_id,
+                workspace_id=workspace_id,
+                type=report_type,
+                name=name,
+                description=description,
+                params=json.dumps(params, separators=(",", ":")),
+            )
+            session.add(row)
+            session.flush()
+            return _report_record(row)
+
+    def list_reports(self, project_id: int, report_type: str | None = None) -> list[Report]:
+        """The project's saved reports (of one type when given), oldest first."""
+        query = select(models.Report).where(models.Report.project_id == project_id)
+        if report_type is not None:
+            query = query.where(models.Report.type == report_type)
+        with self.reading() as session:
+            return [_report_record(row) for row in session.scalars(query.order_by(models.Report.id))]
+
+    def get_report(self, project_id: int, report_id: int) -> Report | None:
+        """The report with this id if it belongs to the project (another project's id reads as missing)."""
+        with self.reading() as session:
+            row = session.get(models.Report, report_id)
+            return None if row is None or row.project_id != project_id else _report_record(row)

@@ -1,0 +1,97 @@
+"""Bookmark-params filters (``{"value", "resourceType", "filterOperator", "filterType", "filterValue"}``, the shape
+the client library's ``Filter`` builders send) as expression trees, so they compile like any ``where``: every value
+a bound parameter.
+
+Supported operators: ``equals``/``does not equal`` (any of the values), ``contains``/``does not contain``,
+``is set``/``is not set``, ``true``/``false``, the number comparisons (``is equal to``, ``is greater than``, ...,
+``is between``/``not between``). Others are refused by name rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mixhouse.errors import ValidationError
+from mixhouse.expr.ast import Binary, Call, Expr, ListLiteral, Literal, Property, Unary
+
+_NUMBER_OPS = {
+    "is equal to": "==",
+    "is greater than": ">",
+    "is greater than or equal to": ">=",
+    "is at least": ">=",
+    "is less than": "<",
+    "is less than or equal to": "<=",
+    "is at most": "<=",
+}
+
+
+def _literal(value: Any) -> Literal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValidationError(f"filter values must be strings or numbers, not {value!r}")
+    return Literal(float(value) if isinstance(value, int | float) else value)
+
+
+def _values(raw: Any) -> list[Any]:
+    values = raw if isinstance(raw, list) else [raw]
+    if not values:
+        raise ValidationError("filterValue must not be empty")
+    return values
+
+
+def _number(value: Any) -> Literal:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            return Literal(float(value))
+        except (TypeError, ValueError):
+            raise ValidationError(f"filterValue must be a number, not {value!r}") from None
+    return Literal(float(value))
+
+
+def filter_expr(spec: Any) -> Expr:
+    """One filter as an expression over the event's properties."""
+    if not isinstance(spec, dict):
+        raise ValidationError("a filter must be an object")
+    name = spec.get("value")
+    if not isinstance(name, str) or not name:
+        raise ValidationError("a filter needs the property name in value")
+    if spec.get("resourceType", "events") not in ("events", "event"):
+        raise ValidationError(f"filters on {spec.get('resourceType')} properties are not supported here yet")
+    prop = Property(name)
+    op = spec.get("filterOperator")
+    raw = spec.get("filterValue")
+    if op in ("is set", "is not set"):
+        defined = Call("defined", (prop,))
+        return defined if op == "is set" else Unary("not", defined)
+    if op in ("true", "false"):
+        return Binary("==", prop, Literal(op == "true"))
+    if op in ("equals", "does not equal"):
+        items = tuple(_literal(value) for value in _values(raw))
+        test: Expr = Binary("==", prop, items[0]) if len(items) == 1 else Binary("in", prop, ListLiteral(items))
+        return test if op == "equals" else Unary("not", test)
+    if op in ("contains", "does not contain"):
+        values = _values(raw)
+        found: Expr = Binary("in", _literal(values[0]), prop)
+        for value in values[1:]:
+            found = Binary("or", found, Binary("in", _literal(value), prop))
+        return found if op == "contains" else Unary("not", found)
+    if op in _NUMBER_OPS:
+        value = raw[0] if isinstance(raw, list) and raw else raw
+        return Binary(_NUMBER_OPS[op], prop, _number(value))
+    if op in ("is between", "between", "not between"):
+        if not isinstance(raw, list) or len(raw) != 2:
+            raise ValidationError(f"{op} needs filterValue [low, high]")
+        inside = Binary("and", Binary(">=", prop, _number(raw[0])), Binary("<=", prop, _number(raw[1])))
+        return Unary("not", inside) if op == "not between" else inside
+    raise ValidationError(f"filter operator {op!r} is not supported yet")
+
+
+def filters_expr(specs: Sequence[Any], determiner: str = "all") -> Expr | None:
+    """The filters joined by ``and`` (``all``) or ``or`` (``any``); ``None`` when there are none."""
+    if determiner not in ("all", "any"):
+        raise ValidationError("filtersDeterminer must be all or any")
+    joined: Expr | None = None
+    for spec in specs:
+        expr = filter_expr(spec)
+        joined = expr if joined is None else Binary("and" if determiner == "all" else "or", joined, expr)
+    return joined

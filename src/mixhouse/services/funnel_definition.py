@@ -1,0 +1,174 @@
+"""A saved funnel's definition, read from its bookmark params (the shape ``build_funnel_params`` sends).
+
+``sections.show[0].behavior`` (``type: funnel``) holds the steps (``behaviors``: event name, ``filters``,
+``filtersDeterminer``), ``conversionWindowDuration``/``conversionWindowUnit``, ``exclusions`` (``{"event",
+"steps": {"from", "to"}}``, 1-based step numbers) and ``aggregateBy`` (properties held constant). ``sections.filter``
+is a global filter on the steps' events.
+
+Not supported yet, and refused by name (400) rather than run with other semantics: any-order funnels, re-entry modes
+other than the default, totals and sessions counting, session conversion windows, cohort or custom-event steps.
+Holding a profile (``people``) property constant changes nothing: a user has one profile value at query time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mixhouse.errors import ValidationError
+from mixhouse.expr.ast import Expr
+from mixhouse.query.bookmark_filters import filters_expr
+
+#: Milliseconds per conversion-window unit (a month is 30 days).
+WINDOW_UNIT_MS = {
+    "second": 1_000,
+    "minute": 60_000,
+    "hour": 3_600_000,
+    "day": 86_400_000,
+    "week": 7 * 86_400_000,
+    "month": 30 * 86_400_000,
+}
+MAX_WINDOW_MS = 366 * 86_400_000
+MAX_STEPS = 20
+MAX_HELD = 3
+UNIQUE_MATHS = (None, "conversion_rate_unique", "conversion_rate", "unique")
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    event: str
+    filter: Expr | None = None
+
+
+@dataclass(frozen=True)
+class FunnelExclusion:
+    """``event`` between steps ``first`` and ``last`` (0-based, ``first < last``)."""
+
+    event: str
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class FunnelDefinition:
+    steps: tuple[FunnelStep, ...]
+    window_ms: int = 14 * 86_400_000
+    exclusions: tuple[FunnelExclusion, ...] = ()
+    held: tuple[str, ...] = ()
+    where: Expr | None = None
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be an object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f"{what} must be a list")
+    return value
+
+
+def window_ms(duration: Any, unit: Any) -> int:
+    if unit not in WINDOW_UNIT_MS:
+        if unit == "session":
+            raise ValidationError("session conversion windows are not supported yet")
+        raise ValidationError(f"conversion window unit must be one of {', '.join(WINDOW_UNIT_MS)}, not {unit!r}")
+    if isinstance(duration, bool) or not isinstance(duration, int) or duration < 1:
+        raise ValidationError("the conversion window must be a whole number of units, at least 1")
+    span = duration * WINDOW_UNIT_MS[unit]
+    if span > MAX_WINDOW_MS:
+        raise ValidationError("the conversion window may be at most 366 days")
+    return span
+
+
+def _step(spec: Any) -> FunnelStep:
+    spec = _object(spec, "a funnel step")
+    if spec.get("type", "event") != "event":
+        raise ValidationError(f"funnel steps of type {spec.get('type')!r} are not supported yet")
+    name = spec.get("name") if spec.get("name") is not None else spec.get("event")
+    if not isinstance(name, str) or not name:
+        raise ValidationError("every funnel step needs an event name")
+    if spec.get("funnelOrder", "loose") != "loose":
+        raise ValidationError("any-order funnels are not supported yet")
+    filters = _list(spec.get("filters"), "step filters")
+    return FunnelStep(name, filters_expr(filters, spec.get("filtersDeterminer", "all")))
+
+
+def parse_definition(params: Any) -> FunnelDefinition:
+    """The funnel in bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
+    sections = _object(_object(params, "funnel params").get("sections"), "sections")
+    show = _list(sections.get("show"), "sections.show")
+    if len(show) != 1:
+        raise ValidationError("a funnel has exactly one metric in sections.show")
+    metric = _object(show[0], "sections.show[0]")
+    behavior = _object(metric.get("behavior"), "the funnel behavior")
+    if behavior.get("type") != "funnel":
+        raise ValidationError("sections.show[0].behavior.type must be funnel")
+    math = _object(metric.get("measurement") or {}, "measurement").get("math")
+    if math not in UNIQUE_MATHS:
+        raise ValidationError(f"funnel math {math!r} is not supported yet (uniques only)")
+    if behavior.get("funnelOrder", "loose") != "loose":
+        raise ValidationError("any-order funnels are not supported yet")
+    if behavior.get("funnelReentryMode") not in (None, "default"):
+        raise ValidationError(f"re-entry mode {behavior.get('funnelReentryMode')!r} is not supported yet")
+    if _list(behavior.get("filter"), "behavior.filter"):
+        raise ValidationError("funnel-wide behavior filters are not supported yet; use sections.filter")
+    steps = tuple(_step(spec) for spec in _list(behavior.get("behaviors"), "funnel steps"))
+    if not 2 <= len(steps) <= MAX_STEPS:
+        raise ValidationError(f"a funnel has 2 to {MAX_STEPS} steps")
+    exclusions = []
+    for spec in _list(behavior.get("exclusions"), "exclusions"):
+        spec = _object(spec, "an exclusion")
+        event, between = spec.get("event"), _object(spec.get("steps") or {}, "exclusion steps")
+        first, last = between.get("from", 1), between.get("to", len(steps))
+        if not isinstance(event, str) or not event:
+            raise ValidationError("every exclusion needs an event name")
+        if not (isinstance(first, int) and isinstance(last, int) and 1 <= first < last <= len(steps)):
+            raise ValidationError(f"exclusion steps must satisfy 1 <= from < to <= {len(steps)}")
+        exclusions.append(FunnelExclusion(event, first - 1, last - 1))
+    held = []
+    for spec in _list(behavior.get("aggregateBy"), "aggregateBy"):
+        spec = _object(spec, "a held property")
+        if not isinstance(spec.get("value"), str) or not spec["value"]:
+            raise ValidationError("a held property needs its name in value")
+        if spec.get("resourceType", "events") in ("events", "event"):
+            held.append(spec["value"])
+    if len(held) > MAX_HELD:
+        raise ValidationError(f"at most {MAX_HELD} properties may be held constant")
+    return FunnelDefinition(
+        steps=steps,
+        window_ms=window_ms(
+            behavior.get("conversionWindowDuration", 14), behavior.get("conversionWindowUnit", "day")
+        ),
+        exclusions=tuple(exclusions),
+        held=tuple(held),
+        where=filters_expr(_list(sections.get("filter"), "sections.filter")),
+    )
+
+
+def funnel_params(
+    steps: list[str], *, window: int = 14, unit: str = "day", exclusions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Bookmark params of a plain funnel over ``steps`` (what ``mixhouse reports create-funnel`` saves)."""
+    behaviors = [
+        {"type": "event", "name": name, "filters": [], "filtersDeterminer": "all", "funnelOrder": "loose"}
+        for name in steps
+    ]
+    behavior = {
+        "type": "funnel",
+        "resourceType": "events",
+        "behaviors": behaviors,
+        "conversionWindowDuration": window,
+        "conversionWindowUnit": unit,
+        "exclusions": exclusions or [],
+        "aggregateBy": [],
+        "filter": [],
+        "funnelOrder": "loose",
+    }
+    show = [{"type": "metric", "behavior": behavior, "measurement": {"math": "conversion_rate_unique"}}]
+    return {"sections": {"show": show, "filter": [], "group": [], "formula": [], "time": []},
+            "displayOptions": {"chartType": "funnel-steps"}}

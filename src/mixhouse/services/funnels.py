@@ -1,0 +1,202 @@
+"""Funnels (``/funnels`` and ``/funnels/list``, spec §4.8, §6.2): a saved funnel run over a date range.
+
+Semantics (uniques counting, the default re-entry mode, specific loose order):
+
+* Each bucket of the range (``unit`` day/week/month, or ``interval`` days from ``from_date``; daily by default; the
+  project's timezone) runs its own funnel: a user enters at their first step-1 event in the bucket, so a user may
+  count in several buckets.
+* From the entry, each step is the earliest not-yet-used event of that step that is no more than 2 seconds before
+  the step matched before it (the 2-second grace: steps within 2 s count in either order) and no later than the
+  conversion window after the entry. Other events may come in between; repeats are fine (A B D C D E converts
+  A→…→E). The window is the saved one, or ``length`` × ``length_unit`` (at most 90 days).
+* Exclusions: an exclusion event between two steps it covers, more than 2 s from both, ends the attempt at the
+  earlier step.
+* Held-constant properties: every step's event must carry the entry event's values (an absent value matches only
+  absence).
+* ``where`` and the saved ``sections.filter`` keep only step events that match; ``on`` segments each attempt by the
+  value of the first reached step whose event has one ("first step defined"; list values fan out; none is
+  ``"undefined"``), and the answer is then ``{date: {"$overall": [steps], segment: [steps]}}`` for the ``limit``
+  segments with the most entries (default 255, at most 10,000).
+* ``count`` = attempts reaching the step; ``avg_time``/``avg_time_from_start`` = mean whole seconds from the previous
+  step / the entry over those attempts (``null`` for step 1 and when nobody reached the step); ratios are rounded to
+  4 places (0 when the base is 0); ``worst`` = the 0-based index of the step with the largest drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mixhouse.core.dates import DateRange, parse_range
+from mixhouse.errors import NotFoundError, ValidationError
+from mixhouse.expr import SqlFragment, compile_filter, compile_values, parse
+from mixhouse.expr.ast import Expr
+from mixhouse.meta.records import Project, Report
+from mixhouse.query.funnels import OVERALL, FunnelShape, funnel_sql, scan_bounds, step_pairs
+from mixhouse.query.params import parse_limit, parse_whole, text_param
+from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_interval_days, parse_unit
+from mixhouse.query.where import EVENT_CONTEXT
+from mixhouse.services.funnel_definition import FunnelDefinition, parse_definition, window_ms
+from mixhouse.storage.base import Backend
+
+GRACE_MS = 2_000
+MAX_LENGTH_MS = 90 * 86_400_000
+LENGTH_UNITS = ("second", "minute", "hour", "day")
+DEFAULT_LIMIT = 255
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class FunnelQuery:
+    funnel_id: int
+    dates: DateRange
+    bucketing: Bucketing
+    window_ms: int | None  # None: the saved window
+    where: Expr | None
+    on: Expr | None
+    limit: int
+
+
+def parse_query(project: Project, params: dict[str, Any]) -> FunnelQuery:
+    timezone = project.timezone or "UTC"
+    funnel_id = parse_whole(params.get("funnel_id"), "funnel_id", low=1, high=2**63 - 1, default=0)
+    if funnel_id == 0:
+        raise ValidationError("funnel_id is required")
+    dates = parse_range(text_param(params, "from_date"), text_param(params, "to_date"))
+    check_not_future(dates, timezone)
+    days = parse_interval_days(params.get("interval"))
+    if days is not None and days > 1:
+        bucketing = Bucketing("day", timezone, days=days, anchor=dates.from_date)
+    else:
+        bucketing = Bucketing(parse_unit(text_param(params, "unit"), allowed=("day", "week", "month")), timezone)
+    length = text_param(params, "length")
+    span = None
+    if length is not None:
+        unit = text_param(params, "length_unit") or "day"
+        if unit not in LENGTH_UNITS:
+            raise ValidationError(f"length_unit must be one of {', '.join(LENGTH_UNITS)}")
+        span = window_ms(parse_whole(length, "length", low=1, high=10**9, default=1), unit)
+        if span > MAX_LENGTH_MS:
+            raise ValidationError("length may be at most 90 days")
+    where_text, on_text = text_param(params, "where"), text_param(params, "on")
+    return FunnelQuery(
+        funnel_id=funnel_id,
+        dates=dates,
+        bucketing=bucketing,
+        window_ms=span,
+        where=parse(where_text) if where_text else None,
+        on=parse(on_text) if on_text else None,
+        limit=parse_limit(text_param(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT),
+    )
+
+
+def saved_funnel(report: Report | None, funnel_id: int) -> FunnelDefinition:
+    if report is None or report.type != "funnels":
+        raise NotFoundError(f"no funnel with id {funnel_id}", details={"funnel_id": funnel_id})
+    return parse_definition(report.params)
+
+
+def list_funnels(reports: list[Report]) -> list[dict[str, Any]]:
+    return [{"funnel_id": report.id, "name": report.name} for report in reports if report.type == "funnels"]
+
+
+def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, Any]) -> FunnelShape:
+    wheres = [expr for expr in (definition.where, query.where) if expr is not None]
+    global_sql = []
+    for n, expr in enumerate(wheres):
+        fragment = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"fw{n}"))
+        global_sql.append(f"({fragment.sql})")
+        params.update(fragment.params)
+    steps = []
+    for k, step in enumerate(definition.steps):
+        params[f"fs{k}"] = step.event
+        parts = [f"event = {{fs{k}:String}}", *global_sql]
+        if step.filter is not None:
+            fragment = compile_filter(step.filter, replace(EVENT_CONTEXT, param_prefix=f"ff{k}"))
+            parts.append(f"({fragment.sql})")
+            params.update(fragment.params)
+        steps.append(" AND ".join(parts))
+    exclusions = []
+    for x, exclusion in enumerate(definition.exclusions):
+        params[f"fx{x}"] = exclusion.event
+        exclusions.append((f"event = {{fx{x}:String}}", step_pairs(exclusion.first, exclusion.last)))
+    held_sql = None
+    if definition.held:
+        for h, name in enumerate(definition.held):
+            params[f"fh{h}"] = name
+        held_sql = "concat(" + ", '\\t', ".join(
+            f"JSONExtractRaw(properties, {{fh{h}:String}})" for h in range(len(definition.held))
+        ) + ")" if len(definition.held) > 1 else "JSONExtractRaw(properties, {fh0:String})"
+    keys: SqlFragment | None = None
+    if query.on is not None:
+        keys = compile_values(query.on, replace(EVENT_CONTEXT, param_prefix="on"))
+        params.update(keys.params)
+    return FunnelShape(tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None)
+
+
+def run_funnel(backend: Backend, project: Project, definition: FunnelDefinition, query: FunnelQuery) -> dict[str, Any]:
+    timezone = project.timezone or "UTC"
+    span = query.window_ms if query.window_ms is not None else definition.window_ms
+    start_ms, end_ms = query.dates.bounds_ms(timezone)
+    scan_from, scan_to = scan_bounds(start_ms, end_ms, window_ms=span, grace_ms=GRACE_MS,
+                                     steps=len(definition.steps))
+    params: dict[str, Any] = {
+        "project_id": project.id,
+        **query.bucketing.params(),
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        "scan_from_ms": scan_from,
+        "scan_to_ms": scan_to,
+        "window_ms": span,
+        "grace_ms": GRACE_MS,
+    }
+    shape = _shape(definition, query, params)
+    rows = backend.query_rows(funnel_sql(shape, query.bucketing.sql), params)
+    return _answer(rows, definition, query)
+
+
+def _steps(row: dict[str, Any] | None, definition: FunnelDefinition) -> list[dict[str, Any]]:
+    n = len(definition.steps)
+    counts = [int(row[f"c{k}"]) if row else 0 for k in range(n)]
+    steps = []
+    for k, step in enumerate(definition.steps):
+        reached = counts[k] > 0 and k > 0 and row is not None
+        previous = counts[k - 1] if k else counts[0]
+        steps.append({
+            "count": counts[k],
+            "avg_time": round(float(row[f"d{k}"]) / 1000) if reached and row else None,
+            "avg_time_from_start": round(float(row[f"s{k}"]) / 1000) if reached and row else None,
+            "step_conv_ratio": 1 if k == 0 else (round(counts[k] / previous, 4) if previous else 0),
+            "overall_conv_ratio": 1 if k == 0 else (round(counts[k] / counts[0], 4) if counts[0] else 0),
+            "goal": step.event,
+            "event": step.event,
+        })
+    return steps
+
+
+def _analysis(steps: list[dict[str, Any]]) -> dict[str, int]:
+    counts = [step["count"] for step in steps]
+    drops = [counts[k - 1] - counts[k] for k in range(1, len(counts))]
+    worst = 1 + max(range(len(drops)), key=lambda k: (drops[k], -k))
+    return {"completion": counts[-1], "starting_amount": counts[0], "steps": len(counts), "worst": worst}
+
+
+def _answer(rows: list[dict[str, Any]], definition: FunnelDefinition, query: FunnelQuery) -> dict[str, Any]:
+    dates = query.bucketing.keys(query.dates)
+    found: dict[tuple[str, str], dict[str, Any]] = {(str(r["bucket"]), str(r["segment"])): r for r in rows}
+    if query.on is None:
+        data: dict[str, Any] = {}
+        for key in dates:
+            steps = _steps(found.get((key, OVERALL)), definition)
+            data[key] = {"steps": steps, "analysis": _analysis(steps)}
+        return {"meta": {"dates": dates}, "data": data}
+    entries: dict[str, int] = {}
+    for (_, segment), row in found.items():
+        if segment != OVERALL:
+            entries[segment] = entries.get(segment, 0) + int(row["c0"])
+    chosen = sorted(entries, key=lambda segment: (-entries[segment], segment))[: query.limit]
+    data = {
+        key: {segment: _steps(found.get((key, segment)), definition) for segment in (OVERALL, *chosen)}
+        for key in dates
+    }
+    return {"meta": {"dates": dates}, "data": data}

@@ -1,0 +1,166 @@
+"""Brute-force funnels (``/funnels``) over the raw event list: plain Python, sharing no code with the SQL path but
+the expression parser and evaluator.
+
+Where the SQL matches steps greedily, this tries every assignment of events to steps (depth-first) and keeps the
+longest, earliest one; exclusions then cut that path. Equal answers mean the greedy choice is the optimal one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
+from tests.support.reference_event_queries import Event, series
+from tests.support.reference_time import bucket_of, window_ms
+
+GRACE_MS = 2_000
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Step:
+    event: str
+    where: str | None = None  # the step's filter, as an expression
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    event: str
+    first: int  # 0-based steps it lies between
+    last: int
+
+
+def _record(event: Event) -> Record:
+    return Record(event.name, event.time_ms, event.user, event.properties)
+
+
+def _best_path(entry: int, events: list[Event], fits: list[list[bool]], window: int,
+               held: Sequence[str]) -> list[int]:
+    """Indexes of the events completing steps 0..k: the longest path, earliest times first among those."""
+    start = events[entry].time_ms
+    values = [tuple(e.properties.get(name, _MISSING) for name in held) for e in events]
+    best: list[int] = [entry]
+
+    def extend(path: list[int]) -> None:
+        nonlocal best
+        key = (len(path), [-events[i].time_ms for i in path])
+        if key > (len(best), [-events[i].time_ms for i in best]):
+            best = list(path)
+        k = len(path)
+        if k == len(fits[0]):
+            return
+        previous = events[path[-1]].time_ms
+        for i, e in enumerate(events):
+            if (i not in path and fits[i][k] and e.time_ms >= previous - GRACE_MS and e.time_ms <= start + window
+                    and values[i] == values[entry]):
+                extend([*path, i])
+
+    extend([entry])
+    return best
+
+
+def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_date: date, *,
+           timezone: str = "UTC", window: int = 14 * 86_400_000, exclusions: Sequence[Exclusion] = (),
+           held: Sequence[str] = (), where: str | None = None, on: str | None = None, unit: str = "day",
+           interval: int | None = None, limit: int = 255) -> dict[str, Any]:
+    start, end = window_ms(from_date, to_date, timezone)
+    global_filter = parse(where) if where else None
+    step_filters = [parse(step.where) if step.where else None for step in steps]
+    on_expr = parse(on) if on else None
+    n = len(steps)
+
+    def bucket(time_ms: int) -> str:
+        key = bucket_of(time_ms, "day" if interval else unit, timezone)
+        if not interval:
+            return key
+        days = (date.fromisoformat(key) - from_date).days
+        return (from_date + timedelta(days=days // interval * interval)).isoformat()
+
+    by_user: dict[str, list[Event]] = defaultdict(list)
+    for e in events:
+        if e.user != "":
+            by_user[e.user].append(e)
+    cells: dict[tuple[str, str], list[list[int]]] = {}  # (bucket, segment) → per step: [count, Σd, Σs]
+    for user_events in by_user.values():
+        user_events.sort(key=lambda e: e.time_ms)
+        fits = [[e.name == step.event and (global_filter is None or keeps(global_filter, _record(e)))
+                 and (flt is None or keeps(flt, _record(e))) for step, flt in zip(steps, step_filters, strict=True)]
+                for e in user_events]
+        excluded = [[e.name == x.event for x in exclusions] for e in user_events]
+        entered: set[str] = set()
+        for i, e in enumerate(user_events):
+            if not (fits[i][0] and start <= e.time_ms < end) or bucket(e.time_ms) in entered:
+                continue
+            entered.add(bucket(e.time_ms))
+            path = _best_path(i, user_events, fits, window, held)
+            level = len(path)
+            for k in range(len(path) - 1):
+                low, high = user_events[path[k]].time_ms, user_events[path[k + 1]].time_ms
+                if any(excluded[j][x] and exclusion.first <= k < exclusion.last
+                       and low + GRACE_MS < other.time_ms < high - GRACE_MS
+                       for j, other in enumerate(user_events) for x, exclusion in enumerate(exclusions)):
+                    level = k + 1
+                    break
+            segments = ["$overall"]
+            if on_expr is not None:
+                chosen = ["undefined"]
+                for k in range(level):
+                    keys = segment_keys(evaluate(on_expr, _record(user_events[path[k]])))
+                    if keys:
+                        chosen = keys
+                        break
+                segments += chosen
+            times = [user_events[j].time_ms for j in path]
+            for segment in dict.fromkeys(segments):
+                cell = cells.setdefault((bucket(e.time_ms), segment), [[0, 0, 0] for _ in range(n)])
+                for k in range(level):
+                    cell[k][0] += 1
+                    if k:
+                        cell[k][1] += times[k] - times[k - 1]
+                        cell[k][2] += times[k] - times[0]
+
+    if interval:
+        dates, day = [], from_date
+        while day <= to_date:
+            dates.append(day.isoformat())
+            day += timedelta(days=interval)
+    else:
+        dates = series(unit, from_date, to_date, timezone)
+
+    def step_list(cell: list[list[int]] | None) -> list[dict[str, Any]]:
+        counts = [c[0] for c in cell] if cell else [0] * n
+        out = []
+        for k, step in enumerate(steps):
+            timed = cell is not None and k > 0 and counts[k] > 0
+            out.append({
+                "count": counts[k],
+                "avg_time": round(cell[k][1] / counts[k] / 1000) if timed and cell else None,
+                "avg_time_from_start": round(cell[k][2] / counts[k] / 1000) if timed and cell else None,
+                "step_conv_ratio": 1 if k == 0 else (round(counts[k] / counts[k - 1], 4) if counts[k - 1] else 0),
+                "overall_conv_ratio": 1 if k == 0 else (round(counts[k] / counts[0], 4) if counts[0] else 0),
+                "goal": step.event,
+                "event": step.event,
+            })
+        return out
+
+    if on_expr is None:
+        data: dict[str, Any] = {}
+        for key in dates:
+            listed = step_list(cells.get((key, "$overall")))
+            counts = [s["count"] for s in listed]
+            drops = [counts[k - 1] - counts[k] for k in range(1, n)]
+            worst = 1 + drops.index(max(drops))
+            data[key] = {"steps": listed, "analysis": {"completion": counts[-1], "starting_amount": counts[0],
+                                                        "steps": n, "worst": worst}}
+        return {"meta": {"dates": dates}, "data": data}
+    entries: dict[str, int] = defaultdict(int)
+    for (_, segment), cell in cells.items():
+        if segment != "$overall":
+            entries[segment] += cell[0][0]
+    top = sorted(entries, key=lambda s: (-entries[s], s))[:limit]
+    return {"meta": {"dates": dates},
+            "data": {key: {s: step_list(cells.get((key, s))) for s in ("$overall", *top)} for key in dates}}
