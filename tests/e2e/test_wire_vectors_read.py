@@ -117,3 +117,36 @@ def test_activity_feed_vector(request_: Any, response: Any, seeded: ProjectCreds
         assert set(event) == {"event", "properties"} and isinstance(event["properties"]["time"], int)
     if body["bookmark"]["dateRange"]["type"] == "relative_after":  # the last 30 days hold the seeded events
         assert [e["event"] for e in answer["results"]["events"]] == ["Purchase"]
+
+
+@pytest.fixture
+def saved_funnel(server: ServerProcess, seeded: ProjectCreds) -> int:
+    from mixhouse.meta.store import MetaStore
+    from mixhouse.services.funnel_definition import funnel_params
+
+    with MetaStore.for_data_dir(server.data_dir) as store:
+        return store.create_report(seeded.project_id, "funnels", "View then buy", funnel_params(["View", "Purchase"])).id
+
+
+@pytest.mark.parametrize(("request_", "response"), _cases({"/api/query/funnels", "/api/query/funnels/list"}))
+def test_funnel_vector(request_: Any, response: Any, seeded: ProjectCreds, saved_funnel: int,
+                       http: httpx.Client) -> None:
+    require_vectors()
+    params, _ = _substitute(request_, seeded)
+    if "funnel_id" in params:
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        params.update(funnel_id=str(saved_funnel), to_date=today, from_date=today)
+    got = http.request(request_["method"], request_["path"], params=params, auth=(seeded.sa_username, seeded.sa_secret))
+    assert got.status_code == response.get("status", 200), got.text
+    answer, recorded = got.json(), response.get("body")
+    if request_["path"].endswith("/list"):
+        assert answer == [{"funnel_id": saved_funnel, "name": "View then buy"}]
+        assert all(set(item) == {"funnel_id", "name"} for item in recorded or [])
+        return
+    assert set(recorded) <= set(answer) and answer["meta"]["dates"] == [params["to_date"]]
+    day = answer["data"][params["to_date"]]
+    for recorded_day in recorded["data"].values() if isinstance(recorded["data"], dict) else []:
+        assert set(recorded_day) <= set(day) and set(recorded_day.get("analysis") or {}) <= set(day["analysis"])
+        for step in recorded_day["steps"]:
+            assert set(step) - {"step_label", "custom_event", "custom_event_id"} <= set(day["steps"][0])
+    assert [step["count"] for step in day["steps"]] == [1, 0]  # user2 viewed, nobody viewed then bought

@@ -1,0 +1,212 @@
+"""``/funnels`` and ``/funnels/list`` through the server, funnels saved with ``mixhouse reports``.
+
+Generated data (identity merges, duplicates, a timezone with a DST change in the range) is checked against the
+brute-force reference; the documented tricky cases are checked one by one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from tests.conftest import ProjectCreds, make_project
+from tests.support import reference_event_queries as events_ref
+from tests.support import reference_funnels as ref
+from tests.support.sending import import_all
+from tests.support.server import ServerProcess
+
+TZ = "America/New_York"
+END = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+FROM, TO = (END - timedelta(days=28)).date(), (END - timedelta(days=1)).date()
+STEPS = ["Sign Up", "View Item", "Add To Cart", "Purchase"]
+DAY_MS = 86_400_000
+
+
+def _mixhouse(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mixhouse", "reports", *args, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _save_funnel(data_dir: Path, creds: ProjectCreds, name: str, steps: list[str], window: int = 7,
+                 unit: str = "day") -> int:
+    args = ["create-funnel", "--project-id", str(creds.project_id), "--name", name, "--window", str(window),
+            "--window-unit", unit]
+    for step in steps:
+        args += ["--step", step]
+    done = _mixhouse(data_dir, *args)
+    assert done.returncode == 0, done.stderr
+    return int(orjson.loads(done.stdout)["funnel_id"])
+
+
+def _save_params(data_dir: Path, creds: ProjectCreds, name: str, params: dict[str, Any]) -> int:
+    done = _mixhouse(data_dir, "create", "--project-id", str(creds.project_id), "--name", name, "--type", "funnels",
+                     "--params", orjson.dumps(params).decode())
+    assert done.returncode == 0, done.stderr
+    return int(orjson.loads(done.stdout)["id"])
+
+
+def _funnel(client: httpx.Client, creds: ProjectCreds, status: int = 200, **params: Any) -> Any:
+    response = client.get("/api/query/funnels", params={"project_id": creds.project_id, **params},
+                          auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event], int]:
+    creds = make_project(server.data_dir, "funnels", timezone=TZ)
+    sent: list[dict[str, Any]] = []
+    for batch in generate_event_batches(DemoConfig(seed=5, events=6000, end=END, days=30), batch_size=2000):
+        import_all(client, creds, batch)
+        sent += batch
+    funnel_id = _save_funnel(server.data_dir, creds, "Purchase funnel", STEPS, window=3)
+    return creds, events_ref.load(sent), funnel_id
+
+
+def test_generated_data_matches_reference(shop: Any, client: httpx.Client) -> None:
+    creds, events, funnel_id = shop
+    got = _funnel(client, creds, funnel_id=funnel_id, from_date=FROM.isoformat(), to_date=TO.isoformat())
+    expected = ref.funnel(events, [ref.Step(s) for s in STEPS], FROM, TO, timezone=TZ, window=3 * DAY_MS)
+    assert got == expected
+    assert sum(day["steps"][0]["count"] for day in got["data"].values()) > 50
+    assert sum(day["steps"][-1]["count"] for day in got["data"].values()) > 0
+
+
+@pytest.mark.parametrize("options", [
+    {"unit": "week"},
+    {"unit": "month"},
+    {"interval": 5},
+    {"length": 90, "length_unit": "minute"},
+    {"on": 'properties["$browser"]', "limit": 2},
+    {"where": 'properties["$os"] != "Android"'},
+])
+def test_options_match_reference(shop: Any, client: httpx.Client, options: dict[str, Any]) -> None:
+    creds, events, funnel_id = shop
+    got = _funnel(client, creds, funnel_id=funnel_id, from_date=FROM.isoformat(), to_date=TO.isoformat(), **options)
+    window = 3 * DAY_MS if "length" not in options else 90 * 60_000
+    expected = ref.funnel(events, [ref.Step(s) for s in STEPS], FROM, TO, timezone=TZ, window=window,
+                          unit=options.get("unit", "day"), interval=options.get("interval"),
+                          on=options.get("on"), limit=options.get("limit", 255), where=options.get("where"))
+    assert got == expected
+
+
+def test_list_and_isolation(shop: Any, server: ServerProcess, client: httpx.Client) -> None:
+    creds, _, funnel_id = shop
+    listed = client.get("/api/query/funnels/list", params={"project_id": creds.project_id},
+                        auth=(creds.sa_username, creds.sa_secret))
+    assert listed.status_code == 200
+    assert {"funnel_id": funnel_id, "name": "Purchase funnel"} in listed.json()
+    other = make_project(server.data_dir, "funnels-other")
+    assert client.get("/api/query/funnels/list", params={"project_id": other.project_id},
+                      auth=(other.sa_username, other.sa_secret)).json() == []
+    missing = _funnel(client, other, 404, funnel_id=funnel_id, from_date=FROM.isoformat(), to_date=TO.isoformat())
+    assert "no funnel" in missing["error"]
+    denied = client.get("/api/query/funnels", params={"project_id": creds.project_id, "funnel_id": funnel_id,
+                                                      "from_date": FROM.isoformat(), "to_date": TO.isoformat()},
+                        auth=(other.sa_username, other.sa_secret))
+    assert denied.status_code in (401, 403)
+
+
+@pytest.mark.parametrize(("params", "fragment"), [
+    ({}, "funnel_id"),
+    ({"length": 91, "length_unit": "day"}, "90 days"),
+    ({"length_unit": "week", "length": 1}, "length_unit"),
+    ({"to_date": "2999-01-01"}, "to_date"),
+    ({"where": 'properties["x" =='}, "position"),
+])
+def test_bad_requests_are_400(shop: Any, client: httpx.Client, params: dict[str, Any], fragment: str) -> None:
+    creds, _, funnel_id = shop
+    base = {"funnel_id": funnel_id, "from_date": FROM.isoformat(), "to_date": TO.isoformat()}
+    if not params:
+        base.pop("funnel_id")
+    answer = _funnel(client, creds, 400, **{**base, **params})
+    assert fragment in answer["error"]
+
+
+def test_unsupported_definitions_are_refused_when_saved(server: ServerProcess, shop: Any) -> None:
+    creds, _, _ = shop
+    done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "any order",
+                     "--type", "funnels", "--params", orjson.dumps(_params(["A", "B"], funnelOrder="any")).decode())
+    assert done.returncode == 2 and "any-order" in done.stderr
+
+
+# --- the documented tricky cases ----------------------------------------------------------------------------------
+
+
+def _params(steps: list[str], *, filters: list[list[dict[str, Any]]] | None = None, window: int = 1,
+            unit: str = "day", **behavior: Any) -> dict[str, Any]:
+    behaviors = [{"type": "event", "name": step, "filters": (filters or [[]] * len(steps))[k]}
+                 for k, step in enumerate(steps)]
+    funnel = {"type": "funnel", "behaviors": behaviors, "conversionWindowDuration": window,
+              "conversionWindowUnit": unit, **behavior}
+    return {"sections": {"show": [{"type": "metric", "behavior": funnel,
+                                   "measurement": {"math": "conversion_rate_unique"}}]}}
+
+
+@pytest.fixture(scope="module")
+def cases(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, int]:
+    """A UTC project for the cases (one user and one day each); returns the creds and the first day's start."""
+    creds = make_project(server.data_dir, "funnel-cases")
+    return creds, int((END - timedelta(days=30)).timestamp() * 1000)
+
+
+def _run(server: ServerProcess, client: httpx.Client, creds: ProjectCreds, params: dict[str, Any],
+         log: list[tuple[str, int, dict[str, Any]]], user: str, day: date) -> list[int]:
+    """Send ``log`` ((event, ms, properties)) for ``user``, run the funnel on ``day``, return the step counts."""
+    events = [{"event": name, "properties": {"distinct_id": user, "time": ms, "$insert_id": f"{user}-{n}", **props}}
+              for n, (name, ms, props) in enumerate(log)]
+    import_all(client, creds, events)
+    funnel_id = _save_params(server.data_dir, creds, user, params)
+    answer = _funnel(client, creds, funnel_id=funnel_id, from_date=day.isoformat(), to_date=day.isoformat())
+    return [step["count"] for step in answer["data"][day.isoformat()]["steps"]]
+
+
+def _day(start: int, n: int) -> tuple[int, date]:
+    at = start + n * DAY_MS + 3_600_000
+    return at, datetime.fromtimestamp(at / 1000, UTC).date()
+
+
+@pytest.mark.parametrize(("n", "steps", "log", "counts", "behavior"), [
+    (0, ["A", "B", "C", "D", "E"], [("A", 0, {}), ("B", 1, {}), ("D", 2, {}), ("C", 3, {}), ("D", 4, {}),
+                                    ("E", 5, {})], [1, 1, 1, 1, 1], {}),
+    (1, ["A", "B"], [("B", 0, {}), ("A", 1.5, {})], [1, 1], {}),  # within 2 s, the other order
+    (2, ["A", "B"], [("B", 0, {}), ("A", 2.5, {})], [1, 0], {}),  # more than 2 s before: no
+    (3, ["A", "B", "C"], [("A", 0, {}), ("B", 10, {}), ("X", 20, {}), ("C", 30, {})], [1, 1, 0],
+     {"exclusions": [{"event": "X", "steps": {"from": 1, "to": 3}}]}),
+    (4, ["A", "B", "C"], [("A", 0, {}), ("X", 5, {}), ("B", 10, {}), ("C", 30, {})], [1, 1, 1],
+     {"exclusions": [{"event": "X", "steps": {"from": 2, "to": 3}}]}),  # X outside the covered steps
+    (5, ["A", "B"], [("A", 0, {"plan": "pro"}), ("B", 10, {"plan": "free"}), ("B", 20, {"plan": "pro"})], [1, 1],
+     {"aggregateBy": [{"resourceType": "events", "value": "plan"}]}),
+    (6, ["A", "B"], [("A", 0, {"plan": "pro"}), ("B", 10, {"plan": "free"})], [1, 0],
+     {"aggregateBy": [{"resourceType": "events", "value": "plan"}]}),
+    (7, ["A", "B"], [("A", 0, {}), ("A", 40_000, {}), ("B", 86_400, {})], [1, 1], {}),  # window from the first A
+    (8, ["A", "B"], [("A", 0, {}), ("A", 40_000, {}), ("B", 86_400.001, {})], [1, 0], {}),
+])
+def test_tricky_cases(cases: Any, server: ServerProcess, client: httpx.Client, n: int, steps: list[str],
+                      log: list[tuple[str, float, dict[str, Any]]], counts: list[int], behavior: dict[str, Any]) -> None:
+    creds, start = cases
+    at, day = _day(start, n)
+    timed = [(name, at + round(seconds * 1000), props) for name, seconds, props in log]
+    assert _run(server, client, creds, _params(steps, **behavior), timed, f"case-{n}", day) == counts
+
+
+def test_step_filters(cases: Any, server: ServerProcess, client: httpx.Client) -> None:
+    creds, start = cases
+    at, day = _day(start, 20)
+    log = [("View", at, {"price": 5}), ("Buy", at + 1000, {"price": 5}), ("View", at + 5000, {"price": 50})]  # Buy is 4 s before
+    high = [[{"value": "price", "resourceType": "events", "filterOperator": "is greater than", "filterType": "number",
+              "filterValue": 10}], []]
+    assert _run(server, client, creds, _params(["View", "Buy"], filters=high), log, "filters", day) == [1, 0]
+    low = [[{"value": "price", "resourceType": "events", "filterOperator": "equals", "filterType": "number",
+             "filterValue": [5]}], []]
+    at, day = _day(start, 21)
+    log = [(name, ms + DAY_MS, props) for name, ms, props in log]
+    assert _run(server, client, creds, _params(["View", "Buy"], filters=low), log, "filters-low", day) == [1, 1]
