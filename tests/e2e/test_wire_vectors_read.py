@@ -125,7 +125,8 @@ def saved_funnel(server: ServerProcess, seeded: ProjectCreds) -> int:
     from mixhouse.services.funnel_definition import funnel_params
 
     with MetaStore.for_data_dir(server.data_dir) as store:
-        return store.create_report(seeded.project_id, "funnels", "View then buy", funnel_params(["View", "Purchase"])).id
+        params = funnel_params(["View", "Purchase"])
+        return store.create_report(seeded.project_id, "funnels", "View then buy", params).id
 
 
 @pytest.mark.parametrize(("request_", "response"), _cases({"/api/query/funnels", "/api/query/funnels/list"}))

@@ -16,6 +16,11 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def computed_at() -> str:
+    """The ``computed_at`` of a Query API answer: now, ISO 8601 in UTC."""
+    return datetime.now(UTC).isoformat()
+
+
 def event_time_to_ms(value: object) -> int | None:
     """A Mixpanel ``time`` (seconds or milliseconds, int or float, or a numeric string) in ms; None if not one."""
     if isinstance(value, bool):

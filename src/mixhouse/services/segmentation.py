@@ -27,10 +27,10 @@ import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from mixhouse.core.dates import DateRange, parse_range
+from mixhouse.core.timeutil import computed_at
 from mixhouse.errors import ValidationError
 from mixhouse.expr import SqlFragment, compile_values, parse
 from mixhouse.expr.compile_sql import compile_typed
@@ -168,10 +168,6 @@ def _typed_on(query: Query) -> SqlFragment:
     return compile_typed(parse(query.on_text), ON_CONTEXT)
 
 
-def _computed_at() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def numeric_summary(backend: Backend, project: Project, query: Query, mean: bool) -> dict[str, Any]:
     """``/segmentation/sum`` (``mean`` False) or ``/segmentation/average``: ``{"status", "computed_at", "results"}``."""
     on = _typed_on(query)
@@ -183,7 +179,7 @@ def numeric_summary(backend: Backend, project: Project, query: Query, mean: bool
     for key in query.bucketing.keys(query.dates):
         total, numbers = found.get(key, (0.0, 0))
         results[key] = (total / numbers if numbers else 0.0) if mean else total
-    return {"status": "ok", "computed_at": _computed_at(), "results": results}
+    return {"status": "ok", "computed_at": computed_at(), "results": results}
 
 
 # --- /segmentation/numeric ----------------------------------------------------------------------------------------

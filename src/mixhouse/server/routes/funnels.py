@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.routing import Route
 
+from mixhouse.core.timeutil import computed_at
 from mixhouse.meta.records import Project
 from mixhouse.server.routes.query_endpoint import Handler, query_routes
 from mixhouse.services import funnels
@@ -19,7 +20,7 @@ def _funnel(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[
 
     def call() -> Any:
         definition = funnels.saved_funnel(rt.meta.get_report(project.id, query.funnel_id), query.funnel_id)
-        return funnels.run_funnel(rt.backend, project, definition, query)
+        return {"computed_at": computed_at(), **funnels.run_funnel(rt.backend, project, definition, query)}
 
     return call
 
