@@ -8,11 +8,13 @@ before it and within the window from the entry (``arrayFirstIndex`` over the use
 exclusion event more than the grace away from both steps it falls between ends the attempt at the earlier one.
 
 Binds ``project_id``, ``tz`` (and the bucketing's parameters), ``start_ms``/``end_ms`` (the entry range),
-``scan_from_ms``/``scan_to_ms`` (the events read), ``window_ms``, ``grace_ms`` and the fragments' parameters.
+``scan_from_ms``/``scan_to_ms`` (the events read), ``funnel_events`` (every step's and exclusion's event name),
+``window_ms``, ``grace_ms`` and the fragments' parameters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mixhouse.query.events_source import events_source_sql
@@ -40,22 +42,26 @@ def _mask_sql(shape: FunnelShape) -> str:
     return " + ".join(f"if({condition}, {1 << bit}, 0)" for bit, condition in enumerate(conditions))
 
 
-def _step_index_sql(k: int, held: bool) -> str:
-    """``i{k}``: the index (1-based, 0 = none) of the event that completes step ``k`` after ``i{k-1}``."""
+def _step_layer_sql(k: int, held: bool, below: str) -> str:
+    """``below`` plus ``t{k-1}`` (the time step k-1 was reached) and ``i{k}``: the index (1-based, 0 = none) of the
+    event completing step ``k``. Lambdas capture only scalars (``t{k-1}``, ``deadline``, ``h0``, the indexes):
+    a captured array would be copied once per element."""
     earlier = " AND ".join(f"i != i{j}" for j in range(k))
-    same = " AND h = hs[i0]" if held else ""
+    same = " AND h = h0" if held else ""
+    args, arrays = ("t, m, h, i", "ts, ms, hs") if held else ("t, m, i", "ts, ms")
     find = (
-        f"arrayFirstIndex((t, m, h, i) -> bitTest(m, {k}) AND t >= ts[i{k - 1}] - {{grace_ms:Int64}} "
-        f"AND t <= ts[i0] + {{window_ms:Int64}} AND {earlier}{same}, ts, ms, hs, arrayEnumerate(ts))"
+        f"arrayFirstIndex(({args}) -> bitTest(m, {k}) AND t >= t{k - 1} - {{grace_ms:Int64}} "
+        f"AND t <= deadline AND {earlier}{same}, {arrays}, arrayEnumerate(ts))"
     )
-    return f"if(i{k - 1} = 0, 0, {find}) AS i{k}"
+    timed = below if k == 1 else f"SELECT *, ts[i{k - 1}] AS t{k - 1} FROM ({below})"
+    return f"SELECT *, if(i{k - 1} = 0, 0, {find}) AS i{k} FROM ({timed})"
 
 
 def _excluded_sql(k: int, bits: int) -> str:
     """Whether an exclusion event falls between steps ``k`` and ``k + 1`` (both reached), beyond the grace."""
     return (
-        f"(i{k + 1} != 0 AND arrayExists((t, m) -> bitAnd(m, {bits}) != 0 AND t > ts[i{k}] + {{grace_ms:Int64}} "
-        f"AND t < ts[i{k + 1}] - {{grace_ms:Int64}}, ts, ms))"
+        f"(i{k + 1} != 0 AND arrayExists((t, m) -> bitAnd(m, {bits}) != 0 AND t > t{k} + {{grace_ms:Int64}} "
+        f"AND t < t{k + 1} - {{grace_ms:Int64}}, ts, ms))"
     )
 
 
@@ -77,11 +83,12 @@ def _segment_sql(n: int) -> str:
     return f"multiIf({cases}, ['{UNDEFINED_SEGMENT}'])"
 
 
-def funnel_sql(shape: FunnelShape, bucket_sql: str) -> str:
+def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     """Rows of ``bucket``, ``segment``, ``c{k}`` (attempts that reached step k), ``d{k}`` and ``s{k}`` (mean ms
-    from the previous step and from the entry, over attempts that reached step k; k ≥ 1)."""
+    from the previous step and from the entry, over attempts that reached step k; k ≥ 1). ``bucket_of`` gives the
+    bucket key SQL of an instant's SQL."""
     n = len(shape.steps)
-    held = shape.held_sql is not None
+    held, keyed = shape.held_sql is not None, shape.keys_sql is not None
     source = events_source_sql(
         [
             "distinct_id != ''",
@@ -89,36 +96,59 @@ def funnel_sql(shape: FunnelShape, bucket_sql: str) -> str:
             "time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
         ],
         identity=True,
+        key_conditions=[
+            "e.event IN {funnel_events:Array(String)}",
+            "e.time >= fromUnixTimestamp64Milli({scan_from_ms:Int64}, 'UTC')",
+            "e.time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
+        ],
     )
-    rows = f"""
-        SELECT distinct_id AS user, time_ms AS t, {_mask_sql(shape)} AS mask,
-               {shape.held_sql or "''"} AS held, {shape.keys_sql or "CAST([], 'Array(String)')"} AS keys,
-               {bucket_sql} AS bucket
-        FROM ({source})
-    """
-    entry = (
-        "bitTest(m, 0) AND t >= {start_ms:Int64} AND t < {end_ms:Int64}"  # a step-1 event in the entry range
-    )
+    if held or keyed:
+        # Each event as a tuple (time, mask[, held value][, segment keys]); sorting the tuples orders by time and
+        # breaks ties the same way every time.
+        fields = ["time_ms", "mask"] + ([shape.held_sql or ""] if held else []) + (
+            [shape.keys_sql or ""] if keyed else []
+        )
+        event = f"({', '.join(fields)})"
+        arrays = ["evs.1 AS ts", "evs.2 AS ms"] + (["evs.3 AS hs"] if held else []) + (
+            [f"evs.{3 + held} AS sg"] if keyed else []
+        )
+    else:
+        # Time and mask packed in one number (time since the scan's start above, mask below): a plain numeric
+        # array groups and sorts much faster than an array of tuples, in the same order.
+        event = "bitShiftLeft(toUInt128(time_ms - {scan_from_ms:Int64}), 64) + mask"
+        arrays = [
+            "arrayMap(v -> toInt64(bitShiftRight(v, 64)) + {scan_from_ms:Int64}, evs) AS ts",
+            "arrayMap(v -> toUInt64(bitAnd(v, 18446744073709551615)), evs) AS ms",
+        ]
+    rows = f"SELECT distinct_id AS user, {_mask_sql(shape)} AS mask, {event} AS ev FROM ({source})"
+    entry = "bitTest(m, 0) AND t >= {start_ms:Int64} AND t < {end_ms:Int64}"  # a step-1 event in the entry range
+    first_times = f"arrayFilter((t, m) -> {entry}, ts, ms)"
+    bucket = bucket_of("fromUnixTimestamp64Milli(t, 'UTC')")
+    # A bucket's entry is its first step-1 event: where the (time-ordered, so non-decreasing) bucket changes.
     users = f"""
-        SELECT user, arraySort(x -> x.1, groupArray((t, mask, held, keys, bucket))) AS evs,
-               evs.1 AS ts, evs.2 AS ms, evs.3 AS hs, evs.4 AS sg, evs.5 AS bs,
+        SELECT user, arraySort(groupArray(ev)) AS evs, {", ".join(arrays)},
                arrayFilter((i, t, m) -> {entry}, arrayEnumerate(ts), ts, ms) AS firsts,
-               arrayFilter((i, k) -> k = 1 OR bs[i] != bs[firsts[k - 1]], firsts, arrayEnumerate(firsts)) AS entries
+               arrayDifference(arrayMap(t -> toInt64({bucket}), {first_times})) AS bucket_steps,
+               arrayFilter((i, step, k) -> k = 1 OR step != 0, firsts, bucket_steps, arrayEnumerate(firsts)) AS entries
         FROM ({rows}) WHERE mask != 0
         GROUP BY user
         HAVING notEmpty(entries)
     """
-    steps = ",\n".join(_step_index_sql(k, held) for k in range(1, n))
-    columns = ", ".join(["bs[i0] AS bucket", "ts", "ms", "sg", "i0", *([steps] if steps else [])])
-    chained = f"SELECT {columns} FROM ({users}) ARRAY JOIN entries AS i0"
-    level = f"SELECT *, {_level_sql(shape)} AS level FROM ({chained})"
-    keys = f"arrayConcat(['{OVERALL}'], {_segment_sql(n)})" if shape.keys_sql else f"['{OVERALL}']"
+    scalars = ["ts[i0] AS t0", "t0 + {window_ms:Int64} AS deadline", *(["hs[i0] AS h0"] if held else [])]
+    layer = f"SELECT ts, ms, {'hs, ' if held else ''}{'sg, ' if keyed else ''}i0, {', '.join(scalars)} " \
+            f"FROM ({users}) ARRAY JOIN entries AS i0"
+    for k in range(1, n):
+        layer = _step_layer_sql(k, held, layer)
+    layer = f"SELECT *, ts[i{n - 1}] AS t{n - 1} FROM ({layer})"
+    level = f"SELECT *, {_level_sql(shape)} AS level FROM ({layer})"
+    keys = f"arrayConcat(['{OVERALL}'], {_segment_sql(n)})" if keyed else f"['{OVERALL}']"
     measures = [f"countIf(level > {k}) AS c{k}" for k in range(n)]
     for k in range(1, n):
-        measures.append(f"avgIf(ts[i{k}] - ts[i{k - 1}], level > {k}) AS d{k}")
-        measures.append(f"avgIf(ts[i{k}] - ts[i0], level > {k}) AS s{k}")
+        measures.append(f"avgIf(t{k} - t{k - 1}, level > {k}) AS d{k}")
+        measures.append(f"avgIf(t{k} - t0, level > {k}) AS s{k}")
+    entry_bucket = bucket_of("fromUnixTimestamp64Milli(t0, 'UTC')")
     return f"""
-        SELECT bucket, segment, {", ".join(measures)}
+        SELECT {entry_bucket} AS bucket, segment, {", ".join(measures)}
         FROM ({level}) ARRAY JOIN arrayDistinct({keys}) AS segment
         GROUP BY bucket, segment
     """

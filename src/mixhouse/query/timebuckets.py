@@ -43,7 +43,11 @@ class Bucketing:
 
     @property
     def sql(self) -> str:
-        local = "toTimeZone(time, {tz:String})"
+        return self.sql_of("time")
+
+    def sql_of(self, moment: str) -> str:
+        """The key expression of the instant ``moment`` (SQL of a DateTime64; ``sql`` is that of ``time``)."""
+        local = f"toTimeZone({moment}, {{tz:String}})"
         if self.days is not None:
             start = "{bucket_anchor:Date32}"  # Date32: anchors before 1970 too
             length = "{bucket_days:UInt32}"

@@ -30,6 +30,7 @@ WINDOW_UNIT_MS = {
 }
 MAX_WINDOW_MS = 366 * 86_400_000
 MAX_STEPS = 20
+MAX_EXCLUSIONS = 20  # with the steps, at most 64 (one bit of a UInt64 each)
 MAX_HELD = 3
 UNIQUE_MATHS = (None, "conversion_rate_unique", "conversion_rate", "unique")
 
@@ -130,6 +131,8 @@ def parse_definition(params: Any) -> FunnelDefinition:
         if not (isinstance(first, int) and isinstance(last, int) and 1 <= first < last <= len(steps)):
             raise ValidationError(f"exclusion steps must satisfy 1 <= from < to <= {len(steps)}")
         exclusions.append(FunnelExclusion(event, first - 1, last - 1))
+    if len(exclusions) > MAX_EXCLUSIONS:
+        raise ValidationError(f"a funnel has at most {MAX_EXCLUSIONS} exclusions")
     held = []
     for spec in _list(behavior.get("aggregateBy"), "aggregateBy"):
         spec = _object(spec, "a held property")

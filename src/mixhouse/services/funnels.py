@@ -149,9 +149,10 @@ def run_funnel(backend: Backend, project: Project, definition: FunnelDefinition,
         "scan_to_ms": scan_to,
         "window_ms": span,
         "grace_ms": GRACE_MS,
+        "funnel_events": sorted({step.event for step in definition.steps} | {x.event for x in definition.exclusions}),
     }
     shape = _shape(definition, query, params)
-    rows = backend.query_rows(funnel_sql(shape, query.bucketing.sql), params)
+    rows = backend.query_rows(funnel_sql(shape, query.bucketing.sql_of), params)
     return _answer(rows, definition, query)
 
 
