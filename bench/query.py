@@ -77,6 +77,20 @@ _FEED_SQL = (
     "LIMIT 1 BY event, distinct_id, time, insert_id)"
 )
 
+#: The saved funnel the funnel cases run (``FUNNEL_ID`` is replaced by its id): the demo's purchase path, 7-day window.
+FUNNEL_STEPS = ["Sign Up", "View Item", "Add To Cart", "Purchase"]
+FUNNEL_ID = "{funnel_id}"
+#: ClickHouse's own funnel function, what ClickHouse-based peers use: each user's deepest step reached within 7 days
+#: of a step-1 event in the range (no 2-second grace, no per-bucket entries; on this data it gives our answer for the
+#: one-bucket funnel).
+_WINDOW_FUNNEL = (
+    "SELECT level, count() FROM (SELECT {who} AS u, windowFunnel(604800000)(toUInt64(toUnixTimestamp64Milli(e.time)), "
+    "e.event = 'Sign Up' AND e.time < {hi}, e.event = 'View Item', e.event = 'Add To Cart', e.event = 'Purchase') "
+    "AS level FROM events AS e {final} {join} WHERE project_id = {pid} AND time >= {lo} "
+    "AND time < {hi} + INTERVAL 7 DAY AND event IN ('Sign Up', 'View Item', 'Add To Cart', 'Purchase') "
+    "AND {who} != '' GROUP BY u) GROUP BY level"
+)
+
 CASES: list[Case] = [
     Case(
         "segmentation day total",
@@ -201,6 +215,20 @@ CASES: list[Case] = [
         identity=True,
     ),
     Case(
+        "funnels (4 steps, 7 d, one bucket)",
+        "/api/query/funnels",
+        {"funnel_id": FUNNEL_ID, "from_date": FROM, "to_date": TO, "interval": "31"},
+        _WINDOW_FUNNEL,
+        identity=True,
+    ),
+    Case(
+        "funnels (same, daily buckets)",
+        "/api/query/funnels",
+        {"funnel_id": FUNNEL_ID, "from_date": FROM, "to_date": TO},
+        _WINDOW_FUNNEL,
+        identity=True,
+    ),
+    Case(
         "retention/addiction (day, hour)",
         "/api/query/retention/addiction",
         {"event": "View Item", "unit": "day", "addiction_unit": "hour", "from_date": FROM, "to_date": TO},
@@ -286,15 +314,30 @@ def load(url: str, creds: ProjectCreds, events: int, clients: int) -> float:
     return time.perf_counter() - start
 
 
-def time_endpoints(url: str, creds: ProjectCreds, runs: int) -> dict[str, float]:
+def saved_funnel(data_dir: Path, creds: ProjectCreds) -> int:
+    """The id of the bench's saved funnel in the project (saved on first use)."""
+    from mixhouse.meta.store import MetaStore
+    from mixhouse.services.funnel_definition import funnel_params
+
+    with MetaStore.for_data_dir(data_dir) as store:
+        store.migrate()
+        for report in store.list_reports(creds.project_id, "funnels"):
+            if report.name == "bench funnel":
+                return report.id
+        params = funnel_params(FUNNEL_STEPS, window=7)
+        return store.create_report(creds.project_id, "funnels", "bench funnel", params).id
+
+
+def time_endpoints(url: str, creds: ProjectCreds, runs: int, funnel_id: int) -> dict[str, float]:
     ours: dict[str, float] = {}
     with httpx.Client(base_url=url, timeout=600, auth=(creds.sa_username, creds.sa_secret)) as client:
         for case in CASES:
             times = []
+            params = {key: value.replace(FUNNEL_ID, str(funnel_id)) for key, value in case.params.items()}
             for _ in range(runs):
                 started = time.perf_counter()
                 if case.body is None:
-                    response = client.get(case.path, params={**case.params, "project_id": str(creds.project_id)})
+                    response = client.get(case.path, params={**params, "project_id": str(creds.project_id)})
                 else:
                     response = client.post(case.path, json={**case.body, "project_id": str(creds.project_id)})
                 times.append(time.perf_counter() - started)
@@ -338,7 +381,7 @@ def run(data_dir: Path, args: argparse.Namespace) -> None:
         print(settled.stdout.strip())
     server = start_server(data_dir)
     try:
-        ours = time_endpoints(server.url, creds, args.runs)
+        ours = time_endpoints(server.url, creds, args.runs, saved_funnel(data_dir, creds))
         rss, peak = rss_mb(server.proc.pid)  # type: ignore[union-attr]
     finally:
         server.stop()
