@@ -17,7 +17,16 @@ from mixhouse import __version__
 from mixhouse.config import Settings
 from mixhouse.server.front_door import FrontDoor, cors
 from mixhouse.server.responses import json_response
-from mixhouse.server.routes import discovery, engage_query, event_queries, export, funnels, ingestion, segmentation
+from mixhouse.server.routes import (
+    discovery,
+    engage_query,
+    event_queries,
+    export,
+    funnels,
+    ingestion,
+    insights,
+    segmentation,
+)
 from mixhouse.services.runtime import Runtime
 
 log = logging.getLogger("mixhouse.server")
@@ -58,7 +67,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     app.add_middleware(cors_middleware)
     routes: list[Route] = [Route("/healthz", healthz, methods=["GET"])]
     routes += export.routes() + engage_query.routes() + discovery.routes()
-    routes += segmentation.routes() + event_queries.routes() + funnels.routes()
+    routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
     for route in routes:
         app.router.routes.append(route)
 

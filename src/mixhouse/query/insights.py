@@ -1,0 +1,47 @@
+"""SQL for one Insights metric at one breakdown depth (spec §4.10; bookmark params, client-library-wire §4).
+
+Rows of ``bucket`` (``Bucketing.sql``, or ``''`` for a total), ``g1``…``g{depth}`` (segment keys; list values fan
+out, no value is ``"undefined"``) and ``value``. Binds ``project_id``, ``tz``, the window ``start_ms``/``end_ms``,
+``{metric_event:String}`` and the fragments' parameters. A shallower depth is its own query rather than a rollup of
+the deeper one: an event with a list value counts once in the rollup, not once per list item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mixhouse.query.event_counts import WINDOW_CONDITIONS
+from mixhouse.query.events_source import SOURCE, USERS_SQL, over_events
+from mixhouse.query.segmentation import NUMBER_TAG, UNDEFINED_SEGMENT
+
+_QUANTILES = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}
+
+
+def aggregate_sql(math: str) -> str:
+    """The aggregate of ``math`` over the source; property maths read ``number`` (``compile_typed``'s tuple)."""
+    if math == "total":
+        return "toFloat64(count())"
+    if math == "unique":
+        return f"toFloat64({USERS_SQL})"
+    numeric = f"number.1 = {NUMBER_TAG}"
+    if math in _QUANTILES:
+        return f"quantileExactInclusiveIf({_QUANTILES[math]})(number.3, {numeric})"
+    function = {"sum": "sumIf", "average": "avgIf", "min": "minIf", "max": "maxIf"}[math]
+    return f"{function}(number.3, {numeric})"
+
+
+def metric_sql(
+    math: str, bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str], number_sql: str | None
+) -> str:
+    """``bucket``, ``g1``… (one per ``keys_sql``, each an ``Array(String)`` of segment keys) and ``value``."""
+    segments = "".join(
+        f", arrayJoin(if(empty({keys}), ['{UNDEFINED_SEGMENT}'], {keys})) AS g{n}" for n, keys in enumerate(keys_sql, 1)
+    )
+    number = f", {number_sql} AS number" if number_sql else ""
+    grouping = "".join(f", g{n}" for n in range(1, len(keys_sql) + 1))
+    query = f"""
+        SELECT bucket{grouping}, {aggregate_sql(math)} AS value
+        FROM (SELECT *, {bucket_sql} AS bucket{segments}{number} FROM ({SOURCE}))
+        GROUP BY bucket{grouping}
+    """
+    return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])

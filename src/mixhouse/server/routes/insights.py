@@ -1,0 +1,48 @@
+"""Insights under ``/api/query/insights`` and ``/api/2.0/insights``: POST bookmark params (``{"bookmark": {...},
+"project_id", "queryLimits"}``, what the client library's typed queries send) or GET a saved report by
+``bookmark_id``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.routing import Route
+
+from mixhouse.errors import ValidationError
+from mixhouse.meta.records import Project
+from mixhouse.query.params import parse_whole
+from mixhouse.server.routes.query_endpoint import query_routes
+from mixhouse.services import insights
+from mixhouse.services.insights_params import parse_insights
+from mixhouse.services.runtime import Runtime
+
+
+def _bookmark(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise ValidationError("bookmark must be a JSON object") from None
+    return value
+
+
+def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    timezone = project.timezone or "UTC"
+    if params.get("bookmark") not in (None, ""):
+        query = parse_insights(_bookmark(params["bookmark"]), timezone)
+        return lambda: insights.run_insights(rt.backend, project, query)
+    if params.get("bookmark_id") in (None, ""):
+        raise ValidationError("send bookmark params in bookmark, or a saved report's bookmark_id")
+    bookmark_id = parse_whole(params.get("bookmark_id"), "bookmark_id", low=1, high=2**63 - 1, default=0)
+
+    def call() -> Any:
+        report = rt.meta.get_report(project.id, bookmark_id)
+        return insights.run_insights(rt.backend, project, insights.saved_insights(report, bookmark_id, timezone))
+
+    return call
+
+
+def routes() -> list[Route]:
+    return query_routes({"/insights": _insights})

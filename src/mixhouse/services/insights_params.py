@@ -1,0 +1,194 @@
+"""Insights bookmark params (``sections`` show/time/filter/group/formula, ``displayOptions``), read and checked.
+
+What runs: event metrics with math ``total``, ``unique``, ``sum``, ``average``, ``min``, ``max``, ``median``,
+``p25``/``p75``/``p90``/``p99`` of a numeric event property; step filters and global filters (bookmark filters);
+breakdowns by event properties; formulas over the metrics' letters (A, B, … in ``show`` order); ``between``,
+``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a series per date) or total
+charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else (per-user aggregation, DAU/WAU/
+MAU, rolling or cumulative analysis, time comparison, cohort breakdowns, profile properties) is refused by name.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mixhouse.core.dates import DateRange, parse_date
+from mixhouse.errors import ValidationError
+from mixhouse.expr.ast import Expr
+from mixhouse.query.bookmark_filters import filters_expr
+
+PROPERTY_MATHS = ("sum", "average", "min", "max", "median", "p25", "p75", "p90", "p99")
+MATHS = ("total", "unique", *PROPERTY_MATHS)
+UNITS = ("hour", "day", "week", "month")
+TOTAL_CHARTS = ("bar", "table", "metric", "pie", "insights-metric")
+MAX_GROUPS = 3
+
+
+@dataclass(frozen=True)
+class Metric:
+    event: str
+    math: str
+    prop: str | None
+    filter: Expr | None
+    hidden: bool
+    letter: str
+
+
+@dataclass(frozen=True)
+class Formula:
+    definition: str
+    name: str
+
+
+@dataclass(frozen=True)
+class InsightsQuery:
+    metrics: tuple[Metric, ...]
+    formulas: tuple[Formula, ...]
+    dates: DateRange
+    unit: str
+    total: bool  # one "all" value instead of a series per date
+    where: Expr | None
+    groups: tuple[str, ...]
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be an object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f"{what} must be a list")
+    return value
+
+
+def _months_back(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
+    """The range (inclusive days) and unit of ``sections.time``; the last 30 days by day when absent."""
+    today = datetime.now(ZoneInfo(timezone) if timezone != "UTC" else None).date()
+    spec = (_list(sections.get("time"), "sections.time") or [{}])[0]
+    spec = _object(spec, "sections.time[0]")
+    unit = spec.get("unit", "day")
+    if unit not in UNITS:
+        raise ValidationError(f"time unit must be one of {', '.join(UNITS)}, not {unit!r}")
+    kind = spec.get("dateRangeType", "in the last")
+    if kind == "between":
+        value = _list(spec.get("value"), "time value")
+        if len(value) != 2:
+            raise ValidationError("a between range needs value [from_date, to_date]")
+        dates = DateRange(parse_date(value[0], "from_date"), parse_date(value[1], "to_date"))
+    elif kind == "since":
+        raw = spec.get("value")
+        first = raw[0] if isinstance(raw, list) and raw else raw
+        dates = DateRange(parse_date(first if isinstance(first, str) else None, "from_date"), today)
+    elif kind == "in the last":
+        window = _object(spec.get("window") or {"unit": "day", "value": 30}, "time window")
+        count, span = window.get("value"), window.get("unit", "day")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 3650:
+            raise ValidationError("the time window value must be a whole number from 1 to 3650")
+        if span == "day":
+            start = today - timedelta(days=count - 1)
+        elif span == "week":
+            start = today - timedelta(days=7 * count - 1)
+        elif span == "month":
+            start = _months_back(today, count) + timedelta(days=1)
+        else:
+            raise ValidationError("the time window unit must be day, week or month")
+        dates = DateRange(start, today)
+    else:
+        raise ValidationError(f"date range type {kind!r} is not supported yet")
+    if dates.to_date < dates.from_date:
+        raise ValidationError("to_date must not be before from_date")
+    return dates, unit
+
+
+def _metric(spec: dict[str, Any], letter: str) -> Metric:
+    behavior = _object(spec.get("behavior"), "a metric's behavior")
+    if behavior.get("type", "event") != "event":
+        raise ValidationError(f"metrics of type {behavior.get('type')!r} are not supported yet")
+    if behavior.get("resourceType", "events") not in ("events", "event"):
+        raise ValidationError(f"metrics over {behavior.get('resourceType')} are not supported yet")
+    name = behavior.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValidationError("every metric needs an event name")
+    measurement = _object(spec.get("measurement") or {}, "measurement")
+    math = measurement.get("math", "total")
+    if math not in MATHS:
+        raise ValidationError(f"math {math!r} is not supported yet")
+    if measurement.get("perUserAggregation"):
+        raise ValidationError("per-user aggregation is not supported yet")
+    prop = None
+    if math in PROPERTY_MATHS:
+        raw = measurement.get("property")
+        prop = raw.get("name") if isinstance(raw, dict) else raw
+        if not isinstance(prop, str) or not prop:
+            raise ValidationError(f"math {math!r} needs measurement.property")
+        if isinstance(raw, dict) and raw.get("resourceType", "events") not in ("events", "event"):
+            raise ValidationError("only event properties can be aggregated yet")
+    filters = _list(behavior.get("filters"), "metric filters")
+    return Metric(name, math, prop, filters_expr(filters, behavior.get("filtersDeterminer", "all")),
+                  bool(spec.get("isHidden")), letter)
+
+
+def parse_insights(params: Any, timezone: str) -> InsightsQuery:
+    """An Insights query from bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
+    params = _object(params, "bookmark")
+    sections = _object(params.get("sections"), "sections")
+    display = _object(params.get("displayOptions") or {}, "displayOptions")
+    if display.get("analysis", "linear") != "linear":
+        raise ValidationError(f"analysis {display.get('analysis')!r} is not supported yet")
+    if sections.get("timeComparison") or params.get("timeComparison"):
+        raise ValidationError("time comparison is not supported yet")
+    metrics: list[Metric] = []
+    formulas: list[Formula] = []
+    for spec in _list(sections.get("show"), "sections.show"):
+        spec = _object(spec, "a show entry")
+        if spec.get("type") == "formula":
+            definition = spec.get("definition")
+            if not isinstance(definition, str) or not definition.strip():
+                raise ValidationError("a formula needs its definition")
+            formulas.append(Formula(definition, str(spec.get("name") or definition)))
+        else:
+            metrics.append(_metric(spec, chr(ord("A") + len(metrics))))
+    for spec in _list(sections.get("formula"), "sections.formula"):
+        spec = _object(spec, "a formula")
+        definition = spec.get("definition")
+        if isinstance(definition, str) and definition.strip():
+            formulas.append(Formula(definition, str(spec.get("name") or definition)))
+    if not metrics:
+        raise ValidationError("sections.show needs at least one metric")
+    if len(metrics) > 26:
+        raise ValidationError("at most 26 metrics")
+    groups = []
+    for spec in _list(sections.get("group"), "sections.group"):
+        spec = _object(spec, "a group entry")
+        if spec.get("resourceType", "events") not in ("events", "event") or "cohorts" in spec:
+            raise ValidationError("only breakdowns by event properties are supported yet")
+        name = spec.get("value") or spec.get("propertyName")
+        if not isinstance(name, str) or not name:
+            raise ValidationError("a breakdown needs the property name in value")
+        groups.append(name)
+    if len(groups) > MAX_GROUPS:
+        raise ValidationError(f"at most {MAX_GROUPS} breakdowns")
+    dates, unit = parse_time(sections, timezone)
+    return InsightsQuery(
+        metrics=tuple(metrics),
+        formulas=tuple(formulas),
+        dates=dates,
+        unit=unit,
+        total=display.get("chartType") in TOTAL_CHARTS,
+        where=filters_expr(_list(sections.get("filter"), "sections.filter")),
+        groups=tuple(groups),
+    )

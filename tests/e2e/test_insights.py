@@ -1,0 +1,181 @@
+"""``/insights`` through the server: bookmark params (as the client library's typed queries send them) checked
+against the brute-force reference on generated data, saved reports by ``bookmark_id``, and refusals."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from tests.conftest import ProjectCreds, make_project
+from tests.support import reference_event_queries as events_ref
+from tests.support import reference_insights as ref
+from tests.support.sending import import_all
+from tests.support.server import ServerProcess
+
+TZ = "Europe/Berlin"
+END = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+FROM, TO = (END - timedelta(days=20)).date(), (END - timedelta(days=1)).date()
+
+
+def _metric(event: str, math_: str = "total", prop: str | None = None, filters: list[dict[str, Any]] | None = None,
+            hidden: bool = False) -> dict[str, Any]:
+    measurement: dict[str, Any] = {"math": math_}
+    if prop is not None:
+        measurement["property"] = {"name": prop, "resourceType": "events", "type": "number"}
+    behavior = {"type": "event", "name": event, "resourceType": "events", "filters": filters or [],
+                "filtersDeterminer": "all"}
+    metric = {"type": "metric", "behavior": behavior, "measurement": measurement}
+    return {**metric, "isHidden": True} if hidden else metric
+
+
+def _params(show: list[dict[str, Any]], *, unit: str = "day", chart: str = "line", groups: tuple[str, ...] = (),
+            filters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "displayOptions": {"chartType": chart, "analysis": "linear"},
+        "sections": {
+            "show": show,
+            "time": [{"dateRangeType": "between", "unit": unit, "value": [FROM.isoformat(), TO.isoformat()]}],
+            "filter": filters or [],
+            "group": [{"value": g, "resourceType": "events", "propertyType": "string"} for g in groups],
+        },
+    }
+
+
+def _post(client: httpx.Client, creds: ProjectCreds, bookmark: dict[str, Any], status: int = 200) -> Any:
+    response = client.post("/api/query/insights", params={"workspace_id": "1"},
+                           json={"bookmark": bookmark, "project_id": creds.project_id, "queryLimits": {"limit": 3000}},
+                           auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _close(got: Any, want: Any) -> bool:
+    if isinstance(want, dict):
+        return isinstance(got, dict) and got.keys() == want.keys() and all(_close(got[k], want[k]) for k in want)
+    if isinstance(want, float) or isinstance(got, float):
+        return math.isclose(float(got), float(want), rel_tol=1e-9, abs_tol=1e-9)
+    return bool(got == want)
+
+
+@pytest.fixture(scope="module")
+def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
+    creds = make_project(server.data_dir, "insights", timezone=TZ)
+    sent: list[dict[str, Any]] = []
+    for batch in generate_event_batches(DemoConfig(seed=9, events=4000, end=END, days=21), batch_size=2000):
+        import_all(client, creds, batch)
+        sent += batch
+    return creds, events_ref.load(sent)
+
+
+CASES = [
+    pytest.param([_metric("View Item"), _metric("View Item", "unique")], {}, [ref.Metric("View Item"),
+                 ref.Metric("View Item", "unique")], {}, id="total-and-unique-same-event"),
+    pytest.param([_metric("View Item", "sum", "price"), _metric("View Item", "average", "price"),
+                  _metric("View Item", "median", "price"), _metric("View Item", "p90", "price"),
+                  _metric("View Item", "max", "price"), _metric("View Item", "min", "price")],
+                 {"unit": "week"},
+                 [ref.Metric("View Item", m, "price") for m in ("sum", "average", "median", "p90", "max", "min")],
+                 {"unit": "week"}, id="property-maths-weekly"),
+    pytest.param([_metric("Purchase", "unique")], {"groups": ["$browser"]}, [ref.Metric("Purchase", "unique")],
+                 {"groups": ["$browser"]}, id="unique-by-browser"),
+    pytest.param([_metric("View Item")], {"groups": ["mp_country_code", "tags"], "chart": "bar"},
+                 [ref.Metric("View Item")], {"groups": ["mp_country_code", "tags"], "total": True},
+                 id="two-breakdowns-list-fan-out-total"),
+    pytest.param([_metric("Add To Cart", hidden=True), _metric("View Item", hidden=True),
+                  {"type": "formula", "definition": "A / B * 100", "name": "cart rate"}],
+                 {"groups": ["$os"]}, [ref.Metric("Add To Cart", hidden=True), ref.Metric("View Item", hidden=True)],
+                 {"groups": ["$os"], "formulas": [("cart rate", "A / B * 100")]}, id="formula-by-os"),
+    pytest.param([_metric("View Item", filters=[{"value": "price", "resourceType": "events",
+                                                 "filterOperator": "is greater than", "filterType": "number",
+                                                 "filterValue": 50}])],
+                 {"filters": [{"value": "$os", "resourceType": "events", "filterOperator": "equals",
+                               "filterType": "string", "filterValue": ["Windows", "Mac OS X"]}]},
+                 [ref.Metric("View Item", where='properties["price"] > 50')],
+                 {"where": 'properties["$os"] in ["Windows", "Mac OS X"]'}, id="metric-and-global-filters"),
+    pytest.param([_metric("View Item", "median", "price"), _metric("View Item", "p25", "price")],
+                 {"groups": ["$city"]},  # small cells: interpolation between neighbours matters
+                 [ref.Metric("View Item", m, "price") for m in ("median", "p25")], {"groups": ["$city"]},
+                 id="quantiles-by-city"),
+    pytest.param([_metric("Sign Up", "unique")], {"unit": "hour"}, [ref.Metric("Sign Up", "unique")],
+                 {"unit": "hour"}, id="hourly"),
+]
+
+
+@pytest.mark.parametrize(("show", "options", "metrics", "expected_options"), CASES)
+def test_matches_reference(shop: Any, client: httpx.Client, show: list[dict[str, Any]], options: dict[str, Any],
+                           metrics: list[ref.Metric], expected_options: dict[str, Any]) -> None:
+    creds, events = shop
+    got = _post(client, creds, _params(show, **options))
+    expected = ref.insights(events, metrics, FROM, TO, timezone=TZ, **expected_options)
+    assert got["headers"] == expected["headers"]
+    assert _close(got["series"], expected["series"]), (got["series"], expected["series"])
+    assert got["date_range"]["from_date"].startswith(FROM.isoformat() + "T00:00:00+")
+    assert got["date_range"]["to_date"].startswith(TO.isoformat() + "T23:59:59.999")
+    assert {"sampling_factor", "is_cached", "computation_time"} <= set(got["meta"])
+    assert any(value for node in got["series"].values() for value in _leaves(node))  # not all zeros
+
+
+def _leaves(node: Any) -> list[Any]:
+    if not isinstance(node, dict):
+        return [node]
+    return [leaf for child in node.values() for leaf in _leaves(child)]
+
+
+def test_in_the_last_is_a_window_ending_today(shop: Any, client: httpx.Client) -> None:
+    creds, _ = shop
+    bookmark = _params([_metric("View Item")])
+    bookmark["sections"]["time"] = [{"dateRangeType": "in the last", "unit": "day",
+                                     "window": {"unit": "day", "value": 7}}]
+    got = _post(client, creds, bookmark)
+    dates = list(got["series"]["View Item"])
+    today = datetime.now(ZoneInfo(TZ)).date()
+    assert dates == [f"{today - timedelta(days=6 - n)}T00:00:00{dates[n][-6:]}" for n in range(7)]
+
+
+def test_saved_report_by_bookmark_id(shop: Any, server: ServerProcess, client: httpx.Client) -> None:
+    from mixhouse.meta.store import MetaStore
+
+    creds, events = shop
+    bookmark = _params([_metric("Purchase")], unit="week")
+    with MetaStore.for_data_dir(server.data_dir) as store:
+        saved = store.create_report(creds.project_id, "insights", "Weekly purchases", bookmark)
+        funnel = store.create_report(creds.project_id, "funnels", "not insights", {"sections": {}})
+    response = client.get("/api/query/insights", params={"project_id": creds.project_id, "bookmark_id": saved.id},
+                          auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == 200, response.text
+    expected = ref.insights(events, [ref.Metric("Purchase")], FROM, TO, timezone=TZ, unit="week")
+    assert response.json()["series"] == expected["series"]
+    wrong = client.get("/api/query/insights", params={"project_id": creds.project_id, "bookmark_id": funnel.id},
+                       auth=(creds.sa_username, creds.sa_secret))
+    assert wrong.status_code == 400 and "funnels report" in wrong.json()["error"]
+    other = make_project(server.data_dir, "insights-other")
+    missing = client.get("/api/query/insights", params={"project_id": other.project_id, "bookmark_id": saved.id},
+                         auth=(other.sa_username, other.sa_secret))
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    ({"measurement": {"math": "dau"}}, "not supported yet"),
+    ({"measurement": {"math": "sum"}}, "needs measurement.property"),
+    ({"behavior": {"type": "cohort", "name": "x"}}, "not supported yet"),
+])
+def test_unsupported_or_bad_metrics_are_400(shop: Any, client: httpx.Client, change: dict[str, Any],
+                                            fragment: str) -> None:
+    creds, _ = shop
+    answer = _post(client, creds, _params([{**_metric("View Item"), **change}]), 400)
+    assert fragment in answer["error"]
+
+
+def test_bad_formula_and_future_dates_are_400(shop: Any, client: httpx.Client) -> None:
+    creds, _ = shop
+    bad = _params([_metric("View Item"), {"type": "formula", "definition": "A + Z", "name": "x"}])
+    assert "Z" in _post(client, creds, bad, 400)["error"]
+    future = _params([_metric("View Item")])
+    future["sections"]["time"][0]["value"] = [FROM.isoformat(), "2999-01-01"]
+    assert "to_date" in _post(client, creds, future, 400)["error"]

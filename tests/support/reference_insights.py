@@ -1,0 +1,158 @@
+"""Brute-force Insights (``/insights``) over the raw event list: plain Python, sharing no code with the SQL path but
+the expression parser and evaluator. Returns ``series`` and ``headers`` as the endpoint does."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
+from tests.support.reference_event_queries import Event, series
+from tests.support.reference_time import bucket_of, window_ms
+
+
+@dataclass(frozen=True)
+class Metric:
+    event: str
+    math: str = "total"
+    prop: str | None = None
+    where: str | None = None  # the metric's filters, as an expression
+    hidden: bool = False
+
+
+def _record(event: Event) -> Record:
+    return Record(event.name, event.time_ms, event.user, event.properties)
+
+
+def _quantile(values: list[float], level: float) -> float:
+    ordered = sorted(values)
+    position = level * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _aggregate(math: str, events: list[Event], prop: str | None) -> float:
+    if math == "total":
+        return float(len(events))
+    if math == "unique":
+        return float(len({e.user for e in events if e.user != ""}))
+    numbers = [float(v) for e in events
+               if isinstance(v := e.properties.get(prop or ""), int | float) and not isinstance(v, bool)]
+    if not numbers:
+        return 0.0
+    if math == "sum":
+        return sum(numbers)
+    if math == "average":
+        return sum(numbers) / len(numbers)
+    if math == "min":
+        return min(numbers)
+    if math == "max":
+        return max(numbers)
+    return _quantile(numbers, {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}[math])
+
+
+def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date, to_date: date, *,
+             timezone: str = "UTC", unit: str = "day", total: bool = False, where: str | None = None,
+             groups: Sequence[str] = (), formulas: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    start, end = window_ms(from_date, to_date, timezone)
+    zone = ZoneInfo(timezone)
+    keys = ["all"] if total else series(unit, from_date, to_date, timezone)
+    global_filter = parse(where) if where else None
+    group_exprs = [parse(f'properties["{name}"]') for name in groups]
+
+    def iso(key: str) -> str:
+        return key if key == "all" else datetime.fromisoformat(key).replace(tzinfo=zone).isoformat()
+
+    values: dict[int, dict[tuple[str, ...], dict[str, float]]] = {}
+    for n, metric in enumerate(metrics):
+        own = parse(metric.where) if metric.where else None
+        cells: dict[tuple[tuple[str, ...], str], list[Event]] = defaultdict(list)
+        for e in events:
+            if e.name != metric.event or not start <= e.time_ms < end:
+                continue
+            if (own is not None and not keeps(own, _record(e))) or (
+                    global_filter is not None and not keeps(global_filter, _record(e))):
+                continue
+            bucket = "all" if total else bucket_of(e.time_ms, unit, timezone)
+            segments = [segment_keys(evaluate(expr, _record(e))) or ["undefined"] for expr in group_exprs]
+            paths: set[tuple[str, ...]] = {()}
+            for depth in range(1, len(segments) + 1):
+                level: set[tuple[str, ...]] = {()}
+                for keys_at in segments[:depth]:
+                    level = {(*path, key) for path in level for key in dict.fromkeys(keys_at)}
+                paths |= level
+            for path in paths:
+                cells[(path, bucket)].append(e)
+        found: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
+        for (path, bucket), matched in cells.items():
+            found[path][bucket] = _aggregate(metric.math, matched, metric.prop)
+        values[n] = found
+
+    def node(found: dict[tuple[str, ...], dict[str, float]], prefix: tuple[str, ...], integral: bool) -> Any:
+        if len(prefix) == len(groups):
+            leaf = found.get(prefix, {})
+            return {iso(key): (round(leaf.get(key, 0.0)) if integral else leaf.get(key, 0.0)) for key in keys}
+        below = sorted({p[len(prefix)] for p in found if len(p) > len(prefix) and p[: len(prefix)] == prefix})
+        leaf = found.get(prefix, {})
+        out: dict[str, Any] = {
+            "$overall": {iso(key): (round(leaf.get(key, 0.0)) if integral else leaf.get(key, 0.0)) for key in keys}
+        }
+        for child in below:
+            out[child] = node(found, (*prefix, child), integral)
+        return out
+
+    names = [m.event if sum(o.event == m.event for o in metrics) == 1 else f"{m.event} [{m.math}]" for m in metrics]
+    result: dict[str, Any] = {}
+    for n, metric in enumerate(metrics):
+        if not metric.hidden:
+            result[names[n]] = node(values[n], (), metric.math in ("total", "unique"))
+    letters = {chr(ord("A") + n): n for n in range(len(metrics))}
+    all_paths = {path for found in values.values() for path in found}
+    for name, definition in formulas:
+        combined: dict[tuple[str, ...], dict[str, float]] = {}
+        for path in all_paths:
+            combined[path] = {}
+            for key in keys:
+                scope = {letter: values[n].get(path, {}).get(key, 0.0) for letter, n in letters.items()}
+                combined[path][key] = _formula(definition, scope)
+        result[name] = node(combined, (), False)
+    return {"headers": ["$metric", *groups], "series": result}
+
+
+def _formula(definition: str, scope: dict[str, float]) -> float:
+    """Python's own arithmetic over the letters, division by zero giving 0."""
+
+    class Safe(float):
+        def __truediv__(self, other: float) -> Safe:  # type: ignore[override]
+            return Safe(float(self) / other if other else 0.0)
+
+        def __rtruediv__(self, other: float) -> Safe:  # type: ignore[override]
+            return Safe(other / float(self) if float(self) else 0.0)
+
+        def __add__(self, other: float) -> Safe:  # type: ignore[override]
+            return Safe(float(self) + other)
+
+        __radd__ = __add__
+
+        def __sub__(self, other: float) -> Safe:  # type: ignore[override]
+            return Safe(float(self) - other)
+
+        def __rsub__(self, other: float) -> Safe:  # type: ignore[override]
+            return Safe(other - float(self))
+
+        def __mul__(self, other: float) -> Safe:  # type: ignore[override]
+            return Safe(float(self) * other)
+
+        __rmul__ = __mul__
+
+        def __neg__(self) -> Safe:
+            return Safe(-float(self))
+
+    value = eval(definition, {"__builtins__": {}}, {k: Safe(v) for k, v in scope.items()})  # test-only, trusted input
+    return float(value)
+
