@@ -179,3 +179,89 @@ def test_bad_formula_and_future_dates_are_400(shop: Any, client: httpx.Client) -
     future = _params([_metric("View Item")])
     future["sections"]["time"][0]["value"] = [FROM.isoformat(), "2999-01-01"]
     assert "to_date" in _post(client, creds, future, 400)["error"]
+
+
+# --- funnels and retention through /insights (query_funnel, query_retention) -------------------------------------
+
+
+def _funnel_bookmark(steps: list[str], *, chart: str = "funnel-steps", unit: str = "day",
+                     groups: tuple[str, ...] = ()) -> dict[str, Any]:
+    from mixhouse.services.funnel_definition import funnel_params
+
+    bookmark = funnel_params(steps, window=3)
+    bookmark["displayOptions"] = {"chartType": chart}
+    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": unit,
+                                     "value": [FROM.isoformat(), TO.isoformat()]}]
+    bookmark["sections"]["group"] = [{"value": g, "resourceType": "events"} for g in groups]
+    return bookmark
+
+
+def _as_metrics(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    names = [f"{k + 1}. {step['event']}" for k, step in enumerate(steps)]
+    return {metric: {name: {"all": step[metric]} for name, step in zip(names, steps, strict=True)}
+            for metric in ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")}
+
+
+def test_funnel_metric_matches_the_funnel_reference(shop: Any, client: httpx.Client) -> None:
+    from tests.support import reference_funnels as funnels_ref
+
+    creds, events = shop
+    steps = ["View Item", "Add To Cart", "Purchase"]
+    got = _post(client, creds, _funnel_bookmark(steps))
+    whole = (TO - FROM).days + 1
+    expected = funnels_ref.funnel(events, [funnels_ref.Step(s) for s in steps], FROM, TO, timezone=TZ,
+                                  window=3 * 86_400_000, interval=whole)
+    assert got["series"] == {"View Item through Purchase": _as_metrics(expected["data"][FROM.isoformat()]["steps"])}
+    assert got["series"]["View Item through Purchase"]["count"]["1. View Item"]["all"] > 0
+
+    trend = _post(client, creds, _funnel_bookmark(steps, chart="line", unit="week"))
+    weekly = funnels_ref.funnel(events, [funnels_ref.Step(s) for s in steps], FROM, TO, timezone=TZ,
+                                window=3 * 86_400_000, unit="week")
+    node = trend["series"]["View Item through Purchase"]
+    assert [key[:10] for key in node] == list(weekly["data"])
+    assert [m["count"] for m in node.values()] == [_as_metrics(d["steps"])["count"] for d in weekly["data"].values()]
+
+    split = _post(client, creds, _funnel_bookmark(steps, groups=("$os",)))
+    by_os = funnels_ref.funnel(events, [funnels_ref.Step(s) for s in steps], FROM, TO, timezone=TZ,
+                               window=3 * 86_400_000, interval=whole, on='properties["$os"]', limit=10_000)
+    assert split["headers"] == ["$metric", "$os"]
+    assert split["series"]["View Item through Purchase"] == {
+        segment: _as_metrics(listed) for segment, listed in by_os["data"][FROM.isoformat()].items()}
+
+
+def _retention_bookmark(unbounded: str = "none", groups: tuple[str, ...] = ()) -> dict[str, Any]:
+    behavior = {"type": "retention", "resourceType": "events", "retentionUnit": "week",
+                "retentionAlignmentType": "birth", "retentionCustomBucketSizes": [],
+                "retentionUnboundedMode": unbounded, "filter": [],
+                "behaviors": [{"type": "event", "name": "Sign Up", "filters": []},
+                              {"type": "event", "name": "View Item", "filters": []}]}
+    return {"displayOptions": {"chartType": "retention-curve"},
+            "sections": {"show": [{"type": "metric", "behavior": behavior, "measurement": {"math": "retention_rate"}}],
+                         "time": [{"dateRangeType": "between", "unit": "day",
+                                   "value": [FROM.isoformat(), TO.isoformat()]}],
+                         "filter": [], "group": [{"value": g, "resourceType": "events"} for g in groups]}}
+
+
+@pytest.mark.parametrize("unbounded", ["none", "carry_forward"])
+def test_retention_metric_matches_the_retention_reference(shop: Any, client: httpx.Client, unbounded: str) -> None:
+    from tests.support import reference_retention as retention_ref
+
+    creds, events = shop
+    got = _post(client, creds, _retention_bookmark(unbounded))
+    weeks = math.ceil(((TO - FROM).days + 1) / 7)
+    expected = retention_ref.retention(events, FROM, TO, timezone=TZ, born_event="Sign Up", event="View Item",
+                                       unit="week", interval_count=weeks,
+                                       unbounded_retention=unbounded == "carry_forward")
+    node = got["series"]["Sign Up and then View Item"]
+    cohorts = {key[:10]: value for key, value in node.items() if key != "$average"}
+    assert {day: (c["first"], c["counts"]) for day, c in cohorts.items()} == {
+        day: (c["first"], c["counts"]) for day, c in expected.items()}
+    assert node["$average"]["first"] == sum(c["first"] for c in expected.values()) > 0
+    for cohort in cohorts.values():
+        assert cohort["rates"] == [round(n / cohort["first"], 4) if cohort["first"] else 0 for n in cohort["counts"]]
+
+
+def test_unsupported_retention_options_are_400(shop: Any, client: httpx.Client) -> None:
+    creds, _ = shop
+    bookmark = _retention_bookmark("carry_back")
+    assert "carry_back" in _post(client, creds, bookmark, 400)["error"]

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mixhouse.core.dates import DateRange
 from mixhouse.core.timeutil import computed_at
 from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.expr import compile_filter, compile_values
@@ -28,19 +29,52 @@ from mixhouse.query.insights import metric_sql
 from mixhouse.query.timebuckets import Bucketing, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
-from mixhouse.services.insights_params import InsightsQuery, Metric, parse_insights
+from mixhouse.services.funnel_definition import parse_definition
+from mixhouse.services.insights_behaviors import (
+    behavior_type,
+    retention_query,
+    run_funnel_metric,
+    run_retention_metric,
+)
+from mixhouse.services.insights_params import InsightsQuery, Metric, parse_insights, parse_time
 from mixhouse.storage.base import Backend
 
 OVERALL = "$overall"
 Path = tuple[str, ...]
 
 
-def saved_insights(report: Report | None, bookmark_id: int, timezone: str) -> InsightsQuery:
+def saved_params(report: Report | None, bookmark_id: int) -> dict[str, Any]:
+    """The bookmark params of a saved Insights report."""
     if report is None:
         raise NotFoundError(f"no report with id {bookmark_id}", details={"bookmark_id": bookmark_id})
     if report.type != "insights":
         raise ValidationError(f"report {bookmark_id} is a {report.type} report, not an Insights report")
-    return parse_insights(report.params, timezone)
+    return report.params
+
+
+def check_bookmark(params: Any, timezone: str) -> None:
+    """Refuse bad or unsupported params before any work (400)."""
+    kind = behavior_type(params)
+    if kind == "funnel":
+        parse_definition(params)
+        parse_time(params["sections"], timezone)
+    elif kind == "retention":
+        retention_query(params, timezone)
+    else:
+        parse_insights(params, timezone)
+
+
+def answer_bookmark(backend: Backend, project: Project, params: Any) -> dict[str, Any]:
+    """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric."""
+    started = time.perf_counter()
+    timezone = project.timezone or "UTC"
+    kind = behavior_type(params)
+    if kind in ("funnel", "retention"):
+        run = run_funnel_metric if kind == "funnel" else run_retention_metric
+        series, headers = run(backend, project, params)
+        dates, _ = parse_time(params["sections"], timezone)
+        return _envelope(dates, timezone, headers, series, started)
+    return run_insights(backend, project, parse_insights(params, timezone))
 
 
 def _metric_values(backend: Backend, project: Project, query: InsightsQuery, metric: Metric,
@@ -106,6 +140,23 @@ def _node(values: dict[Path, dict[str, Any]], prefix: Path, depth: int, leaf: An
     return node
 
 
+def _envelope(dates: DateRange, timezone: str, headers: list[str], series: dict[str, Any],
+              started: float) -> dict[str, Any]:
+    zone = ZoneInfo(timezone)
+    start_ms, end_ms = dates.bounds_ms(timezone)
+    return {
+        "computed_at": computed_at(),
+        "date_range": {
+            "from_date": datetime.fromtimestamp(start_ms / 1000, zone).isoformat(),
+            "to_date": (datetime.fromtimestamp(end_ms / 1000, zone) - timedelta(milliseconds=1)).isoformat(),
+        },
+        "headers": headers,
+        "series": series,
+        "meta": {"sampling_factor": 1.0, "is_cached": False,
+                 "computation_time": round((time.perf_counter() - started) * 1000, 1)},
+    }
+
+
 def run_insights(backend: Backend, project: Project, query: InsightsQuery) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
@@ -136,16 +187,4 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery) -> di
                 for key in keys
             }
         series[formula.name] = _node(combined, (), depth, leaf_of(False))
-    start_ms, end_ms = query.dates.bounds_ms(timezone)
-    utc = ZoneInfo("UTC")
-    return {
-        "computed_at": computed_at(),
-        "date_range": {
-            "from_date": datetime.fromtimestamp(start_ms / 1000, zone or utc).isoformat(),
-            "to_date": (datetime.fromtimestamp(end_ms / 1000, zone or utc) - timedelta(milliseconds=1)).isoformat(),
-        },
-        "headers": ["$metric", *query.groups],
-        "series": series,
-        "meta": {"sampling_factor": 1.0, "is_cached": False,
-                 "computation_time": round((time.perf_counter() - started) * 1000, 1)},
-    }
+    return _envelope(query.dates, timezone, ["$metric", *query.groups], series, started)

@@ -15,7 +15,6 @@ from mixhouse.meta.records import Project
 from mixhouse.query.params import parse_whole
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import insights
-from mixhouse.services.insights_params import parse_insights
 from mixhouse.services.runtime import Runtime
 
 
@@ -31,15 +30,16 @@ def _bookmark(value: Any) -> Any:
 def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     timezone = project.timezone or "UTC"
     if params.get("bookmark") not in (None, ""):
-        query = parse_insights(_bookmark(params["bookmark"]), timezone)
-        return lambda: insights.run_insights(rt.backend, project, query)
+        bookmark = _bookmark(params["bookmark"])
+        insights.check_bookmark(bookmark, timezone)
+        return lambda: insights.answer_bookmark(rt.backend, project, bookmark)
     if params.get("bookmark_id") in (None, ""):
         raise ValidationError("send bookmark params in bookmark, or a saved report's bookmark_id")
     bookmark_id = parse_whole(params.get("bookmark_id"), "bookmark_id", low=1, high=2**63 - 1, default=0)
 
     def call() -> Any:
-        report = rt.meta.get_report(project.id, bookmark_id)
-        return insights.run_insights(rt.backend, project, insights.saved_insights(report, bookmark_id, timezone))
+        saved = insights.saved_params(rt.meta.get_report(project.id, bookmark_id), bookmark_id)
+        return insights.answer_bookmark(rt.backend, project, saved)
 
     return call
 
