@@ -22,6 +22,7 @@ from mixhouse.server.routes import (
     engage_query,
     event_queries,
     export,
+    flows,
     funnels,
     ingestion,
     insights,
@@ -68,6 +69,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes: list[Route] = [Route("/healthz", healthz, methods=["GET"])]
     routes += export.routes() + engage_query.routes() + discovery.routes()
     routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
+    routes += flows.routes()
     for route in routes:
         app.router.routes.append(route)
 

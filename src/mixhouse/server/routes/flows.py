@@ -1,0 +1,53 @@
+"""Flows under ``/api/query/arb_funnels`` and ``/api/2.0/arb_funnels``: POST flow params (``{"bookmark": {...},
+"project_id", "query_type"}``, what ``query_flow`` sends) or GET a saved flows report by ``bookmark_id``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.routing import Route
+
+from mixhouse.errors import NotFoundError, ValidationError
+from mixhouse.meta.records import Project
+from mixhouse.query.params import parse_whole, text_param
+from mixhouse.server.routes.query_endpoint import query_routes
+from mixhouse.services import flows
+from mixhouse.services.runtime import Runtime
+
+
+def _params(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise ValidationError("bookmark must be a JSON object") from None
+    return value
+
+
+def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
+    timezone = project.timezone or "UTC"
+    query_type = text_param(params, "query_type") or "flows_sankey"
+    if query_type not in flows.QUERY_TYPES:
+        raise ValidationError(f"query_type must be one of {', '.join(flows.QUERY_TYPES)}")
+    if params.get("bookmark") not in (None, ""):
+        query = flows.parse_flow(_params(params["bookmark"]), timezone)
+        return lambda: flows.run_flow(rt.backend, project, query, query_type)
+    if params.get("bookmark_id") in (None, ""):
+        raise ValidationError("send flow params in bookmark, or a saved flows report's bookmark_id")
+    bookmark_id = parse_whole(params.get("bookmark_id"), "bookmark_id", low=1, high=2**63 - 1, default=0)
+
+    def call() -> Any:
+        report = rt.meta.get_report(project.id, bookmark_id)
+        if report is None:
+            raise NotFoundError(f"no report with id {bookmark_id}", details={"bookmark_id": bookmark_id})
+        if report.type != "flows":
+            raise ValidationError(f"report {bookmark_id} is a {report.type} report, not a flows report")
+        return flows.run_flow(rt.backend, project, flows.parse_flow(report.params, timezone), query_type)
+
+    return call
+
+
+def routes() -> list[Route]:
+    return query_routes({"/arb_funnels": _arb_funnels})

@@ -1,0 +1,104 @@
+"""``/arb_funnels`` (flows) through the server: the params ``query_flow`` sends, checked against the brute-force
+paths on generated data; saved flows reports by ``bookmark_id``; refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from mixhouse.services import flows as service
+from tests.conftest import ProjectCreds, make_project
+from tests.support import reference_event_queries as events_ref
+from tests.support import reference_flows as ref
+from tests.support.sending import import_all
+from tests.support.server import ServerProcess
+
+TZ = "Asia/Tokyo"
+END = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+FROM, TO = (END - timedelta(days=14)).date(), (END - timedelta(days=1)).date()
+
+
+def _flow(event: str = "View Item", **options: Any) -> dict[str, Any]:
+    step = {"event": event, "forward": options.pop("forward", 3), "reverse": options.pop("reverse", 0),
+            "bool_op": "and", "property_filter_params_list": [], "step_label": event}
+    return {"steps": [step], "conversion_window": {"unit": "day", "value": 1}, "count_type": "unique",
+            "cardinality_threshold": 3, "collapse_repeated": False, "hidden_events": [], "exclusions": [],
+            "date_range": {"type": "between", "from_date": FROM.isoformat(), "to_date": TO.isoformat()},
+            "chartType": "sankey", "anchor_position": 1, "flows_merge_type": "graph", "version": 2, **options}
+
+
+def _post(client: httpx.Client, creds: ProjectCreds, params: dict[str, Any], query_type: str = "flows_sankey",
+          status: int = 200) -> Any:
+    response = client.post("/api/query/arb_funnels", json={"bookmark": params, "project_id": creds.project_id,
+                                                           "query_type": query_type},
+                           auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
+    creds = make_project(server.data_dir, "flows", timezone=TZ)
+    sent: list[dict[str, Any]] = []
+    for batch in generate_event_batches(DemoConfig(seed=13, events=4000, end=END, days=15), batch_size=2000):
+        import_all(client, creds, batch)
+        sent += batch
+    return creds, events_ref.load(sent)
+
+
+def _expected(events: list[events_ref.Event], params: dict[str, Any], query_type: str) -> dict[str, Any]:
+    query = service.parse_flow(params, TZ)
+    counted = ref.flow_paths(events, query.anchor, FROM, TO, timezone=TZ, forward=query.forward,
+                             reverse=query.reverse, window=query.window_ms, totals=query.totals,
+                             collapse=query.collapse, hidden=query.hidden, excluded=query.excluded)
+    paths = [(reverse, forward, users) for (reverse, forward), users in counted.items()]
+    answer = service.build_answer(query, paths, query_type)
+    answer.pop("computed_at")
+    return answer
+
+
+@pytest.mark.parametrize(("options", "query_type"), [
+    ({}, "flows_sankey"),
+    ({"reverse": 2, "forward": 2}, "flows_sankey"),
+    ({"collapse_repeated": True, "hidden_events": ["Search"], "cardinality_threshold": 5}, "flows_top_paths"),
+    ({"exclusions": ["Add To Cart"], "count_type": "total"}, "flows"),
+])
+def test_flows_match_reference(shop: Any, client: httpx.Client, options: dict[str, Any], query_type: str) -> None:
+    creds, events = shop
+    params = _flow(**options)
+    got = _post(client, creds, params, query_type)
+    assert got.pop("computed_at")
+    assert got == _expected(events, params, query_type)
+    anchor = got["steps"][options.get("reverse", 0)]["nodes"][0]
+    assert anchor["type"] == "ANCHOR" and int(anchor["totalCount"]) > 50
+
+
+def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Client) -> None:
+    from mixhouse.meta.store import MetaStore
+
+    creds, events = shop
+    params = _flow("Sign Up", forward=2)
+    with MetaStore.for_data_dir(server.data_dir) as store:
+        saved = store.create_report(creds.project_id, "flows", "After sign-up", params)
+    response = client.get("/api/query/arb_funnels", params={"project_id": creds.project_id, "bookmark_id": saved.id,
+                                                            "query_type": "flows_sankey"},
+                          auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == 200, response.text
+    got = response.json()
+    got.pop("computed_at")
+    assert got == _expected(events, params, "flows_sankey")
+
+
+@pytest.mark.parametrize(("change", "fragment"), [
+    ({"steps": [{"event": "A"}, {"event": "B"}]}, "several anchor"),
+    ({"count_type": "session"}, "not supported yet"),
+    ({"segments": [{"value": "$os"}]}, "segments"),
+    ({"conversion_window": {"unit": "hour", "value": 1}}, "conversion_window"),
+])
+def test_unsupported_flows_are_400(shop: Any, client: httpx.Client, change: dict[str, Any], fragment: str) -> None:
+    creds, _ = shop
+    assert fragment in _post(client, creds, {**_flow(), **change}, status=400)["error"]
