@@ -35,9 +35,13 @@ def _metric(event: str, math_: str = "total", prop: str | None = None, filters: 
 
 
 def _params(show: list[dict[str, Any]], *, unit: str = "day", chart: str = "line", groups: tuple[str, ...] = (),
-            filters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+            filters: list[dict[str, Any]] | None = None, analysis: str = "linear",
+            rolling: int | None = None) -> dict[str, Any]:
+    display: dict[str, Any] = {"chartType": chart, "analysis": analysis}
+    if rolling is not None:
+        display["rollingWindowSize"] = rolling
     return {
-        "displayOptions": {"chartType": chart, "analysis": "linear"},
+        "displayOptions": display,
         "sections": {
             "show": show,
             "time": [{"dateRangeType": "between", "unit": unit, "value": [FROM.isoformat(), TO.isoformat()]}],
@@ -102,6 +106,18 @@ CASES = [
                  {"groups": ["$city"]},  # small cells: interpolation between neighbours matters
                  [ref.Metric("View Item", m, "price") for m in ("median", "p25")], {"groups": ["$city"]},
                  id="quantiles-by-city"),
+    pytest.param([_metric("View Item", m) for m in ("dau", "wau", "mau", "cumulative_unique")], {"groups": ["$os"]},
+                 [ref.Metric("View Item", m) for m in ("dau", "wau", "mau", "cumulative_unique")],
+                 {"groups": ["$os"]}, id="active-users-and-cumulative-uniques"),
+    pytest.param([_metric("View Item"), _metric("Purchase", "unique")], {"analysis": "cumulative"},
+                 [ref.Metric("View Item"), ref.Metric("Purchase", "unique")], {"analysis": "cumulative"},
+                 id="cumulative-analysis"),
+    pytest.param([_metric("View Item", hidden=True), _metric("Purchase", hidden=True),
+                  {"type": "formula", "definition": "B / A", "name": "buy rate"}],
+                 {"analysis": "rolling", "rolling": 3, "unit": "day"},
+                 [ref.Metric("View Item", hidden=True), ref.Metric("Purchase", hidden=True)],
+                 {"analysis": "rolling", "rolling": 3, "formulas": [("buy rate", "B / A")]},
+                 id="rolling-formula"),
     pytest.param([_metric("Sign Up", "unique")], {"unit": "hour"}, [ref.Metric("Sign Up", "unique")],
                  {"unit": "hour"}, id="hourly"),
 ]
@@ -161,14 +177,16 @@ def test_saved_report_by_bookmark_id(shop: Any, server: ServerProcess, client: h
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
-    ({"measurement": {"math": "dau"}}, "not supported yet"),
+    ({"measurement": {"math": "first_value"}}, "not supported yet"),
+    ({"measurement": {"math": "dau"}, "chart": "bar"}, "daily series"),
     ({"measurement": {"math": "sum"}}, "needs measurement.property"),
     ({"behavior": {"type": "cohort", "name": "x"}}, "not supported yet"),
 ])
 def test_unsupported_or_bad_metrics_are_400(shop: Any, client: httpx.Client, change: dict[str, Any],
                                             fragment: str) -> None:
     creds, _ = shop
-    answer = _post(client, creds, _params([{**_metric("View Item"), **change}]), 400)
+    chart = change.pop("chart", "line")
+    answer = _post(client, creds, _params([{**_metric("View Item"), **change}], chart=chart), 400)
     assert fragment in answer["error"]
 
 

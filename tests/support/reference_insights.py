@@ -56,9 +56,27 @@ def _aggregate(math: str, events: list[Event], prop: str | None) -> float:
     return _quantile(numbers, {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}[math])
 
 
+ACTIVE_DAYS = {"dau": 1, "wau": 7, "mau": 30}
+
+
+def _analysed(found: dict[tuple[str, ...], dict[str, float]], keys: list[str], analysis: str,
+              rolling: int) -> dict[tuple[str, ...], dict[str, float]]:
+    out: dict[tuple[str, ...], dict[str, float]] = {}
+    for path, values in found.items():
+        series = [values.get(key, 0.0) for key in keys]
+        if analysis == "cumulative":
+            series = [sum(series[: n + 1]) for n in range(len(series))]
+        elif analysis == "rolling":
+            series = [sum(series[max(0, n - rolling + 1): n + 1]) / len(series[max(0, n - rolling + 1): n + 1])
+                      for n in range(len(series))]
+        out[path] = dict(zip(keys, series, strict=True))
+    return out
+
+
 def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date, to_date: date, *,
              timezone: str = "UTC", unit: str = "day", total: bool = False, where: str | None = None,
-             groups: Sequence[str] = (), formulas: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+             groups: Sequence[str] = (), formulas: Sequence[tuple[str, str]] = (), analysis: str = "linear",
+             rolling: int = 1) -> dict[str, Any]:
     start, end = window_ms(from_date, to_date, timezone)
     zone = ZoneInfo(timezone)
     keys = ["all"] if total else series(unit, from_date, to_date, timezone)
@@ -72,8 +90,10 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
     for n, metric in enumerate(metrics):
         own = parse(metric.where) if metric.where else None
         cells: dict[tuple[tuple[str, ...], str], list[Event]] = defaultdict(list)
+        days_back = ACTIVE_DAYS.get(metric.math, 1) - 1
+        first = window_ms(date.fromordinal(from_date.toordinal() - days_back), to_date, timezone)[0]
         for e in events:
-            if e.name != metric.event or not start <= e.time_ms < end:
+            if e.name != metric.event or not first <= e.time_ms < end:
                 continue
             if (own is not None and not keeps(own, _record(e))) or (
                     global_filter is not None and not keeps(global_filter, _record(e))):
@@ -89,8 +109,24 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
             for path in paths:
                 cells[(path, bucket)].append(e)
         found: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
-        for (path, bucket), matched in cells.items():
-            found[path][bucket] = _aggregate(metric.math, matched, metric.prop)
+        if metric.math in ACTIVE_DAYS:
+            for path in {path for path, _ in cells}:
+                for key in keys:
+                    day = date.fromisoformat(key)
+                    window = {date.fromordinal(day.toordinal() - back).isoformat() for back in range(days_back + 1)}
+                    users = {e.user for (p, bucket), matched in cells.items() if p == path and bucket in window
+                             for e in matched if e.user != ""}
+                    if users:
+                        found[path][key] = float(len(users))
+        elif metric.math == "cumulative_unique":
+            for path in {path for path, _ in cells}:
+                seen: set[str] = set()
+                for key in keys:
+                    seen |= {e.user for e in cells.get((path, key), []) if e.user != "" and e.time_ms >= start}
+                    found[path][key] = float(len(seen))
+        else:
+            for (path, bucket), matched in cells.items():  # no look-back here: every event is in the range
+                found[path][bucket] = _aggregate(metric.math, matched, metric.prop)
         values[n] = found
 
     def node(found: dict[tuple[str, ...], dict[str, float]], prefix: tuple[str, ...], integral: bool) -> Any:
@@ -110,7 +146,8 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
     result: dict[str, Any] = {}
     for n, metric in enumerate(metrics):
         if not metric.hidden:
-            result[names[n]] = node(values[n], (), metric.math in ("total", "unique"))
+            counted = metric.math in ("total", "unique", "cumulative_unique", *ACTIVE_DAYS) and analysis != "rolling"
+            result[names[n]] = node(_analysed(values[n], keys, analysis, rolling), (), counted)
     letters = {chr(ord("A") + n): n for n in range(len(metrics))}
     all_paths = {path for found in values.values() for path in found}
     for name, definition in formulas:
@@ -120,7 +157,7 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
             for key in keys:
                 scope = {letter: values[n].get(path, {}).get(key, 0.0) for letter, n in letters.items()}
                 combined[path][key] = _formula(definition, scope)
-        result[name] = node(combined, (), False)
+        result[name] = node(_analysed(combined, keys, analysis, rolling), (), False)
     return {"headers": ["$metric", *groups], "series": result}
 
 

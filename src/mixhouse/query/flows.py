@@ -1,67 +1,78 @@
 """SQL for flows (``/arb_funnels``, spec §6.4): the events users did before and after an anchor event.
 
-One query returns ``reverse`` (names before the anchor, nearest first), ``forward`` (names after it) and ``users``
-(how many entries had exactly that pair); the service builds the sankey, top paths and trees from those rows.
-Each user's events in the scan window (hidden events left out) become one array sorted by (time, name); an entry is
-the user's first anchor event in the range (every one with ``totals``); forward events are those after it, no later
-than the conversion window, consecutive repeats collapsed when asked, cut at the first exclusion event, first
-``{forward:UInt32}`` kept; reverse likewise backwards.
+Two queries. ``EVENT_NAMES_SQL`` lists the event names in the scan window; the caller numbers them (1…n, the anchor
+included) and binds ``{names:Array(String)}`` / ``{codes:Array(UInt32)}`` and ``{anchor_code:UInt32}``. Then
+``flows_sql`` returns ``reverse`` (codes before the anchor, nearest first), ``forward`` (codes after it) and
+``users`` (how many entries had exactly that pair); the service decodes the names and builds the sankey, top paths
+and trees from those rows.
+
+Each event is one ``UInt128`` (time since the scan's start above, name code below), so a user's events group and
+sort as plain numbers; hidden events are left out (code 0). An entry is the user's first anchor event in the range
+(every one with ``totals``); forward events are those after it, no later than the conversion window, consecutive
+repeats collapsed when asked, cut at the first exclusion event, first ``{forward:UInt32}`` kept; reverse likewise
+backwards. Only users with an anchor event in the range are grouped.
 
 Binds ``project_id``, ``start_ms``/``end_ms`` (entries), ``scan_from_ms``/``scan_to_ms``, ``window_ms``,
-``{anchor:String}``, ``{hidden:Array(String)}``, ``{excluded:Array(String)}``, ``forward``, ``reverse`` and the
-anchor filter's parameters.
+``{excluded_codes:Array(UInt32)}``, ``forward`` and ``reverse``.
 """
 
 from __future__ import annotations
 
 from mixhouse.query.events_source import events_source_sql
 
+_SCAN_KEYS = (
+    "e.time >= fromUnixTimestamp64Milli({scan_from_ms:Int64}, 'UTC')",
+    "e.time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
+)
 
-def _collapsed(names: str) -> str:
-    """``names`` without an element equal to the one before it (the first is kept)."""
-    return f"arrayFilter((x, before) -> x != before, {names}, arrayPushFront(arrayPopBack({names}), ''))"
+#: The distinct event names of the scan window (read from the key columns only).
+EVENT_NAMES_SQL = f"""
+    SELECT DISTINCT event AS name FROM ({events_source_sql([], identity=False, key_conditions=_SCAN_KEYS)})
+"""
 
 
-def flows_sql(anchor_filter: str | None, *, totals: bool, collapse: bool) -> str:
-    """Rows of ``reverse``, ``forward`` (Array(String)) and ``users``."""
-    anchor = "event = {anchor:String}" + (f" AND ({anchor_filter})" if anchor_filter else "")
-    source = events_source_sql(
-        [
-            "distinct_id != ''",
-            "time >= fromUnixTimestamp64Milli({scan_from_ms:Int64}, 'UTC')",
-            "time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
-            "event NOT IN {hidden:Array(String)}",
-        ],
-        identity=True,
+def _collapsed(codes: str) -> str:
+    """``codes`` without an element equal to the one before it (the first is kept)."""
+    return f"arrayFilter((x, before) -> x != before, {codes}, arrayPushFront(arrayPopBack({codes}), 0))"
+
+
+def flows_sql(*, totals: bool, collapse: bool) -> str:
+    """Rows of ``reverse``, ``forward`` (``Array(UInt32)`` of name codes) and ``users``."""
+    code = "transform(event, {names:Array(String)}, {codes:Array(UInt32)}, toUInt32(0))"
+    conditions = ["distinct_id != ''"]
+    source = events_source_sql(conditions, identity=True, key_conditions=_SCAN_KEYS)
+    in_range = "time_ms >= {start_ms:Int64} AND time_ms < {end_ms:Int64}"
+    anchor_source = events_source_sql(
+        [*conditions, in_range], identity=True, key_conditions=[*_SCAN_KEYS, "e.event = {anchor:String}"]
     )
-    rows = f"SELECT distinct_id AS user, time_ms AS t, event AS name, ({anchor}) AS is_anchor FROM ({source})"
-    in_range = "t >= {start_ms:Int64} AND t < {end_ms:Int64}"
+    packed = "bitShiftLeft(toUInt128(time_ms - {scan_from_ms:Int64}), 64) + code"
+    rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev FROM ({source})"
+    entry = "c = {anchor_code:UInt32} AND t >= {start_ms:Int64} AND t < {end_ms:Int64}"
     entries = (
-        f"arrayFilter((i, t, a) -> a AND {in_range}, arrayEnumerate(ts), ts, anchors)"
+        f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, cs)"
         if totals
-        else f"[arrayFirstIndex((t, a) -> a AND {in_range}, ts, anchors)]"
+        else f"[arrayFirstIndex((t, c) -> {entry}, ts, cs)]"
     )
     users = f"""
-        SELECT user, arraySort(groupArray((t, name, is_anchor))) AS evs,
-               evs.1 AS ts, evs.2 AS names, evs.3 AS anchors, arrayFilter(i -> i > 0, {entries}) AS entries
+        SELECT user, arraySort(groupArray(ev)) AS evs,
+               arrayMap(v -> toInt64(bitShiftRight(v, 64)) + {{scan_from_ms:Int64}}, evs) AS ts,
+               arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS cs,
+               arrayFilter(i -> i > 0, {entries}) AS entries
         FROM ({rows})
-        WHERE user IN (SELECT user FROM ({rows}) WHERE is_anchor AND {in_range})
+        WHERE code != 0 AND user IN (SELECT distinct_id FROM ({anchor_source}))
         GROUP BY user
         HAVING notEmpty(entries)
     """
-    per_entry = f"""
-        SELECT ts, names, i0, ts[i0] AS t0 FROM ({users}) ARRAY JOIN entries AS i0
-    """
-    after = "arraySlice(names, i0 + 1)"
-    after_times = "arraySlice(ts, i0 + 1)"
-    before = "arrayReverse(arraySlice(names, 1, i0 - 1))"
-    before_times = "arrayReverse(arraySlice(ts, 1, i0 - 1))"
-    forward = f"arrayFilter((n, t) -> t <= t0 + {{window_ms:Int64}}, {after}, {after_times})"
-    backward = f"arrayFilter((n, t) -> t >= t0 - {{window_ms:Int64}}, {before}, {before_times})"
+    per_entry = f"SELECT ts, cs, i0, ts[i0] AS t0 FROM ({users}) ARRAY JOIN entries AS i0"
+    forward = "arrayFilter((c, t) -> t <= t0 + {window_ms:Int64}, arraySlice(cs, i0 + 1), arraySlice(ts, i0 + 1))"
+    backward = (
+        "arrayFilter((c, t) -> t >= t0 - {window_ms:Int64}, arrayReverse(arraySlice(cs, 1, i0 - 1)), "
+        "arrayReverse(arraySlice(ts, 1, i0 - 1)))"
+    )
     if collapse:
-        forward = f"arrayPopFront({_collapsed(f'arrayPushFront({forward}, {{anchor:String}})')})"
-        backward = f"arrayPopFront({_collapsed(f'arrayPushFront({backward}, {{anchor:String}})')})"
-    cut = "arrayFirstIndex(n -> has({excluded:Array(String)}, n), fwd)"
+        forward = f"arrayPopFront({_collapsed(f'arrayPushFront({forward}, {{anchor_code:UInt32}})')})"
+        backward = f"arrayPopFront({_collapsed(f'arrayPushFront({backward}, {{anchor_code:UInt32}})')})"
+    cut = "arrayFirstIndex(c -> has({excluded_codes:Array(UInt32)}, c), fwd)"
     return f"""
         SELECT reverse, forward, count() AS users
         FROM (

@@ -34,14 +34,56 @@ def metric_sql(
     math: str, bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str], number_sql: str | None
 ) -> str:
     """``bucket``, ``g1``… (one per ``keys_sql``, each an ``Array(String)`` of segment keys) and ``value``."""
-    segments = "".join(
-        f", arrayJoin(if(empty({keys}), ['{UNDEFINED_SEGMENT}'], {keys})) AS g{n}" for n, keys in enumerate(keys_sql, 1)
-    )
+    segments, grouping = _segments_sql(keys_sql)
     number = f", {number_sql} AS number" if number_sql else ""
-    grouping = "".join(f", g{n}" for n in range(1, len(keys_sql) + 1))
     query = f"""
         SELECT bucket{grouping}, {aggregate_sql(math)} AS value
         FROM (SELECT *, {bucket_sql} AS bucket{segments}{number} FROM ({SOURCE}))
+        GROUP BY bucket{grouping}
+    """
+    return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])
+
+
+def _segments_sql(keys_sql: Sequence[str]) -> tuple[str, str]:
+    """The ``, arrayJoin(...) AS g1…`` select list and the ``, g1…`` grouping of the segment keys."""
+    segments = "".join(
+        f", arrayJoin(if(empty({keys}), ['{UNDEFINED_SEGMENT}'], {keys})) AS g{n}" for n, keys in enumerate(keys_sql, 1)
+    )
+    return segments, "".join(f", g{n}" for n in range(1, len(keys_sql) + 1))
+
+
+def active_users_sql(days: int, day_sql: str, keys_sql: Sequence[str], conditions: Sequence[str]) -> str:
+    """``bucket`` (each day from ``{first_day:Date}`` to ``{last_day:Date}``), ``g…`` and ``value``: users active on
+    that day or the ``days - 1`` before it. Reads from ``{active_from_ms:Int64}`` (``days - 1`` days early)."""
+    segments, grouping = _segments_sql(keys_sql)
+    query = f"""
+        SELECT addDays(day, offset) AS bucket{grouping}, toFloat64(uniqExact(distinct_id)) AS value
+        FROM (
+            SELECT DISTINCT distinct_id, {day_sql} AS day{segments}
+            FROM ({SOURCE}) WHERE distinct_id != ''
+        )
+        ARRAY JOIN range({days}) AS offset
+        WHERE bucket >= {{first_day:Date}} AND bucket <= {{last_day:Date}}
+        GROUP BY bucket{grouping}
+    """
+    window = [
+        "time >= fromUnixTimestamp64Milli({active_from_ms:Int64}, 'UTC')",
+        "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')",
+    ]
+    return over_events(query, [*window, "event = {metric_event:String}", *conditions])
+
+
+def first_seen_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str]) -> str:
+    """``bucket``, ``g…`` and ``value``: users first seen in the range in that bucket (running sums of these give
+    cumulative uniques)."""
+    segments, grouping = _segments_sql(keys_sql)
+    query = f"""
+        SELECT bucket{grouping}, toFloat64(count()) AS value
+        FROM (
+            SELECT distinct_id{grouping}, min(bucket) AS bucket
+            FROM (SELECT distinct_id, {bucket_sql} AS bucket{segments} FROM ({SOURCE}) WHERE distinct_id != '')
+            GROUP BY distinct_id{grouping}
+        )
         GROUP BY bucket{grouping}
     """
     return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])

@@ -31,7 +31,7 @@ from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.core.timeutil import computed_at
 from mixhouse.errors import ValidationError
 from mixhouse.meta.records import Project
-from mixhouse.query.flows import flows_sql
+from mixhouse.query.flows import EVENT_NAMES_SQL, flows_sql
 from mixhouse.query.timebuckets import check_not_future
 from mixhouse.services.insights_params import parse_time
 from mixhouse.storage.base import Backend
@@ -144,21 +144,32 @@ def flow_paths(backend: Backend, project: Project, query: FlowQuery) -> Paths:
     """(reverse names, forward names, entries) for every distinct pair."""
     timezone = project.timezone or "UTC"
     start_ms, end_ms = query.dates.bounds_ms(timezone)
+    window = {"project_id": project.id, "scan_from_ms": start_ms - query.window_ms,
+              "scan_to_ms": end_ms + query.window_ms}
+    present = sorted(str(row["name"]) for row in backend.query_rows(EVENT_NAMES_SQL, window))
+    names = [name for name in present if name not in query.hidden]
+    if query.anchor not in names:
+        return []
+    codes = {name: n for n, name in enumerate(names, 1)}
     params = {
-        "project_id": project.id,
+        **window,
         "start_ms": start_ms,
         "end_ms": end_ms,
-        "scan_from_ms": start_ms - query.window_ms,
-        "scan_to_ms": end_ms + query.window_ms,
         "window_ms": query.window_ms,
+        "names": names,
+        "codes": list(codes.values()),
         "anchor": query.anchor,
-        "hidden": list(query.hidden),
-        "excluded": list(query.excluded),
+        "anchor_code": codes[query.anchor],
+        "excluded_codes": [codes[name] for name in query.excluded if name in codes],
         "forward": query.forward,
         "reverse": query.reverse,
     }
-    rows = backend.query_rows(flows_sql(None, totals=query.totals, collapse=query.collapse), params)
-    return [(tuple(r["reverse"]), tuple(r["forward"]), int(r["users"])) for r in rows]
+    rows = backend.query_rows(flows_sql(totals=query.totals, collapse=query.collapse), params)
+
+    def decoded(found: list[int]) -> tuple[str, ...]:
+        return tuple(names[code - 1] for code in found)
+
+    return [(decoded(r["reverse"]), decoded(r["forward"]), int(r["users"])) for r in rows]
 
 
 def _positions(query: FlowQuery, reverse: tuple[str, ...], forward: tuple[str, ...]) -> list[str | None]:

@@ -25,7 +25,7 @@ from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
-from mixhouse.query.insights import metric_sql
+from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql
 from mixhouse.query.timebuckets import Bucketing, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
@@ -36,7 +36,7 @@ from mixhouse.services.insights_behaviors import (
     run_funnel_metric,
     run_retention_metric,
 )
-from mixhouse.services.insights_params import InsightsQuery, Metric, parse_insights, parse_time
+from mixhouse.services.insights_params import ACTIVE_DAYS, InsightsQuery, Metric, parse_insights, parse_time
 from mixhouse.storage.base import Backend
 
 OVERALL = "$overall"
@@ -100,15 +100,52 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         keys.append(fragment.sql)
         params.update(fragment.params)
     bucket_sql = "''" if query.total else bucketing.sql
+    if metric.math in ACTIVE_DAYS:
+        days = ACTIVE_DAYS[metric.math]
+        params.update(first_day=query.dates.from_date.isoformat(), last_day=query.dates.to_date.isoformat(),
+                      active_from_ms=start_ms - (days - 1) * 86_400_000 - 3_600_000)  # a DST hour of slack
     values: dict[Path, dict[str, float]] = {}
     for depth in range(len(keys) + 1):
-        sql = metric_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql)
+        if metric.math in ACTIVE_DAYS:
+            sql = active_users_sql(ACTIVE_DAYS[metric.math], bucketing.sql, keys[:depth], conditions)
+        elif metric.math == "cumulative_unique":
+            sql = first_seen_sql(bucket_sql, keys[:depth], conditions)
+        else:
+            sql = metric_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql)
         for row in backend.query_rows(sql, params):
             path = tuple(str(row[f"g{n}"]) for n in range(1, depth + 1))
             value = row["value"]
             number = float(value) if value is not None else 0.0
             # no numeric value in the bucket: 0, like a bucket without events (ClickHouse gives nan)
             values.setdefault(path, {})[str(row["bucket"]) or "all"] = number if math.isfinite(number) else 0.0
+    if metric.math == "cumulative_unique":  # users first seen by the end of each bucket
+        keys_order = ["all"] if query.total else bucketing.keys(query.dates)
+        values = {path: _running(found, keys_order) for path, found in values.items()}
+    return values
+
+
+def _running(found: dict[str, float], keys: list[str]) -> dict[str, float]:
+    total, out = 0.0, {}
+    for key in keys:
+        total += found.get(key, 0.0)
+        out[key] = total
+    return out
+
+
+def _rolling(found: dict[str, float], keys: list[str], size: int) -> dict[str, float]:
+    """Each bucket's mean over it and the ``size - 1`` before it within the range."""
+    series = [found.get(key, 0.0) for key in keys]
+    return {key: sum(series[max(0, n - size + 1): n + 1]) / len(series[max(0, n - size + 1): n + 1])
+            for n, key in enumerate(keys)}
+
+
+def _analysed(
+    values: dict[Path, dict[str, float]], query: InsightsQuery, keys: list[str]
+) -> dict[Path, dict[str, float]]:
+    if query.analysis == "cumulative":
+        return {path: _running(found, keys) for path, found in values.items()}
+    if query.analysis == "rolling":
+        return {path: _rolling(found, keys, query.rolling) for path, found in values.items()}
     return values
 
 
@@ -173,9 +210,11 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery) -> di
         return leaf
 
     series: dict[str, Any] = {}
+    counted = ("total", "unique", "cumulative_unique", *ACTIVE_DAYS)
     for metric, name in zip(query.metrics, _names(query.metrics), strict=True):
         if not metric.hidden:
-            series[name] = _node(per_metric[metric.letter], (), depth, leaf_of(metric.math in ("total", "unique")))
+            integral = metric.math in counted and query.analysis != "rolling"
+            series[name] = _node(_analysed(per_metric[metric.letter], query, keys), (), depth, leaf_of(integral))
     letters = set(per_metric)
     paths = {path for values in per_metric.values() for path in values}
     for formula in query.formulas:
@@ -186,5 +225,5 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery) -> di
                 key: evaluate({letter: per_metric[letter].get(path, {}).get(key, 0.0) for letter in letters})
                 for key in keys
             }
-        series[formula.name] = _node(combined, (), depth, leaf_of(False))
+        series[formula.name] = _node(_analysed(combined, query, keys), (), depth, leaf_of(False))
     return _envelope(query.dates, timezone, ["$metric", *query.groups], series, started)

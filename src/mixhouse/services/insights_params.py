@@ -1,11 +1,14 @@
 """Insights bookmark params (``sections`` show/time/filter/group/formula, ``displayOptions``), read and checked.
 
-What runs: event metrics with math ``total``, ``unique``, ``sum``, ``average``, ``min``, ``max``, ``median``,
-``p25``/``p75``/``p90``/``p99`` of a numeric event property; step filters and global filters (bookmark filters);
+What runs: event metrics with math ``total``, ``unique``, ``cumulative_unique`` (users seen since the range's
+start), ``dau``/``wau``/``mau`` (users active that day or in the 7 or 30 days ending on it; daily series), ``sum``,
+``average``, ``min``, ``max``, ``median``, ``p25``/``p75``/``p90``/``p99`` of a numeric event property;
+``cumulative`` (running sums) and ``rolling`` (mean of the last ``rollingWindowSize`` buckets of the range)
+analysis; step filters and global filters (bookmark filters);
 breakdowns by event properties; formulas over the metrics' letters (A, B, … in ``show`` order); ``between``,
 ``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a series per date) or total
-charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else (per-user aggregation, DAU/WAU/
-MAU, rolling or cumulative analysis, time comparison, cohort breakdowns, profile properties) is refused by name.
+charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else (per-user aggregation, time
+comparison, cohort breakdowns, profile properties) is refused by name.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
 
 PROPERTY_MATHS = ("sum", "average", "min", "max", "median", "p25", "p75", "p90", "p99")
-MATHS = ("total", "unique", *PROPERTY_MATHS)
+#: Users active on the day, or in the 7 or 30 days ending on it (daily buckets only).
+ACTIVE_DAYS = {"dau": 1, "wau": 7, "mau": 30}
+MATHS = ("total", "unique", "cumulative_unique", *ACTIVE_DAYS, *PROPERTY_MATHS)
+MAX_ROLLING = 366
 UNITS = ("hour", "day", "week", "month")
 TOTAL_CHARTS = ("bar", "table", "metric", "pie", "insights-metric")
 MAX_GROUPS = 3
@@ -53,6 +59,8 @@ class InsightsQuery:
     total: bool  # one "all" value instead of a series per date
     where: Expr | None
     groups: tuple[str, ...]
+    analysis: str = "linear"  # or "cumulative" (running sums) or "rolling" (mean of the last ``rolling`` buckets)
+    rolling: int = 1
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
@@ -147,8 +155,14 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     params = _object(params, "bookmark")
     sections = _object(params.get("sections"), "sections")
     display = _object(params.get("displayOptions") or {}, "displayOptions")
-    if display.get("analysis", "linear") != "linear":
-        raise ValidationError(f"analysis {display.get('analysis')!r} is not supported yet")
+    analysis = display.get("analysis") or "linear"
+    if analysis not in ("linear", "cumulative", "rolling"):
+        raise ValidationError(f"analysis {analysis!r} is not supported yet")
+    rolling = display.get("rollingWindowSize") if analysis == "rolling" else 1
+    if isinstance(rolling, bool) or not isinstance(rolling, int) or not 1 <= rolling <= MAX_ROLLING:
+        raise ValidationError(f"rollingWindowSize must be a whole number from 1 to {MAX_ROLLING}")
+    if display.get("timeComparison"):
+        raise ValidationError("time comparison is not supported yet")
     if sections.get("timeComparison") or params.get("timeComparison"):
         raise ValidationError("time comparison is not supported yet")
     metrics: list[Metric] = []
@@ -183,12 +197,19 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     if len(groups) > MAX_GROUPS:
         raise ValidationError(f"at most {MAX_GROUPS} breakdowns")
     dates, unit = parse_time(sections, timezone)
+    total = display.get("chartType") in TOTAL_CHARTS
+    if any(m.math in ACTIVE_DAYS for m in metrics) and (unit != "day" or total):
+        raise ValidationError("DAU, WAU and MAU are daily series (unit day, a line chart)")
+    if total and analysis != "linear":
+        raise ValidationError(f"{analysis} analysis needs a series over time, not a total")
     return InsightsQuery(
         metrics=tuple(metrics),
         formulas=tuple(formulas),
         dates=dates,
         unit=unit,
-        total=display.get("chartType") in TOTAL_CHARTS,
+        total=total,
         where=filters_expr(_list(sections.get("filter"), "sections.filter")),
         groups=tuple(groups),
+        analysis=analysis,
+        rolling=rolling,
     )
