@@ -4,7 +4,8 @@
 
 Loads generated events through `/import` (the real pipeline; with `--data`, once: a later run on the same directory
 reuses them), lets the engine finish merging (`OPTIMIZE … FINAL`, what background merges reach after a while; with
-`--unsettled` the parts are left as the load made them), then times each endpoint over HTTP (p50 of --runs), stops
+`--unsettled` the parts are left as the load made them), then times each endpoint over HTTP (p50 of --runs; 31 runs
+on both sides for queries under 0.1 s, whose medians move most), stops
 the server and times hand-written SQL on the same data directory in a separate process (chDB allows one process per
 data directory).
 
