@@ -11,21 +11,17 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mixhouse.core.dates import DateRange
-from mixhouse.core.timeutil import ms_to_ch
 from mixhouse.meta.records import Project
 from mixhouse.services import flows as service
-from mixhouse.storage.commit import IDENTITY_COLUMNS
-from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, IDENTITY_TABLE
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_flows as ref
+from tests.support.stored_log import write_log
 
 _project_ids = itertools.count(90_000)
-_seq = itertools.count(30_000_000)
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 MINUTE = 60_000
 
@@ -52,18 +48,9 @@ options = st.fixed_dictionaries({
 def test_sql_paths_equal_reference(backend: Any, log: list[tuple[str, str, int]], merged: dict[str, str],
                                    chosen: dict[str, Any]) -> None:
     pid = next(_project_ids)
-    rows, sent = [], []
-    for n, (user, name, _) in enumerate(log + log[:2]):  # the first two again: duplicates
-        ms = START + 30 * MINUTE + _time(log, n % len(log))
-        insert_id = f"i{n % len(log)}"
-        rows.append(orjson.dumps({"project_id": pid, "time": ms_to_ch(ms), "event": name, "distinct_id": user,
-                                  "insert_id": insert_id, "seq": next(_seq), "properties": {}}))
-        sent.append({"event": name, "properties": {"time": ms, "distinct_id": user, "$insert_id": insert_id}})
-    backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"\n".join(rows) + b"\n")
-    if merged:
-        identity = [orjson.dumps({"project_id": pid, "id": raw, "canonical": canonical, "seq": next(_seq)})
-                    for raw, canonical in merged.items()]
-        backend.insert_rows(IDENTITY_TABLE, IDENTITY_COLUMNS, b"\n".join(identity) + b"\n")
+    stored_log = [(user, name, START + 30 * MINUTE + _time(log, n % len(log)), f"i{n % len(log)}", {})
+                  for n, (user, name, _) in enumerate(log + log[:2])]  # the first two again: resends
+    sent = write_log(backend, pid, stored_log, merged)
 
     window = chosen["window_minutes"] * MINUTE
     query = service.FlowQuery(anchor="A", forward=chosen["forward"], reverse=chosen["reverse"],

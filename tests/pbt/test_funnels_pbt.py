@@ -12,21 +12,17 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mixhouse.core.timeutil import ms_to_ch
 from mixhouse.meta.records import Project
 from mixhouse.services import funnels as service
 from mixhouse.services.funnel_definition import FunnelDefinition, FunnelExclusion, FunnelStep
-from mixhouse.storage.commit import IDENTITY_COLUMNS
-from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, IDENTITY_TABLE
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as ref
+from tests.support.stored_log import write_log
 
 _project_ids = itertools.count(70_000)
-_seq = itertools.count(20_000_000)
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 USERS = ["a", "b", "c", "a", "b", ""]  # mostly two users: dense logs
 NAMES = ["A", "B", "C", "X", "A", "B"]  # step names more often
@@ -57,25 +53,14 @@ options = st.fixed_dictionaries({
 def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str | None]], merged: dict[str, str],
                               chosen: dict[str, Any]) -> None:
     pid = next(_project_ids)
-    rows, sent = [], []
     clock: dict[str, int] = {}
     times = []
     for n, (user, _, gap, _) in enumerate(log):
         clock[user] = clock.get(user, 0) + gap * chosen["seconds"] * 1000
         times.append(START + 60_000 + clock[user] + n)
-    for n, (user, name, _, k) in enumerate(log + log[:3]):  # the first three again: duplicates
-        ms = times[n % len(log)]
-        props = {} if k is None else {"k": k}
-        insert_id = f"i{n % len(log)}"
-        rows.append(orjson.dumps({"project_id": pid, "time": ms_to_ch(ms), "event": name, "distinct_id": user,
-                                  "insert_id": insert_id, "seq": next(_seq), "properties": props}))
-        sent.append({"event": name, "properties": {"time": ms, "distinct_id": user, "$insert_id": insert_id,
-                                                   **props}})
-    backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"\n".join(rows) + b"\n")
-    if merged:
-        identity = [orjson.dumps({"project_id": pid, "id": raw, "canonical": canonical, "seq": next(_seq)})
-                    for raw, canonical in merged.items()]
-        backend.insert_rows(IDENTITY_TABLE, IDENTITY_COLUMNS, b"\n".join(identity) + b"\n")
+    stored_log = [(user, name, times[n % len(log)], f"i{n % len(log)}", {} if k is None else {"k": k})
+                  for n, (user, name, _, k) in enumerate(log + log[:3])]  # the first three again: resends
+    sent = write_log(backend, pid, stored_log, merged)
 
     names = chosen["steps"]
     last = len(names) - 1

@@ -10,20 +10,16 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mixhouse.core.timeutil import ms_to_ch
 from mixhouse.meta.records import Project
 from mixhouse.services import retention as service
-from mixhouse.storage.commit import IDENTITY_COLUMNS
-from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, IDENTITY_TABLE
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
+from tests.support.stored_log import write_log
 
 _project_ids = itertools.count(50_000)
-_seq = itertools.count(10_000_000)
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
 USERS = ["a", "b", "c", "d", ""]
@@ -50,19 +46,9 @@ options = st.fixed_dictionaries({
 def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, int, str | None]],
                               merged: dict[str, str], chosen: dict[str, Any]) -> None:
     pid = next(_project_ids)
-    rows, sent = [], []
-    for n, (user, name, hour, minute, k) in enumerate(log + log[:3]):  # the first three again: duplicates
-        ms = START + hour * HOUR + minute * 60_000
-        props = {} if k is None else {"k": k}
-        rows.append(orjson.dumps({"project_id": pid, "time": ms_to_ch(ms), "event": name, "distinct_id": user,
-                                  "insert_id": f"i{n % len(log)}", "seq": next(_seq), "properties": props}))
-        sent.append({"event": name, "properties": {"time": ms, "distinct_id": user, "$insert_id": f"i{n % len(log)}",
-                                                   **props}})
-    backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"\n".join(rows) + b"\n")
-    if merged:
-        identity = [orjson.dumps({"project_id": pid, "id": raw, "canonical": canonical, "seq": next(_seq)})
-                    for raw, canonical in merged.items()]
-        backend.insert_rows(IDENTITY_TABLE, IDENTITY_COLUMNS, b"\n".join(identity) + b"\n")
+    stored_log = [(user, name, START + hour * HOUR + minute * 60_000, f"i{n % len(log)}", {} if k is None else {"k": k})
+                  for n, (user, name, hour, minute, k) in enumerate(log + log[:3])]  # the first three again: resends
+    sent = write_log(backend, pid, stored_log, merged)
 
     kind = chosen["retention_type"]
     born_event = "A" if kind == "birth" else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from mixhouse.errors import ValidationError
 
 #: Every Query API path answers under both bases (spec §1.1), with and without a trailing slash.
@@ -61,3 +63,29 @@ def count_metric(kind: str, events: int, users: int) -> int | float:
     if kind == "unique":
         return users
     return events / users if users else 0
+
+
+def json_object(value: Any, what: str) -> dict[str, Any]:
+    """An object of bookmark params (``ValidationError`` naming ``what`` otherwise)."""
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be an object")
+    return value
+
+
+def json_list(value: Any, what: str) -> list[Any]:
+    """A list of bookmark params (``None`` is empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f"{what} must be a list")
+    return value
+
+
+def bookmark_param(value: Any) -> Any:
+    """The ``bookmark`` parameter: JSON text (form or query string) decoded, an object (JSON body) as is."""
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise ValidationError("bookmark must be a JSON object") from None
+    return value

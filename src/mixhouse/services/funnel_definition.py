@@ -18,6 +18,7 @@ from typing import Any
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.params import json_list, json_object
 
 #: Milliseconds per conversion-window unit (a month is 30 days).
 WINDOW_UNIT_MS = {
@@ -59,20 +60,6 @@ class FunnelDefinition:
     where: Expr | None = None
 
 
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValidationError(f"{what} must be an object")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValidationError(f"{what} must be a list")
-    return value
-
-
 def window_ms(duration: Any, unit: Any) -> int:
     if unit not in WINDOW_UNIT_MS:
         if unit == "session":
@@ -87,7 +74,7 @@ def window_ms(duration: Any, unit: Any) -> int:
 
 
 def _step(spec: Any) -> FunnelStep:
-    spec = _object(spec, "a funnel step")
+    spec = json_object(spec, "a funnel step")
     if spec.get("type", "event") != "event":
         raise ValidationError(f"funnel steps of type {spec.get('type')!r} are not supported yet")
     name = spec.get("name") if spec.get("name") is not None else spec.get("event")
@@ -95,36 +82,36 @@ def _step(spec: Any) -> FunnelStep:
         raise ValidationError("every funnel step needs an event name")
     if spec.get("funnelOrder", "loose") != "loose":
         raise ValidationError("any-order funnels are not supported yet")
-    filters = _list(spec.get("filters"), "step filters")
+    filters = json_list(spec.get("filters"), "step filters")
     return FunnelStep(name, filters_expr(filters, spec.get("filtersDeterminer", "all")))
 
 
 def parse_definition(params: Any) -> FunnelDefinition:
     """The funnel in bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
-    sections = _object(_object(params, "funnel params").get("sections"), "sections")
-    show = _list(sections.get("show"), "sections.show")
+    sections = json_object(json_object(params, "funnel params").get("sections"), "sections")
+    show = json_list(sections.get("show"), "sections.show")
     if len(show) != 1:
         raise ValidationError("a funnel has exactly one metric in sections.show")
-    metric = _object(show[0], "sections.show[0]")
-    behavior = _object(metric.get("behavior"), "the funnel behavior")
+    metric = json_object(show[0], "sections.show[0]")
+    behavior = json_object(metric.get("behavior"), "the funnel behavior")
     if behavior.get("type") != "funnel":
         raise ValidationError("sections.show[0].behavior.type must be funnel")
-    math = _object(metric.get("measurement") or {}, "measurement").get("math")
+    math = json_object(metric.get("measurement") or {}, "measurement").get("math")
     if math not in UNIQUE_MATHS:
         raise ValidationError(f"funnel math {math!r} is not supported yet (uniques only)")
     if behavior.get("funnelOrder", "loose") != "loose":
         raise ValidationError("any-order funnels are not supported yet")
     if behavior.get("funnelReentryMode") not in (None, "default"):
         raise ValidationError(f"re-entry mode {behavior.get('funnelReentryMode')!r} is not supported yet")
-    if _list(behavior.get("filter"), "behavior.filter"):
+    if json_list(behavior.get("filter"), "behavior.filter"):
         raise ValidationError("funnel-wide behavior filters are not supported yet; use sections.filter")
-    steps = tuple(_step(spec) for spec in _list(behavior.get("behaviors"), "funnel steps"))
+    steps = tuple(_step(spec) for spec in json_list(behavior.get("behaviors"), "funnel steps"))
     if not 2 <= len(steps) <= MAX_STEPS:
         raise ValidationError(f"a funnel has 2 to {MAX_STEPS} steps")
     exclusions = []
-    for spec in _list(behavior.get("exclusions"), "exclusions"):
-        spec = _object(spec, "an exclusion")
-        event, between = spec.get("event"), _object(spec.get("steps") or {}, "exclusion steps")
+    for spec in json_list(behavior.get("exclusions"), "exclusions"):
+        spec = json_object(spec, "an exclusion")
+        event, between = spec.get("event"), json_object(spec.get("steps") or {}, "exclusion steps")
         first, last = between.get("from", 1), between.get("to", len(steps))
         if not isinstance(event, str) or not event:
             raise ValidationError("every exclusion needs an event name")
@@ -134,8 +121,8 @@ def parse_definition(params: Any) -> FunnelDefinition:
     if len(exclusions) > MAX_EXCLUSIONS:
         raise ValidationError(f"a funnel has at most {MAX_EXCLUSIONS} exclusions")
     held = []
-    for spec in _list(behavior.get("aggregateBy"), "aggregateBy"):
-        spec = _object(spec, "a held property")
+    for spec in json_list(behavior.get("aggregateBy"), "aggregateBy"):
+        spec = json_object(spec, "a held property")
         if not isinstance(spec.get("value"), str) or not spec["value"]:
             raise ValidationError("a held property needs its name in value")
         if spec.get("resourceType", "events") in ("events", "event"):
@@ -149,7 +136,7 @@ def parse_definition(params: Any) -> FunnelDefinition:
         ),
         exclusions=tuple(exclusions),
         held=tuple(held),
-        where=filters_expr(_list(sections.get("filter"), "sections.filter")),
+        where=filters_expr(json_list(sections.get("filter"), "sections.filter")),
     )
 
 

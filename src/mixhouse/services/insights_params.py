@@ -23,6 +23,7 @@ from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.params import json_list, json_object
 
 PROPERTY_MATHS = ("sum", "average", "min", "max", "median", "p25", "p75", "p90", "p99")
 #: Users active on the day, or in the 7 or 30 days ending on it (daily buckets only).
@@ -63,20 +64,6 @@ class InsightsQuery:
     rolling: int = 1
 
 
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValidationError(f"{what} must be an object")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValidationError(f"{what} must be a list")
-    return value
-
-
 def _months_back(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
@@ -86,14 +73,14 @@ def _months_back(day: date, months: int) -> date:
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
     """The range (inclusive days) and unit of ``sections.time``; the last 30 days by day when absent."""
     today = datetime.now(ZoneInfo(timezone) if timezone != "UTC" else None).date()
-    spec = (_list(sections.get("time"), "sections.time") or [{}])[0]
-    spec = _object(spec, "sections.time[0]")
+    spec = (json_list(sections.get("time"), "sections.time") or [{}])[0]
+    spec = json_object(spec, "sections.time[0]")
     unit = spec.get("unit", "day")
     if unit not in UNITS:
         raise ValidationError(f"time unit must be one of {', '.join(UNITS)}, not {unit!r}")
     kind = spec.get("dateRangeType", "in the last")
     if kind == "between":
-        value = _list(spec.get("value"), "time value")
+        value = json_list(spec.get("value"), "time value")
         if len(value) != 2:
             raise ValidationError("a between range needs value [from_date, to_date]")
         dates = DateRange(parse_date(value[0], "from_date"), parse_date(value[1], "to_date"))
@@ -102,7 +89,7 @@ def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]
         first = raw[0] if isinstance(raw, list) and raw else raw
         dates = DateRange(parse_date(first if isinstance(first, str) else None, "from_date"), today)
     elif kind == "in the last":
-        window = _object(spec.get("window") or {"unit": "day", "value": 30}, "time window")
+        window = json_object(spec.get("window") or {"unit": "day", "value": 30}, "time window")
         count, span = window.get("value"), window.get("unit", "day")
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 3650:
             raise ValidationError("the time window value must be a whole number from 1 to 3650")
@@ -123,7 +110,7 @@ def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]
 
 
 def _metric(spec: dict[str, Any], letter: str) -> Metric:
-    behavior = _object(spec.get("behavior"), "a metric's behavior")
+    behavior = json_object(spec.get("behavior"), "a metric's behavior")
     if behavior.get("type", "event") != "event":
         raise ValidationError(f"metrics of type {behavior.get('type')!r} are not supported yet")
     if behavior.get("resourceType", "events") not in ("events", "event"):
@@ -131,7 +118,7 @@ def _metric(spec: dict[str, Any], letter: str) -> Metric:
     name = behavior.get("name")
     if not isinstance(name, str) or not name:
         raise ValidationError("every metric needs an event name")
-    measurement = _object(spec.get("measurement") or {}, "measurement")
+    measurement = json_object(spec.get("measurement") or {}, "measurement")
     math = measurement.get("math", "total")
     if math not in MATHS:
         raise ValidationError(f"math {math!r} is not supported yet")
@@ -145,16 +132,16 @@ def _metric(spec: dict[str, Any], letter: str) -> Metric:
             raise ValidationError(f"math {math!r} needs measurement.property")
         if isinstance(raw, dict) and raw.get("resourceType", "events") not in ("events", "event"):
             raise ValidationError("only event properties can be aggregated yet")
-    filters = _list(behavior.get("filters"), "metric filters")
+    filters = json_list(behavior.get("filters"), "metric filters")
     return Metric(name, math, prop, filters_expr(filters, behavior.get("filtersDeterminer", "all")),
                   bool(spec.get("isHidden")), letter)
 
 
 def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     """An Insights query from bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
-    params = _object(params, "bookmark")
-    sections = _object(params.get("sections"), "sections")
-    display = _object(params.get("displayOptions") or {}, "displayOptions")
+    params = json_object(params, "bookmark")
+    sections = json_object(params.get("sections"), "sections")
+    display = json_object(params.get("displayOptions") or {}, "displayOptions")
     analysis = display.get("analysis") or "linear"
     if analysis not in ("linear", "cumulative", "rolling"):
         raise ValidationError(f"analysis {analysis!r} is not supported yet")
@@ -167,8 +154,8 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         raise ValidationError("time comparison is not supported yet")
     metrics: list[Metric] = []
     formulas: list[Formula] = []
-    for spec in _list(sections.get("show"), "sections.show"):
-        spec = _object(spec, "a show entry")
+    for spec in json_list(sections.get("show"), "sections.show"):
+        spec = json_object(spec, "a show entry")
         if spec.get("type") == "formula":
             definition = spec.get("definition")
             if not isinstance(definition, str) or not definition.strip():
@@ -176,8 +163,8 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
             formulas.append(Formula(definition, str(spec.get("name") or definition)))
         else:
             metrics.append(_metric(spec, chr(ord("A") + len(metrics))))
-    for spec in _list(sections.get("formula"), "sections.formula"):
-        spec = _object(spec, "a formula")
+    for spec in json_list(sections.get("formula"), "sections.formula"):
+        spec = json_object(spec, "a formula")
         definition = spec.get("definition")
         if isinstance(definition, str) and definition.strip():
             formulas.append(Formula(definition, str(spec.get("name") or definition)))
@@ -186,8 +173,8 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     if len(metrics) > 26:
         raise ValidationError("at most 26 metrics")
     groups = []
-    for spec in _list(sections.get("group"), "sections.group"):
-        spec = _object(spec, "a group entry")
+    for spec in json_list(sections.get("group"), "sections.group"):
+        spec = json_object(spec, "a group entry")
         if spec.get("resourceType", "events") not in ("events", "event") or "cohorts" in spec:
             raise ValidationError("only breakdowns by event properties are supported yet")
         name = spec.get("value") or spec.get("propertyName")
@@ -208,7 +195,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         dates=dates,
         unit=unit,
         total=total,
-        where=filters_expr(_list(sections.get("filter"), "sections.filter")),
+        where=filters_expr(json_list(sections.get("filter"), "sections.filter")),
         groups=tuple(groups),
         analysis=analysis,
         rolling=rolling,

@@ -6,24 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from starlette.routing import Route
 
 from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.meta.records import Project
-from mixhouse.query.params import parse_whole, text_param
+from mixhouse.query.params import bookmark_param, parse_whole, text_param
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import flows
 from mixhouse.services.runtime import Runtime
-
-
-def _params(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise ValidationError("bookmark must be a JSON object") from None
-    return value
 
 
 def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
@@ -32,7 +22,7 @@ def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Calla
     if query_type not in flows.QUERY_TYPES:
         raise ValidationError(f"query_type must be one of {', '.join(flows.QUERY_TYPES)}")
     if params.get("bookmark") not in (None, ""):
-        query = flows.parse_flow(_params(params["bookmark"]), timezone)
+        query = flows.parse_flow(bookmark_param(params["bookmark"]), timezone)
         return lambda: flows.run_flow(rt.backend, project, query, query_type)
     if params.get("bookmark_id") in (None, ""):
         raise ValidationError("send flow params in bookmark, or a saved flows report's bookmark_id")

@@ -7,30 +7,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from starlette.routing import Route
 
 from mixhouse.errors import ValidationError
 from mixhouse.meta.records import Project
-from mixhouse.query.params import parse_whole
+from mixhouse.query.params import bookmark_param, parse_whole
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import insights
 from mixhouse.services.runtime import Runtime
 
 
-def _bookmark(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise ValidationError("bookmark must be a JSON object") from None
-    return value
-
-
 def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     timezone = project.timezone or "UTC"
     if params.get("bookmark") not in (None, ""):
-        bookmark = _bookmark(params["bookmark"])
+        bookmark = bookmark_param(params["bookmark"])
         insights.check_bookmark(bookmark, timezone)
         return lambda: insights.answer_bookmark(rt.backend, project, bookmark)
     if params.get("bookmark_id") in (None, ""):
