@@ -247,9 +247,10 @@ def test_funnel_metric_matches_the_funnel_reference(shop: Any, client: httpx.Cli
         segment: _as_metrics(listed) for segment, listed in by_os["data"][FROM.isoformat()].items()}
 
 
-def _retention_bookmark(unbounded: str = "none", groups: tuple[str, ...] = ()) -> dict[str, Any]:
+def _retention_bookmark(unbounded: str = "none", groups: tuple[str, ...] = (),
+                        alignment: str = "birth") -> dict[str, Any]:
     behavior = {"type": "retention", "resourceType": "events", "retentionUnit": "week",
-                "retentionAlignmentType": "birth", "retentionCustomBucketSizes": [],
+                "retentionAlignmentType": alignment, "retentionCustomBucketSizes": [],
                 "retentionUnboundedMode": unbounded, "filter": [],
                 "behaviors": [{"type": "event", "name": "Sign Up", "filters": []},
                               {"type": "event", "name": "View Item", "filters": []}]}
@@ -260,16 +261,19 @@ def _retention_bookmark(unbounded: str = "none", groups: tuple[str, ...] = ()) -
                          "filter": [], "group": [{"value": g, "resourceType": "events"} for g in groups]}}
 
 
-@pytest.mark.parametrize("unbounded", ["none", "carry_forward"])
-def test_retention_metric_matches_the_retention_reference(shop: Any, client: httpx.Client, unbounded: str) -> None:
+@pytest.mark.parametrize(("unbounded", "alignment"), [("none", "birth"), ("carry_forward", "birth"),
+                                                      ("none", "interval_start")])
+def test_retention_metric_matches_the_retention_reference(shop: Any, client: httpx.Client, unbounded: str,
+                                                          alignment: str) -> None:
     from tests.support import reference_retention as retention_ref
 
     creds, events = shop
-    got = _post(client, creds, _retention_bookmark(unbounded))
+    got = _post(client, creds, _retention_bookmark(unbounded, alignment=alignment))
     weeks = math.ceil(((TO - FROM).days + 1) / 7)
     expected = retention_ref.retention(events, FROM, TO, timezone=TZ, born_event="Sign Up", event="View Item",
                                        unit="week", interval_count=weeks,
-                                       unbounded_retention=unbounded == "carry_forward")
+                                       unbounded_retention=unbounded == "carry_forward",
+                                       alignment="calendar" if alignment == "interval_start" else "rolling")
     node = got["series"]["Sign Up and then View Item"]
     cohorts = {key[:10]: value for key, value in node.items() if key != "$average"}
     assert {day: (c["first"], c["counts"]) for day, c in cohorts.items()} == {

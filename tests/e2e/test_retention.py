@@ -51,6 +51,10 @@ CASES: list[dict[str, Any]] = [
     {"retention_type": "compounded", "born_event": "Page View", "event": "Add To Cart", "unit": "week",
      "interval_count": 2},
     {"born_event": "Sign Up", "unit": "month", "interval_count": 1},
+    {"born_event": "Sign Up", "interval_count": 7, "alignment": "calendar"},
+    {"born_event": "Page View", "unit": "week", "interval_count": 3, "alignment": "calendar",
+     "unbounded_retention": True},
+    {"born_event": "Sign Up", "unit": "month", "interval_count": 1, "alignment": "calendar"},
 ]
 
 
@@ -90,6 +94,7 @@ def test_shape_and_aliases(loaded: Any, client: httpx.Client) -> None:
     ({"interval_count": "0"}, "interval_count"),
     ({"interval": "91"}, "interval"),
     ({"unbounded_retention": "maybe"}, "unbounded_retention"),
+    ({"alignment": "birthday"}, "alignment"),
     ({"to_date": "2999-01-01"}, "to_date cannot be later than today"),
     ({"where": 'properties["x" =='}, "position"),
 ])

@@ -38,6 +38,7 @@ options = st.fixed_dictionaries({
     "interval_count": st.integers(1, 5),
     "unbounded_retention": st.booleans(),
     "on": st.sampled_from([None, 'properties["k"]']),
+    "alignment": st.sampled_from(["rolling", "calendar"]),
 })
 
 
@@ -55,7 +56,7 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, int, 
     event = chosen["event"] if kind == "birth" or chosen["event"] else "B"
     params = {"from_date": "2025-03-01", "to_date": "2025-03-06", "retention_type": kind, "unit": chosen["unit"],
               "interval": str(chosen["interval"]), "interval_count": str(chosen["interval_count"]),
-              "unbounded_retention": str(chosen["unbounded_retention"]).lower()}
+              "unbounded_retention": str(chosen["unbounded_retention"]).lower(), "alignment": chosen["alignment"]}
     for name, value in (("born_event", born_event), ("event", event), ("on", chosen["on"])):
         if value is not None:
             params[name] = value
@@ -68,7 +69,8 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, int, 
     expected = ref.retention(stored, date(2025, 3, 1), date(2025, 3, 6), born_event=born_event, event=event,
                              retention_type=kind, unit=chosen["unit"], interval=chosen["interval"],
                              interval_count=chosen["interval_count"],
-                             unbounded_retention=chosen["unbounded_retention"], on=chosen["on"])
+                             unbounded_retention=chosen["unbounded_retention"], on=chosen["on"],
+                             alignment=chosen["alignment"])
     assert got == expected
     for per in ([got] if chosen["on"] is None else list(got.values())):
         for entry in per.values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
@@ -30,6 +30,20 @@ def _add_months(moment: datetime, months: int) -> datetime:
             day -= 1
 
 
+def _calendar_index(born_ms: int, back_ms: int, unit: str, interval: int, timezone: str) -> int:
+    """Whole calendar units from the birth's to the return's (local days, Monday weeks, months)."""
+    tz = zone(timezone)
+    born = datetime.fromtimestamp(born_ms / 1000, UTC).astimezone(tz).date()
+    back = datetime.fromtimestamp(back_ms / 1000, UTC).astimezone(tz).date()
+    if unit == "day":
+        units = (back - born).days
+    elif unit == "week":
+        units = ((back - timedelta(days=back.weekday())) - (born - timedelta(days=born.weekday()))).days // 7
+    else:
+        units = (back.year - born.year) * 12 + back.month - born.month
+    return units // interval
+
+
 def _interval_index(born_ms: int, back_ms: int, unit: str, interval: int, timezone: str) -> int:
     if unit != "month":
         return (back_ms - born_ms) // ((7 if unit == "week" else 1) * DAY_MS * interval)
@@ -46,7 +60,7 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
               born_event: str | None = None, event: str | None = None, born_where: str | None = None,
               where: str | None = None, retention_type: str = "birth", unit: str = "day", interval: int = 1,
               interval_count: int = 1, unbounded_retention: bool = False, on: str | None = None,
-              limit: int = 255) -> dict[str, Any]:
+              limit: int = 255, alignment: str = "rolling") -> dict[str, Any]:
     start, end = window_ms(from_date, to_date, timezone)
     born_filter = parse(born_where) if born_where else None
     back_filter = parse(where) if where else None
@@ -86,7 +100,8 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
         segments = [""]
         if on_expr is not None:
             segments = segment_keys(evaluate(on_expr, _record(birth))) or ["undefined"]
-        indexes = {_interval_index(born_ms, t, unit, interval, timezone) for t in returns[user] if t > born_ms}
+        index_of = _calendar_index if alignment == "calendar" else _interval_index
+        indexes = {index_of(born_ms, t, unit, interval, timezone) for t in returns[user] if t > born_ms}
         indexes = {i for i in indexes if i < length}
         if unbounded_retention and indexes:
             indexes = set(range(max(indexes) + 1))

@@ -62,8 +62,17 @@ def _returns_sql(conditions: Sequence[str]) -> str:
     return f"SELECT distinct_id AS user, time_ms AS back_ms FROM ({source})"
 
 
-def _index_sql(monthly: bool) -> str:
-    """The interval a return falls in, counted from the user's own birth (rolling windows)."""
+def _index_sql(monthly: bool, calendar: str | None = None) -> str:
+    """The interval a return falls in, counted from the user's own birth: rolling windows, or with ``calendar``
+    (the unit) whole calendar units between the birth's and the return's (project timezone; Monday weeks)."""
+    if calendar is not None:
+        born = "fromUnixTimestamp64Milli(born_ms, {tz:String})"
+        back = "fromUnixTimestamp64Milli(back_ms, {tz:String})"
+        start = {"day": "toDate", "week": "toMonday", "month": "toStartOfMonth"}[calendar]
+        units = f"dateDiff('{calendar}', {start}({born}), {start}({back}))"
+        if calendar == "week":
+            units = f"intDiv(dateDiff('day', {start}({born}), {start}({back})), 7)"
+        return f"intDiv({units}, {{interval_units:Int64}})"
     if not monthly:
         return "intDiv(back_ms - born_ms, {interval_ms:Int64})"
     born = "fromUnixTimestamp64Milli(born_ms, {tz:String})"
@@ -82,6 +91,7 @@ def retention_sql(
     first_ever: bool,
     monthly: bool,
     unbounded: bool,
+    calendar: str | None = None,
 ) -> str:
     """``segment``, ``cohort``, ``first`` (cohort size) and ``back`` (``(index, users)`` pairs: distinct users who
     came back in interval ``index`` 0..``interval_count``; with ``unbounded``, users whose *last* interval with a
@@ -101,7 +111,7 @@ def retention_sql(
                 SELECT segment, cohort, user, {per_user} AS idx
                 FROM (
                     SELECT births.segment AS segment, births.cohort AS cohort, births.user AS user,
-                           {_index_sql(monthly)} AS raw_idx
+                           {_index_sql(monthly, calendar)} AS raw_idx
                     FROM births
                     INNER JOIN ({_returns_sql(return_conditions)}) AS returns ON births.user = returns.user
                     WHERE back_ms > born_ms

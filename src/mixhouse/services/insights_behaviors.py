@@ -12,7 +12,7 @@ params run by the funnel and retention engines, answered in the shapes the clien
   with one breakdown, ``{name: {"$overall": cohorts, "<segment>": cohorts}}``. Cohorts are births (a user's first
   birth event ever, as ``/retention`` counts them), rolling intervals, as many as the range has units (at least
   one); ``carry_forward`` counts a user in an interval when they came back in it or later. ``$average`` adds up the
-  cohorts (``rates`` = counts / first). Refused (400): custom buckets, ``interval_start`` alignment, cumulative,
+  cohorts (``rates`` = counts / first). Refused (400): custom buckets, cumulative,
   ``carry_back`` and ``consecutive_forward``.
 """
 
@@ -116,8 +116,9 @@ def retention_query(params: dict[str, Any], timezone: str) -> tuple[retention.Re
     names = [s.get("name") for s in steps]
     if not all(isinstance(n, str) and n for n in names):
         raise ValidationError("both retention behaviors need an event name")
-    if behavior.get("retentionAlignmentType", "birth") != "birth":
-        raise ValidationError("retention aligned to interval starts is not supported yet")
+    alignment = behavior.get("retentionAlignmentType", "birth")
+    if alignment not in ("birth", "interval_start"):
+        raise ValidationError("retentionAlignmentType must be birth or interval_start")
     if behavior.get("retentionCustomBucketSizes"):
         raise ValidationError("custom retention buckets are not supported yet")
     mode = behavior.get("retentionUnboundedMode", "none")
@@ -145,6 +146,7 @@ def retention_query(params: dict[str, Any], timezone: str) -> tuple[retention.Re
         dates=dates, compounded=False, born_event=names[0], event=names[1], born_where=wheres[0], where=wheres[1],
         unit=unit, interval=1, interval_count=max(1, min(count, retention.MAX_INTERVAL_COUNT)),
         unbounded=mode == "carry_forward", on=on, limit=retention.MAX_LIMIT, timezone=timezone,
+        calendar=alignment == "interval_start",
     )
     return query, f"{names[0]} and then {names[1]}", group or ""
 

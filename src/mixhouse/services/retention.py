@@ -8,9 +8,11 @@ Choices where the spec is silent:
   event of the bucket; the cohort event is ``born_event`` if given, else ``event``, filtered by ``born_where``.
 * Returning events are ``event`` (any event when absent) matching ``where``, strictly after the user's own birth;
   interval *i* is ``[birth + i·interval·unit, birth + (i+1)·interval·unit)`` (rolling: a day is 24 h, a week 7 days,
-  a month a calendar month in the project timezone). ``counts`` has ``interval_count + 1`` elements; returns are
-  looked for past ``to_date``. With ``unbounded_retention``, ``counts[i]`` counts users who came back in interval
-  *i* or any later one.
+  a month a calendar month in the project timezone). With ``alignment=calendar`` (Mixpanel's UI option, a Mixhouse
+  extension of the API), *i* counts whole calendar units (local days, Monday weeks, months) from the birth's unit to
+  the return's, divided by ``interval``: a return later on the birth day is in interval 0, one the next morning in 1.
+  ``counts`` has ``interval_count + 1`` elements; returns are looked for past ``to_date``. With
+  ``unbounded_retention``, ``counts[i]`` counts users who came back in interval *i* or any later one.
 * Users are canonical ids after identity merge; the empty id is never counted. Every cohort bucket of the range is
   listed (``first`` 0 and zero counts when nobody was born).
 * ``on`` segments by the birth event's value (list values fan out, no value is ``"undefined"``); the answer is then
@@ -54,6 +56,7 @@ class RetentionQuery:
     on: SqlFragment | None
     limit: int
     timezone: str
+    calendar: bool = False  # intervals aligned to calendar units instead of rolling from each birth
 
 
 def _flag(params: dict[str, Any], name: str) -> bool:
@@ -92,7 +95,16 @@ def parse_query(project: Project, params: dict[str, Any]) -> RetentionQuery:
         on=compile_values(parse(on_text), replace(EVENT_CONTEXT, param_prefix="on")) if on_text else None,
         limit=parse_limit(text_param(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT),
         timezone=timezone,
+        calendar=_alignment(params),
     )
+
+
+def _alignment(params: dict[str, Any]) -> bool:
+    """``alignment``: ``rolling`` (default) or ``calendar`` (a Mixhouse extension: Mixpanel offers it in the UI)."""
+    value = text_param(params, "alignment") or "rolling"
+    if value not in ("rolling", "calendar"):
+        raise ValidationError("alignment must be rolling or calendar")
+    return value == "calendar"
 
 
 def _horizon_ms(query: RetentionQuery, end_ms: int) -> int:
@@ -115,6 +127,7 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         "interval_count": query.interval_count,
         "interval_ms": _UNIT_MS.get(query.unit, 0) * query.interval,
         "interval_months": query.interval,
+        "interval_units": query.interval,
     }
     birth_conditions: list[str] = []
     born_event = query.born_event if query.born_event is not None else query.event
@@ -139,6 +152,7 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         first_ever=not query.compounded,
         monthly=query.unit == "month",
         unbounded=query.unbounded,
+        calendar=query.unit if query.calendar else None,
     )
     return _answer(backend.query_rows(sql, params), bucketing.keys(query.dates), query)
 
