@@ -145,13 +145,12 @@ def test_unsupported_definitions_are_refused_when_saved(server: ServerProcess, s
 
 
 def _params(steps: list[str], *, filters: list[list[dict[str, Any]]] | None = None, window: int = 1,
-            unit: str = "day", **behavior: Any) -> dict[str, Any]:
+            unit: str = "day", math: str = "conversion_rate_unique", **behavior: Any) -> dict[str, Any]:
     behaviors = [{"type": "event", "name": step, "filters": (filters or [[]] * len(steps))[k]}
                  for k, step in enumerate(steps)]
     funnel = {"type": "funnel", "behaviors": behaviors, "conversionWindowDuration": window,
               "conversionWindowUnit": unit, **behavior}
-    return {"sections": {"show": [{"type": "metric", "behavior": funnel,
-                                   "measurement": {"math": "conversion_rate_unique"}}]}}
+    return {"sections": {"show": [{"type": "metric", "behavior": funnel, "measurement": {"math": math}}]}}
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +191,15 @@ def _day(start: int, n: int) -> tuple[int, date]:
      {"aggregateBy": [{"resourceType": "events", "value": "plan"}]}),
     (7, ["A", "B"], [("A", 0, {}), ("A", 40_000, {}), ("B", 86_400, {})], [1, 1], {}),  # window from the first A
     (8, ["A", "B"], [("A", 0, {}), ("A", 40_000, {}), ("B", 86_400.001, {})], [1, 0], {}),
+    # totals: a user re-enters after each exit (converted, excluded or timed out)
+    (9, ["A", "B"], [("A", 0, {}), ("B", 10, {}), ("A", 20, {}), ("B", 30, {})], [2, 2],
+     {"math": "conversion_rate_total"}),
+    (10, ["A", "B"], [("A", 0, {}), ("A", 10, {}), ("B", 20, {})], [1, 1], {"math": "total"}),  # A@10 is inside
+    (11, ["A", "B"], [("A", 0, {}), ("A", 7200, {}), ("B", 9000, {})], [2, 1],
+     {"math": "conversion_rate_total", "conversionWindowDuration": 1, "conversionWindowUnit": "hour"}),
+    (12, ["A", "B", "C"], [("A", 0, {}), ("B", 10, {}), ("X", 20, {}), ("A", 30, {}), ("C", 40, {}), ("B", 50, {}),
+                           ("C", 60, {})], [2, 2, 1],
+     {"math": "conversion_rate_total", "exclusions": [{"event": "X", "steps": {"from": 1, "to": 3}}]}),
 ])
 def test_tricky_cases(cases: Any, server: ServerProcess, client: httpx.Client, n: int, steps: list[str],
                       log: list[tuple[str, float, dict[str, Any]]], counts: list[int],

@@ -45,6 +45,7 @@ options = st.fixed_dictionaries({
     "held": st.booleans(),
     "on": st.booleans(),
     "interval": st.sampled_from([None, 2]),
+    "totals": st.booleans(),
 })
 
 
@@ -69,6 +70,7 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
         window_ms=chosen["window"] * chosen["seconds"] * 1000,
         exclusions=(FunnelExclusion("X", 0, last),) if chosen["exclude"] else (),
         held=("k",) if chosen["held"] else (),
+        totals=chosen["totals"],
     )
     params = {"funnel_id": "1", "from_date": "2025-03-01", "to_date": "2025-03-03"}
     if chosen["on"]:
@@ -85,7 +87,7 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
         window=chosen["window"] * chosen["seconds"] * 1000,
         exclusions=[ref.Exclusion("X", 0, last)] if chosen["exclude"] else [],
         held=["k"] if chosen["held"] else [], on='properties["k"]' if chosen["on"] else None,
-        interval=chosen["interval"],
+        interval=chosen["interval"], totals=chosen["totals"],
     )
     assert got == expected
     for per_date in got["data"].values():

@@ -66,7 +66,7 @@ def _best_path(entry: int, events: list[Event], fits: list[list[bool]], window: 
 def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_date: date, *,
            timezone: str = "UTC", window: int = 14 * 86_400_000, exclusions: Sequence[Exclusion] = (),
            held: Sequence[str] = (), where: str | None = None, on: str | None = None, unit: str = "day",
-           interval: int | None = None, limit: int = 255) -> dict[str, Any]:
+           interval: int | None = None, limit: int = 255, totals: bool = False) -> dict[str, Any]:
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     step_filters = [parse(step.where) if step.where else None for step in steps]
@@ -91,20 +91,27 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
                  and (flt is None or keeps(flt, _record(e))) for step, flt in zip(steps, step_filters, strict=True)]
                 for e in user_events]
         excluded = [[e.name == x.event for x in exclusions] for e in user_events]
-        entered: set[str] = set()
+        busy_until: dict[str, int] = {}  # per bucket: when the last counted attempt exited (uniques: forever)
         for i, e in enumerate(user_events):
-            if not (fits[i][0] and start <= e.time_ms < end) or bucket(e.time_ms) in entered:
+            if not (fits[i][0] and start <= e.time_ms < end):
                 continue
-            entered.add(bucket(e.time_ms))
+            if e.time_ms <= busy_until.get(bucket(e.time_ms), -(2**62)):
+                continue
             path = _best_path(i, user_events, fits, window, held)
             level = len(path)
+            exit_ms = e.time_ms + window
             for k in range(len(path) - 1):
                 low, high = user_events[path[k]].time_ms, user_events[path[k + 1]].time_ms
-                if any(excluded[j][x] and exclusion.first <= k < exclusion.last
-                       and low + GRACE_MS < other.time_ms < high - GRACE_MS
-                       for j, other in enumerate(user_events) for x, exclusion in enumerate(exclusions)):
-                    level = k + 1
+                cutting = [other.time_ms for j, other in enumerate(user_events)
+                           for x, exclusion in enumerate(exclusions)
+                           if excluded[j][x] and exclusion.first <= k < exclusion.last
+                           and low + GRACE_MS < other.time_ms < high - GRACE_MS]
+                if cutting:
+                    level, exit_ms = k + 1, min(cutting)
                     break
+            if level == n:
+                exit_ms = user_events[path[-1]].time_ms
+            busy_until[bucket(e.time_ms)] = exit_ms if totals else 2**62
             segments = ["$overall"]
             if on_expr is not None:
                 chosen = ["undefined"]

@@ -34,6 +34,7 @@ class FunnelShape:
     exclusions: tuple[tuple[str, frozenset[int]], ...] = ()
     held_sql: str | None = None
     keys_sql: str | None = None
+    totals: bool = False  # every attempt counts: a user re-enters after exiting (converted, excluded, timed out)
 
 
 def _mask_sql(shape: FunnelShape) -> str:
@@ -65,16 +66,36 @@ def _excluded_sql(k: int, bits: int) -> str:
     )
 
 
+def _exclusion_bits(shape: FunnelShape, k: int) -> int:
+    n = len(shape.steps)
+    return sum(1 << (n + x) for x, (_, pairs) in enumerate(shape.exclusions) if k in pairs)
+
+
 def _level_sql(shape: FunnelShape) -> str:
     """``level``: how many steps the attempt reached, exclusions applied."""
     n = len(shape.steps)
-    reached = " + ".join(f"(i{k} != 0)" for k in range(n))
     cuts = []
     for k in range(n - 1):
-        bits = sum(1 << (n + x) for x, (_, pairs) in enumerate(shape.exclusions) if k in pairs)
+        bits = _exclusion_bits(shape, k)
         if bits:
             cuts.append(f"if({_excluded_sql(k, bits)}, {k + 1}, {n})")
-    return f"least({reached}, {', '.join(cuts)})" if cuts else f"({reached})"
+    return f"least(reached, {', '.join(cuts)})" if cuts else "reached"
+
+
+def _exit_sql(shape: FunnelShape) -> str:
+    """``exit``: when the attempt ends: at its last step when it converts, at the exclusion event that cut it, or
+    when its window closes."""
+    n = len(shape.steps)
+    cases = [f"level = {n}, t{n - 1}"]
+    for k in range(n - 1):
+        bits = _exclusion_bits(shape, k)
+        if bits:
+            first = (
+                f"arrayFirst((t, m) -> bitAnd(m, {bits}) != 0 AND t > t{k} + {{grace_ms:Int64}} "
+                f"AND t < t{k + 1} - {{grace_ms:Int64}}, ts, ms)"
+            )
+            cases.append(f"level = {k + 1} AND reached > {k + 1}, {first}")
+    return f"multiIf({', '.join(cases)}, deadline)"
 
 
 def _segment_sql(n: int) -> str:
@@ -135,13 +156,17 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
         HAVING notEmpty(entries)
     """
     scalars = ["ts[i0] AS t0", "t0 + {window_ms:Int64} AS deadline", *(["hs[i0] AS h0"] if held else [])]
-    layer = f"SELECT ts, ms, {'hs, ' if held else ''}{'sg, ' if keyed else ''}i0, {', '.join(scalars)} " \
-            f"FROM ({users}) ARRAY JOIN entries AS i0"
+    layer = f"SELECT user, ts, ms, {'hs, ' if held else ''}{'sg, ' if keyed else ''}i0, {', '.join(scalars)} " \
+            f"FROM ({users}) ARRAY JOIN {'firsts' if shape.totals else 'entries'} AS i0"
     for k in range(1, n):
         layer = _step_layer_sql(k, held, layer)
-    layer = f"SELECT *, ts[i{n - 1}] AS t{n - 1} FROM ({layer})"
+    reached = " + ".join(f"(i{k} != 0)" for k in range(n))
+    layer = f"SELECT *, ts[i{n - 1}] AS t{n - 1}, {reached} AS reached FROM ({layer})"
     level = f"SELECT *, {_level_sql(shape)} AS level FROM ({layer})"
     keys = f"arrayConcat(['{OVERALL}'], {_segment_sql(n)})" if keyed else f"['{OVERALL}']"
+    if shape.totals:
+        level = _attempts_sql(shape, level, keys, bucket_of)
+        keys = "attempt_keys"
     measures = [f"countIf(level > {k}) AS c{k}" for k in range(n)]
     for k in range(1, n):
         measures.append(f"avgIf(t{k} - t{k - 1}, level > {k}) AS d{k}")
@@ -151,6 +176,34 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
         SELECT {entry_bucket} AS bucket, segment, {", ".join(measures)}
         FROM ({level}) ARRAY JOIN arrayDistinct({keys}) AS segment
         GROUP BY bucket, segment
+    """
+
+
+def _attempts_sql(shape: FunnelShape, level: str, keys: str, bucket_of: Callable[[str], str]) -> str:
+    """Totals: of each user's candidate attempts in a bucket (one per step-1 event), those that start after the
+    previous counted attempt's exit; rows of ``t0``…, ``level`` and ``attempt_keys`` like an attempt's row."""
+    n = len(shape.steps)
+    times = ", ".join(f"t{k}" for k in range(n))
+    candidate = f"(t0, exit, level, [{times}], {keys})"
+    bucket = bucket_of("fromUnixTimestamp64Milli(t0, 'UTC')")
+    grouped = f"""
+        SELECT arraySort(groupArray({candidate})) AS candidates
+        FROM (SELECT *, {_exit_sql(shape)} AS exit FROM ({level}))
+        GROUP BY user, {bucket}
+    """
+    chosen = (
+        "arrayFold((acc, start, stop, i) -> if(start > acc.1, (stop, arrayPushBack(acc.2, i)), acc), "
+        "candidates.1, candidates.2, arrayEnumerate(candidates), (toInt64(-9223372036854775807), "
+        "CAST([], 'Array(UInt32)'))).2"
+    )
+    columns = ", ".join([
+        "attempt.1 AS t0", "attempt.3 AS level", *(f"attempt.4[{k + 1}] AS t{k}" for k in range(1, n)),
+        "attempt.5 AS attempt_keys",
+    ])
+    return f"""
+        SELECT {columns}
+        FROM (SELECT candidates, {chosen} AS counted FROM ({grouped}))
+        ARRAY JOIN arrayMap(i -> candidates[i], counted) AS attempt
     """
 
 

@@ -5,8 +5,11 @@
 "steps": {"from", "to"}}``, 1-based step numbers) and ``aggregateBy`` (properties held constant). ``sections.filter``
 is a global filter on the steps' events.
 
+``measurement.math`` ``conversion_rate_total``/``total``/``general`` counts totals (every attempt; a user re-enters
+after each exit), the others uniques.
+
 Not supported yet, and refused by name (400) rather than run with other semantics: any-order funnels, re-entry modes
-other than the default, totals and sessions counting, session conversion windows, cohort or custom-event steps.
+other than the default, sessions counting, session conversion windows, cohort or custom-event steps.
 Holding a profile (``people``) property constant changes nothing: a user has one profile value at query time.
 """
 
@@ -34,6 +37,8 @@ MAX_STEPS = 20
 MAX_EXCLUSIONS = 20  # with the steps, at most 64 (one bit of a UInt64 each)
 MAX_HELD = 3
 UNIQUE_MATHS = (None, "conversion_rate_unique", "conversion_rate", "unique")
+#: Totals: every attempt counts, a user re-entering after each exit.
+TOTAL_MATHS = ("conversion_rate_total", "total", "general")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class FunnelDefinition:
     exclusions: tuple[FunnelExclusion, ...] = ()
     held: tuple[str, ...] = ()
     where: Expr | None = None
+    totals: bool = False
 
 
 def window_ms(duration: Any, unit: Any) -> int:
@@ -97,8 +103,8 @@ def parse_definition(params: Any) -> FunnelDefinition:
     if behavior.get("type") != "funnel":
         raise ValidationError("sections.show[0].behavior.type must be funnel")
     math = json_object(metric.get("measurement") or {}, "measurement").get("math")
-    if math not in UNIQUE_MATHS:
-        raise ValidationError(f"funnel math {math!r} is not supported yet (uniques only)")
+    if math not in (*UNIQUE_MATHS, *TOTAL_MATHS):
+        raise ValidationError(f"funnel math {math!r} is not supported yet (uniques and totals)")
     if behavior.get("funnelOrder", "loose") != "loose":
         raise ValidationError("any-order funnels are not supported yet")
     if behavior.get("funnelReentryMode") not in (None, "default"):
@@ -137,6 +143,7 @@ def parse_definition(params: Any) -> FunnelDefinition:
         exclusions=tuple(exclusions),
         held=tuple(held),
         where=filters_expr(json_list(sections.get("filter"), "sections.filter")),
+        totals=math in TOTAL_MATHS,
     )
 
 

@@ -4,7 +4,9 @@ Semantics (uniques counting, the default re-entry mode, specific loose order):
 
 * Each bucket of the range (``unit`` day/week/month, or ``interval`` days from ``from_date``; daily by default; the
   project's timezone) runs its own funnel: a user enters at their first step-1 event in the bucket, so a user may
-  count in several buckets.
+  count in several buckets. Totals funnels count every attempt: after an attempt exits (at its last step when it
+  converts, at the exclusion event that cut it, else when its window closes) the user re-enters at their next
+  step-1 event in the bucket.
 * From the entry, each step is the earliest not-yet-used event of that step that is no more than 2 seconds before
   the step matched before it (the 2-second grace: steps within 2 s count in either order) and no later than the
   conversion window after the entry. Other events may come in between; repeats are fine (A B D C D E converts
@@ -131,7 +133,7 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
     if query.on is not None:
         keys = compile_values(query.on, replace(EVENT_CONTEXT, param_prefix="on"))
         params.update(keys.params)
-    return FunnelShape(tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None)
+    return FunnelShape(tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None, definition.totals)
 
 
 def run_funnel(backend: Backend, project: Project, definition: FunnelDefinition, query: FunnelQuery) -> dict[str, Any]:
