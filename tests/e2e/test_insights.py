@@ -24,8 +24,10 @@ FROM, TO = (END - timedelta(days=20)).date(), (END - timedelta(days=1)).date()
 
 
 def _metric(event: str, math_: str = "total", prop: str | None = None, filters: list[dict[str, Any]] | None = None,
-            hidden: bool = False) -> dict[str, Any]:
-    measurement: dict[str, Any] = {"math": math_}
+            hidden: bool = False, per_user: str | None = None, percentile: float | None = None) -> dict[str, Any]:
+    measurement: dict[str, Any] = {"math": math_, "perUserAggregation": per_user}
+    if percentile is not None:
+        measurement["percentile"] = percentile
     if prop is not None:
         measurement["property"] = {"name": prop, "resourceType": "events", "type": "number"}
     behavior = {"type": "event", "name": event, "resourceType": "events", "filters": filters or [],
@@ -118,6 +120,16 @@ CASES = [
                  [ref.Metric("View Item", hidden=True), ref.Metric("Purchase", hidden=True)],
                  {"analysis": "rolling", "rolling": 3, "formulas": [("buy rate", "B / A")]},
                  id="rolling-formula"),
+    pytest.param([_metric("View Item", "average", "price", per_user="total"),
+                  _metric("View Item", "median", None, per_user="total"),
+                  _metric("View Item", "max", "price", per_user="average"),
+                  _metric("View Item", "custom_percentile", "price", percentile=95)],
+                 {"groups": ["$os"], "unit": "week"},
+                 [ref.Metric("View Item", "average", "price", per_user="total"),
+                  ref.Metric("View Item", "median", None, per_user="total"),
+                  ref.Metric("View Item", "max", "price", per_user="average"),
+                  ref.Metric("View Item", "custom_percentile", "price", percentile=95)],
+                 {"groups": ["$os"], "unit": "week"}, id="per-user-and-custom-percentile"),
     pytest.param([_metric("Sign Up", "unique")], {"unit": "hour"}, [ref.Metric("Sign Up", "unique")],
                  {"unit": "hour"}, id="hourly"),
 ]

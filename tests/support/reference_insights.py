@@ -22,6 +22,8 @@ class Metric:
     prop: str | None = None
     where: str | None = None  # the metric's filters, as an expression
     hidden: bool = False
+    per_user: str | None = None
+    percentile: float | None = None
 
 
 def _record(event: Event) -> Record:
@@ -36,7 +38,52 @@ def _quantile(values: list[float], level: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _aggregate(math: str, events: list[Event], prop: str | None) -> float:
+_LEVELS = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}
+
+
+def _numbers(events: list[Event], prop: str | None) -> list[float]:
+    return [float(v) for e in events
+            if isinstance(v := e.properties.get(prop or ""), int | float) and not isinstance(v, bool)]
+
+
+def _across(math: str, values: list[float], percentile: float | None) -> float:
+    if not values:
+        return 0.0
+    if math == "sum":
+        return sum(values)
+    if math == "average":
+        return sum(values) / len(values)
+    if math == "min":
+        return min(values)
+    if math == "max":
+        return max(values)
+    level = percentile / 100 if math == "custom_percentile" and percentile is not None else _LEVELS[math]
+    return _quantile(values, level)
+
+
+def _per_user(metric: Metric, events: list[Event]) -> float:
+    by_user: dict[str, list[Event]] = defaultdict(list)
+    for e in events:
+        if e.user != "":
+            by_user[e.user].append(e)
+    values = []
+    for own in by_user.values():
+        if metric.prop is None:
+            values.append(float(len(own)))
+            continue
+        numbers = _numbers(own, metric.prop)
+        if metric.per_user == "total":
+            values.append(sum(numbers))
+        elif numbers:
+            values.append(_across(metric.per_user or "", numbers, None))
+    return _across(metric.math, values, metric.percentile)
+
+
+def _aggregate(math: str, events: list[Event], prop: str | None, metric: Metric | None = None) -> float:
+    if metric is not None and metric.per_user is not None:
+        return _per_user(metric, events)
+    if metric is not None and math == "custom_percentile":
+        return _across(math, _numbers(events, prop), metric.percentile)
     if math == "total":
         return float(len(events))
     if math == "unique":
@@ -126,7 +173,7 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
                     found[path][key] = float(len(seen))
         else:
             for (path, bucket), matched in cells.items():  # no look-back here: every event is in the range
-                found[path][bucket] = _aggregate(metric.math, matched, metric.prop)
+                found[path][bucket] = _aggregate(metric.math, matched, metric.prop, metric)
         values[n] = found
 
     def node(found: dict[tuple[str, ...], dict[str, float]], prefix: tuple[str, ...], integral: bool) -> Any:

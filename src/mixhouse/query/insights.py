@@ -24,6 +24,8 @@ def aggregate_sql(math: str) -> str:
     if math == "unique":
         return f"toFloat64({USERS_SQL})"
     numeric = f"number.1 = {NUMBER_TAG}"
+    if math == "custom_percentile":
+        return f"quantileExactInclusiveIf({{percentile_level:Float64}})(number.3, {numeric})"
     if math in _QUANTILES:
         return f"quantileExactInclusiveIf({_QUANTILES[math]})(number.3, {numeric})"
     function = {"sum": "sumIf", "average": "avgIf", "min": "minIf", "max": "maxIf"}[math]
@@ -84,6 +86,41 @@ def first_seen_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequenc
             FROM (SELECT distinct_id, {bucket_sql} AS bucket{segments} FROM ({SOURCE}) WHERE distinct_id != '')
             GROUP BY distinct_id{grouping}
         )
+        GROUP BY bucket{grouping}
+    """
+    return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])
+
+
+def _across_users(math: str) -> str:
+    """``math`` over the per-user values ``v``."""
+    if math == "custom_percentile":
+        return "quantileExactInclusive({percentile_level:Float64})(v)"
+    if math in _QUANTILES:
+        return f"quantileExactInclusive({_QUANTILES[math]})(v)"
+    return {"average": "avg(v)", "min": "min(v)", "max": "max(v)"}[math]
+
+
+def per_user_sql(math: str, per_user: str, bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str],
+                 number_sql: str | None) -> str:
+    """``bucket``, ``g…`` and ``value``: ``math`` across users of each user's ``per_user`` value (of the property's
+    numbers; ``total`` without a property counts the user's events). Users with no number are left out, except
+    for a ``total`` (0)."""
+    segments, grouping = _segments_sql(keys_sql)
+    numeric = f"number.1 = {NUMBER_TAG}"
+    if number_sql is None:
+        value, kept = "toFloat64(count())", "1"
+    else:
+        inner = {"total": "sumIf", "average": "avgIf", "min": "minIf", "max": "maxIf"}[per_user]
+        value, kept = f"{inner}(number.3, {numeric})", ("1" if per_user == "total" else f"countIf({numeric}) > 0")
+    number = f", {number_sql} AS number" if number_sql else ""
+    query = f"""
+        SELECT bucket{grouping}, {_across_users(math)} AS value
+        FROM (
+            SELECT bucket{grouping}, distinct_id, {value} AS v, {kept} AS kept
+            FROM (SELECT *, {bucket_sql} AS bucket{segments}{number} FROM ({SOURCE}) WHERE distinct_id != '')
+            GROUP BY bucket{grouping}, distinct_id
+        )
+        WHERE kept
         GROUP BY bucket{grouping}
     """
     return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])

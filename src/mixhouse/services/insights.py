@@ -25,7 +25,7 @@ from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
-from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql
+from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql
 from mixhouse.query.timebuckets import Bucketing, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
@@ -100,6 +100,8 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         keys.append(fragment.sql)
         params.update(fragment.params)
     bucket_sql = "''" if query.total else bucketing.sql
+    if metric.percentile is not None:
+        params["percentile_level"] = metric.percentile / 100
     if metric.math in ACTIVE_DAYS:
         days = ACTIVE_DAYS[metric.math]
         params.update(first_day=query.dates.from_date.isoformat(), last_day=query.dates.to_date.isoformat(),
@@ -110,6 +112,8 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
             sql = active_users_sql(ACTIVE_DAYS[metric.math], bucketing.sql, keys[:depth], conditions)
         elif metric.math == "cumulative_unique":
             sql = first_seen_sql(bucket_sql, keys[:depth], conditions)
+        elif metric.per_user is not None:
+            sql = per_user_sql(metric.math, metric.per_user, bucket_sql, keys[:depth], conditions, number_sql)
         else:
             sql = metric_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql)
         for row in backend.query_rows(sql, params):

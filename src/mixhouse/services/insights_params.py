@@ -2,13 +2,15 @@
 
 What runs: event metrics with math ``total``, ``unique``, ``cumulative_unique`` (users seen since the range's
 start), ``dau``/``wau``/``mau`` (users active that day or in the 7 or 30 days ending on it; daily series), ``sum``,
-``average``, ``min``, ``max``, ``median``, ``p25``/``p75``/``p90``/``p99`` of a numeric event property;
+``average``, ``min``, ``max``, ``median``, ``p25``/``p75``/``p90``/``p99``, ``custom_percentile`` of a numeric event
+property, optionally of per-user values first (``perUserAggregation`` ``total`` — of the property, or the user's
+event count without one — ``average``, ``min``, ``max``);
 ``cumulative`` (running sums) and ``rolling`` (mean of the last ``rollingWindowSize`` buckets of the range)
 analysis; step filters and global filters (bookmark filters);
 breakdowns by event properties; formulas over the metrics' letters (A, B, … in ``show`` order); ``between``,
 ``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a series per date) or total
-charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else (per-user aggregation, time
-comparison, cohort breakdowns, profile properties) is refused by name.
+charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else (time comparison, cohort
+breakdowns, profile properties, the other maths) is refused by name.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
 from mixhouse.query.params import json_list, json_object
 
-PROPERTY_MATHS = ("sum", "average", "min", "max", "median", "p25", "p75", "p90", "p99")
+PROPERTY_MATHS = ("sum", "average", "min", "max", "median", "p25", "p75", "p90", "p99", "custom_percentile")
+#: Per-user aggregations (``perUserAggregation``): each user's value first, then the math across users.
+PER_USER = ("total", "average", "min", "max")
+PER_USER_MATHS = ("average", "min", "max", "median", "p25", "p75", "p90", "p99", "custom_percentile")
 #: Users active on the day, or in the 7 or 30 days ending on it (daily buckets only).
 ACTIVE_DAYS = {"dau": 1, "wau": 7, "mau": 30}
 MATHS = ("total", "unique", "cumulative_unique", *ACTIVE_DAYS, *PROPERTY_MATHS)
@@ -43,6 +48,8 @@ class Metric:
     filter: Expr | None
     hidden: bool
     letter: str
+    per_user: str | None = None
+    percentile: float | None = None  # custom_percentile's level, 0–100
 
 
 @dataclass(frozen=True)
@@ -122,10 +129,18 @@ def _metric(spec: dict[str, Any], letter: str) -> Metric:
     math = measurement.get("math", "total")
     if math not in MATHS:
         raise ValidationError(f"math {math!r} is not supported yet")
-    if measurement.get("perUserAggregation"):
-        raise ValidationError("per-user aggregation is not supported yet")
+    per_user = measurement.get("perUserAggregation") or None
+    if per_user is not None and per_user not in PER_USER:
+        raise ValidationError(f"per-user aggregation {per_user!r} is not supported yet")
+    if per_user is not None and math not in PER_USER_MATHS:
+        raise ValidationError(f"math {math!r} cannot follow a per-user aggregation")
+    percentile = None
+    if math == "custom_percentile":
+        percentile = measurement.get("percentile")
+        if isinstance(percentile, bool) or not isinstance(percentile, int | float) or not 0 <= percentile <= 100:
+            raise ValidationError("custom_percentile needs measurement.percentile from 0 to 100")
     prop = None
-    if math in PROPERTY_MATHS:
+    if math in PROPERTY_MATHS and not (per_user == "total" and not measurement.get("property")):
         raw = measurement.get("property")
         prop = raw.get("name") if isinstance(raw, dict) else raw
         if not isinstance(prop, str) or not prop:
@@ -134,7 +149,7 @@ def _metric(spec: dict[str, Any], letter: str) -> Metric:
             raise ValidationError("only event properties can be aggregated yet")
     filters = json_list(behavior.get("filters"), "metric filters")
     return Metric(name, math, prop, filters_expr(filters, behavior.get("filtersDeterminer", "all")),
-                  bool(spec.get("isHidden")), letter)
+                  bool(spec.get("isHidden")), letter, per_user, float(percentile) if percentile is not None else None)
 
 
 def parse_insights(params: Any, timezone: str) -> InsightsQuery:
