@@ -10,9 +10,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mixhouse.query.events_source import events_source_sql
+from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql
 
 UNDEFINED_SEGMENT = "undefined"
+
+
+def _raw_sql(key_conditions: Sequence[str]) -> str:
+    """Stored rows (no dedup, no identity) under conditions on key columns only."""
+    return events_source_sql([], identity=False, dedup=False, key_conditions=key_conditions)
+
+
+def _canonical_sql(rows: str) -> str:
+    """``rows`` (with a stored id ``sid``) with ``user``, the canonical id, in its place."""
+    return f"""
+        SELECT if(m.canonical = '', r.sid, m.canonical) AS user, r.* EXCEPT (sid)
+        FROM ({rows}) AS r LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON r.sid = m.id
+    """
+
+
+def _first_births_sql(bucket_sql: str, event_condition: str | None) -> str:
+    """Births as ``_births_sql`` has them (first ever, no filter, no segments) from the stored rows: a user's first
+    event is the earliest of its stored ids' first events, and resent copies share their original's time, so neither
+    dedup nor an identity join per event is needed."""
+    keys = [
+        *([f"e.{event_condition}"] if event_condition else []),
+        "e.time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')",
+    ]
+    per_id = f"""
+        SELECT raw_distinct_id AS sid, min(time_ms) AS first_ms FROM ({_raw_sql(keys)})
+        WHERE raw_distinct_id != '' GROUP BY sid
+    """
+    grouped = f"""
+        SELECT user, min(first_ms) AS born_ms FROM ({_canonical_sql(per_id)}) GROUP BY user
+        HAVING born_ms >= {{start_ms:Int64}}
+    """
+    timed = f"SELECT user, born_ms, fromUnixTimestamp64Milli(born_ms, 'UTC') AS time FROM ({grouped})"
+    return f"SELECT user, born_ms, {bucket_sql} AS cohort, '' AS segment FROM ({timed})"
 
 
 def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None, *, first_ever: bool) -> str:
@@ -49,7 +82,28 @@ def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None
     """
 
 
+def _day_returns_sql(event_condition: str | None, local_days: bool) -> str:
+    """``user``, ``first_ms`` and ``last_ms`` like ``_returns_sql`` (no filter on properties), but one row per
+    stored id and day, its first and last return: interval boundaries are at least a day apart, so a day holds at
+    most one, and the day's first and last return fall in every interval its returns do (on the birth day the last
+    one is after the birth if any is). Resent copies share their original's time, so no dedup is needed; the
+    identity is joined to the few rows left. Calendar intervals group by local day, rolling ones by UTC day (a
+    25-hour local day could hold two rolling boundaries)."""
+    keys = [
+        *([f"e.{event_condition}"] if event_condition else []),
+        "e.time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
+        "e.time < fromUnixTimestamp64Milli({returns_end_ms:Int64}, 'UTC')",
+    ]
+    day = "toDate(time, {tz:String})" if local_days else "toDate(time)"
+    per_day = f"""
+        SELECT raw_distinct_id AS sid, {day} AS day, min(time_ms) AS first_ms, max(time_ms) AS last_ms
+        FROM ({_raw_sql(keys)}) WHERE raw_distinct_id != '' GROUP BY sid, day
+    """
+    return _canonical_sql(per_day)
+
+
 def _returns_sql(conditions: Sequence[str]) -> str:
+    """``user``, ``first_ms`` and ``last_ms`` (the same): one row per returning event (deduplicated)."""
     source = events_source_sql(
         [
             *conditions,
@@ -59,7 +113,7 @@ def _returns_sql(conditions: Sequence[str]) -> str:
         ],
         identity=True,
     )
-    return f"SELECT distinct_id AS user, time_ms AS back_ms FROM ({source})"
+    return f"SELECT distinct_id AS user, time_ms AS first_ms, time_ms AS last_ms FROM ({source})"
 
 
 def _index_sql(monthly: bool, calendar: str | None = None) -> str:
@@ -92,11 +146,24 @@ def retention_sql(
     monthly: bool,
     unbounded: bool,
     calendar: str | None = None,
+    key_births: bool = False,
+    key_returns: bool = False,
 ) -> str:
     """``segment``, ``cohort``, ``first`` (cohort size) and ``back`` (``(index, users)`` pairs: distinct users who
     came back in interval ``index`` 0..``interval_count``; with ``unbounded``, users whose *last* interval with a
-    return is ``index``, so suffix sums give "in this interval or later") per segment and cohort."""
-    births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever)
+    return is ``index``, so suffix sums give "in this interval or later") per segment and cohort.
+
+    ``key_births`` / ``key_returns``: the birth (first ever, no segments) / return conditions are at most one
+    ``event = …`` condition, so the cheaper readers of the stored rows apply (``_first_births_sql``,
+    ``_day_returns_sql``)."""
+    if key_births:
+        births = _first_births_sql(bucket_sql, birth_conditions[0] if birth_conditions else None)
+    else:
+        births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever)
+    if key_returns:
+        returns = _day_returns_sql(return_conditions[0] if return_conditions else None, calendar is not None)
+    else:
+        returns = _returns_sql(return_conditions)
     per_user = "max(raw_idx)" if unbounded else "raw_idx"
     grouping = "GROUP BY segment, cohort, user" if unbounded else ""
     return f"""
@@ -111,9 +178,10 @@ def retention_sql(
                 SELECT segment, cohort, user, {per_user} AS idx
                 FROM (
                     SELECT births.segment AS segment, births.cohort AS cohort, births.user AS user,
+                           arrayJoin(if(first_ms = last_ms, [first_ms], [first_ms, last_ms])) AS back_ms,
                            {_index_sql(monthly, calendar)} AS raw_idx
                     FROM births
-                    INNER JOIN ({_returns_sql(return_conditions)}) AS returns ON births.user = returns.user
+                    INNER JOIN ({returns}) AS returns ON births.user = returns.user
                     WHERE back_ms > born_ms
                 )
                 WHERE raw_idx <= {{interval_count:Int64}}

@@ -153,6 +153,8 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         monthly=query.unit == "month",
         unbounded=query.unbounded,
         calendar=query.unit if query.calendar else None,
+        key_births=not query.compounded and query.born_where is None and query.on is None,
+        key_returns=query.where is None,
     )
     return _answer(backend.query_rows(sql, params), bucketing.keys(query.dates), query)
 
