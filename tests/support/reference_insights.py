@@ -82,25 +82,11 @@ def _per_user(metric: Metric, events: list[Event]) -> float:
 def _aggregate(math: str, events: list[Event], prop: str | None, metric: Metric | None = None) -> float:
     if metric is not None and metric.per_user is not None:
         return _per_user(metric, events)
-    if metric is not None and math == "custom_percentile":
-        return _across(math, _numbers(events, prop), metric.percentile)
     if math == "total":
         return float(len(events))
     if math == "unique":
         return float(len({e.user for e in events if e.user != ""}))
-    numbers = [float(v) for e in events
-               if isinstance(v := e.properties.get(prop or ""), int | float) and not isinstance(v, bool)]
-    if not numbers:
-        return 0.0
-    if math == "sum":
-        return sum(numbers)
-    if math == "average":
-        return sum(numbers) / len(numbers)
-    if math == "min":
-        return min(numbers)
-    if math == "max":
-        return max(numbers)
-    return _quantile(numbers, {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}[math])
+    return _across(math, _numbers(events, prop), metric.percentile if metric is not None else None)
 
 
 ACTIVE_DAYS = {"dau": 1, "wau": 7, "mau": 30}
