@@ -81,6 +81,12 @@ class Bucketing:
         return list(_keys(self.unit, dates, ZoneInfo(self.timezone) if self.timezone != "UTC" else UTC))
 
 
+def bucket_start_iso(key: str, timezone: str) -> str:
+    """A bucket key (``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``) as the local instant it starts, ISO 8601 with the
+    zone's offset (``2024-01-01T00:00:00-08:00``), as Insights answers key their series."""
+    return datetime.fromisoformat(key).replace(tzinfo=ZoneInfo(timezone)).isoformat()
+
+
 def parse_interval_days(value: object) -> int | None:
     """Segmentation's ``interval``: whole days per bucket (absent: ``None``)."""
     if value is None or (isinstance(value, str) and not value.strip()):

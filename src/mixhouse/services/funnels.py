@@ -126,9 +126,8 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
     if definition.held:
         for h, name in enumerate(definition.held):
             params[f"fh{h}"] = name
-        held_sql = "concat(" + ", '\\t', ".join(
-            f"JSONExtractRaw(properties, {{fh{h}:String}})" for h in range(len(definition.held))
-        ) + ")" if len(definition.held) > 1 else "JSONExtractRaw(properties, {fh0:String})"
+        raw = (f"JSONExtractRaw(properties, {{fh{h}:String}})" for h in range(len(definition.held)))
+        held_sql = f"[{', '.join(raw)}]"  # the raw JSON of each held property (absent: '')
     keys: SqlFragment | None = None
     if query.on is not None:
         keys = compile_values(query.on, replace(EVENT_CONTEXT, param_prefix="on"))
@@ -163,12 +162,12 @@ def _steps(row: dict[str, Any] | None, definition: FunnelDefinition) -> list[dic
     counts = [int(row[f"c{k}"]) if row else 0 for k in range(n)]
     steps = []
     for k, step in enumerate(definition.steps):
-        reached = counts[k] > 0 and k > 0 and row is not None
+        timed = row if k > 0 and counts[k] > 0 else None  # step 1, or nobody reached it: no times
         previous = counts[k - 1] if k else counts[0]
         steps.append({
             "count": counts[k],
-            "avg_time": round(float(row[f"d{k}"]) / 1000) if reached and row else None,
-            "avg_time_from_start": round(float(row[f"s{k}"]) / 1000) if reached and row else None,
+            "avg_time": round(float(timed[f"d{k}"]) / 1000) if timed else None,
+            "avg_time_from_start": round(float(timed[f"s{k}"]) / 1000) if timed else None,
             "step_conv_ratio": 1 if k == 0 else (round(counts[k] / previous, 4) if previous else 0),
             "overall_conv_ratio": 1 if k == 0 else (round(counts[k] / counts[0], 4) if counts[0] else 0),
             "goal": step.event,

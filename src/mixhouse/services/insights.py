@@ -26,7 +26,7 @@ from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
 from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql
-from mixhouse.query.timebuckets import Bucketing, check_not_future
+from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
 from mixhouse.services.funnel_definition import parse_definition
@@ -153,12 +153,6 @@ def _analysed(
     return values
 
 
-def _iso(key: str, zone: ZoneInfo | None) -> str:
-    """A bucket key (``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``) as the local instant it starts, ISO 8601."""
-    moment = datetime.fromisoformat(key)
-    return moment.replace(tzinfo=zone or ZoneInfo("UTC")).isoformat()
-
-
 def _number(value: float, integral: bool) -> int | float:
     return round(value) if integral else value
 
@@ -202,7 +196,6 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery) -> di
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     check_not_future(query.dates, timezone)
-    zone = ZoneInfo(timezone) if timezone != "UTC" else None
     bucketing = Bucketing(query.unit, timezone)
     keys = ["all"] if query.total else bucketing.keys(query.dates)
     per_metric = {m.letter: _metric_values(backend, project, query, m, bucketing) for m in query.metrics}
@@ -210,7 +203,8 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery) -> di
 
     def leaf_of(integral: bool) -> Any:
         def leaf(found: dict[str, float]) -> dict[str, Any]:
-            return {(key if key == "all" else _iso(key, zone)): _number(found.get(key, 0.0), integral) for key in keys}
+            return {(key if key == "all" else bucket_start_iso(key, timezone)): _number(found.get(key, 0.0), integral)
+                    for key in keys}
         return leaf
 
     series: dict[str, Any] = {}

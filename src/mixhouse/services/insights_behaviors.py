@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from mixhouse.errors import ValidationError
 from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
 from mixhouse.query.bookmark_filters import filters_expr
-from mixhouse.query.timebuckets import Bucketing, check_not_future
+from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services import funnels, retention
 from mixhouse.services.funnel_definition import parse_definition
@@ -58,11 +56,6 @@ def _one_group(sections: dict[str, Any]) -> str | None:
     if not isinstance(name, str) or not name or spec.get("resourceType", "events") not in ("events", "event"):
         raise ValidationError("only a breakdown by an event property is supported yet")
     return name
-
-
-def _iso(day: str, timezone: str) -> str:
-    zone = ZoneInfo(timezone)
-    return datetime.fromisoformat(day).replace(tzinfo=zone).isoformat()
 
 
 def _funnel_metrics(steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -100,7 +93,7 @@ def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any]
     name = f"{definition.steps[0].event} through {definition.steps[-1].event}"
     data = answer["data"]
     if trends:
-        node: Any = {_iso(day, timezone): metrics_of(entry) for day, entry in data.items()}
+        node: Any = {bucket_start_iso(day, timezone): metrics_of(entry) for day, entry in data.items()}
     else:
         node = metrics_of(next(iter(data.values())))
     return {name: node}, ["$metric", *([group] if group else [])]
@@ -157,7 +150,7 @@ def _cohorts(found: dict[str, dict[str, Any]], timezone: str) -> dict[str, Any]:
     counts: list[int] = []
     for day, cohort in found.items():
         size, back = int(cohort["first"]), [int(c) for c in cohort["counts"]]
-        out[_iso(day, timezone)] = {"first": size, "counts": back,
+        out[bucket_start_iso(day, timezone)] = {"first": size, "counts": back,
                                     "rates": [round(c / size, 4) if size else 0 for c in back]}
         first += size
         counts = [a + b for a, b in zip(counts, back, strict=True)] if counts else list(back)
