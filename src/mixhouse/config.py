@@ -19,17 +19,20 @@ class Settings:
     port: int = 8000
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    #: fsync every insert's files: survives power loss, costs insert latency (see docs/durability.md).
+    #: fsync every log append and insert: survives power loss, costs latency (see docs/durability.md).
     fsync_after_insert: bool = False
     #: MaxMind-format city database for $city/$region/$timezone (country needs nothing).
     geoip_db: Path | None = None
-    #: Queued-but-uncommitted rows above which ingestion answers 429 with Retry-After.
+    #: Rows acknowledged or queued but not yet in ClickHouse above which ingestion answers 429 with Retry-After.
     max_pending_rows: int = 400_000
     #: chDB sessions for reads (each runs one query at a time).
     read_sessions: int = 3
-    #: How long the writer waits for more requests before an insert: fewer, larger parts cost ClickHouse less
-    #: merging, at the price of that much added latency per acknowledged request.
+    #: How long the writer waits for more requests before appending a group to the write-ahead log (added latency
+    #: per acknowledged request; fewer, larger appends).
     commit_gather_ms: float = float(os.environ.get("MIXHOUSE_COMMIT_GATHER_MS", "0"))
+    #: How long acknowledged rows may wait in the write-ahead log before the flusher inserts them into ClickHouse
+    #: (reads never wait for it: a query first flushes what is pending). Longer: fewer, larger parts.
+    flush_ms: float = float(os.environ.get("MIXHOUSE_FLUSH_MS", "1000"))
     #: Processes that decode and validate ``/import`` bodies (0: in the server process).
     ingest_workers: int = 2
 

@@ -29,6 +29,8 @@ class ServerProcess:
     scheme: str = "http"
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    #: Extra environment for the server process (e.g. ``MIXHOUSE_FLUSH_MS``).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -44,7 +46,7 @@ class ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it for its lifetime
         cmd = [sys.executable, "-m", "mixhouse", "serve", "--data-dir", str(self.data_dir),
                "--port", str(self.port), *self.extra_args]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -13,9 +13,12 @@ from mixhouse.services.identity_registry import IdentityRegistry
 from mixhouse.services.ingestion import IngestService
 from mixhouse.services.profile_store import ProfileStore
 from mixhouse.services.projects import ProjectDirectory
+from mixhouse.storage.base import Backend
 from mixhouse.storage.commit import GroupCommitter, SeqAllocator
 from mixhouse.storage.embedded.backend import EmbeddedBackend
+from mixhouse.storage.read_barrier import ReadAfterWrite
 from mixhouse.storage.schema import EVENTS_TABLE, IDENTITY_TABLE, PROFILE_OPS_TABLE
+from mixhouse.storage.wal import wal_directory
 
 log = logging.getLogger("mixhouse")
 
@@ -28,16 +31,24 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.meta = MetaStore.for_data_dir(settings.data_dir)
         self.meta.migrate()
-        self.backend = EmbeddedBackend(
+        self.storage = EmbeddedBackend(
             settings.data_dir, fsync_after_insert=settings.fsync_after_insert, sessions=settings.read_sessions
         )
-        self.backend.migrate()
+        self.storage.migrate()
+        self.committer = GroupCommitter(
+            self.storage,
+            wal_directory(settings.data_dir),
+            fsync=settings.fsync_after_insert,
+            max_pending_rows=settings.max_pending_rows,
+            gather_ms=settings.commit_gather_ms,
+            flush_ms=settings.flush_ms,
+        )
+        self.committer.recover()  # before anything reads: what the last process acknowledged but did not flush
+        #: What every reader uses: waits for acknowledged rows still in the write-ahead log.
+        self.backend: Backend = ReadAfterWrite(self.storage, self.committer.sync)
         self.projects = ProjectDirectory(self.meta)
         self.identities = IdentityRegistry(self.backend)
         self.profiles = ProfileStore(self.backend)
-        self.committer = GroupCommitter(
-            self.backend, max_pending_rows=settings.max_pending_rows, gather_ms=settings.commit_gather_ms
-        )
         self.seqs = SeqAllocator(self._max_seq())
         self.geo = GeoLocator(settings.geoip_db)
         self.workers = IngestWorkers(settings.ingest_workers, city_db=settings.geoip_db, geo=self.geo)
@@ -64,7 +75,7 @@ class Runtime:
         """Commit what is queued, then release the data directory."""
         self.workers.close()
         self.committer.stop()
-        self.backend.close()
+        self.storage.close()
         self.geo.close()
         self.meta.close()
         log.info("mixhouse stopped; data flushed to %s", self.settings.data_dir)

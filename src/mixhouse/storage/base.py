@@ -12,8 +12,12 @@ class Backend(Protocol):
     def migrate(self) -> None:
         """Create or upgrade the tables (idempotent)."""
 
-    def insert_rows(self, table: str, columns: tuple[str, ...], rows: bytes, fmt: str = "JSONEachRow") -> None:
-        """Append ``rows`` (lines in input format ``fmt``) to ``table``; returns once the rows are durable."""
+    def insert_rows(
+        self, table: str, columns: tuple[str, ...], rows: bytes, fmt: str = "JSONEachRow", *, dedup_token: str = ""
+    ) -> None:
+        """Append ``rows`` (lines in input format ``fmt``) to ``table``; returns once the rows are in its files.
+
+        A second insert with the same non-empty ``dedup_token`` into the same table stores nothing (replays)."""
 
     def query_rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a query and return its rows as dicts."""

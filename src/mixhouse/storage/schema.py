@@ -63,6 +63,20 @@ EVENTS_ENGINE = "ReplacingMergeTree"
 #: Inserts keep every copy they carry: collapsing duplicates is left to background merges (Mixpanel's compaction).
 INSERT_SETTINGS = "SETTINGS optimize_on_insert = 0"
 
+#: How many recent inserts per table ClickHouse remembers (by deduplication token, or by a hash of the rows for an
+#: insert without one) and drops when repeated: a replayed log segment is stored once. Only the last few segments
+#: can ever be replayed. Every row we insert carries a unique ``seq``, so distinct inserts never look alike.
+DEDUP_WINDOW = 100
+
+
+def insert_settings(dedup_token: str) -> str:
+    """``SETTINGS`` of an insert; with a token (a log segment's name) a repeat of that token is dropped."""
+    if not dedup_token:
+        return INSERT_SETTINGS
+    if not all(char.isalnum() or char == "-" for char in dedup_token):
+        raise ValueError(f"bad deduplication token {dedup_token!r}")
+    return f"{INSERT_SETTINGS}, insert_deduplication_token = '{dedup_token}'"
+
 #: Column order used by every insert into ``events``.
 EVENT_COLUMNS: tuple[str, ...] = ("project_id", "time", "event", "distinct_id", "insert_id", "seq", "properties")
 
@@ -111,10 +125,13 @@ DDL: tuple[str, ...] = (
 )
 
 
-def merge_tree_settings(*, fsync_after_insert: bool) -> str:
+def merge_tree_settings(*, fsync_after_insert: bool, dedup_window: int = DEDUP_WINDOW) -> str:
     """Table settings; ``fsync_after_insert`` trades insert latency for power-loss durability."""
     flag = 1 if fsync_after_insert else 0
-    return f"fsync_after_insert = {flag}, fsync_part_directory = {flag}"
+    return (
+        f"fsync_after_insert = {flag}, fsync_part_directory = {flag}, "
+        f"non_replicated_deduplication_window = {dedup_window}"
+    )
 
 
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
