@@ -139,6 +139,10 @@ def test_unsupported_definitions_are_refused_when_saved(server: ServerProcess, s
     done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "any order",
                      "--type", "funnels", "--params", orjson.dumps(_params(["A", "B"], funnelOrder="any")).decode())
     assert done.returncode == 2 and "any-order" in done.stderr
+    done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "aggressive",
+                     "--type", "funnels", "--params",
+                     orjson.dumps(_params(["A", "B"], funnelReentryMode="aggressive")).decode())
+    assert done.returncode == 2 and "re-entry mode 'aggressive' is not supported yet" in done.stderr
 
 
 # --- the documented tricky cases ----------------------------------------------------------------------------------
@@ -200,6 +204,11 @@ def _day(start: int, n: int) -> tuple[int, date]:
     (12, ["A", "B", "C"], [("A", 0, {}), ("B", 10, {}), ("X", 20, {}), ("A", 30, {}), ("C", 40, {}), ("B", 50, {}),
                            ("C", 60, {})], [2, 2, 1],
      {"math": "conversion_rate_total", "exclusions": [{"event": "X", "steps": {"from": 1, "to": 3}}]}),
+    # optimized re-entry: the first A's window ends before B, but the second A's attempt converts
+    (13, ["A", "B"], [("A", 0, {}), ("A", 7200, {}), ("B", 9000, {})], [1, 1],
+     {"funnelReentryMode": "optimized", "conversionWindowDuration": 1, "conversionWindowUnit": "hour"}),
+    (14, ["A", "B"], [("A", 0, {}), ("A", 7200, {}), ("B", 9000, {})], [1, 0],
+     {"funnelReentryMode": "default", "conversionWindowDuration": 1, "conversionWindowUnit": "hour"}),
 ])
 def test_tricky_cases(cases: Any, server: ServerProcess, client: httpx.Client, n: int, steps: list[str],
                       log: list[tuple[str, float, dict[str, Any]]], counts: list[int],
@@ -208,6 +217,24 @@ def test_tricky_cases(cases: Any, server: ServerProcess, client: httpx.Client, n
     at, day = _day(start, n)
     timed = [(name, at + round(seconds * 1000), props) for name, seconds, props in log]
     assert _run(server, client, creds, _params(steps, **behavior), timed, f"case-{n}", day) == counts
+
+
+@pytest.mark.parametrize(("mode", "avg_time"), [("optimized", 10), ("default", 30)])
+def test_optimized_reentry_times_from_the_most_recent_entry(cases: Any, server: ServerProcess,
+                                                             client: httpx.Client, mode: str, avg_time: int) -> None:
+    """A → A^ → A^^ → B: optimized re-entry records A^^ → B (time to convert 10 s), the default A → B (30 s)."""
+    creds, start = cases
+    at, day = _day(start, 15 if mode == "optimized" else 16)
+    user = f"recent-{mode}"
+    events = [{"event": name, "properties": {"distinct_id": user, "time": at + seconds * 1000,
+                                             "$insert_id": f"{user}-{n}"}}
+              for n, (name, seconds) in enumerate([("A", 0), ("A", 10), ("A", 20), ("B", 30)])]
+    import_all(client, creds, events)
+    funnel_id = _save_params(server.data_dir, creds, user, _params(["A", "B"], funnelReentryMode=mode))
+    answer = _funnel(client, creds, funnel_id=funnel_id, from_date=day.isoformat(), to_date=day.isoformat())
+    steps = answer["data"][day.isoformat()]["steps"]
+    assert [step["count"] for step in steps] == [1, 1]
+    assert (steps[1]["avg_time"], steps[1]["avg_time_from_start"]) == (avg_time, avg_time)
 
 
 def test_step_filters(cases: Any, server: ServerProcess, client: httpx.Client) -> None:

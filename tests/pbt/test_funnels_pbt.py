@@ -45,7 +45,7 @@ options = st.fixed_dictionaries({
     "held": st.booleans(),
     "on": st.booleans(),
     "interval": st.sampled_from([None, 2]),
-    "totals": st.booleans(),
+    "counting": st.sampled_from(["uniques", "totals", "optimized"]),  # optimized: uniques, optimized re-entry
 })
 
 
@@ -70,7 +70,8 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
         window_ms=chosen["window"] * chosen["seconds"] * 1000,
         exclusions=(FunnelExclusion("X", 0, last),) if chosen["exclude"] else (),
         held=("k",) if chosen["held"] else (),
-        totals=chosen["totals"],
+        totals=chosen["counting"] == "totals",
+        optimized=chosen["counting"] == "optimized",
     )
     params = {"funnel_id": "1", "from_date": "2025-03-01", "to_date": "2025-03-03"}
     if chosen["on"]:
@@ -87,7 +88,8 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
         window=chosen["window"] * chosen["seconds"] * 1000,
         exclusions=[ref.Exclusion("X", 0, last)] if chosen["exclude"] else [],
         held=["k"] if chosen["held"] else [], on='properties["k"]' if chosen["on"] else None,
-        interval=chosen["interval"], totals=chosen["totals"],
+        interval=chosen["interval"], totals=chosen["counting"] == "totals",
+        optimized=chosen["counting"] == "optimized",
     )
     assert got == expected
     for per_date in got["data"].values():

@@ -66,7 +66,8 @@ def _best_path(entry: int, events: list[Event], fits: list[list[bool]], window: 
 def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_date: date, *,
            timezone: str = "UTC", window: int = 14 * 86_400_000, exclusions: Sequence[Exclusion] = (),
            held: Sequence[str] = (), where: str | None = None, on: str | None = None, unit: str = "day",
-           interval: int | None = None, limit: int = 255, totals: bool = False) -> dict[str, Any]:
+           interval: int | None = None, limit: int = 255, totals: bool = False,
+           optimized: bool = False) -> dict[str, Any]:
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     step_filters = [parse(step.where) if step.where else None for step in steps]
@@ -85,7 +86,18 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
         if e.user != "":
             by_user[e.user].append(e)
     cells: dict[tuple[str, str], list[list[int]]] = {}  # (bucket, segment) → per step: [count, Σd, Σs]
+
+    def add(bucket_key: str, segment: str, level: int, times: list[int]) -> None:
+        cell = cells.setdefault((bucket_key, segment), [[0, 0, 0] for _ in range(n)])
+        for k in range(level):
+            cell[k][0] += 1
+            if k:
+                cell[k][1] += times[k] - times[k - 1]
+                cell[k][2] += times[k] - times[0]
+
     for user_events in by_user.values():
+        # optimized re-entry: per (bucket, segment) the best attempt, by (level, earliest last step, latest entry)
+        best: dict[tuple[str, str], tuple[tuple[int, int, int], int, list[int]]] = {}
         user_events.sort(key=lambda e: e.time_ms)
         fits = [[e.name == step.event and (global_filter is None or keeps(global_filter, _record(e)))
                  and (flt is None or keeps(flt, _record(e))) for step, flt in zip(steps, step_filters, strict=True)]
@@ -95,7 +107,7 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
         for i, e in enumerate(user_events):
             if not (fits[i][0] and start <= e.time_ms < end):
                 continue
-            if e.time_ms <= busy_until.get(bucket(e.time_ms), -(2**62)):
+            if not optimized and e.time_ms <= busy_until.get(bucket(e.time_ms), -(2**62)):
                 continue
             path = _best_path(i, user_events, fits, window, held)
             level = len(path)
@@ -123,12 +135,15 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
                 segments += chosen
             times = [user_events[j].time_ms for j in path]
             for segment in dict.fromkeys(segments):
-                cell = cells.setdefault((bucket(e.time_ms), segment), [[0, 0, 0] for _ in range(n)])
-                for k in range(level):
-                    cell[k][0] += 1
-                    if k:
-                        cell[k][1] += times[k] - times[k - 1]
-                        cell[k][2] += times[k] - times[0]
+                if optimized:
+                    rank = (level, -times[level - 1], e.time_ms)
+                    held_best = best.get((bucket(e.time_ms), segment))
+                    if held_best is None or rank > held_best[0]:
+                        best[(bucket(e.time_ms), segment)] = (rank, level, times)
+                else:
+                    add(bucket(e.time_ms), segment, level, times)
+        for (bucket_key, segment), (_, level, times) in best.items():
+            add(bucket_key, segment, level, times)
 
     if interval:
         dates, day = [], from_date

@@ -35,6 +35,9 @@ class FunnelShape:
     held_sql: str | None = None
     keys_sql: str | None = None
     totals: bool = False  # every attempt counts: a user re-enters after exiting (converted, excluded, timed out)
+    #: Optimized re-entry (uniques): every step-1 event starts an attempt; a user counts once per bucket and
+    #: segment, with the attempt that got furthest, completed that far first, and entered last.
+    optimized: bool = False
 
 
 def _mask_sql(shape: FunnelShape) -> str:
@@ -157,7 +160,7 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     """
     scalars = ["ts[i0] AS t0", "t0 + {window_ms:Int64} AS deadline", *(["hs[i0] AS h0"] if held else [])]
     layer = f"SELECT user, ts, ms, {'hs, ' if held else ''}{'sg, ' if keyed else ''}i0, {', '.join(scalars)} " \
-            f"FROM ({users}) ARRAY JOIN {'firsts' if shape.totals else 'entries'} AS i0"
+            f"FROM ({users}) ARRAY JOIN {'firsts' if shape.totals or shape.optimized else 'entries'} AS i0"
     for k in range(1, n):
         layer = _step_layer_sql(k, held, layer)
     reached = " + ".join(f"(i{k} != 0)" for k in range(n))
@@ -166,6 +169,9 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     keys = f"arrayConcat(['{OVERALL}'], {_segment_sql(n)})" if keyed else f"['{OVERALL}']"
     if shape.totals:
         level = _attempts_sql(shape, level, keys, bucket_of)
+        keys = "attempt_keys"
+    elif shape.optimized:
+        level = _best_attempt_sql(shape, level, keys, bucket_of)
         keys = "attempt_keys"
     measures = [f"countIf(level > {k}) AS c{k}" for k in range(n)]
     for k in range(1, n):
@@ -204,6 +210,27 @@ def _attempts_sql(shape: FunnelShape, level: str, keys: str, bucket_of: Callable
         SELECT {columns}
         FROM (SELECT candidates, {chosen} AS counted FROM ({grouped}))
         ARRAY JOIN arrayMap(i -> candidates[i], counted) AS attempt
+    """
+
+
+def _best_attempt_sql(shape: FunnelShape, level: str, keys: str, bucket_of: Callable[[str], str]) -> str:
+    """Optimized re-entry: per user, bucket and segment, the attempt that reached the most steps, then reached its
+    last one earliest (the first conversion), then entered last (of several step-1 events before step 2, the most
+    recent); rows of ``t0``…, ``level`` and ``attempt_keys`` like an attempt's row."""
+    n = len(shape.steps)
+    times = f"[{', '.join(f't{k}' for k in range(n))}]"
+    bucket = bucket_of("fromUnixTimestamp64Milli(t0, 'UTC')")
+    columns = ", ".join([
+        "best.1 AS t0", "best.2 AS level", *(f"best.3[{k + 1}] AS t{k}" for k in range(1, n)),
+        "[segment] AS attempt_keys",
+    ])
+    return f"""
+        SELECT {columns}
+        FROM (
+            SELECT segment, argMax((t0, level, {times}), (level, -arrayElement({times}, level), t0)) AS best
+            FROM ({level}) ARRAY JOIN arrayDistinct({keys}) AS segment
+            GROUP BY user, {bucket}, segment
+        )
     """
 
 

@@ -8,8 +8,10 @@ is a global filter on the steps' events.
 ``measurement.math`` ``conversion_rate_total``/``total``/``general`` counts totals (every attempt; a user re-enters
 after each exit), the others uniques.
 
-Not supported yet, and refused by name (400) rather than run with other semantics: any-order funnels, re-entry modes
-other than the default, sessions counting, session conversion windows, cohort or custom-event steps.
+``funnelReentryMode`` ``optimized`` (uniques only) evaluates every step-1 event as an attempt and counts the best
+one (docs/query-api.md). Not supported yet, and refused by name (400) rather than run with other semantics: any-order
+funnels, the ``aggressive`` and ``basic`` re-entry modes, sessions counting, session conversion windows, cohort or
+custom-event steps.
 Holding a profile (``people``) property constant changes nothing: a user has one profile value at query time.
 """
 
@@ -64,6 +66,8 @@ class FunnelDefinition:
     held: tuple[str, ...] = ()
     where: Expr | None = None
     totals: bool = False
+    #: Re-entry ``optimized`` (uniques): every step-1 event is an attempt, the best one counts.
+    optimized: bool = False
 
 
 def window_ms(duration: Any, unit: Any) -> int:
@@ -107,8 +111,11 @@ def parse_definition(params: Any) -> FunnelDefinition:
         raise ValidationError(f"funnel math {math!r} is not supported yet (uniques and totals)")
     if behavior.get("funnelOrder", "loose") != "loose":
         raise ValidationError("any-order funnels are not supported yet")
-    if behavior.get("funnelReentryMode") not in (None, "default"):
-        raise ValidationError(f"re-entry mode {behavior.get('funnelReentryMode')!r} is not supported yet")
+    reentry = behavior.get("funnelReentryMode")
+    if reentry not in (None, "default", "optimized"):
+        raise ValidationError(f"re-entry mode {reentry!r} is not supported yet (default and optimized are)")
+    if reentry == "optimized" and math in TOTAL_MATHS:
+        raise ValidationError("optimized re-entry applies to uniques; totals funnels re-enter after each exit")
     if json_list(behavior.get("filter"), "behavior.filter"):
         raise ValidationError("funnel-wide behavior filters are not supported yet; use sections.filter")
     steps = tuple(_step(spec) for spec in json_list(behavior.get("behaviors"), "funnel steps"))
@@ -144,6 +151,7 @@ def parse_definition(params: Any) -> FunnelDefinition:
         held=tuple(held),
         where=filters_expr(json_list(sections.get("filter"), "sections.filter")),
         totals=math in TOTAL_MATHS,
+        optimized=reentry == "optimized",
     )
 
 

@@ -132,7 +132,10 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
     if query.on is not None:
         keys = compile_values(query.on, replace(EVENT_CONTEXT, param_prefix="on"))
         params.update(keys.params)
-    return FunnelShape(tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None, definition.totals)
+    return FunnelShape(
+        tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None, definition.totals,
+        definition.optimized,
+    )
 
 
 def run_funnel(backend: Backend, project: Project, definition: FunnelDefinition, query: FunnelQuery) -> dict[str, Any]:
