@@ -136,22 +136,30 @@ def test_bad_requests_are_400(shop: Any, client: httpx.Client, params: dict[str,
 
 def test_unsupported_definitions_are_refused_when_saved(server: ServerProcess, shop: Any) -> None:
     creds, _, _ = shop
+    step_any = _params(["A", "B"], orders=["any", "loose"])  # a step in any order in a loose funnel
     done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "any order",
-                     "--type", "funnels", "--params", orjson.dumps(_params(["A", "B"], funnelOrder="any")).decode())
-    assert done.returncode == 2 and "any-order" in done.stderr
+                     "--type", "funnels", "--params", orjson.dumps(step_any).decode())
+    assert done.returncode == 2 and "a step's funnelOrder 'any' needs the funnel's funnelOrder 'any'" in done.stderr
     done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "aggressive",
                      "--type", "funnels", "--params",
                      orjson.dumps(_params(["A", "B"], funnelReentryMode="aggressive")).decode())
     assert done.returncode == 2 and "re-entry mode 'aggressive' is not supported yet" in done.stderr
+    anchored_middle = _params(["A", "B", "C"], funnelOrder="any", orders=["any", "loose", "any"])
+    done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "middle",
+                     "--type", "funnels", "--params", orjson.dumps(anchored_middle).decode())
+    assert done.returncode == 2 and "anchor only the first and/or last steps" in done.stderr
 
 
 # --- the documented tricky cases ----------------------------------------------------------------------------------
 
 
 def _params(steps: list[str], *, filters: list[list[dict[str, Any]]] | None = None, window: int = 1,
-            unit: str = "day", math: str = "conversion_rate_unique", **behavior: Any) -> dict[str, Any]:
+            unit: str = "day", math: str = "conversion_rate_unique", orders: list[str] | None = None,
+            **behavior: Any) -> dict[str, Any]:
     behaviors = [{"type": "event", "name": step, "filters": (filters or [[]] * len(steps))[k]}
                  for k, step in enumerate(steps)]
+    for behavior_entry, order in zip(behaviors, orders or [], strict=False):
+        behavior_entry["funnelOrder"] = order  # any order: a step's own "loose" anchors it
     funnel = {"type": "funnel", "behaviors": behaviors, "conversionWindowDuration": window,
               "conversionWindowUnit": unit, **behavior}
     return {"sections": {"show": [{"type": "metric", "behavior": funnel, "measurement": {"math": math}}]}}
@@ -209,6 +217,14 @@ def _day(start: int, n: int) -> tuple[int, date]:
      {"funnelReentryMode": "optimized", "conversionWindowDuration": 1, "conversionWindowUnit": "hour"}),
     (14, ["A", "B"], [("A", 0, {}), ("A", 7200, {}), ("B", 9000, {})], [1, 0],
      {"funnelReentryMode": "default", "conversionWindowDuration": 1, "conversionWindowUnit": "hour"}),
+    # any order: the steps in any order; a step of its own order "loose" is anchored at its position
+    (17, ["A", "B", "C"], [("C", 0, {}), ("A", 10, {}), ("B", 20, {})], [1, 1, 1], {"funnelOrder": "any"}),
+    (18, ["A", "B", "C"], [("C", 0, {}), ("A", 10, {}), ("B", 20, {})], [1, 1, 0], {"funnelOrder": "loose"}),
+    (19, ["A", "B", "C"], [("C", 0, {}), ("A", 10, {}), ("B", 20, {})], [1, 1, 0],
+     {"funnelOrder": "any", "orders": ["loose", "any", "any"]}),  # A anchored first: C came before it
+    (22, ["A", "B", "C"], [("B", 0, {}), ("C", 10, {}), ("A", 20, {}), ("C", 30, {})], [1, 1, 1],
+     {"funnelOrder": "any", "orders": ["any", "any", "loose"]}),  # C anchored last: the second C
+    (23, ["A", "B", "C"], [("B", 0, {}), ("A", 10, {}), ("B", 20, {})], [1, 1, 0], {"funnelOrder": "any"}),
 ])
 def test_tricky_cases(cases: Any, server: ServerProcess, client: httpx.Client, n: int, steps: list[str],
                       log: list[tuple[str, float, dict[str, Any]]], counts: list[int],

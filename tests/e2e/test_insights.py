@@ -259,6 +259,32 @@ def test_funnel_metric_matches_the_funnel_reference(shop: Any, client: httpx.Cli
         segment: _as_metrics(listed) for segment, listed in by_os["data"][FROM.isoformat()].items()}
 
 
+def test_any_order_and_optimized_funnel_metrics_match_the_reference(shop: Any, client: httpx.Client) -> None:
+    """What ``query_funnel(order="any")`` and ``reentry_mode="optimized"`` send, on generated data."""
+    from tests.support import reference_funnels as funnels_ref
+
+    creds, events = shop
+    steps = ["Purchase", "Add To Cart", "View Item"]
+    whole = (TO - FROM).days + 1
+    bookmark = _funnel_bookmark(steps)
+    behavior = bookmark["sections"]["show"][0]["behavior"]
+    behavior["funnelOrder"] = "any"
+    for step in behavior["behaviors"]:
+        step["funnelOrder"] = "any"
+    expected = funnels_ref.funnel(events, [funnels_ref.Step(s) for s in steps], FROM, TO, timezone=TZ,
+                                  window=3 * 86_400_000, interval=whole, free=frozenset(range(3)))
+    got = _post(client, creds, bookmark)["series"]["Purchase through View Item"]
+    assert got == _as_metrics(expected["data"][FROM.isoformat()]["steps"])
+    assert got["count"]["3. View Item"]["all"] > 0
+
+    bookmark = _funnel_bookmark(["View Item", "Purchase"])
+    bookmark["sections"]["show"][0]["behavior"]["funnelReentryMode"] = "optimized"
+    expected = funnels_ref.funnel(events, [funnels_ref.Step(s) for s in ["View Item", "Purchase"]], FROM, TO,
+                                  timezone=TZ, window=3 * 86_400_000, interval=whole, optimized=True)
+    got = _post(client, creds, bookmark)["series"]["View Item through Purchase"]
+    assert got == _as_metrics(expected["data"][FROM.isoformat()]["steps"])
+
+
 def _retention_bookmark(unbounded: str = "none", groups: tuple[str, ...] = (),
                         alignment: str = "birth") -> dict[str, Any]:
     behavior = {"type": "retention", "resourceType": "events", "retentionUnit": "week",

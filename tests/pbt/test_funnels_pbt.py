@@ -46,7 +46,14 @@ options = st.fixed_dictionaries({
     "on": st.booleans(),
     "interval": st.sampled_from([None, 2]),
     "counting": st.sampled_from(["uniques", "totals", "optimized"]),  # optimized: uniques, optimized re-entry
+    # any order: which steps are free (the others anchored at their position)
+    "order": st.sampled_from(["loose", "loose", "any", "any-first-anchored", "any-last-anchored"]),
 })
+
+
+def _free(order: str, n: int) -> frozenset[int]:
+    return {"loose": frozenset(), "any": frozenset(range(n)), "any-first-anchored": frozenset(range(1, n)),
+            "any-last-anchored": frozenset(range(n - 1))}[order]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -72,6 +79,7 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
         held=("k",) if chosen["held"] else (),
         totals=chosen["counting"] == "totals",
         optimized=chosen["counting"] == "optimized",
+        free=_free(chosen["order"], len(names)),
     )
     params = {"funnel_id": "1", "from_date": "2025-03-01", "to_date": "2025-03-03"}
     if chosen["on"]:
@@ -89,7 +97,7 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
         exclusions=[ref.Exclusion("X", 0, last)] if chosen["exclude"] else [],
         held=["k"] if chosen["held"] else [], on='properties["k"]' if chosen["on"] else None,
         interval=chosen["interval"], totals=chosen["counting"] == "totals",
-        optimized=chosen["counting"] == "optimized",
+        optimized=chosen["counting"] == "optimized", free=_free(chosen["order"], len(names)),
     )
     assert got == expected
     for per_date in got["data"].values():

@@ -38,14 +38,22 @@ def _record(event: Event) -> Record:
     return Record(event.name, event.time_ms, event.user, event.properties)
 
 
+def _fits_position(fits: list[bool], k: int, free: frozenset[int], used: frozenset[int]) -> list[int | None]:
+    """How an event with step matches ``fits`` can fill position ``k``: the free steps it would use (any order), or
+    ``[None]`` for the position's own step; ``[]`` when it cannot."""
+    if k in free:
+        return [s for s in sorted(free) if fits[s] and s not in used]
+    return [None] if fits[k] else []
+
+
 def _best_path(entry: int, events: list[Event], fits: list[list[bool]], window: int,
-               held: Sequence[str]) -> list[int]:
+               held: Sequence[str], free: frozenset[int], first_used: frozenset[int]) -> list[int]:
     """Indexes of the events completing steps 0..k: the longest path, earliest times first among those."""
     start = events[entry].time_ms
     values = [tuple(e.properties.get(name, _MISSING) for name in held) for e in events]
     best: list[int] = [entry]
 
-    def extend(path: list[int]) -> None:
+    def extend(path: list[int], used: frozenset[int]) -> None:
         nonlocal best
         key = (len(path), [-events[i].time_ms for i in path])
         if key > (len(best), [-events[i].time_ms for i in best]):
@@ -55,11 +63,12 @@ def _best_path(entry: int, events: list[Event], fits: list[list[bool]], window: 
             return
         previous = events[path[-1]].time_ms
         for i, e in enumerate(events):
-            if (i not in path and fits[i][k] and e.time_ms >= previous - GRACE_MS and e.time_ms <= start + window
+            if (i not in path and e.time_ms >= previous - GRACE_MS and e.time_ms <= start + window
                     and values[i] == values[entry]):
-                extend([*path, i])
+                for step in _fits_position(fits[i], k, free, used):
+                    extend([*path, i], used if step is None else used | {step})
 
-    extend([entry])
+    extend([entry], first_used)
     return best
 
 
@@ -67,7 +76,7 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
            timezone: str = "UTC", window: int = 14 * 86_400_000, exclusions: Sequence[Exclusion] = (),
            held: Sequence[str] = (), where: str | None = None, on: str | None = None, unit: str = "day",
            interval: int | None = None, limit: int = 255, totals: bool = False,
-           optimized: bool = False) -> dict[str, Any]:
+           optimized: bool = False, free: frozenset[int] = frozenset()) -> dict[str, Any]:
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     step_filters = [parse(step.where) if step.where else None for step in steps]
@@ -105,11 +114,15 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
         excluded = [[e.name == x.event for x in exclusions] for e in user_events]
         busy_until: dict[str, int] = {}  # per bucket: when the last counted attempt exited (uniques: forever)
         for i, e in enumerate(user_events):
-            if not (fits[i][0] and start <= e.time_ms < end):
+            if not (_fits_position(fits[i], 0, free, frozenset()) and start <= e.time_ms < end):
                 continue
             if not optimized and e.time_ms <= busy_until.get(bucket(e.time_ms), -(2**62)):
                 continue
-            path = _best_path(i, user_events, fits, window, held)
+            # any order: the entry fills position 0 with each free step it matches in turn; the best path wins
+            paths = [_best_path(i, user_events, fits, window, held, free,
+                                frozenset() if step is None else frozenset({step}))
+                     for step in _fits_position(fits[i], 0, free, frozenset())]
+            path = max(paths, key=lambda p: (len(p), [-user_events[j].time_ms for j in p]))
             level = len(path)
             exit_ms = e.time_ms + window
             for k in range(len(path) - 1):

@@ -38,6 +38,13 @@ class FunnelShape:
     #: Optimized re-entry (uniques): every step-1 event starts an attempt; a user counts once per bucket and
     #: segment, with the attempt that got furthest, completed that far first, and entered last.
     optimized: bool = False
+    #: Any order: the steps that may fill any free position (0-based); the others keep their own position.
+    #: Free positions are those of the free steps, one contiguous run (docs/decisions/0018).
+    free: frozenset[int] = frozenset()
+
+    @property
+    def free_bits(self) -> int:
+        return sum(1 << k for k in self.free)
 
 
 def _mask_sql(shape: FunnelShape) -> str:
@@ -46,19 +53,43 @@ def _mask_sql(shape: FunnelShape) -> str:
     return " + ".join(f"if({condition}, {1 << bit}, 0)" for bit, condition in enumerate(conditions))
 
 
-def _step_layer_sql(k: int, held: bool, below: str) -> str:
+def _step_layer_sql(k: int, shape: FunnelShape, below: str) -> str:
     """``below`` plus ``t{k-1}`` (the time step k-1 was reached) and ``i{k}``: the index (1-based, 0 = none) of the
-    event completing step ``k``. Lambdas capture only scalars (``t{k-1}``, ``deadline``, ``h0``, the indexes):
-    a captured array would be copied once per element."""
+    event completing step ``k`` (any order: filling position ``k``, and ``u{k}``, the free steps used so far).
+    Lambdas capture only scalars (``t{k-1}``, ``deadline``, ``h0``, ``u{k-1}``, the indexes): a captured array
+    would be copied once per element."""
+    held = shape.held_sql is not None
     earlier = " AND ".join(f"i != i{j}" for j in range(k))
     same = " AND h = h0" if held else ""
     args, arrays = ("t, m, h, i", "ts, ms, hs") if held else ("t, m, i", "ts, ms")
+    fits = _unused_free_sql("m", k - 1, shape) if k in shape.free else f"bitTest(m, {k})"
     find = (
-        f"arrayFirstIndex(({args}) -> bitTest(m, {k}) AND t >= t{k - 1} - {{grace_ms:Int64}} "
+        f"arrayFirstIndex(({args}) -> {fits} AND t >= t{k - 1} - {{grace_ms:Int64}} "
         f"AND t <= deadline AND {earlier}{same}, {arrays}, arrayEnumerate(ts))"
     )
     timed = below if k == 1 else f"SELECT *, ts[i{k - 1}] AS t{k - 1} FROM ({below})"
-    return f"SELECT *, if(i{k - 1} = 0, 0, {find}) AS i{k} FROM ({timed})"
+    layer = f"SELECT *, if(i{k - 1} = 0, 0, {find}) AS i{k} FROM ({timed})"
+    if not shape.free:
+        return layer
+    used = f"u{k - 1}"
+    if k in shape.free:
+        filled = _lowest_bit(_unused_free_bits_sql(f"ms[i{k}]", k - 1, shape))
+        used = f"if(i{k} = 0, u{k - 1}, bitOr(u{k - 1}, {filled}))"
+    return f"SELECT *, {used} AS u{k} FROM ({layer})"
+
+
+def _unused_free_bits_sql(mask: str, k: int, shape: FunnelShape) -> str:
+    """The free steps ``mask`` matches that no position up to ``k`` has used."""
+    return f"bitAnd(bitAnd(toUInt64({mask}), {shape.free_bits}), bitNot(u{k}))"
+
+
+def _unused_free_sql(mask: str, k: int, shape: FunnelShape) -> str:
+    return f"{_unused_free_bits_sql(mask, k, shape)} != 0"
+
+
+def _lowest_bit(bits: str) -> str:
+    """The lowest set bit of a ``UInt64`` (an event matching several free steps fills the first of them)."""
+    return f"bitAnd({bits}, bitNot({bits}) + 1)"
 
 
 def _excluded_sql(k: int, bits: int) -> str:
@@ -145,7 +176,9 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
             "arrayMap(v -> toUInt64(bitAnd(v, 18446744073709551615)), evs) AS ms",
         ]
     rows = f"SELECT distinct_id AS user, {_mask_sql(shape)} AS mask, {event} AS ev FROM ({source})"
-    entry = "bitTest(m, 0) AND t >= {start_ms:Int64} AND t < {end_ms:Int64}"  # a step-1 event in the entry range
+    # an event that may fill position 1 (a step-1 event; any order: any free step's), in the entry range
+    first_fits = f"bitAnd(m, {shape.free_bits}) != 0" if 0 in shape.free else "bitTest(m, 0)"
+    entry = f"{first_fits} AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
     first_times = f"arrayFilter((t, m) -> {entry}, ts, ms)"
     bucket = bucket_of("fromUnixTimestamp64Milli(t, 'UTC')")
     # A bucket's entry is its first step-1 event: where the (time-ordered, so non-decreasing) bucket changes.
@@ -159,10 +192,13 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
         HAVING notEmpty(entries)
     """
     scalars = ["ts[i0] AS t0", "t0 + {window_ms:Int64} AS deadline", *(["hs[i0] AS h0"] if held else [])]
+    if shape.free:
+        first_used = _lowest_bit(f"bitAnd(toUInt64(ms[i0]), {shape.free_bits})") if 0 in shape.free else "0"
+        scalars.append(f"toUInt64({first_used}) AS u0")
     layer = f"SELECT user, ts, ms, {'hs, ' if held else ''}{'sg, ' if keyed else ''}i0, {', '.join(scalars)} " \
             f"FROM ({users}) ARRAY JOIN {'firsts' if shape.totals or shape.optimized else 'entries'} AS i0"
     for k in range(1, n):
-        layer = _step_layer_sql(k, held, layer)
+        layer = _step_layer_sql(k, shape, layer)
     reached = " + ".join(f"(i{k} != 0)" for k in range(n))
     layer = f"SELECT *, ts[i{n - 1}] AS t{n - 1}, {reached} AS reached FROM ({layer})"
     level = f"SELECT *, {_level_sql(shape)} AS level FROM ({layer})"

@@ -9,9 +9,10 @@ is a global filter on the steps' events.
 after each exit), the others uniques.
 
 ``funnelReentryMode`` ``optimized`` (uniques only) evaluates every step-1 event as an attempt and counts the best
-one (docs/query-api.md). Not supported yet, and refused by name (400) rather than run with other semantics: any-order
-funnels, the ``aggressive`` and ``basic`` re-entry modes, sessions counting, session conversion windows, cohort or
-custom-event steps.
+one (docs/query-api.md). ``funnelOrder: any`` lets the steps be done in any order; a step's own ``funnelOrder:
+loose`` anchors it at its position (first and/or last steps only). Not supported yet, and refused by name (400)
+rather than run with other semantics: anchored steps between free ones, the ``aggressive`` and ``basic`` re-entry
+modes, sessions counting, session conversion windows, cohort or custom-event steps.
 Holding a profile (``people``) property constant changes nothing: a user has one profile value at query time.
 """
 
@@ -38,6 +39,7 @@ MAX_WINDOW_MS = 366 * 86_400_000
 MAX_STEPS = 20
 MAX_EXCLUSIONS = 20  # with the steps, at most 64 (one bit of a UInt64 each)
 MAX_HELD = 3
+ORDERS = ("loose", "any")
 UNIQUE_MATHS = (None, "conversion_rate_unique", "conversion_rate", "unique")
 #: Totals: every attempt counts, a user re-entering after each exit.
 TOTAL_MATHS = ("conversion_rate_total", "total", "general")
@@ -68,6 +70,8 @@ class FunnelDefinition:
     totals: bool = False
     #: Re-entry ``optimized`` (uniques): every step-1 event is an attempt, the best one counts.
     optimized: bool = False
+    #: Any order: the steps (0-based) that may fill any of the free steps' positions.
+    free: frozenset[int] = frozenset()
 
 
 def window_ms(duration: Any, unit: Any) -> int:
@@ -90,8 +94,6 @@ def _step(spec: Any) -> FunnelStep:
     name = spec.get("name") if spec.get("name") is not None else spec.get("event")
     if not isinstance(name, str) or not name:
         raise ValidationError("every funnel step needs an event name")
-    if spec.get("funnelOrder", "loose") != "loose":
-        raise ValidationError("any-order funnels are not supported yet")
     filters = json_list(spec.get("filters"), "step filters")
     return FunnelStep(name, filters_expr(filters, spec.get("filtersDeterminer", "all")))
 
@@ -109,8 +111,9 @@ def parse_definition(params: Any) -> FunnelDefinition:
     math = json_object(metric.get("measurement") or {}, "measurement").get("math")
     if math not in (*UNIQUE_MATHS, *TOTAL_MATHS):
         raise ValidationError(f"funnel math {math!r} is not supported yet (uniques and totals)")
-    if behavior.get("funnelOrder", "loose") != "loose":
-        raise ValidationError("any-order funnels are not supported yet")
+    order = behavior.get("funnelOrder") or "loose"
+    if order not in ORDERS:
+        raise ValidationError(f"funnelOrder must be loose or any, not {order!r}")
     reentry = behavior.get("funnelReentryMode")
     if reentry not in (None, "default", "optimized"):
         raise ValidationError(f"re-entry mode {reentry!r} is not supported yet (default and optimized are)")
@@ -118,9 +121,11 @@ def parse_definition(params: Any) -> FunnelDefinition:
         raise ValidationError("optimized re-entry applies to uniques; totals funnels re-enter after each exit")
     if json_list(behavior.get("filter"), "behavior.filter"):
         raise ValidationError("funnel-wide behavior filters are not supported yet; use sections.filter")
-    steps = tuple(_step(spec) for spec in json_list(behavior.get("behaviors"), "funnel steps"))
+    specs = json_list(behavior.get("behaviors"), "funnel steps")
+    steps = tuple(_step(spec) for spec in specs)
     if not 2 <= len(steps) <= MAX_STEPS:
         raise ValidationError(f"a funnel has 2 to {MAX_STEPS} steps")
+    free = _free_steps(order, specs)
     exclusions = []
     for spec in json_list(behavior.get("exclusions"), "exclusions"):
         spec = json_object(spec, "an exclusion")
@@ -152,7 +157,28 @@ def parse_definition(params: Any) -> FunnelDefinition:
         where=filters_expr(json_list(sections.get("filter"), "sections.filter")),
         totals=math in TOTAL_MATHS,
         optimized=reentry == "optimized",
+        free=free,
     )
+
+
+def _free_steps(order: str, specs: list[Any]) -> frozenset[int]:
+    """Any order: the steps that may be done in any order (a step's own ``funnelOrder: loose`` anchors it at its
+    position). The free steps must be one run: anchored steps first and/or last (docs/decisions/0018)."""
+    orders = [spec.get("funnelOrder") or order for spec in specs]
+    for step_order in orders:
+        if step_order not in ORDERS:
+            raise ValidationError(f"a step's funnelOrder must be loose or any, not {step_order!r}")
+    if order == "loose":
+        if "any" in orders:
+            raise ValidationError("a step's funnelOrder 'any' needs the funnel's funnelOrder 'any'")
+        return frozenset()
+    free = [k for k, step_order in enumerate(orders) if step_order == "any"]
+    if free and free != list(range(free[0], free[-1] + 1)):
+        raise ValidationError(
+            "any-order funnels with an anchored step between steps in any order are not supported yet: "
+            "anchor only the first and/or last steps"
+        )
+    return frozenset(free)
 
 
 def funnel_params(

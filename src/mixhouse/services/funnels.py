@@ -134,7 +134,7 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
         params.update(keys.params)
     return FunnelShape(
         tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None, definition.totals,
-        definition.optimized,
+        definition.optimized, definition.free,
     )
 
 
