@@ -149,6 +149,57 @@ def test_matches_reference(shop: Any, client: httpx.Client, show: list[dict[str,
     assert any(value for node in got["series"].values() for value in _leaves(node))  # not all zeros
 
 
+def _lift(now: Any, before: Any) -> Any:
+    """(now - before) / before per leaf, 4 places; None where before is 0 or absent (series keyed alike)."""
+    if isinstance(now, dict):
+        return {key: _lift(value, (before or {}).get(key)) for key, value in now.items()}
+    return round((now - before) / before, 4) if before else None
+
+
+def test_time_comparison_against_the_reference(shop: Any, client: httpx.Client) -> None:
+    """A week-earlier comparison (as ``TimeComparison.relative("week")`` sends it): the earlier range's series,
+    the lift, and the meta marker, as in Mixpanel's recorded answers."""
+    creds, events = shop
+    bookmark = _params([_metric("View Item"), _metric("Purchase", "unique")], chart="bar", groups=("$os",))
+    bookmark["displayOptions"]["timeComparison"] = {"type": "relative", "value": "week"}
+    got = _post(client, creds, bookmark)
+    metrics = [ref.Metric("View Item"), ref.Metric("Purchase", "unique")]
+    now = ref.insights(events, metrics, FROM, TO, timezone=TZ, total=True, groups=["$os"])
+    week = timedelta(days=7)
+    before = ref.insights(events, metrics, FROM - week, TO - week, timezone=TZ, total=True, groups=["$os"])
+    assert got["series"] == now["series"]
+    assert got["time_comparison"]["series"] == before["series"]
+    assert got["time_comparison"]["date_range"]["from_date"].startswith((FROM - week).isoformat() + "T00:00:00+")
+    assert got["time_comparison"]["date_range"]["to_date"].startswith((TO - week).isoformat() + "T23:59:59.999")
+    assert got["lift_comparison"]["series"] == _lift(now["series"], before["series"])
+    assert any(value not in (None, 0) for node in got["lift_comparison"]["series"].values()
+               for value in _leaves(node))
+    assert got["meta"]["liftComparison"] == {"type": "timeComparison"}
+
+    # a line chart: the earlier range's days pair with the report's by position; the web app's saved form
+    bookmark = _params([_metric("View Item")])
+    bookmark["displayOptions"]["timeComparison"] = {"offset": {"unit": "day", "value": 3}}
+    got = _post(client, creds, bookmark)
+    shift = timedelta(days=3)
+    before = ref.insights(events, [ref.Metric("View Item")], FROM - shift, TO - shift, timezone=TZ)["series"]
+    assert got["time_comparison"]["series"] == before
+    now_values = list(got["series"]["View Item"].values())
+    before_values = list(before["View Item"].values())
+    assert list(got["lift_comparison"]["series"]["View Item"].values()) == [
+        round((a - b) / b, 4) if b else None for a, b in zip(now_values, before_values, strict=True)]
+    assert list(got["lift_comparison"]["series"]["View Item"]) == list(got["series"]["View Item"])
+
+
+@pytest.mark.parametrize("comparison", [{"type": "sideways", "value": "week"}, {"type": "relative", "value": "hour"},
+                                        {"type": "absolute-start", "value": "2024-13-01"},
+                                        {"offset": {"unit": "week", "value": 0}}])
+def test_bad_time_comparisons_are_400(shop: Any, client: httpx.Client, comparison: dict[str, Any]) -> None:
+    creds, _ = shop
+    bookmark = _params([_metric("View Item")])
+    bookmark["displayOptions"]["timeComparison"] = comparison
+    assert "error" in _post(client, creds, bookmark, 400)
+
+
 def _leaves(node: Any) -> list[Any]:
     if not isinstance(node, dict):
         return [node]
@@ -283,6 +334,27 @@ def test_any_order_and_optimized_funnel_metrics_match_the_reference(shop: Any, c
                                   timezone=TZ, window=3 * 86_400_000, interval=whole, optimized=True)
     got = _post(client, creds, bookmark)["series"]["View Item through Purchase"]
     assert got == _as_metrics(expected["data"][FROM.isoformat()]["steps"])
+
+
+def test_funnel_metric_with_a_time_comparison(shop: Any, client: httpx.Client) -> None:
+    """``query_funnel(time_comparison=TimeComparison.relative("week"))``: the same funnel a week earlier."""
+    from tests.support import reference_funnels as funnels_ref
+
+    creds, events = shop
+    steps = ["View Item", "Purchase"]
+    bookmark = _funnel_bookmark(steps)
+    bookmark["displayOptions"]["timeComparison"] = {"type": "relative", "value": "week"}
+    got = _post(client, creds, bookmark)
+    week = timedelta(days=7)
+    whole = (TO - FROM).days + 1
+    before = funnels_ref.funnel(events, [funnels_ref.Step(s) for s in steps], FROM - week, TO - week, timezone=TZ,
+                                window=3 * 86_400_000, interval=whole)
+    assert got["time_comparison"]["series"] == {
+        "View Item through Purchase": _as_metrics(before["data"][(FROM - week).isoformat()]["steps"])}
+    counts = got["lift_comparison"]["series"]["View Item through Purchase"]["count"]
+    now_count = got["series"]["View Item through Purchase"]["count"]["1. View Item"]["all"]
+    before_count = before["data"][(FROM - week).isoformat()]["steps"][0]["count"]
+    assert counts["1. View Item"]["all"] == round((now_count - before_count) / before_count, 4)
 
 
 def _retention_bookmark(unbounded: str = "none", groups: tuple[str, ...] = (),

@@ -37,6 +37,12 @@ from mixhouse.services.insights_behaviors import (
     run_retention_metric,
 )
 from mixhouse.services.insights_params import ACTIVE_DAYS, InsightsQuery, Metric, parse_insights, parse_time
+from mixhouse.services.time_comparison import (
+    comparison_range,
+    parse_time_comparison,
+    shifted_params,
+    with_comparison,
+)
 from mixhouse.storage.base import Backend
 
 OVERALL = "$overall"
@@ -54,6 +60,7 @@ def saved_params(report: Report | None, bookmark_id: int) -> dict[str, Any]:
 
 def check_bookmark(params: Any, timezone: str) -> None:
     """Refuse bad or unsupported params before any work (400)."""
+    parse_time_comparison(params)
     kind = behavior_type(params)
     if kind == "funnel":
         parse_definition(params)
@@ -65,7 +72,18 @@ def check_bookmark(params: Any, timezone: str) -> None:
 
 
 def answer_bookmark(backend: Backend, project: Project, params: Any) -> dict[str, Any]:
-    """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric."""
+    """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric; with a time
+    comparison, the same over the earlier range and the lift (``services/time_comparison.py``)."""
+    comparison = parse_time_comparison(params)
+    answer = _answer_range(backend, project, params)
+    if comparison is None:
+        return answer
+    dates, _ = parse_time(params["sections"], project.timezone or "UTC")
+    earlier = _answer_range(backend, project, shifted_params(params, comparison_range(dates, comparison)))
+    return with_comparison(answer, earlier)
+
+
+def _answer_range(backend: Backend, project: Project, params: Any) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)

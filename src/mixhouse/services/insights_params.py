@@ -15,13 +15,12 @@ breakdowns, profile properties, the other maths) is refused by name.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mixhouse.core.dates import DateRange, parse_date
+from mixhouse.core.dates import DateRange, months_earlier, parse_date
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
@@ -71,12 +70,6 @@ class InsightsQuery:
     rolling: int = 1
 
 
-def _months_back(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
     """The range (inclusive days) and unit of ``sections.time``; the last 30 days by day when absent."""
     today = datetime.now(ZoneInfo(timezone) if timezone != "UTC" else None).date()
@@ -105,7 +98,7 @@ def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]
         elif span == "week":
             start = today - timedelta(days=7 * count - 1)
         elif span == "month":
-            start = _months_back(today, count) + timedelta(days=1)
+            start = months_earlier(today, count) + timedelta(days=1)
         else:
             raise ValidationError("the time window unit must be day, week or month")
         dates = DateRange(start, today)
@@ -163,10 +156,8 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     rolling = display.get("rollingWindowSize") if analysis == "rolling" else 1
     if isinstance(rolling, bool) or not isinstance(rolling, int) or not 1 <= rolling <= MAX_ROLLING:
         raise ValidationError(f"rollingWindowSize must be a whole number from 1 to {MAX_ROLLING}")
-    if display.get("timeComparison"):
-        raise ValidationError("time comparison is not supported yet")
-    if sections.get("timeComparison") or params.get("timeComparison"):
-        raise ValidationError("time comparison is not supported yet")
+    if sections.get("timeComparison") or params.get("timeComparison"):  # displayOptions.timeComparison is the place
+        raise ValidationError("timeComparison belongs in displayOptions")
     metrics: list[Metric] = []
     formulas: list[Formula] = []
     for spec in json_list(sections.get("show"), "sections.show"):
