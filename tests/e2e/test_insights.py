@@ -132,6 +132,11 @@ CASES = [
                  {"groups": ["$os"], "unit": "week"}, id="per-user-and-custom-percentile"),
     pytest.param([_metric("Sign Up", "unique")], {"unit": "hour"}, [ref.Metric("Sign Up", "unique")],
                  {"unit": "hour"}, id="hourly"),
+    pytest.param([_metric("View Item", "sessions"), _metric("View Item", "unique")], {"groups": ["$os"]},
+                 [ref.Metric("View Item", "sessions"), ref.Metric("View Item", "unique")], {"groups": ["$os"]},
+                 id="sessions-by-os"),
+    pytest.param([_metric("Purchase", "sessions")], {"chart": "bar"}, [ref.Metric("Purchase", "sessions")],
+                 {"total": True}, id="sessions-total"),
 ]
 
 
@@ -147,6 +152,37 @@ def test_matches_reference(shop: Any, client: httpx.Client, show: list[dict[str,
     assert got["date_range"]["to_date"].startswith(TO.isoformat() + "T23:59:59.999")
     assert {"sampling_factor", "is_cached", "computation_time"} <= set(got["meta"])
     assert any(value for node in got["series"].values() for value in _leaves(node))  # not all zeros
+
+
+def test_sessions_end_after_30_idle_minutes_and_at_midnight(server: ServerProcess, client: httpx.Client) -> None:
+    """Timeout-based sessions in the project's timezone: any event extends a session, 30 idle minutes or midnight
+    end it."""
+    creds = make_project(server.data_dir, "sessions", timezone=TZ)
+    day = FROM + timedelta(days=2)
+    zone = ZoneInfo(TZ)
+
+    def at(days: int, hour: int, minute: int) -> int:
+        local = datetime.combine(day + timedelta(days=days), datetime.min.time(), zone)
+        return int((local + timedelta(hours=hour, minutes=minute)).timestamp() * 1000)
+
+    log = [
+        ("u1", "Play", at(0, 10, 0)), ("u1", "Other", at(0, 10, 25)), ("u1", "Play", at(0, 10, 50)),  # one session
+        ("u1", "Play", at(0, 11, 30)),  # 40 idle minutes: a second
+        ("u2", "Play", at(0, 23, 50)), ("u2", "Play", at(1, 0, 10)),  # 20 minutes apart, across midnight: two
+        ("u3", "Other", at(1, 9, 0)), ("u3", "Play", at(1, 9, 20)),  # one, started by another event
+    ]
+    import_all(client, creds, [{"event": name, "properties": {"distinct_id": user, "time": ms,
+                                                               "$insert_id": f"s{n}"}}
+                               for n, (user, name, ms) in enumerate(log)])
+    bookmark = _params([_metric("Play", "sessions"), _metric("Play", "unique")])
+    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                     "value": [day.isoformat(), (day + timedelta(days=1)).isoformat()]}]
+    got = _post(client, creds, bookmark)["series"]
+    assert list(got["Play [sessions]"].values()) == [3, 2]
+    assert list(got["Play [unique]"].values()) == [2, 2]
+    bookmark["displayOptions"]["chartType"] = "bar"  # the whole range: u2's two sessions count twice
+    got = _post(client, creds, bookmark)["series"]
+    assert (got["Play [sessions]"], got["Play [unique]"]) == ({"all": 5}, {"all": 3})
 
 
 def _lift(now: Any, before: Any) -> Any:

@@ -90,6 +90,27 @@ def _aggregate(math: str, events: list[Event], prop: str | None, metric: Metric 
 
 
 ACTIVE_DAYS = {"dau": 1, "wau": 7, "mau": 30}
+SESSION_TIMEOUT_MS = 30 * 60 * 1000
+
+
+def sessions_of(events: Sequence[Event], start: int, end: int, timezone: str) -> dict[int, tuple[str, int]]:
+    """``id(event)`` → (user, session number) for every event with a user in ``[start, end)``: a new session after
+    30 minutes without any event of the user, or on a new day in ``timezone``."""
+    zone = ZoneInfo(timezone)
+    by_user: dict[str, list[Event]] = defaultdict(list)
+    for e in events:
+        if e.user != "" and start <= e.time_ms < end:
+            by_user[e.user].append(e)
+    out: dict[int, tuple[str, int]] = {}
+    for user, own in by_user.items():
+        number, last = 0, None
+        for e in sorted(own, key=lambda item: item.time_ms):
+            day = datetime.fromtimestamp(e.time_ms / 1000, zone).date()
+            if last is None or e.time_ms - last[0] > SESSION_TIMEOUT_MS or day != last[1]:
+                number += 1
+            last = (e.time_ms, day)
+            out[id(e)] = (user, number)
+    return out
 
 
 def _analysed(found: dict[tuple[str, ...], dict[str, float]], keys: list[str], analysis: str,
@@ -120,6 +141,7 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
         return key if key == "all" else datetime.fromisoformat(key).replace(tzinfo=zone).isoformat()
 
     values: dict[int, dict[tuple[str, ...], dict[str, float]]] = {}
+    sessions = sessions_of(events, start, end, timezone)
     for n, metric in enumerate(metrics):
         own = parse(metric.where) if metric.where else None
         cells: dict[tuple[tuple[str, ...], str], list[Event]] = defaultdict(list)
@@ -157,6 +179,9 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
                 for key in keys:
                     seen |= {e.user for e in cells.get((path, key), []) if e.user != "" and e.time_ms >= start}
                     found[path][key] = float(len(seen))
+        elif metric.math == "sessions":
+            for (path, bucket), matched in cells.items():
+                found[path][bucket] = float(len({sessions[id(e)] for e in matched if e.user != ""}))
         else:
             for (path, bucket), matched in cells.items():  # no look-back here: every event is in the range
                 found[path][bucket] = _aggregate(metric.math, matched, metric.prop, metric)
@@ -179,7 +204,8 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
     result: dict[str, Any] = {}
     for n, metric in enumerate(metrics):
         if not metric.hidden:
-            counted = metric.math in ("total", "unique", "cumulative_unique", *ACTIVE_DAYS) and analysis != "rolling"
+            counted = metric.math in ("total", "unique", "cumulative_unique", "sessions", *ACTIVE_DAYS) \
+                and analysis != "rolling"
             result[names[n]] = node(_analysed(values[n], keys, analysis, rolling), (), counted)
     letters = {chr(ord("A") + n): n for n in range(len(metrics))}
     all_paths = {path for found in values.values() for path in found}

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from mixhouse.query.event_counts import WINDOW_CONDITIONS
 from mixhouse.query.events_source import SOURCE, USERS_SQL, over_events
 from mixhouse.query.segmentation import NUMBER_TAG, UNDEFINED_SEGMENT
+from mixhouse.query.sessions import numbered_sql
 
 _QUANTILES = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}
 
@@ -89,6 +90,20 @@ def first_seen_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequenc
         GROUP BY bucket{grouping}
     """
     return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])
+
+
+def sessions_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str]) -> str:
+    """``bucket``, ``g…`` and ``value``: sessions (``query/sessions.py``) with a matching event in the bucket.
+
+    Sessions are numbered over every event of the range; the metric's conditions then pick the events counted."""
+    segments, grouping = _segments_sql(keys_sql)
+    matched = " AND ".join(f"({condition})" for condition in ["event = {metric_event:String}", *conditions])
+    query = f"""
+        SELECT bucket{grouping}, toFloat64(uniqExact(distinct_id, session)) AS value
+        FROM (SELECT *, {bucket_sql} AS bucket{segments} FROM ({numbered_sql(SOURCE)}) WHERE {matched})
+        GROUP BY bucket{grouping}
+    """
+    return over_events(query, WINDOW_CONDITIONS)
 
 
 def _across_users(math: str) -> str:

@@ -25,7 +25,7 @@ from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
-from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql
+from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql, sessions_sql
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
@@ -130,6 +130,8 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
             sql = active_users_sql(ACTIVE_DAYS[metric.math], bucketing.sql, keys[:depth], conditions)
         elif metric.math == "cumulative_unique":
             sql = first_seen_sql(bucket_sql, keys[:depth], conditions)
+        elif metric.math == "sessions":
+            sql = sessions_sql(bucket_sql, keys[:depth], conditions)
         elif metric.per_user is not None:
             sql = per_user_sql(metric.math, metric.per_user, bucket_sql, keys[:depth], conditions, number_sql)
         else:
@@ -226,7 +228,7 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery) -> di
         return leaf
 
     series: dict[str, Any] = {}
-    counted = ("total", "unique", "cumulative_unique", *ACTIVE_DAYS)
+    counted = ("total", "unique", "cumulative_unique", "sessions", *ACTIVE_DAYS)
     for metric, name in zip(query.metrics, _names(query.metrics), strict=True):
         if not metric.hidden:
             integral = metric.math in counted and query.analysis != "rolling"

@@ -32,7 +32,8 @@ PER_USER = ("total", "average", "min", "max")
 PER_USER_MATHS = ("average", "min", "max", "median", "p25", "p75", "p90", "p99", "custom_percentile")
 #: Users active on the day, or in the 7 or 30 days ending on it (daily buckets only).
 ACTIVE_DAYS = {"dau": 1, "wau": 7, "mau": 30}
-MATHS = ("total", "unique", "cumulative_unique", *ACTIVE_DAYS, *PROPERTY_MATHS)
+#: ``sessions``: sessions with the event (timeout based, ``query/sessions.py``).
+MATHS = ("total", "unique", "cumulative_unique", "sessions", *ACTIVE_DAYS, *PROPERTY_MATHS)
 MAX_ROLLING = 366
 UNITS = ("hour", "day", "week", "month")
 TOTAL_CHARTS = ("bar", "table", "metric", "pie", "insights-metric")
