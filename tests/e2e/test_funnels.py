@@ -225,6 +225,12 @@ def _day(start: int, n: int) -> tuple[int, date]:
     (22, ["A", "B", "C"], [("B", 0, {}), ("C", 10, {}), ("A", 20, {}), ("C", 30, {})], [1, 1, 1],
      {"funnelOrder": "any", "orders": ["any", "any", "loose"]}),  # C anchored last: the second C
     (23, ["A", "B", "C"], [("B", 0, {}), ("A", 10, {}), ("B", 20, {})], [1, 1, 0], {"funnelOrder": "any"}),
+    # sessions (30 idle minutes end one; any event keeps it going): a window of one session, two, or per session
+    (24, ["A", "B"], [("A", 0, {}), ("X", 1200, {}), ("B", 2700, {})], [1, 1], {"window": 1, "unit": "session"}),
+    (25, ["A", "B"], [("A", 0, {}), ("B", 2700, {})], [1, 0], {"window": 1, "unit": "session"}),
+    (26, ["A", "B"], [("A", 0, {}), ("B", 2700, {})], [1, 1], {"window": 2, "unit": "session"}),
+    (27, ["A", "B"], [("A", 0, {}), ("B", 300, {}), ("A", 3600, {}), ("A", 3700, {}), ("B", 3900, {})], [2, 2],
+     {"math": "conversion_rate_session"}),
 ])
 def test_tricky_cases(cases: Any, server: ServerProcess, client: httpx.Client, n: int, steps: list[str],
                       log: list[tuple[str, float, dict[str, Any]]], counts: list[int],

@@ -45,7 +45,9 @@ options = st.fixed_dictionaries({
     "held": st.booleans(),
     "on": st.booleans(),
     "interval": st.sampled_from([None, 2]),
-    "counting": st.sampled_from(["uniques", "totals", "optimized"]),  # optimized: uniques, optimized re-entry
+    # optimized: uniques with optimized re-entry; sessions: the first step-1 event of each session is an entry
+    "counting": st.sampled_from(["uniques", "totals", "optimized", "sessions"]),
+    "window_sessions": st.sampled_from([None, None, 1, 2]),  # a conversion window in sessions instead
     # any order: which steps are free (the others anchored at their position)
     "order": st.sampled_from(["loose", "loose", "any", "any-first-anchored", "any-last-anchored"]),
 })
@@ -72,14 +74,18 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
 
     names = chosen["steps"]
     last = len(names) - 1
+    # totals funnels take no window in sessions
+    sessions_window = chosen["window_sessions"] if chosen["counting"] != "totals" else None
     definition = FunnelDefinition(
         steps=tuple(FunnelStep(name) for name in names),
-        window_ms=chosen["window"] * chosen["seconds"] * 1000,
+        window_ms=chosen["window"] * chosen["seconds"] * 1000 if sessions_window is None else 366 * 86_400_000,
         exclusions=(FunnelExclusion("X", 0, last),) if chosen["exclude"] else (),
         held=("k",) if chosen["held"] else (),
         totals=chosen["counting"] == "totals",
         optimized=chosen["counting"] == "optimized",
         free=_free(chosen["order"], len(names)),
+        window_sessions=sessions_window,
+        per_session=chosen["counting"] == "sessions",
     )
     params = {"funnel_id": "1", "from_date": "2025-03-01", "to_date": "2025-03-03"}
     if chosen["on"]:
@@ -98,6 +104,7 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
         held=["k"] if chosen["held"] else [], on='properties["k"]' if chosen["on"] else None,
         interval=chosen["interval"], totals=chosen["counting"] == "totals",
         optimized=chosen["counting"] == "optimized", free=_free(chosen["order"], len(names)),
+        window_sessions=sessions_window, per_session=chosen["counting"] == "sessions",
     )
     assert got == expected
     for per_date in got["data"].values():

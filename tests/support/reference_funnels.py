@@ -15,6 +15,7 @@ from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
 from tests.support.reference_event_queries import Event, series
+from tests.support.reference_insights import sessions_of
 from tests.support.reference_time import bucket_of, window_ms
 
 GRACE_MS = 2_000
@@ -47,9 +48,11 @@ def _fits_position(fits: list[bool], k: int, free: frozenset[int], used: frozens
 
 
 def _best_path(entry: int, events: list[Event], fits: list[list[bool]], window: int,
-               held: Sequence[str], free: frozenset[int], first_used: frozenset[int]) -> list[int]:
+               held: Sequence[str], free: frozenset[int], first_used: frozenset[int],
+               sessions: list[int], window_sessions: int | None) -> list[int]:
     """Indexes of the events completing steps 0..k: the longest path, earliest times first among those."""
     start = events[entry].time_ms
+    last_session = sessions[entry] + window_sessions - 1 if window_sessions is not None else None
     values = [tuple(e.properties.get(name, _MISSING) for name in held) for e in events]
     best: list[int] = [entry]
 
@@ -64,7 +67,7 @@ def _best_path(entry: int, events: list[Event], fits: list[list[bool]], window: 
         previous = events[path[-1]].time_ms
         for i, e in enumerate(events):
             if (i not in path and e.time_ms >= previous - GRACE_MS and e.time_ms <= start + window
-                    and values[i] == values[entry]):
+                    and values[i] == values[entry] and (last_session is None or sessions[i] <= last_session)):
                 for step in _fits_position(fits[i], k, free, used):
                     extend([*path, i], used if step is None else used | {step})
 
@@ -76,7 +79,10 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
            timezone: str = "UTC", window: int = 14 * 86_400_000, exclusions: Sequence[Exclusion] = (),
            held: Sequence[str] = (), where: str | None = None, on: str | None = None, unit: str = "day",
            interval: int | None = None, limit: int = 255, totals: bool = False,
-           optimized: bool = False, free: frozenset[int] = frozenset()) -> dict[str, Any]:
+           optimized: bool = False, free: frozenset[int] = frozenset(), window_sessions: int | None = None,
+           per_session: bool = False) -> dict[str, Any]:
+    """``window_sessions``: the conversion window in sessions instead of ``window``; ``per_session``: sessions
+    counting (the first step-1 event of each session is an entry)."""
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     step_filters = [parse(step.where) if step.where else None for step in steps]
@@ -94,6 +100,9 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
     for e in events:
         if e.user != "":
             by_user[e.user].append(e)
+    session_of = sessions_of(events, -(2**62), 2**62, timezone)
+    if window_sessions is not None:
+        window = 366 * 86_400_000
     cells: dict[tuple[str, str], list[list[int]]] = {}  # (bucket, segment) → per step: [count, Σd, Σs]
 
     def add(bucket_key: str, segment: str, level: int, times: list[int]) -> None:
@@ -107,7 +116,9 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
     for user_events in by_user.values():
         # optimized re-entry: per (bucket, segment) the best attempt, by (level, earliest last step, latest entry)
         best: dict[tuple[str, str], tuple[tuple[int, int, int], int, list[int]]] = {}
+        entered_sessions: set[tuple[str, int]] = set()
         user_events.sort(key=lambda e: e.time_ms)
+        sessions = [session_of[id(e)][1] for e in user_events]
         fits = [[e.name == step.event and (global_filter is None or keeps(global_filter, _record(e)))
                  and (flt is None or keeps(flt, _record(e))) for step, flt in zip(steps, step_filters, strict=True)]
                 for e in user_events]
@@ -116,11 +127,15 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
         for i, e in enumerate(user_events):
             if not (_fits_position(fits[i], 0, free, frozenset()) and start <= e.time_ms < end):
                 continue
-            if not optimized and e.time_ms <= busy_until.get(bucket(e.time_ms), -(2**62)):
+            if per_session:
+                if (bucket(e.time_ms), sessions[i]) in entered_sessions:
+                    continue
+                entered_sessions.add((bucket(e.time_ms), sessions[i]))
+            elif not optimized and e.time_ms <= busy_until.get(bucket(e.time_ms), -(2**62)):
                 continue
             # any order: the entry fills position 0 with each free step it matches in turn; the best path wins
             paths = [_best_path(i, user_events, fits, window, held, free,
-                                frozenset() if step is None else frozenset({step}))
+                                frozenset() if step is None else frozenset({step}), sessions, window_sessions)
                      for step in _fits_position(fits[i], 0, free, frozenset())]
             path = max(paths, key=lambda p: (len(p), [-user_events[j].time_ms for j in p]))
             level = len(path)

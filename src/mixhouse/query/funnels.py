@@ -9,7 +9,8 @@ exclusion event more than the grace away from both steps it falls between ends t
 
 Binds ``project_id``, ``tz`` (and the bucketing's parameters), ``start_ms``/``end_ms`` (the entry range),
 ``scan_from_ms``/``scan_to_ms`` (the events read), ``funnel_events`` (every step's and exclusion's event name),
-``window_ms``, ``grace_ms`` and the fragments' parameters.
+``window_ms``, ``grace_ms`` (with a session window ``window_sessions``; with sessions ``tz``) and the fragments'
+parameters.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mixhouse.query.events_source import events_source_sql
+from mixhouse.query.sessions import numbered_sql
 
 #: Segment name of every user (the answer's ``$overall``); also the only segment without ``on``.
 OVERALL = "$overall"
@@ -41,6 +43,15 @@ class FunnelShape:
     #: Any order: the steps that may fill any free position (0-based); the others keep their own position.
     #: Free positions are those of the free steps, one contiguous run (docs/decisions/0018).
     free: frozenset[int] = frozenset()
+    #: A conversion window of this many sessions (the entry's and the ones after it; ``query/sessions.py``).
+    window_sessions: int | None = None
+    #: Sessions counting: the first step-1 event of each session is an entry, each attempt counted.
+    per_session: bool = False
+
+    @property
+    def sessions(self) -> bool:
+        """Whether events need their session numbers."""
+        return self.window_sessions is not None or self.per_session
 
     @property
     def free_bits(self) -> int:
@@ -61,11 +72,13 @@ def _step_layer_sql(k: int, shape: FunnelShape, below: str) -> str:
     held = shape.held_sql is not None
     earlier = " AND ".join(f"i != i{j}" for j in range(k))
     same = " AND h = h0" if held else ""
-    args, arrays = ("t, m, h, i", "ts, ms, hs") if held else ("t, m, i", "ts, ms")
+    within = " AND s <= smax" if shape.window_sessions is not None else ""
+    args = ["t", "m", *(["h"] if held else []), *(["s"] if within else []), "i"]
+    arrays = ["ts", "ms", *(["hs"] if held else []), *(["ss"] if within else []), "arrayEnumerate(ts)"]
     fits = _unused_free_sql("m", k - 1, shape) if k in shape.free else f"bitTest(m, {k})"
     find = (
-        f"arrayFirstIndex(({args}) -> {fits} AND t >= t{k - 1} - {{grace_ms:Int64}} "
-        f"AND t <= deadline AND {earlier}{same}, {arrays}, arrayEnumerate(ts))"
+        f"arrayFirstIndex(({', '.join(args)}) -> {fits} AND t >= t{k - 1} - {{grace_ms:Int64}} "
+        f"AND t <= deadline AND {earlier}{same}{within}, {', '.join(arrays)})"
     )
     timed = below if k == 1 else f"SELECT *, ts[i{k - 1}] AS t{k - 1} FROM ({below})"
     layer = f"SELECT *, if(i{k - 1} = 0, 0, {find}) AS i{k} FROM ({timed})"
@@ -152,21 +165,24 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
         ],
         identity=True,
         key_conditions=[
-            "e.event IN {funnel_events:Array(String)}",
+            # sessions need every event of the user: any event starts or extends a session
+            *([] if shape.sessions else ["e.event IN {funnel_events:Array(String)}"]),
             "e.time >= fromUnixTimestamp64Milli({scan_from_ms:Int64}, 'UTC')",
             "e.time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
         ],
     )
-    if held or keyed:
-        # Each event as a tuple (time, mask[, held value][, segment keys]); sorting the tuples orders by time and
-        # breaks ties the same way every time.
+    if shape.sessions:
+        source = numbered_sql(source)
+    if held or keyed or shape.sessions:
+        # Each event as a tuple (time, mask[, held value][, segment keys][, session]); sorting the tuples orders by
+        # time and breaks ties the same way every time.
         fields = ["time_ms", "mask"] + ([shape.held_sql or ""] if held else []) + (
             [shape.keys_sql or ""] if keyed else []
-        )
+        ) + (["session"] if shape.sessions else [])
         event = f"({', '.join(fields)})"
         arrays = ["evs.1 AS ts", "evs.2 AS ms"] + (["evs.3 AS hs"] if held else []) + (
             [f"evs.{3 + held} AS sg"] if keyed else []
-        )
+        ) + ([f"evs.{3 + held + keyed} AS ss"] if shape.sessions else [])
     else:
         # Time and mask packed in one number (time since the scan's start above, mask below): a plain numeric
         # array groups and sorts much faster than an array of tuples, in the same order.
@@ -181,21 +197,32 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     entry = f"{first_fits} AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
     first_times = f"arrayFilter((t, m) -> {entry}, ts, ms)"
     bucket = bucket_of("fromUnixTimestamp64Milli(t, 'UTC')")
-    # A bucket's entry is its first step-1 event: where the (time-ordered, so non-decreasing) bucket changes.
+    # A bucket's entry is its first step-1 event: where the (time-ordered, so non-decreasing) bucket changes;
+    # counting sessions, also where the session changes.
+    new_session = ""
+    if shape.per_session:
+        session_steps = "arrayDifference(arrayMap(i -> toInt64(ss[i]), firsts))"
+        new_session = f", {session_steps} AS session_steps"
+    entry_kept = "k = 1 OR step != 0" + (" OR session_step != 0" if shape.per_session else "")
+    entry_args = "i, step, k" + (", session_step" if shape.per_session else "")
+    entry_arrays = "firsts, bucket_steps, arrayEnumerate(firsts)" + (", session_steps" if shape.per_session else "")
     users = f"""
         SELECT user, arraySort(groupArray(ev)) AS evs, {", ".join(arrays)},
                arrayFilter((i, t, m) -> {entry}, arrayEnumerate(ts), ts, ms) AS firsts,
-               arrayDifference(arrayMap(t -> toInt64({bucket}), {first_times})) AS bucket_steps,
-               arrayFilter((i, step, k) -> k = 1 OR step != 0, firsts, bucket_steps, arrayEnumerate(firsts)) AS entries
+               arrayDifference(arrayMap(t -> toInt64({bucket}), {first_times})) AS bucket_steps{new_session},
+               arrayFilter(({entry_args}) -> {entry_kept}, {entry_arrays}) AS entries
         FROM ({rows}) WHERE mask != 0
         GROUP BY user
         HAVING notEmpty(entries)
     """
     scalars = ["ts[i0] AS t0", "t0 + {window_ms:Int64} AS deadline", *(["hs[i0] AS h0"] if held else [])]
+    if shape.window_sessions is not None:
+        scalars.append("ss[i0] + {window_sessions:UInt32} - 1 AS smax")
     if shape.free:
         first_used = _lowest_bit(f"bitAnd(toUInt64(ms[i0]), {shape.free_bits})") if 0 in shape.free else "0"
         scalars.append(f"toUInt64({first_used}) AS u0")
-    layer = f"SELECT user, ts, ms, {'hs, ' if held else ''}{'sg, ' if keyed else ''}i0, {', '.join(scalars)} " \
+    carried = ["ts", "ms", *(["hs"] if held else []), *(["sg"] if keyed else []), *(["ss"] if shape.sessions else [])]
+    layer = f"SELECT user, {', '.join(carried)}, i0, {', '.join(scalars)} " \
             f"FROM ({users}) ARRAY JOIN {'firsts' if shape.totals or shape.optimized else 'entries'} AS i0"
     for k in range(1, n):
         layer = _step_layer_sql(k, shape, layer)

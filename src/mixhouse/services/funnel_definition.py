@@ -12,7 +12,9 @@ after each exit), the others uniques.
 one (docs/query-api.md). ``funnelOrder: any`` lets the steps be done in any order; a step's own ``funnelOrder:
 loose`` anchors it at its position (first and/or last steps only). Not supported yet, and refused by name (400)
 rather than run with other semantics: anchored steps between free ones, the ``aggressive`` and ``basic`` re-entry
-modes, sessions counting, session conversion windows, cohort or custom-event steps.
+modes, totals with a conversion window in sessions, cohort or custom-event steps. Sessions (``query/sessions.py``):
+``conversionWindowUnit: session`` lets an attempt use the entry's session and the ``duration - 1`` after it;
+``measurement.math`` ``session``/``conversion_rate_session`` makes the first step-1 event of each session an entry.
 Holding a profile (``people``) property constant changes nothing: a user has one profile value at query time.
 """
 
@@ -43,6 +45,10 @@ ORDERS = ("loose", "any")
 UNIQUE_MATHS = (None, "conversion_rate_unique", "conversion_rate", "unique")
 #: Totals: every attempt counts, a user re-entering after each exit.
 TOTAL_MATHS = ("conversion_rate_total", "total", "general")
+#: Sessions: the first step-1 event of each session is an entry.
+SESSION_MATHS = ("conversion_rate_session", "session")
+#: The longest conversion window in sessions (Mixpanel's limit).
+MAX_WINDOW_SESSIONS = 12
 
 
 @dataclass(frozen=True)
@@ -72,12 +78,20 @@ class FunnelDefinition:
     optimized: bool = False
     #: Any order: the steps (0-based) that may fill any of the free steps' positions.
     free: frozenset[int] = frozenset()
+    #: A conversion window in sessions (``window_ms`` is then the 366-day limit).
+    window_sessions: int | None = None
+    #: Sessions counting: one entry per session with a step-1 event.
+    per_session: bool = False
+
+
+def window_sessions(duration: Any) -> int:
+    if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= MAX_WINDOW_SESSIONS:
+        raise ValidationError(f"a conversion window in sessions must be 1 to {MAX_WINDOW_SESSIONS} sessions")
+    return duration
 
 
 def window_ms(duration: Any, unit: Any) -> int:
     if unit not in WINDOW_UNIT_MS:
-        if unit == "session":
-            raise ValidationError("session conversion windows are not supported yet")
         raise ValidationError(f"conversion window unit must be one of {', '.join(WINDOW_UNIT_MS)}, not {unit!r}")
     if isinstance(duration, bool) or not isinstance(duration, int) or duration < 1:
         raise ValidationError("the conversion window must be a whole number of units, at least 1")
@@ -109,16 +123,20 @@ def parse_definition(params: Any) -> FunnelDefinition:
     if behavior.get("type") != "funnel":
         raise ValidationError("sections.show[0].behavior.type must be funnel")
     math = json_object(metric.get("measurement") or {}, "measurement").get("math")
-    if math not in (*UNIQUE_MATHS, *TOTAL_MATHS):
-        raise ValidationError(f"funnel math {math!r} is not supported yet (uniques and totals)")
+    if math not in (*UNIQUE_MATHS, *TOTAL_MATHS, *SESSION_MATHS):
+        raise ValidationError(f"funnel math {math!r} is not supported yet (uniques, totals and sessions)")
     order = behavior.get("funnelOrder") or "loose"
     if order not in ORDERS:
         raise ValidationError(f"funnelOrder must be loose or any, not {order!r}")
     reentry = behavior.get("funnelReentryMode")
     if reentry not in (None, "default", "optimized"):
         raise ValidationError(f"re-entry mode {reentry!r} is not supported yet (default and optimized are)")
-    if reentry == "optimized" and math in TOTAL_MATHS:
-        raise ValidationError("optimized re-entry applies to uniques; totals funnels re-enter after each exit")
+    if reentry == "optimized" and math in (*TOTAL_MATHS, *SESSION_MATHS):
+        raise ValidationError("optimized re-entry applies to uniques; totals and sessions funnels have own entries")
+    unit = behavior.get("conversionWindowUnit", "day")
+    duration = behavior.get("conversionWindowDuration", 14)
+    if unit == "session" and math in TOTAL_MATHS:
+        raise ValidationError("totals funnels with a conversion window in sessions are not supported yet")
     if json_list(behavior.get("filter"), "behavior.filter"):
         raise ValidationError("funnel-wide behavior filters are not supported yet; use sections.filter")
     specs = json_list(behavior.get("behaviors"), "funnel steps")
@@ -149,9 +167,9 @@ def parse_definition(params: Any) -> FunnelDefinition:
         raise ValidationError(f"at most {MAX_HELD} properties may be held constant")
     return FunnelDefinition(
         steps=steps,
-        window_ms=window_ms(
-            behavior.get("conversionWindowDuration", 14), behavior.get("conversionWindowUnit", "day")
-        ),
+        window_ms=MAX_WINDOW_MS if unit == "session" else window_ms(duration, unit),
+        window_sessions=window_sessions(duration) if unit == "session" else None,
+        per_session=math in SESSION_MATHS,
         exclusions=tuple(exclusions),
         held=tuple(held),
         where=filters_expr(json_list(sections.get("filter"), "sections.filter")),

@@ -103,6 +103,10 @@ def list_funnels(reports: list[Report]) -> list[dict[str, Any]]:
 
 
 def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, Any]) -> FunnelShape:
+    # a window given with the query (``length``) replaces the saved one, sessions or not
+    window_sessions = definition.window_sessions if query.window_ms is None else None
+    if window_sessions is not None:
+        params["window_sessions"] = window_sessions
     wheres = [expr for expr in (definition.where, query.where) if expr is not None]
     global_sql = []
     for n, expr in enumerate(wheres):
@@ -134,7 +138,7 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
         params.update(keys.params)
     return FunnelShape(
         tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None, definition.totals,
-        definition.optimized, definition.free,
+        definition.optimized, definition.free, window_sessions, definition.per_session,
     )
 
 
