@@ -54,7 +54,8 @@ def _expected(events: list[events_ref.Event], params: dict[str, Any], query_type
     query = service.parse_flow(params, TZ)
     counted = ref.flow_paths(events, query.anchor, FROM, TO, timezone=TZ, forward=query.forward,
                              reverse=query.reverse, window=query.window_ms, totals=query.totals,
-                             collapse=query.collapse, hidden=query.hidden, excluded=query.excluded)
+                             collapse=query.collapse, hidden=query.hidden, excluded=query.excluded,
+                             per_session=query.per_session, window_sessions=query.window_sessions)
     paths = [(reverse, forward, users) for (reverse, forward), users in counted.items()]
     answer = service.build_answer(query, paths, query_type)
     answer.pop("computed_at")
@@ -66,6 +67,8 @@ def _expected(events: list[events_ref.Event], params: dict[str, Any], query_type
     ({"reverse": 2, "forward": 2}, "flows_sankey"),
     ({"collapse_repeated": True, "hidden_events": ["Search"], "cardinality_threshold": 5}, "flows_top_paths"),
     ({"exclusions": ["Add To Cart"], "count_type": "total"}, "flows"),
+    ({"count_type": "session", "reverse": 1}, "flows_sankey"),
+    ({"conversion_window": {"unit": "session", "value": 2}, "reverse": 2, "forward": 3}, "flows_top_paths"),
 ])
 def test_flows_match_reference(shop: Any, client: httpx.Client, options: dict[str, Any], query_type: str) -> None:
     creds, events = shop
@@ -95,7 +98,8 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
 
 @pytest.mark.parametrize(("change", "fragment"), [
     ({"steps": [{"event": "A"}, {"event": "B"}]}, "several anchor"),
-    ({"count_type": "session"}, "not supported yet"),
+    ({"count_type": "sometimes"}, "count_type must be unique, total or session"),
+    ({"conversion_window": {"unit": "session", "value": 13}}, "from 1 to 12"),
     ({"segments": [{"value": "$os"}]}, "segments"),
     ({"conversion_window": {"unit": "hour", "value": 1}}, "conversion_window"),
 ])

@@ -36,7 +36,8 @@ options = st.fixed_dictionaries({
     "forward": st.integers(0, 4),
     "reverse": st.integers(0, 3),
     "window_minutes": st.sampled_from([3, 10, 120, 1440 * 7]),
-    "totals": st.booleans(),
+    "count": st.sampled_from(["unique", "total", "session"]),
+    "window_sessions": st.sampled_from([None, None, 1, 2]),  # a conversion window in sessions instead
     "collapse": st.booleans(),
     "hidden": st.sampled_from([(), ("C",)]),
     "excluded": st.sampled_from([(), ("D",)]),
@@ -52,11 +53,13 @@ def test_sql_paths_equal_reference(backend: Any, log: list[tuple[str, str, int]]
                   for n, (user, name, _) in enumerate(log + log[:2])]  # the first two again: resends
     sent = write_log(backend, pid, stored_log, merged)
 
-    window = chosen["window_minutes"] * MINUTE
+    window = chosen["window_minutes"] * MINUTE if chosen["window_sessions"] is None else 366 * 86_400_000
+    totals, per_session = chosen["count"] == "total", chosen["count"] == "session"
     query = service.FlowQuery(anchor="A", forward=chosen["forward"], reverse=chosen["reverse"],
                               dates=DateRange(date(2025, 3, 1), date(2025, 3, 2)), window_ms=window,
-                              totals=chosen["totals"], collapse=chosen["collapse"], hidden=chosen["hidden"],
-                              excluded=chosen["excluded"], cardinality=3)
+                              totals=totals, collapse=chosen["collapse"], hidden=chosen["hidden"],
+                              excluded=chosen["excluded"], cardinality=3, per_session=per_session,
+                              window_sessions=chosen["window_sessions"])
     project = Project(pid, 1, "pbt", "UTC", "t", "simplified", datetime.now(UTC))
     rows_out = service.flow_paths(backend, project, query)
     got = Counter({(reverse, forward): users for reverse, forward, users in rows_out})
@@ -64,8 +67,9 @@ def test_sql_paths_equal_reference(backend: Any, log: list[tuple[str, str, int]]
     stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
                                e.properties) for e in events_ref.load(sent)]
     expected = ref.flow_paths(stored, "A", date(2025, 3, 1), date(2025, 3, 2), forward=chosen["forward"],
-                              reverse=chosen["reverse"], window=window, totals=chosen["totals"],
-                              collapse=chosen["collapse"], hidden=chosen["hidden"], excluded=chosen["excluded"])
+                              reverse=chosen["reverse"], window=window, totals=totals,
+                              collapse=chosen["collapse"], hidden=chosen["hidden"], excluded=chosen["excluded"],
+                              per_session=per_session, window_sessions=chosen["window_sessions"])
     assert got == expected
 
 

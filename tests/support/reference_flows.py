@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from tests.support.reference_event_queries import Event
+from tests.support.reference_insights import sessions_of
 from tests.support.reference_time import window_ms
 
 
@@ -23,9 +24,16 @@ def _collapse(first: str, names: list[str]) -> list[str]:
 
 def flow_paths(events: Sequence[Event], anchor: str, from_date: date, to_date: date, *, timezone: str = "UTC",
                forward: int = 3, reverse: int = 0, window: int = 7 * 86_400_000, totals: bool = False,
-               collapse: bool = False, hidden: Sequence[str] = (),
-               excluded: Sequence[str] = ()) -> Counter[tuple[tuple[str, ...], tuple[str, ...]]]:
+               collapse: bool = False, hidden: Sequence[str] = (), excluded: Sequence[str] = (),
+               per_session: bool = False,
+               window_sessions: int | None = None) -> Counter[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """``per_session``: an entry per session (its first anchor), paths inside it; ``window_sessions``: paths reach
+    that many sessions from the anchor's (sessions over every event, hidden ones included)."""
     start, end = window_ms(from_date, to_date, timezone)
+    session_of = sessions_of(events, -(2**62), 2**62, timezone)
+    reach = 0 if per_session else (window_sessions - 1 if window_sessions is not None else None)
+    if window_sessions is not None:
+        window = 366 * 86_400_000
     by_user: dict[str, list[Event]] = defaultdict(list)
     for e in events:
         if e.user != "" and (e.name not in hidden or e.name == anchor):
@@ -34,10 +42,20 @@ def flow_paths(events: Sequence[Event], anchor: str, from_date: date, to_date: d
     for user_events in by_user.values():
         user_events.sort(key=lambda e: (e.time_ms, e.name))
         entries = [i for i, e in enumerate(user_events) if e.name == anchor and start <= e.time_ms < end]
-        for i in entries if totals else entries[:1]:
+        if per_session:
+            firsts: dict[int, int] = {}
+            for i in entries:
+                firsts.setdefault(session_of[id(user_events[i])][1], i)
+            entries = sorted(firsts.values())
+        for i in entries if totals or per_session else entries[:1]:
             t0 = user_events[i].time_ms
-            after = [e.name for e in user_events[i + 1:] if e.time_ms <= t0 + window]
-            before = [e.name for e in reversed(user_events[:i]) if e.time_ms >= t0 - window]
+            s0 = session_of[id(user_events[i])][1]
+
+            def near(e: Event, sign: int, s0: int = s0) -> bool:
+                return reach is None or 0 <= sign * (session_of[id(e)][1] - s0) <= reach
+
+            after = [e.name for e in user_events[i + 1:] if e.time_ms <= t0 + window and near(e, 1)]
+            before = [e.name for e in reversed(user_events[:i]) if e.time_ms >= t0 - window and near(e, -1)]
             if collapse:
                 after, before = _collapse(anchor, after), _collapse(anchor, before)
             for n, name in enumerate(after):

@@ -19,6 +19,7 @@ Binds ``project_id``, ``start_ms``/``end_ms`` (entries), ``scan_from_ms``/``scan
 from __future__ import annotations
 
 from mixhouse.query.events_source import events_source_sql
+from mixhouse.query.sessions import numbered_sql
 
 _SCAN_KEYS = (
     "e.time >= fromUnixTimestamp64Milli({scan_from_ms:Int64}, 'UTC')",
@@ -36,8 +37,13 @@ def _collapsed(codes: str) -> str:
     return f"arrayFilter((x, before) -> x != before, {codes}, arrayPushFront(arrayPopBack({codes}), 0))"
 
 
-def flows_sql(*, totals: bool, collapse: bool) -> str:
-    """Rows of ``reverse``, ``forward`` (``Array(UInt32)`` of name codes) and ``users``."""
+def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window_sessions: bool = False) -> str:
+    """Rows of ``reverse``, ``forward`` (``Array(UInt32)`` of name codes) and ``users``.
+
+    ``per_session``: an entry per session (its first anchor event), and paths stay inside the anchor's session;
+    ``window_sessions``: paths reach ``{window_sessions:UInt32}`` sessions from the anchor's (its own included) in
+    each direction. Both number sessions over every event (``query/sessions.py``; binds ``tz``)."""
+    sessions = per_session or window_sessions
     code = "transform(event, {names:Array(String)}, {codes:Array(UInt32)}, toUInt32(0))"
     conditions = ["distinct_id != ''"]
     source = events_source_sql(conditions, identity=True, key_conditions=_SCAN_KEYS)
@@ -46,29 +52,54 @@ def flows_sql(*, totals: bool, collapse: bool) -> str:
         [*conditions, in_range], identity=True, key_conditions=[*_SCAN_KEYS, "e.event = {anchor:String}"]
     )
     packed = "bitShiftLeft(toUInt128(time_ms - {scan_from_ms:Int64}), 64) + code"
+    if sessions:
+        # the session number between the time and the name code (hidden events still count for sessions)
+        source = numbered_sql(source)
+        packed += " + bitShiftLeft(toUInt128(session), 32)"
     rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev FROM ({source})"
     entry = "c = {anchor_code:UInt32} AND t >= {start_ms:Int64} AND t < {end_ms:Int64}"
-    entries = (
-        f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, cs)"
-        if totals
-        else f"[arrayFirstIndex((t, c) -> {entry}, ts, cs)]"
-    )
+    if per_session:  # the first anchor event of each session
+        anchors = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, cs)"
+        steps = f"arrayDifference(arrayMap(s -> toInt64(s), arrayFilter((s, t, c) -> {entry}, ss, ts, cs)))"
+        entries = f"arrayFilter((i, step, k) -> k = 1 OR step != 0, {anchors}, {steps}, arrayEnumerate({anchors}))"
+    elif totals:
+        entries = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, cs)"
+    else:
+        entries = f"[arrayFirstIndex((t, c) -> {entry}, ts, cs)]"
+    session_array = ", arrayMap(v -> toUInt32(bitAnd(bitShiftRight(v, 32), 4294967295)), evs) AS ss" \
+        if sessions else ""
     users = f"""
         SELECT user, arraySort(groupArray(ev)) AS evs,
                arrayMap(v -> toInt64(bitShiftRight(v, 64)) + {{scan_from_ms:Int64}}, evs) AS ts,
-               arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS cs,
+               arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS cs{session_array},
                arrayFilter(i -> i > 0, {entries}) AS entries
         FROM ({rows})
         WHERE code != 0 AND user IN (SELECT distinct_id FROM ({anchor_source}))
         GROUP BY user
         HAVING notEmpty(entries)
     """
-    per_entry = f"SELECT ts, cs, i0, ts[i0] AS t0 FROM ({users}) ARRAY JOIN entries AS i0"
-    forward = "arrayFilter((c, t) -> t <= t0 + {window_ms:Int64}, arraySlice(cs, i0 + 1), arraySlice(ts, i0 + 1))"
-    backward = (
-        "arrayFilter((c, t) -> t >= t0 - {window_ms:Int64}, arrayReverse(arraySlice(cs, 1, i0 - 1)), "
-        "arrayReverse(arraySlice(ts, 1, i0 - 1)))"
-    )
+    if sessions:
+        reach = "0" if per_session else "{window_sessions:UInt32} - 1"
+        bounds = f", toInt64(ss[i0]) + {reach} AS smax, toInt64(ss[i0]) - ({reach}) AS smin"
+        per_entry = f"SELECT ts, cs, ss, i0, ts[i0] AS t0{bounds} FROM ({users}) ARRAY JOIN entries AS i0"
+        forward = (
+            "arrayFilter((c, t, s) -> t <= t0 + {window_ms:Int64} AND s <= smax, arraySlice(cs, i0 + 1), "
+            "arraySlice(ts, i0 + 1), arraySlice(ss, i0 + 1))"
+        )
+        backward = (
+            "arrayFilter((c, t, s) -> t >= t0 - {window_ms:Int64} AND s >= smin, "
+            "arrayReverse(arraySlice(cs, 1, i0 - 1)), arrayReverse(arraySlice(ts, 1, i0 - 1)), "
+            "arrayReverse(arraySlice(ss, 1, i0 - 1)))"
+        )
+    else:
+        per_entry = f"SELECT ts, cs, i0, ts[i0] AS t0 FROM ({users}) ARRAY JOIN entries AS i0"
+        forward = (
+            "arrayFilter((c, t) -> t <= t0 + {window_ms:Int64}, arraySlice(cs, i0 + 1), arraySlice(ts, i0 + 1))"
+        )
+        backward = (
+            "arrayFilter((c, t) -> t >= t0 - {window_ms:Int64}, arrayReverse(arraySlice(cs, 1, i0 - 1)), "
+            "arrayReverse(arraySlice(ts, 1, i0 - 1)))"
+        )
     if collapse:
         forward = f"arrayPopFront({_collapsed(f'arrayPushFront({forward}, {{anchor_code:UInt32}})')})"
         backward = f"arrayPopFront({_collapsed(f'arrayPushFront({backward}, {{anchor_code:UInt32}})')})"

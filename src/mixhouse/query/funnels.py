@@ -201,7 +201,7 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     # counting sessions, also where the session changes.
     new_session = ""
     if shape.per_session:
-        session_steps = "arrayDifference(arrayMap(i -> toInt64(ss[i]), firsts))"
+        session_steps = f"arrayDifference(arrayMap(s -> toInt64(s), arrayFilter((s, t, m) -> {entry}, ss, ts, ms)))"
         new_session = f", {session_steps} AS session_steps"
     entry_kept = "k = 1 OR step != 0" + (" OR session_step != 0" if shape.per_session else "")
     entry_args = "i, step, k" + (", session_step" if shape.per_session else "")

@@ -6,7 +6,10 @@ Choices where Mixpanel documents nothing (docs/query-api.md lists them too):
 
 * One anchor step (``steps[0]``: ``event``, ``forward`` ≤ 5, ``reverse`` ≤ 5, ``property_filter_params_list`` as
   bookmark filters is not read yet: a non-empty list is refused). ``count_type`` ``unique``: a user enters at their
-  first anchor event in the range; ``total``: at every one. Users are canonical ids; the empty id never counts.
+  first anchor event in the range; ``total``: at every one; ``session``: at the first of each session, the path
+  staying inside that session. A ``conversion_window`` in sessions (1–12) lets paths reach that many sessions from
+  the anchor's, its own included (sessions: ``query/sessions.py``). Users are canonical ids; the empty id never
+  counts.
 * Forward step k is the k-th event after the anchor within the conversion window (``conversion_window``: day, week
   or month = 30 days), hidden events left out, consecutive repeats merged with ``collapse_repeated``; an event in
   ``exclusions`` ends the path there. Reverse steps likewise, backwards from the anchor. A path that ends early
@@ -17,8 +20,7 @@ Choices where Mixpanel documents nothing (docs/query-api.md lists them too):
   string, as Mixpanel sends it), ``anchorType``, ``edges`` to the next step's nodes. Top paths: the 50 most common
   (``flowSteps`` with each step's count); trees: the forward prefix tree under the anchor with ``totalCount``,
   ``dropOffTotalCount`` and ``convertedTotalCount`` per node.
-* Not supported yet (400): several anchor steps, sessions counting and session windows, segments, cohort filters,
-  step property filters.
+* Not supported yet (400): several anchor steps, segments, cohort filters, step property filters.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from mixhouse.storage.base import Backend
 QUERY_TYPES = ("flows_sankey", "flows_top_paths", "flows")
 WINDOW_UNIT_MS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
 MAX_STEPS_EACH_WAY = 5
+MAX_WINDOW_SESSIONS = 12
 TOP_PATHS = 50
 DROPOFF, OTHER = "$dropoff", "$other"
 
@@ -55,6 +58,8 @@ class FlowQuery:
     hidden: tuple[str, ...]
     excluded: tuple[str, ...]
     cardinality: int
+    per_session: bool = False  # count_type session: an entry per session, paths inside it
+    window_sessions: int | None = None  # conversion_window in sessions (window_ms is then the 366-day limit)
 
 
 def _whole(value: Any, what: str, low: int, high: int, default: int) -> int:
@@ -110,13 +115,18 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         if params.get(key):
             raise ValidationError(f"{key} in flows is not supported yet")
     count_type = params.get("count_type", "unique")
-    if count_type not in ("unique", "total"):
-        raise ValidationError(f"count_type {count_type!r} is not supported yet")
+    if count_type not in ("unique", "total", "session"):
+        raise ValidationError(f"count_type must be unique, total or session, not {count_type!r}")
     window = params.get("conversion_window") or {"unit": "day", "value": 7}
     unit = window.get("unit", "day") if isinstance(window, dict) else None
-    if unit not in WINDOW_UNIT_MS:
-        raise ValidationError("conversion_window unit must be day, week or month")
-    value = _whole(window.get("value"), "conversion_window value", 1, 366, 7)
+    if unit not in (*WINDOW_UNIT_MS, "session"):
+        raise ValidationError("conversion_window unit must be day, week, month or session")
+    window_sessions = None
+    if unit == "session":
+        window_sessions = _whole(window.get("value"), "conversion_window value in sessions", 1, MAX_WINDOW_SESSIONS, 1)
+        value, unit = 366, "day"
+    else:
+        value = _whole(window.get("value"), "conversion_window value", 1, 366, 7)
     if value * WINDOW_UNIT_MS[unit] > 366 * 86_400_000:
         raise ValidationError("the conversion window may be at most 366 days")
     dates = _dates(params, timezone)
@@ -134,6 +144,8 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         hidden=tuple(n for n in _names(params.get("hidden_events"), "hidden_events") if n != step["event"]),
         excluded=_names(params.get("exclusions"), "exclusions"),
         cardinality=_whole(params.get("cardinality_threshold"), "cardinality_threshold", 1, 250, 3),
+        per_session=count_type == "session",
+        window_sessions=window_sessions,
     )
 
 
@@ -163,8 +175,13 @@ def flow_paths(backend: Backend, project: Project, query: FlowQuery) -> Paths:
         "excluded_codes": [codes[name] for name in query.excluded if name in codes],
         "forward": query.forward,
         "reverse": query.reverse,
+        "tz": timezone,
     }
-    rows = backend.query_rows(flows_sql(totals=query.totals, collapse=query.collapse), params)
+    if query.window_sessions is not None:
+        params["window_sessions"] = query.window_sessions
+    sql = flows_sql(totals=query.totals, collapse=query.collapse, per_session=query.per_session,
+                    window_sessions=query.window_sessions is not None)
+    rows = backend.query_rows(sql, params)
 
     def decoded(found: list[int]) -> tuple[str, ...]:
         return tuple(names[code - 1] for code in found)
