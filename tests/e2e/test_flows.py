@@ -50,12 +50,14 @@ def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, lis
     return creds, events_ref.load(sent)
 
 
-def _expected(events: list[events_ref.Event], params: dict[str, Any], query_type: str) -> dict[str, Any]:
+def _expected(events: list[events_ref.Event], params: dict[str, Any], query_type: str,
+              anchor_where: str | None = None) -> dict[str, Any]:
     query = service.parse_flow(params, TZ)
     counted = ref.flow_paths(events, query.anchor, FROM, TO, timezone=TZ, forward=query.forward,
                              reverse=query.reverse, window=query.window_ms, totals=query.totals,
                              collapse=query.collapse, hidden=query.hidden, excluded=query.excluded,
-                             per_session=query.per_session, window_sessions=query.window_sessions)
+                             per_session=query.per_session, window_sessions=query.window_sessions,
+                             anchor_where=anchor_where)
     paths = [(reverse, forward, users) for (reverse, forward), users in counted.items()]
     answer = service.build_answer(query, paths, query_type)
     answer.pop("computed_at")
@@ -80,6 +82,34 @@ def test_flows_match_reference(shop: Any, client: httpx.Client, options: dict[st
     assert anchor["type"] == "ANCHOR" and int(anchor["totalCount"]) > 50
 
 
+def _segfilter(name: str, kind: str, operator: str | None, operand: Any) -> dict[str, Any]:
+    """A step filter as the client library's ``build_segfilter_entry`` writes it."""
+    spec: dict[str, Any] = {"operand": operand} if operator is None else {"operator": operator, "operand": operand}
+    return {"property": {"name": name, "source": "properties", "type": kind}, "type": kind,
+            "selected_property_type": kind, "filter": spec}
+
+
+@pytest.mark.parametrize(("filters", "bool_op", "where"), [
+    ([_segfilter("$os", "string", "==", ["Mac OS X", "iOS"])], "and", 'properties["$os"] in ["Mac OS X", "iOS"]'),
+    ([_segfilter("price", "number", ">", 50), _segfilter("$os", "string", "!=", ["Windows"])], "and",
+     'properties["price"] > 50 and not (properties["$os"] == "Windows")'),
+    ([_segfilter("price", "number", "><", [10, 20]), _segfilter("$browser", "string", "in", ["Fire"])], "or",
+     '(properties["price"] >= 10 and properties["price"] <= 20) or "Fire" in properties["$browser"]'),
+])
+def test_anchor_step_filters(shop: Any, client: httpx.Client, filters: list[dict[str, Any]], bool_op: str,
+                             where: str) -> None:
+    """``FlowStep("View Item", filters=[...])``: only anchor events that pass the filters start a path."""
+    creds, events = shop
+    params = _flow("View Item", forward=2, reverse=1)
+    params["steps"][0].update(property_filter_params_list=filters, bool_op=bool_op)
+    got = _post(client, creds, params)
+    got.pop("computed_at")
+    assert got == _expected(events, params, "flows_sankey", anchor_where=where)
+    unfiltered = _post(client, creds, _flow("View Item", forward=2, reverse=1))
+    filtered_count, all_count = (int(answer["steps"][1]["nodes"][0]["totalCount"]) for answer in (got, unfiltered))
+    assert 0 < filtered_count < all_count
+
+
 def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Client) -> None:
     from mixhouse.meta.store import MetaStore
 
@@ -99,6 +129,8 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
 @pytest.mark.parametrize(("change", "fragment"), [
     ({"steps": [{"event": "A"}, {"event": "B"}]}, "several anchor"),
     ({"count_type": "sometimes"}, "count_type must be unique, total or session"),
+    ({"steps": [{"event": "A", "property_filter_params_list": [_segfilter("d", "datetime", "==", "2024-01-01")]}]},
+     "datetime properties are not supported yet"),
     ({"conversion_window": {"unit": "session", "value": 13}}, "from 1 to 12"),
     ({"segments": [{"value": "$os"}]}, "segments"),
     ({"conversion_window": {"unit": "hour", "value": 1}}, "conversion_window"),

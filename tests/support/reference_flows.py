@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date
 
+from mixhouse.expr import Record, keeps, parse
 from tests.support.reference_event_queries import Event
 from tests.support.reference_insights import sessions_of
 from tests.support.reference_time import window_ms
@@ -25,10 +26,12 @@ def _collapse(first: str, names: list[str]) -> list[str]:
 def flow_paths(events: Sequence[Event], anchor: str, from_date: date, to_date: date, *, timezone: str = "UTC",
                forward: int = 3, reverse: int = 0, window: int = 7 * 86_400_000, totals: bool = False,
                collapse: bool = False, hidden: Sequence[str] = (), excluded: Sequence[str] = (),
-               per_session: bool = False,
-               window_sessions: int | None = None) -> Counter[tuple[tuple[str, ...], tuple[str, ...]]]:
+               per_session: bool = False, window_sessions: int | None = None,
+               anchor_where: str | None = None) -> Counter[tuple[tuple[str, ...], tuple[str, ...]]]:
     """``per_session``: an entry per session (its first anchor), paths inside it; ``window_sessions``: paths reach
-    that many sessions from the anchor's (sessions over every event, hidden ones included)."""
+    that many sessions from the anchor's (sessions over every event, hidden ones included); ``anchor_where``: an
+    expression the anchor event must pass to start a path."""
+    anchor_filter = parse(anchor_where) if anchor_where else None
     start, end = window_ms(from_date, to_date, timezone)
     session_of = sessions_of(events, -(2**62), 2**62, timezone)
     reach = 0 if per_session else (window_sessions - 1 if window_sessions is not None else None)
@@ -41,7 +44,9 @@ def flow_paths(events: Sequence[Event], anchor: str, from_date: date, to_date: d
     paths: Counter[tuple[tuple[str, ...], tuple[str, ...]]] = Counter()
     for user_events in by_user.values():
         user_events.sort(key=lambda e: (e.time_ms, e.name))
-        entries = [i for i, e in enumerate(user_events) if e.name == anchor and start <= e.time_ms < end]
+        entries = [i for i, e in enumerate(user_events) if e.name == anchor and start <= e.time_ms < end
+                   and (anchor_filter is None or keeps(anchor_filter, Record(e.name, e.time_ms, e.user,
+                                                                             e.properties)))]
         if per_session:
             firsts: dict[int, int] = {}
             for i in entries:

@@ -32,24 +32,37 @@ EVENT_NAMES_SQL = f"""
 """
 
 
+#: Set on the code of an anchor event that passes the anchor step's filters: entries start only there.
+ANCHOR_FLAG = 1 << 31
+#: The users' codes without the anchor flag: the name codes paths are made of.
+_NAMES = f"arrayMap(c -> bitAnd(c, {ANCHOR_FLAG - 1}), cs)"
+
+
 def _collapsed(codes: str) -> str:
     """``codes`` without an element equal to the one before it (the first is kept)."""
     return f"arrayFilter((x, before) -> x != before, {codes}, arrayPushFront(arrayPopBack({codes}), 0))"
 
 
-def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window_sessions: bool = False) -> str:
+def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window_sessions: bool = False,
+              anchor_filter: str | None = None) -> str:
     """Rows of ``reverse``, ``forward`` (``Array(UInt32)`` of name codes) and ``users``.
 
     ``per_session``: an entry per session (its first anchor event), and paths stay inside the anchor's session;
     ``window_sessions``: paths reach ``{window_sessions:UInt32}`` sessions from the anchor's (its own included) in
-    each direction. Both number sessions over every event (``query/sessions.py``; binds ``tz``)."""
+    each direction. Both number sessions over every event (``query/sessions.py``; binds ``tz``).
+    ``anchor_filter``: SQL over the event source that an anchor event must pass to start a path."""
     sessions = per_session or window_sessions
-    code = "transform(event, {names:Array(String)}, {codes:Array(UInt32)}, toUInt32(0))"
+    qualifies = "event = {anchor:String}" + (f" AND ({anchor_filter})" if anchor_filter else "")
+    code = (
+        "transform(event, {names:Array(String)}, {codes:Array(UInt32)}, toUInt32(0)) "
+        f"+ if({qualifies}, toUInt32({ANCHOR_FLAG}), toUInt32(0))"
+    )
     conditions = ["distinct_id != ''"]
     source = events_source_sql(conditions, identity=True, key_conditions=_SCAN_KEYS)
     in_range = "time_ms >= {start_ms:Int64} AND time_ms < {end_ms:Int64}"
     anchor_source = events_source_sql(
-        [*conditions, in_range], identity=True, key_conditions=[*_SCAN_KEYS, "e.event = {anchor:String}"]
+        [*conditions, in_range, *([anchor_filter] if anchor_filter else [])], identity=True,
+        key_conditions=[*_SCAN_KEYS, "e.event = {anchor:String}"],
     )
     packed = "bitShiftLeft(toUInt128(time_ms - {scan_from_ms:Int64}), 64) + code"
     if sessions:
@@ -57,7 +70,7 @@ def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window
         source = numbered_sql(source)
         packed += " + bitShiftLeft(toUInt128(session), 32)"
     rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev FROM ({source})"
-    entry = "c = {anchor_code:UInt32} AND t >= {start_ms:Int64} AND t < {end_ms:Int64}"
+    entry = f"c = {{anchor_code:UInt32}} + {ANCHOR_FLAG} AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
     if per_session:  # the first anchor event of each session
         anchors = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, cs)"
         steps = f"arrayDifference(arrayMap(s -> toInt64(s), arrayFilter((s, t, c) -> {entry}, ss, ts, cs)))"
@@ -81,7 +94,7 @@ def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window
     if sessions:
         reach = "0" if per_session else "{window_sessions:UInt32} - 1"
         bounds = f", toInt64(ss[i0]) + {reach} AS smax, toInt64(ss[i0]) - ({reach}) AS smin"
-        per_entry = f"SELECT ts, cs, ss, i0, ts[i0] AS t0{bounds} FROM ({users}) ARRAY JOIN entries AS i0"
+        per_entry = f"SELECT ts, {_NAMES} AS cs, ss, i0, ts[i0] AS t0{bounds} FROM ({users}) ARRAY JOIN entries AS i0"
         forward = (
             "arrayFilter((c, t, s) -> t <= t0 + {window_ms:Int64} AND s <= smax, arraySlice(cs, i0 + 1), "
             "arraySlice(ts, i0 + 1), arraySlice(ss, i0 + 1))"
@@ -92,7 +105,7 @@ def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window
             "arrayReverse(arraySlice(ss, 1, i0 - 1)))"
         )
     else:
-        per_entry = f"SELECT ts, cs, i0, ts[i0] AS t0 FROM ({users}) ARRAY JOIN entries AS i0"
+        per_entry = f"SELECT ts, {_NAMES} AS cs, i0, ts[i0] AS t0 FROM ({users}) ARRAY JOIN entries AS i0"
         forward = (
             "arrayFilter((c, t) -> t <= t0 + {window_ms:Int64}, arraySlice(cs, i0 + 1), arraySlice(ts, i0 + 1))"
         )

@@ -4,12 +4,12 @@ the client library's ``build_flow_params`` makes.
 
 Choices where Mixpanel documents nothing (docs/query-api.md lists them too):
 
-* One anchor step (``steps[0]``: ``event``, ``forward`` ≤ 5, ``reverse`` ≤ 5, ``property_filter_params_list`` as
-  bookmark filters is not read yet: a non-empty list is refused). ``count_type`` ``unique``: a user enters at their
-  first anchor event in the range; ``total``: at every one; ``session``: at the first of each session, the path
-  staying inside that session. A ``conversion_window`` in sessions (1–12) lets paths reach that many sessions from
-  the anchor's, its own included (sessions: ``query/sessions.py``). Users are canonical ids; the empty id never
-  counts.
+* One anchor step (``steps[0]``: ``event``, ``forward`` ≤ 5, ``reverse`` ≤ 5; ``property_filter_params_list``
+  segfilters joined by ``bool_op``: only anchor events that pass them start a path, ``query/segfilters.py``).
+  ``count_type`` ``unique``: a user enters at their first anchor event in the range; ``total``: at every one;
+  ``session``: at the first of each session, the path staying inside that session. A ``conversion_window`` in
+  sessions (1–12) lets paths reach that many sessions from the anchor's, its own included (sessions:
+  ``query/sessions.py``). Users are canonical ids; the empty id never counts.
 * Forward step k is the k-th event after the anchor within the conversion window (``conversion_window``: day, week
   or month = 30 days), hidden events left out, consecutive repeats merged with ``collapse_repeated``; an event in
   ``exclusions`` ends the path there. Reverse steps likewise, backwards from the anchor. A path that ends early
@@ -20,21 +20,25 @@ Choices where Mixpanel documents nothing (docs/query-api.md lists them too):
   string, as Mixpanel sends it), ``anchorType``, ``edges`` to the next step's nodes. Top paths: the 50 most common
   (``flowSteps`` with each step's count); trees: the forward prefix tree under the anchor with ``totalCount``,
   ``dropOffTotalCount`` and ``convertedTotalCount`` per node.
-* Not supported yet (400): several anchor steps, segments, cohort filters, step property filters.
+* Not supported yet (400): several anchor steps, segments, cohort filters, date step filters.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.core.timeutil import computed_at
 from mixhouse.errors import ValidationError
+from mixhouse.expr import compile_filter
+from mixhouse.expr.ast import Expr
 from mixhouse.meta.records import Project
 from mixhouse.query.flows import EVENT_NAMES_SQL, flows_sql
+from mixhouse.query.segfilters import segfilters_expr
 from mixhouse.query.timebuckets import check_not_future
+from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.insights_params import parse_time
 from mixhouse.storage.base import Backend
 
@@ -59,6 +63,7 @@ class FlowQuery:
     excluded: tuple[str, ...]
     cardinality: int
     per_session: bool = False  # count_type session: an entry per session, paths inside it
+    anchor_filter: Expr | None = None  # the anchor step's filters: which anchor events start a path
     window_sessions: int | None = None  # conversion_window in sessions (window_ms is then the 366-day limit)
 
 
@@ -107,8 +112,9 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
     step = steps[0]
     if not isinstance(step, dict) or not isinstance(step.get("event"), str) or not step["event"]:
         raise ValidationError("every flow step needs an event name")
-    if step.get("property_filter_params_list"):
-        raise ValidationError("property filters on flow steps are not supported yet")
+    filters = step.get("property_filter_params_list") or []
+    if not isinstance(filters, list):
+        raise ValidationError("property_filter_params_list must be a list")
     if step.get("session_event"):
         raise ValidationError("session start/end anchors are not supported yet")
     for key in ("segments", "filter_by_cohort", "filter_by_event"):
@@ -146,6 +152,7 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         cardinality=_whole(params.get("cardinality_threshold"), "cardinality_threshold", 1, 250, 3),
         per_session=count_type == "session",
         window_sessions=window_sessions,
+        anchor_filter=segfilters_expr(filters, step.get("bool_op") or "and"),
     )
 
 
@@ -179,8 +186,13 @@ def flow_paths(backend: Backend, project: Project, query: FlowQuery) -> Paths:
     }
     if query.window_sessions is not None:
         params["window_sessions"] = query.window_sessions
+    anchor_filter = None
+    if query.anchor_filter is not None:
+        fragment = compile_filter(query.anchor_filter, replace(EVENT_CONTEXT, param_prefix="af"))
+        anchor_filter = fragment.sql
+        params.update(fragment.params)
     sql = flows_sql(totals=query.totals, collapse=query.collapse, per_session=query.per_session,
-                    window_sessions=query.window_sessions is not None)
+                    window_sessions=query.window_sessions is not None, anchor_filter=anchor_filter)
     rows = backend.query_rows(sql, params)
 
     def decoded(found: list[int]) -> tuple[str, ...]:
