@@ -358,12 +358,13 @@ SMALL_QUERY_S = 0.1
 SMALL_RUNS = 31
 
 
-def time_endpoints(url: str, creds: ProjectCreds, runs: int, funnel_id: int) -> tuple[dict[str, float], dict[str, int]]:
+def time_endpoints(url: str, creds: ProjectCreds, runs: int, funnel_id: int,
+                   cases: list[Case]) -> tuple[dict[str, float], dict[str, int]]:
     """p50 per case, and how many runs it got (the hand-written side gets as many)."""
     ours: dict[str, float] = {}
     counts: dict[str, int] = {}
     with httpx.Client(base_url=url, timeout=600, auth=(creds.sa_username, creds.sa_secret)) as client:
-        for case in CASES:
+        for case in cases:
             times: list[float] = []
             params = {key: value.replace(FUNNEL_ID, str(funnel_id)) for key, value in case.params.items()}
             while len(times) < runs or (statistics.median(times) < SMALL_QUERY_S and len(times) < SMALL_RUNS):
@@ -412,9 +413,10 @@ def run(data_dir: Path, args: argparse.Namespace) -> None:
         if settled.returncode != 0:
             raise SystemExit(f"settling the parts failed:\n{settled.stderr}")
         print(settled.stdout.strip())
+    selected = [case for case in CASES if not args.only or any(part in case.name for part in args.only.split(","))]
     server = start_server(data_dir)
     try:
-        ours, run_counts = time_endpoints(server.url, creds, args.runs, saved_funnel(data_dir, creds))
+        ours, run_counts = time_endpoints(server.url, creds, args.runs, saved_funnel(data_dir, creds), selected)
         rss, peak = rss_mb(server.proc.pid)  # type: ignore[union-attr]
     finally:
         server.stop()
@@ -427,13 +429,13 @@ def run(data_dir: Path, args: argparse.Namespace) -> None:
         cases = [
             (case.name, handwritten_sql(case, pid=creds.project_id, lo=lo, hi=hi, same_answer=same_answer),
              run_counts[case.name])
-            for case in CASES
+            for case in selected
         ]
         figures[same_answer] = time_handwritten(data_dir / "clickhouse", cases)
     best, floor = figures[True], figures[False]
     print(f"server RSS after the queries: {rss:.0f} MiB (peak {peak:.0f} MiB)")
     print(f"{'query':34} {'ours p50':>9} {'same answer':>12} {'ratio':>6} {'floor':>8}")
-    for case in CASES:
+    for case in selected:
         name = case.name
         print(f"{name:34} {ours[name]:8.3f}s {best[name]:11.3f}s {ours[name] / best[name]:6.2f} {floor[name]:7.3f}s")
 
@@ -445,6 +447,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--unsettled", action="store_true", help="time the parts as the load left them")
     parser.add_argument("--data", type=Path, help="data directory to load once and reuse (default: a temporary one)")
+    parser.add_argument("--only", help="comma-separated parts of the query names to time (default: all)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     if args.data is not None:

@@ -407,8 +407,9 @@ def _retention_bookmark(unbounded: str = "none", groups: tuple[str, ...] = (),
                          "filter": [], "group": [{"value": g, "resourceType": "events"} for g in groups]}}
 
 
-@pytest.mark.parametrize(("unbounded", "alignment"), [("none", "birth"), ("carry_forward", "birth"),
-                                                      ("none", "interval_start")])
+@pytest.mark.parametrize(("unbounded", "alignment"), [("none", "birth"), ("carry_back", "birth"),
+                                                      ("carry_forward", "birth"), ("none", "interval_start"),
+                                                      ("carry_back", "interval_start")])
 def test_retention_metric_matches_the_retention_reference(shop: Any, client: httpx.Client, unbounded: str,
                                                           alignment: str) -> None:
     from tests.support import reference_retention as retention_ref
@@ -418,7 +419,8 @@ def test_retention_metric_matches_the_retention_reference(shop: Any, client: htt
     weeks = math.ceil(((TO - FROM).days + 1) / 7)
     expected = retention_ref.retention(events, FROM, TO, timezone=TZ, born_event="Sign Up", event="View Item",
                                        unit="week", interval_count=weeks,
-                                       unbounded_retention=unbounded == "carry_forward",
+                                       unbounded_retention=unbounded == "carry_back",
+                                       on_or_before=unbounded == "carry_forward",
                                        alignment="calendar" if alignment == "interval_start" else "rolling")
     node = got["series"]["Sign Up and then View Item"]
     cohorts = {key[:10]: value for key, value in node.items() if key != "$average"}
@@ -431,5 +433,5 @@ def test_retention_metric_matches_the_retention_reference(shop: Any, client: htt
 
 def test_unsupported_retention_options_are_400(shop: Any, client: httpx.Client) -> None:
     creds, _ = shop
-    bookmark = _retention_bookmark("carry_back")
-    assert "carry_back" in _post(client, creds, bookmark, 400)["error"]
+    bookmark = _retention_bookmark("consecutive_forward")
+    assert "consecutive_forward" in _post(client, creds, bookmark, 400)["error"]

@@ -7,6 +7,7 @@ in-process storage under a fresh project id, then runs the service the endpoint 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,7 +37,7 @@ options = st.fixed_dictionaries({
     "unit": st.sampled_from(["day", "week"]),
     "interval": st.integers(1, 3),
     "interval_count": st.integers(1, 5),
-    "unbounded_retention": st.booleans(),
+    "mode": st.sampled_from(["on", "on or after", "on or before"]),  # the last is Insights' carry_forward
     "on": st.sampled_from([None, 'properties["k"]']),
     "alignment": st.sampled_from(["rolling", "calendar"]),
 })
@@ -56,12 +57,13 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, int, 
     event = chosen["event"] if kind == "birth" or chosen["event"] else "B"
     params = {"from_date": "2025-03-01", "to_date": "2025-03-06", "retention_type": kind, "unit": chosen["unit"],
               "interval": str(chosen["interval"]), "interval_count": str(chosen["interval_count"]),
-              "unbounded_retention": str(chosen["unbounded_retention"]).lower(), "alignment": chosen["alignment"]}
+              "unbounded_retention": str(chosen["mode"] == "on or after").lower(), "alignment": chosen["alignment"]}
     for name, value in (("born_event", born_event), ("event", event), ("on", chosen["on"])):
         if value is not None:
             params[name] = value
     project = Project(pid, 1, "pbt", "UTC", "t", "simplified", datetime.now(UTC))
-    got = service.retention(backend, project, service.parse_query(project, params))
+    query = replace(service.parse_query(project, params), on_or_before=chosen["mode"] == "on or before")
+    got = service.retention(backend, project, query)
 
     stored = [e for e in events_ref.load(sent)]
     stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
@@ -69,7 +71,8 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, int, 
     expected = ref.retention(stored, date(2025, 3, 1), date(2025, 3, 6), born_event=born_event, event=event,
                              retention_type=kind, unit=chosen["unit"], interval=chosen["interval"],
                              interval_count=chosen["interval_count"],
-                             unbounded_retention=chosen["unbounded_retention"], on=chosen["on"],
+                             unbounded_retention=chosen["mode"] == "on or after", on=chosen["on"],
+                             on_or_before=chosen["mode"] == "on or before",
                              alignment=chosen["alignment"])
     assert got == expected
     for per in ([got] if chosen["on"] is None else list(got.values())):

@@ -60,6 +60,7 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
               born_event: str | None = None, event: str | None = None, born_where: str | None = None,
               where: str | None = None, retention_type: str = "birth", unit: str = "day", interval: int = 1,
               interval_count: int = 1, unbounded_retention: bool = False, on: str | None = None,
+              on_or_before: bool = False,
               limit: int = 255, alignment: str = "rolling") -> dict[str, Any]:
     start, end = window_ms(from_date, to_date, timezone)
     born_filter = parse(born_where) if born_where else None
@@ -105,6 +106,8 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
         indexes = {i for i in indexes if i < length}
         if unbounded_retention and indexes:
             indexes = set(range(max(indexes) + 1))
+        elif on_or_before and indexes:
+            indexes = set(range(min(indexes), length))
         for segment in dict.fromkeys(segments):
             first_count[segment][cohort] += 1
             for i in indexes:

@@ -145,13 +145,15 @@ def retention_sql(
     first_ever: bool,
     monthly: bool,
     unbounded: bool,
+    on_or_before: bool = False,
     calendar: str | None = None,
     key_births: bool = False,
     key_returns: bool = False,
 ) -> str:
     """``segment``, ``cohort``, ``first`` (cohort size) and ``back`` (``(index, users)`` pairs: distinct users who
     came back in interval ``index`` 0..``interval_count``; with ``unbounded``, users whose *last* interval with a
-    return is ``index``, so suffix sums give "in this interval or later") per segment and cohort.
+    return is ``index``, so suffix sums give "in this interval or later"; with ``on_or_before``, users whose *first*
+    one is, for prefix sums) per segment and cohort.
 
     ``key_births`` / ``key_returns``: the birth (first ever, no segments) / return conditions are at most one
     ``event = …`` condition, so the cheaper readers of the stored rows apply (``_first_births_sql``,
@@ -164,8 +166,8 @@ def retention_sql(
         returns = _day_returns_sql(return_conditions[0] if return_conditions else None, calendar is not None)
     else:
         returns = _returns_sql(return_conditions)
-    per_user = "max(raw_idx)" if unbounded else "raw_idx"
-    grouping = "GROUP BY segment, cohort, user" if unbounded else ""
+    per_user = "max(raw_idx)" if unbounded else ("min(raw_idx)" if on_or_before else "raw_idx")
+    grouping = "GROUP BY segment, cohort, user" if unbounded or on_or_before else ""
     return f"""
     WITH births AS ({births})
     SELECT b.segment AS segment, b.cohort AS cohort, b.first AS first, ifNull(r.back, []) AS back

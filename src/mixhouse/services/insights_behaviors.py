@@ -11,9 +11,11 @@ params run by the funnel and retention engines, answered in the shapes the clien
   ``series = {"<birth> and then <return>": {"<cohort start>": {"first", "counts", "rates"}, "$average": {…}}}``;
   with one breakdown, ``{name: {"$overall": cohorts, "<segment>": cohorts}}``. Cohorts are births (a user's first
   birth event ever, as ``/retention`` counts them), rolling intervals, as many as the range has units (at least
-  one); ``carry_forward`` counts a user in an interval when they came back in it or later. ``$average`` adds up the
-  cohorts (``rates`` = counts / first). Refused (400): custom buckets, cumulative,
-  ``carry_back`` and ``consecutive_forward``.
+  one). ``retentionUnboundedMode`` ``carry_back`` carries a return back to the intervals before it ("on or after":
+  counted in an interval when they came back in it or later, ``/retention``'s ``unbounded_retention``);
+  ``carry_forward`` carries it forward ("on or before": in it or earlier); docs/decisions/0020.
+  ``$average`` adds up the cohorts (``rates`` = counts / first). Refused (400): custom buckets, cumulative,
+  ``consecutive_forward``.
 """
 
 from __future__ import annotations
@@ -114,8 +116,8 @@ def retention_query(params: dict[str, Any], timezone: str) -> tuple[retention.Re
         raise ValidationError("retentionAlignmentType must be birth or interval_start")
     if behavior.get("retentionCustomBucketSizes"):
         raise ValidationError("custom retention buckets are not supported yet")
-    mode = behavior.get("retentionUnboundedMode", "none")
-    if mode not in ("none", "carry_forward"):
+    mode = behavior.get("retentionUnboundedMode") or "none"
+    if mode not in ("none", "carry_back", "carry_forward"):
         raise ValidationError(f"unbounded mode {mode!r} is not supported yet")
     if measurement.get("retentionCumulative"):
         raise ValidationError("cumulative retention is not supported yet")
@@ -138,8 +140,8 @@ def retention_query(params: dict[str, Any], timezone: str) -> tuple[retention.Re
     query = retention.RetentionQuery(
         dates=dates, compounded=False, born_event=names[0], event=names[1], born_where=wheres[0], where=wheres[1],
         unit=unit, interval=1, interval_count=max(1, min(count, retention.MAX_INTERVAL_COUNT)),
-        unbounded=mode == "carry_forward", on=on, limit=retention.MAX_LIMIT, timezone=timezone,
-        calendar=alignment == "interval_start",
+        unbounded=mode == "carry_back", on=on, limit=retention.MAX_LIMIT, timezone=timezone,
+        calendar=alignment == "interval_start", on_or_before=mode == "carry_forward",
     )
     return query, f"{names[0]} and then {names[1]}", group or ""
 

@@ -57,6 +57,8 @@ class RetentionQuery:
     limit: int
     timezone: str
     calendar: bool = False  # intervals aligned to calendar units instead of rolling from each birth
+    #: "On or before" (Insights ``carry_forward``): a user counts in every interval from their first return on.
+    on_or_before: bool = False
 
 
 def _flag(params: dict[str, Any], name: str) -> bool:
@@ -152,6 +154,7 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         first_ever=not query.compounded,
         monthly=query.unit == "month",
         unbounded=query.unbounded,
+        on_or_before=query.on_or_before,
         calendar=query.unit if query.calendar else None,
         key_births=not query.compounded and query.born_where is None and query.on is None,
         key_returns=query.where is None,
@@ -159,14 +162,17 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
     return _answer(backend.query_rows(sql, params), bucketing.keys(query.dates), query)
 
 
-def _counts(back: list[Any], length: int, unbounded: bool) -> list[int]:
+def _counts(back: list[Any], length: int, unbounded: bool, on_or_before: bool = False) -> list[int]:
     counts = [0] * length
     for index, users in back:
         if 0 <= int(index) < length:
             counts[int(index)] = int(users)
-    if unbounded:
+    if unbounded:  # users by their last return: suffix sums are "in this interval or later"
         for i in range(length - 2, -1, -1):
             counts[i] += counts[i + 1]
+    elif on_or_before:  # users by their first return: prefix sums are "in this interval or earlier"
+        for i in range(1, length):
+            counts[i] += counts[i - 1]
     return counts
 
 
@@ -176,7 +182,8 @@ def _answer(rows: list[dict[str, Any]], cohorts: list[str], query: RetentionQuer
     sizes: dict[str, int] = {}
     for row in rows:
         segment, cohort = str(row["segment"]), str(row["cohort"])
-        entry = {"counts": _counts(row["back"], length, query.unbounded), "first": int(row["first"])}
+        entry = {"counts": _counts(row["back"], length, query.unbounded, query.on_or_before),
+                 "first": int(row["first"])}
         per_segment.setdefault(segment, {})[cohort] = entry
         sizes[segment] = sizes.get(segment, 0) + int(row["first"])
 
