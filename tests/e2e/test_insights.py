@@ -4,7 +4,7 @@ against the brute-force reference on generated data, saved reports by ``bookmark
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,6 +79,19 @@ def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, lis
     return creds, events_ref.load(sent)
 
 
+def _frequency(event: str, operator: str, value: Any, filters: list[dict[str, Any]] | None = None,
+               last_days: int | None = None) -> dict[str, Any]:
+    """A frequency filter as the client library's ``build_frequency_filter_entry`` writes it."""
+    window = None if last_days is None else {"type": "in the last", "unit": "day",
+                                             "window": {"unit": "day", "value": last_days}}
+    return {"dataset": "$mixpanel", "resourceType": "people", "profileType": None, "search": "", "dataGroupId": None,
+            "behavior": {"aggregationOperator": "total", "behaviorType": "$frequency", "dateRange": window,
+                         "event": {"label": event, "value": event}, "filters": filters or [],
+                         "filtersOperator": "and"},
+            "filterType": "number", "defaultType": "number", "filterOperator": operator, "filterValue": value,
+            "propertyObjectKey": None, "value": f"{event} Frequency"}
+
+
 CASES = [
     pytest.param([_metric("View Item"), _metric("View Item", "unique")], {}, [ref.Metric("View Item"),
                  ref.Metric("View Item", "unique")], {}, id="total-and-unique-same-event"),
@@ -137,6 +150,29 @@ CASES = [
                  id="sessions-by-os"),
     pytest.param([_metric("Purchase", "sessions")], {"chart": "bar"}, [ref.Metric("Purchase", "sessions")],
                  {"total": True}, id="sessions-total"),
+    pytest.param([_metric("View Item"), _metric("View Item", "unique")],
+                 {"groups": ["$os"], "filters": [_frequency("Purchase", "is at least", 2)]},
+                 [ref.Metric("View Item"), ref.Metric("View Item", "unique")],
+                 {"groups": ["$os"], "frequency": [ref.Frequency("Purchase", lambda n: n >= 2)]},
+                 id="frequency-at-least"),
+    pytest.param([_metric("Sign Up", "unique")],
+                 {"chart": "bar", "filters": [_frequency(
+                     "Add To Cart", "is at most", 1, last_days=400,
+                     filters=[{"value": "price", "resourceType": "events", "filterOperator": "is greater than",
+                               "filterType": "number", "filterValue": 20}])]},
+                 [ref.Metric("Sign Up", "unique")],
+                 {"total": True, "frequency": [ref.Frequency(
+                     "Add To Cart", lambda n: n <= 1, where='properties["price"] > 20',
+                     dates=(END.date() - timedelta(days=399), END.date()))]},
+                 id="frequency-at-most-with-filters-and-window"),
+    pytest.param([_metric("View Item", "unique")],
+                 {"filters": [_frequency("View Item", "is between", [3, 6]),
+                              {"value": "$os", "resourceType": "events", "filterOperator": "equals",
+                               "filterType": "string", "filterValue": ["Windows", "Mac OS X"]}]},
+                 [ref.Metric("View Item", "unique")],
+                 {"where": 'properties["$os"] in ["Windows", "Mac OS X"]',
+                  "frequency": [ref.Frequency("View Item", lambda n: 3 <= n <= 6)]},
+                 id="frequency-between-and-a-property-filter"),
 ]
 
 

@@ -127,11 +127,35 @@ def _analysed(found: dict[tuple[str, ...], dict[str, float]], keys: list[str], a
     return out
 
 
+@dataclass(frozen=True)
+class Frequency:
+    """Users who did ``event`` (passing ``where``) a number of times in ``dates`` (default: the report's range)
+    that passes ``test``."""
+
+    event: str
+    test: Any  # count -> bool
+    where: str | None = None
+    dates: tuple[date, date] | None = None
+
+
+def _frequent_users(events: Sequence[Event], frequency: Frequency, from_date: date, to_date: date,
+                    timezone: str) -> Any:
+    low, high = window_ms(*(frequency.dates or (from_date, to_date)), timezone)
+    condition = parse(frequency.where) if frequency.where else None
+    counts: dict[str, int] = defaultdict(int)
+    for e in events:
+        if e.user != "" and e.name == frequency.event and low <= e.time_ms < high and (
+                condition is None or keeps(condition, _record(e))):
+            counts[e.user] += 1
+    return lambda user: bool(frequency.test(counts.get(user, 0)))
+
+
 def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date, to_date: date, *,
              timezone: str = "UTC", unit: str = "day", total: bool = False, where: str | None = None,
              groups: Sequence[str] = (), formulas: Sequence[tuple[str, str]] = (), analysis: str = "linear",
-             rolling: int = 1) -> dict[str, Any]:
+             rolling: int = 1, frequency: Sequence[Frequency] = ()) -> dict[str, Any]:
     start, end = window_ms(from_date, to_date, timezone)
+    frequent = [_frequent_users(events, f, from_date, to_date, timezone) for f in frequency]
     zone = ZoneInfo(timezone)
     keys = ["all"] if total else series(unit, from_date, to_date, timezone)
     global_filter = parse(where) if where else None
@@ -152,6 +176,8 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
                 continue
             if (own is not None and not keeps(own, _record(e))) or (
                     global_filter is not None and not keeps(global_filter, _record(e))):
+                continue
+            if not all(passes(e.user) for passes in frequent):
                 continue
             bucket = "all" if total else bucket_of(e.time_ms, unit, timezone)
             segments = [segment_keys(evaluate(expr, _record(e))) or ["undefined"] for expr in group_exprs]

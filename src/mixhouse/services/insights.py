@@ -25,6 +25,7 @@ from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
+from mixhouse.query.frequency_filters import frequency_condition_sql
 from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql, sessions_sql
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
@@ -36,7 +37,14 @@ from mixhouse.services.insights_behaviors import (
     run_funnel_metric,
     run_retention_metric,
 )
-from mixhouse.services.insights_params import ACTIVE_DAYS, InsightsQuery, Metric, parse_insights, parse_time
+from mixhouse.services.insights_params import (
+    ACTIVE_DAYS,
+    FrequencyFilter,
+    InsightsQuery,
+    Metric,
+    parse_insights,
+    parse_time,
+)
 from mixhouse.services.time_comparison import (
     comparison_range,
     parse_time_comparison,
@@ -107,6 +115,8 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         fragment = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"mf{n}"))
         conditions.append(fragment.sql)
         params.update(fragment.params)
+    for n, frequency in enumerate(query.frequency):
+        conditions.append(_frequency_sql(f"fq{n}", frequency, query.dates, timezone, params))
     number_sql = None
     if metric.prop is not None:
         fragment = compile_typed(Property(metric.prop), replace(EVENT_CONTEXT, param_prefix="mp"))
@@ -146,6 +156,22 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         keys_order = ["all"] if query.total else bucketing.keys(query.dates)
         values = {path: _running(found, keys_order) for path, found in values.items()}
     return values
+
+
+def _frequency_sql(prefix: str, frequency: FrequencyFilter, dates: DateRange, timezone: str,
+                   params: dict[str, Any]) -> str:
+    """The condition of a frequency filter, its parameters added to ``params``."""
+    from_ms, to_ms = (frequency.dates or dates).bounds_ms(timezone)
+    params.update({f"{prefix}_event": frequency.event, f"{prefix}_from_ms": from_ms, f"{prefix}_to_ms": to_ms,
+                   f"{prefix}_a": frequency.values[0]})
+    if len(frequency.values) > 1:
+        params[f"{prefix}_b"] = frequency.values[1]
+    where_sql = None
+    if frequency.where is not None:
+        fragment = compile_filter(frequency.where, replace(EVENT_CONTEXT, param_prefix=f"{prefix}w"))
+        where_sql = fragment.sql
+        params.update(fragment.params)
+    return frequency_condition_sql(prefix, frequency.operator, frequency.values, where_sql)
 
 
 def _running(found: dict[str, float], keys: list[str]) -> dict[str, float]:

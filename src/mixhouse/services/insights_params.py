@@ -58,6 +58,23 @@ class Formula:
     name: str
 
 
+#: Frequency filter operators (``FrequencyFilter``): how many times a user did the event.
+FREQUENCY_OPS = {"is at least": ">=", "is at most": "<=", "is greater than": ">", "is less than": "<",
+                 "is equal to": "==", "equals": "==", "is between": "between", "between": "between"}
+
+
+@dataclass(frozen=True)
+class FrequencyFilter:
+    """Keep only users who did ``event`` (passing ``where``) an ``operator`` ``values`` number of times in
+    ``dates`` (the report's range unless the filter has its own ``in the last`` window)."""
+
+    event: str
+    operator: str  # ">=", "<=", ">", "<", "==" or "between"
+    values: tuple[float, ...]
+    where: Expr | None
+    dates: DateRange | None
+
+
 @dataclass(frozen=True)
 class InsightsQuery:
     metrics: tuple[Metric, ...]
@@ -69,6 +86,7 @@ class InsightsQuery:
     groups: tuple[str, ...]
     analysis: str = "linear"  # or "cumulative" (running sums) or "rolling" (mean of the last ``rolling`` buckets)
     rolling: int = 1
+    frequency: tuple[FrequencyFilter, ...] = ()
 
 
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
@@ -146,6 +164,36 @@ def _metric(spec: dict[str, Any], letter: str) -> Metric:
                   bool(spec.get("isHidden")), letter, per_user, float(percentile) if percentile is not None else None)
 
 
+def _frequency_filter(spec: dict[str, Any], timezone: str) -> FrequencyFilter:
+    behavior = json_object(spec.get("behavior"), "a frequency filter's behavior")
+    event = behavior.get("event")
+    name = event.get("value") if isinstance(event, dict) else event
+    if not isinstance(name, str) or not name:
+        raise ValidationError("a frequency filter needs the event in behavior.event.value")
+    operator = FREQUENCY_OPS.get(str(spec.get("filterOperator")))
+    if operator is None:
+        raise ValidationError(f"frequency filter operator {spec.get('filterOperator')!r} is not supported yet")
+    raw = spec.get("filterValue")
+    items = raw if isinstance(raw, list) else [raw]
+    if len(items) != (2 if operator == "between" else 1) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in items):
+        raise ValidationError("a frequency filter's filterValue must be a number (two for between)")
+    window = behavior.get("dateRange")
+    dates = None
+    if window is not None:
+        window = json_object(window, "a frequency filter's dateRange")
+        spans = [{"dateRangeType": "in the last", "unit": "day", "window": window.get("window")}]
+        dates, _ = parse_time({"time": spans}, timezone)
+    where = filters_expr(json_list(behavior.get("filters"), "a frequency filter's filters"),
+                         "all" if behavior.get("filtersOperator", "and") == "and" else "any")
+    return FrequencyFilter(name, operator, tuple(float(v) for v in items if v is not None), where, dates)
+
+
+def _is_frequency(spec: Any) -> bool:
+    behavior = spec.get("behavior") if isinstance(spec, dict) else None
+    return isinstance(behavior, dict) and behavior.get("behaviorType") == "$frequency"
+
+
 def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     """An Insights query from bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
     params = json_object(params, "bookmark")
@@ -191,6 +239,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     if len(groups) > MAX_GROUPS:
         raise ValidationError(f"at most {MAX_GROUPS} breakdowns")
     dates, unit = parse_time(sections, timezone)
+    filters = json_list(sections.get("filter"), "sections.filter")
     total = display.get("chartType") in TOTAL_CHARTS
     if any(m.math in ACTIVE_DAYS for m in metrics) and (unit != "day" or total):
         raise ValidationError("DAU, WAU and MAU are daily series (unit day, a line chart)")
@@ -202,8 +251,9 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         dates=dates,
         unit=unit,
         total=total,
-        where=filters_expr(json_list(sections.get("filter"), "sections.filter")),
+        where=filters_expr([spec for spec in filters if not _is_frequency(spec)]),
         groups=tuple(groups),
         analysis=analysis,
         rolling=rolling,
+        frequency=tuple(_frequency_filter(spec, timezone) for spec in filters if _is_frequency(spec)),
     )
