@@ -4,7 +4,7 @@ against the brute-force reference on generated data, saved reports by ``bookmark
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
