@@ -91,3 +91,15 @@ def test_replaying_a_segment_that_already_landed_stores_it_once(backend: Any, tm
     shutil.copy(kept, segment.path)  # as if the process died after the insert, before the delete
     assert GroupCommitter(backend, wal).recover() == 50
     assert (_count(backend, "events", pid), _count(backend, "profile_ops", pid)) == (50, 20)
+
+
+def test_a_segment_clickhouse_refuses_is_set_aside_and_the_next_still_lands(backend: Any, tmp_path: Path) -> None:
+    pid = 7_100_003
+    wal = tmp_path / "wal"
+    wal.mkdir()
+    bad = _write(wal, [(b"not\ta valid row\n", b"", b"")])
+    good_rows = event_row(pid, ms_to_ch(1_700_000_000_000), "Kept", "u", "k-1", 91_000_000, orjson.dumps({}))
+    _write(wal, [(good_rows, b"", b"")])
+    assert GroupCommitter(backend, wal, retry_delay_s=0.001).recover() == 1
+    assert _count(backend, "events", pid) == 1
+    assert sorted(path.name for path in wal.iterdir()) == [bad.name + ".failed"]

@@ -91,6 +91,7 @@ class GroupCommitter:
         gather_ms: float = 0.0,
         flush_ms: float = 1000.0,
         flush_rows: int = 100_000,
+        retry_delay_s: float = 0.1,
     ) -> None:
         self._backend = backend
         self._wal_dir = wal_dir
@@ -99,6 +100,7 @@ class GroupCommitter:
         self._gather_s = gather_ms / 1000
         self._flush_s = flush_ms / 1000
         self._flush_rows = flush_rows
+        self._retry_delay_s = retry_delay_s
         self._max_pending = max_pending_rows
         self._pending = 0
         self._pending_lock = threading.Lock()
@@ -119,9 +121,9 @@ class GroupCommitter:
         """Insert what a previous process acknowledged but did not flush; call before ``start``. Returns rows."""
         rows = 0
         for name, segment_rows in leftover_segments(self._wal_dir):
-            self._insert_segment(name, segment_rows)
-            (self._wal_dir / f"{name}.wal").unlink()
-            rows += sum(chunk.count(b"\n") for chunk in segment_rows.events)
+            if self._insert_segment(name, segment_rows):  # else it was set aside as *.failed
+                (self._wal_dir / f"{name}.wal").unlink()
+                rows += sum(chunk.count(b"\n") for chunk in segment_rows.events)
         if rows:
             log.info("write-ahead log: recovered %d events not yet in ClickHouse", rows)
         return rows
@@ -263,7 +265,7 @@ class GroupCommitter:
 
     def _insert_segment(self, name: str, rows: SegmentRows) -> bool:
         """Insert one segment's rows, retrying; False (and the file set aside) if ClickHouse keeps refusing them."""
-        delay = 0.1
+        delay = self._retry_delay_s
         for attempt in range(1, FLUSH_ATTEMPTS + 1):
             try:
                 self._insert(IDENTITY_TABLE, IDENTITY_COLUMNS, rows.identity, "JSONEachRow", name)
@@ -272,8 +274,9 @@ class GroupCommitter:
                 return True
             except Exception as exc:
                 log.error("flush of log segment %s failed (attempt %d): %s", name, attempt, exc)
-                time.sleep(delay)
-                delay = min(delay * 4, 5.0)
+                if attempt < FLUSH_ATTEMPTS:
+                    time.sleep(delay)
+                    delay = min(delay * 4, 5.0)
         path = self._wal_dir / f"{name}.wal"
         if path.exists():
             path.rename(path.with_suffix(".failed"))
