@@ -221,6 +221,50 @@ def test_sessions_end_after_30_idle_minutes_and_at_midnight(server: ServerProces
     assert (got["Play [sessions]"], got["Play [unique]"]) == ({"all": 5}, {"all": 3})
 
 
+def test_profile_property_filters_and_breakdowns(shop: Any, client: httpx.Client) -> None:
+    """``Filter``/``GroupBy`` on user profile properties (``resourceType: people``): the users' current profiles,
+    set through ``/engage``, filter and split the events."""
+    import base64
+
+    import orjson
+
+    creds, events = shop
+    users = sorted({e.user for e in events if e.user})[:90]
+    profiles: dict[str, dict[str, Any]] = {}
+    for n, user in enumerate(users):
+        props: dict[str, Any] = {"age": 20 + n % 30}
+        if n % 3:
+            props["plan"] = "pro" if n % 3 == 1 else "free"
+        profiles[user] = props
+    updates = [{"$token": creds.token, "$distinct_id": user, "$set": props} for user, props in profiles.items()]
+    response = client.post("/engage", data={"data": base64.b64encode(orjson.dumps(updates)).decode()})
+    assert response.text == "1"
+
+    people = [{"value": "plan", "resourceType": "people", "filterOperator": "equals", "filterType": "string",
+               "filterValue": ["pro"]}]
+    bookmark = _params([_metric("View Item"), _metric("View Item", "unique")], filters=people)
+    bookmark["sections"]["group"] = [{"value": "plan", "resourceType": "people", "propertyType": "string"},
+                                     {"value": "$os", "resourceType": "events", "propertyType": "string"}]
+    got = _post(client, creds, bookmark)
+    metrics = [ref.Metric("View Item"), ref.Metric("View Item", "unique")]
+    expected = ref.insights(events, metrics, FROM, TO, timezone=TZ, groups=["plan", "$os"], profiles=profiles,
+                            people_where='properties["plan"] == "pro"', people_groups=["plan"])
+    assert got["series"] == expected["series"]
+    assert set(got["series"]["View Item [total]"]) == {"$overall", "pro"}
+    assert sum(got["series"]["View Item [total]"]["$overall"].values()) > 0
+
+    # a filter an empty profile passes keeps the users without one; a numeric breakdown of everyone
+    not_pro = [{**people[0], "filterOperator": "does not equal"}]
+    bookmark = _params([_metric("View Item", "unique")], chart="bar", groups=(), filters=not_pro)
+    bookmark["sections"]["group"] = [{"value": "age", "resourceType": "people", "propertyType": "number"}]
+    got = _post(client, creds, bookmark)
+    expected = ref.insights(events, [ref.Metric("View Item", "unique")], FROM, TO, timezone=TZ, total=True,
+                            groups=["age"], profiles=profiles, people_where='not (properties["plan"] == "pro")',
+                            people_groups=["age"])
+    assert got["series"] == expected["series"]
+    assert "undefined" in got["series"]["View Item"] and len(got["series"]["View Item"]) > 10
+
+
 def _lift(now: Any, before: Any) -> Any:
     """(now - before) / before per leaf, 4 places; None where before is 0 or absent (series keyed alike)."""
     if isinstance(now, dict):

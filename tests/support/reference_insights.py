@@ -153,8 +153,15 @@ def _frequent_users(events: Sequence[Event], frequency: Frequency, from_date: da
 def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date, to_date: date, *,
              timezone: str = "UTC", unit: str = "day", total: bool = False, where: str | None = None,
              groups: Sequence[str] = (), formulas: Sequence[tuple[str, str]] = (), analysis: str = "linear",
-             rolling: int = 1, frequency: Sequence[Frequency] = ()) -> dict[str, Any]:
+             rolling: int = 1, frequency: Sequence[Frequency] = (), profiles: dict[str, dict[str, Any]] | None = None,
+             people_where: str | None = None, people_groups: Sequence[str] = ()) -> dict[str, Any]:
+    """``profiles`` (canonical id -> properties) feed ``people_where`` (an expression over the user's profile) and
+    the breakdowns named in ``people_groups`` (profile properties rather than event properties)."""
     start, end = window_ms(from_date, to_date, timezone)
+    people_filter = parse(people_where) if people_where else None
+
+    def profile_of(e: Event) -> Record:
+        return Record("", 0, e.user, (profiles or {}).get(e.user, {}) if e.user != "" else {})
     frequent = [_frequent_users(events, f, from_date, to_date, timezone) for f in frequency]
     zone = ZoneInfo(timezone)
     keys = ["all"] if total else series(unit, from_date, to_date, timezone)
@@ -179,8 +186,11 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
                 continue
             if not all(passes(e.user) for passes in frequent):
                 continue
+            if people_filter is not None and not keeps(people_filter, profile_of(e)):
+                continue
             bucket = "all" if total else bucket_of(e.time_ms, unit, timezone)
-            segments = [segment_keys(evaluate(expr, _record(e))) or ["undefined"] for expr in group_exprs]
+            segments = [segment_keys(evaluate(expr, profile_of(e) if name in people_groups else _record(e)))
+                        or ["undefined"] for expr, name in zip(group_exprs, groups, strict=True)]
             paths: set[tuple[str, ...]] = {()}
             for depth in range(1, len(segments) + 1):
                 level: set[tuple[str, ...]] = {()}

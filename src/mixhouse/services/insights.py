@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from mixhouse.core.dates import DateRange
 from mixhouse.core.timeutil import computed_at
 from mixhouse.errors import NotFoundError, ValidationError
-from mixhouse.expr import compile_filter, compile_values
+from mixhouse.expr import Record, compile_filter, compile_values, evaluate, keeps, segment_keys
 from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
@@ -79,19 +80,22 @@ def check_bookmark(params: Any, timezone: str) -> None:
         parse_insights(params, timezone)
 
 
-def answer_bookmark(backend: Backend, project: Project, params: Any) -> dict[str, Any]:
+def answer_bookmark(backend: Backend, project: Project, params: Any,
+                    profiles: Callable[[], list[tuple[str, dict[str, Any]]]] | None = None) -> dict[str, Any]:
     """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric; with a time
-    comparison, the same over the earlier range and the lift (``services/time_comparison.py``)."""
+    comparison, the same over the earlier range and the lift (``services/time_comparison.py``). ``profiles`` gives
+    the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties."""
     comparison = parse_time_comparison(params)
-    answer = _answer_range(backend, project, params)
+    answer = _answer_range(backend, project, params, profiles)
     if comparison is None:
         return answer
     dates, _ = parse_time(params["sections"], project.timezone or "UTC")
-    earlier = _answer_range(backend, project, shifted_params(params, comparison_range(dates, comparison)))
+    earlier = _answer_range(backend, project, shifted_params(params, comparison_range(dates, comparison)), profiles)
     return with_comparison(answer, earlier)
 
 
-def _answer_range(backend: Backend, project: Project, params: Any) -> dict[str, Any]:
+def _answer_range(backend: Backend, project: Project, params: Any,
+                  profiles: Callable[[], list[tuple[str, dict[str, Any]]]] | None) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)
@@ -100,11 +104,11 @@ def _answer_range(backend: Backend, project: Project, params: Any) -> dict[str, 
         series, headers = run(backend, project, params)
         dates, _ = parse_time(params["sections"], timezone)
         return _envelope(dates, timezone, headers, series, started)
-    return run_insights(backend, project, parse_insights(params, timezone))
+    return run_insights(backend, project, parse_insights(params, timezone), profiles)
 
 
 def _metric_values(backend: Backend, project: Project, query: InsightsQuery, metric: Metric,
-                   bucketing: Bucketing) -> dict[Path, dict[str, float]]:
+                   bucketing: Bucketing, people: PeopleSql) -> dict[Path, dict[str, float]]:
     """Values by segment path (``()`` is the overall rollup, then one key per breakdown level) and bucket key."""
     timezone = project.timezone or "UTC"
     start_ms, end_ms = query.dates.bounds_ms(timezone)
@@ -117,6 +121,8 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         params.update(fragment.params)
     for n, frequency in enumerate(query.frequency):
         conditions.append(_frequency_sql(f"fq{n}", frequency, query.dates, timezone, params))
+    conditions.extend(people.conditions)
+    params.update(people.params)
     number_sql = None
     if metric.prop is not None:
         fragment = compile_typed(Property(metric.prop), replace(EVENT_CONTEXT, param_prefix="mp"))
@@ -124,6 +130,9 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         params.update(fragment.params)
     keys = []
     for n, name in enumerate(query.groups):
+        if n in query.people_groups:
+            keys.append(people.keys[n])
+            continue
         fragment = compile_values(Property(name), replace(EVENT_CONTEXT, param_prefix=f"g{n}"))
         keys.append(fragment.sql)
         params.update(fragment.params)
@@ -238,13 +247,53 @@ def _envelope(dates: DateRange, timezone: str, headers: list[str], series: dict[
     }
 
 
-def run_insights(backend: Backend, project: Project, query: InsightsQuery) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PeopleSql:
+    """What profile-property filters and breakdowns add to a metric's SQL (all values bound parameters)."""
+
+    conditions: tuple[str, ...] = ()
+    keys: dict[int, str] = field(default_factory=dict)  # group position -> Array(String) keys of the user
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _people_sql(query: InsightsQuery, profiles: Callable[[], list[tuple[str, dict[str, Any]]]] | None) -> PeopleSql:
+    """Profile filters become a set of users (``IN``, or ``NOT IN`` the users who fail when an empty profile passes);
+    profile breakdowns a map from user to segment keys. Profiles are the users' current ones, by canonical id."""
+    if query.people_where is None and not query.people_groups:
+        return PeopleSql()
+    if profiles is None:
+        raise ValidationError("filters and breakdowns on user profile properties need the server's profiles")
+    snapshot = profiles()
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if query.people_where is not None:
+        where = query.people_where
+        passing = [uid for uid, props in snapshot if keeps(where, Record("", 0, uid, props))]
+        if keeps(where, Record("", 0, "", {})):  # no profile passes: exclude the profiles that fail
+            kept = set(passing)
+            params["people_failing"] = [uid for uid, _ in snapshot if uid not in kept]
+            conditions.append("distinct_id NOT IN {people_failing:Array(String)}")
+        else:
+            params["people_passing"] = passing
+            conditions.append("distinct_id IN {people_passing:Array(String)}")
+    keys: dict[int, str] = {}
+    for n in sorted(query.people_groups):
+        prop = Property(query.groups[n])
+        found = {uid: segment_keys(evaluate(prop, Record("", 0, uid, props))) for uid, props in snapshot}
+        params[f"people_g{n}"] = {uid: values for uid, values in found.items() if values}
+        keys[n] = f"{{people_g{n}:Map(String, Array(String))}}[distinct_id]"
+    return PeopleSql(tuple(conditions), keys, params)
+
+
+def run_insights(backend: Backend, project: Project, query: InsightsQuery,
+                 profiles: Callable[[], list[tuple[str, dict[str, Any]]]] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     check_not_future(query.dates, timezone)
     bucketing = Bucketing(query.unit, timezone)
     keys = ["all"] if query.total else bucketing.keys(query.dates)
-    per_metric = {m.letter: _metric_values(backend, project, query, m, bucketing) for m in query.metrics}
+    people = _people_sql(query, profiles)
+    per_metric = {m.letter: _metric_values(backend, project, query, m, bucketing, people) for m in query.metrics}
     depth = len(query.groups)
 
     def leaf_of(integral: bool) -> Any:

@@ -87,6 +87,10 @@ class InsightsQuery:
     analysis: str = "linear"  # or "cumulative" (running sums) or "rolling" (mean of the last ``rolling`` buckets)
     rolling: int = 1
     frequency: tuple[FrequencyFilter, ...] = ()
+    #: Filter on the user's profile (``resourceType: people`` filters), over ``properties[...]`` of the profile.
+    people_where: Expr | None = None
+    #: Positions in ``groups`` that are user profile properties (``resourceType: people``), not event properties.
+    people_groups: frozenset[int] = frozenset()
 
 
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
@@ -189,6 +193,15 @@ def _frequency_filter(spec: dict[str, Any], timezone: str) -> FrequencyFilter:
     return FrequencyFilter(name, operator, tuple(float(v) for v in items if v is not None), where, dates)
 
 
+EVENT_RESOURCES = ("events", "event")
+#: A user profile property (``resourceType: people``): filters and breakdowns read the user's current profile.
+PEOPLE_RESOURCES = ("people", "user")
+
+
+def _is_people(spec: Any) -> bool:
+    return isinstance(spec, dict) and spec.get("resourceType") in PEOPLE_RESOURCES
+
+
 def _is_frequency(spec: Any) -> bool:
     behavior = spec.get("behavior") if isinstance(spec, dict) else None
     return isinstance(behavior, dict) and behavior.get("behaviorType") == "$frequency"
@@ -227,14 +240,18 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         raise ValidationError("sections.show needs at least one metric")
     if len(metrics) > 26:
         raise ValidationError("at most 26 metrics")
-    groups = []
+    groups: list[str] = []
+    people_groups: set[int] = set()
     for spec in json_list(sections.get("group"), "sections.group"):
         spec = json_object(spec, "a group entry")
-        if spec.get("resourceType", "events") not in ("events", "event") or "cohorts" in spec:
-            raise ValidationError("only breakdowns by event properties are supported yet")
+        resource = spec.get("resourceType", "events")
+        if resource not in (*EVENT_RESOURCES, *PEOPLE_RESOURCES) or "cohorts" in spec or _is_frequency(spec):
+            raise ValidationError("only breakdowns by event or user profile properties are supported yet")
         name = spec.get("value") or spec.get("propertyName")
         if not isinstance(name, str) or not name:
             raise ValidationError("a breakdown needs the property name in value")
+        if resource in PEOPLE_RESOURCES:
+            people_groups.add(len(groups))
         groups.append(name)
     if len(groups) > MAX_GROUPS:
         raise ValidationError(f"at most {MAX_GROUPS} breakdowns")
@@ -251,9 +268,12 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         dates=dates,
         unit=unit,
         total=total,
-        where=filters_expr([spec for spec in filters if not _is_frequency(spec)]),
+        where=filters_expr([spec for spec in filters if not _is_frequency(spec) and not _is_people(spec)]),
         groups=tuple(groups),
         analysis=analysis,
         rolling=rolling,
         frequency=tuple(_frequency_filter(spec, timezone) for spec in filters if _is_frequency(spec)),
+        people_where=filters_expr([{**spec, "resourceType": "events"} for spec in filters
+                                   if _is_people(spec) and not _is_frequency(spec)]),
+        people_groups=frozenset(people_groups),
     )

@@ -17,19 +17,29 @@ from mixhouse.services import insights
 from mixhouse.services.runtime import Runtime
 
 
+def _profiles(rt: Runtime, project: Project) -> Callable[[], list[tuple[str, dict[str, Any]]]]:
+    """The project's user profiles, read once per answer that needs them (after acknowledged writes land)."""
+
+    def read() -> list[tuple[str, dict[str, Any]]]:
+        rt.committer.sync()
+        return rt.profiles.snapshot(project.id)
+
+    return read
+
+
 def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     timezone = project.timezone or "UTC"
     if params.get("bookmark") not in (None, ""):
         bookmark = bookmark_param(params["bookmark"])
         insights.check_bookmark(bookmark, timezone)
-        return lambda: insights.answer_bookmark(rt.backend, project, bookmark)
+        return lambda: insights.answer_bookmark(rt.backend, project, bookmark, _profiles(rt, project))
     if params.get("bookmark_id") in (None, ""):
         raise ValidationError("send bookmark params in bookmark, or a saved report's bookmark_id")
     bookmark_id = parse_whole(params.get("bookmark_id"), "bookmark_id", low=1, high=2**63 - 1, default=0)
 
     def call() -> Any:
         saved = insights.saved_params(rt.meta.get_report(project.id, bookmark_id), bookmark_id)
-        return insights.answer_bookmark(rt.backend, project, saved)
+        return insights.answer_bookmark(rt.backend, project, saved, _profiles(rt, project))
 
     return call
 

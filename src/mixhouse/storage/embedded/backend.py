@@ -48,6 +48,8 @@ def _literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_literal(key)}:{_literal(item)}" for key, item in value.items()) + "}"
     return str(value)
 
 
@@ -57,7 +59,7 @@ def bind_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {}
     for key, value in params.items():
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple | dict):
             out[key] = _literal(value)
         elif isinstance(value, str):
             out[key] = value.translate(_ESCAPES)
