@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,16 +21,16 @@ from zoneinfo import ZoneInfo
 from mixhouse.core.dates import DateRange
 from mixhouse.core.timeutil import computed_at
 from mixhouse.errors import NotFoundError, ValidationError
-from mixhouse.expr import Record, compile_filter, compile_values, evaluate, keeps, segment_keys
+from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
-from mixhouse.query.frequency_filters import frequency_condition_sql
 from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql, sessions_sql
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
 from mixhouse.services.funnel_definition import parse_definition
+from mixhouse.services.insights_audience import PeopleSql, Profiles, frequency_sql, people_sql
 from mixhouse.services.insights_behaviors import (
     behavior_type,
     retention_query,
@@ -40,7 +39,6 @@ from mixhouse.services.insights_behaviors import (
 )
 from mixhouse.services.insights_params import (
     ACTIVE_DAYS,
-    FrequencyFilter,
     InsightsQuery,
     Metric,
     parse_insights,
@@ -81,7 +79,7 @@ def check_bookmark(params: Any, timezone: str) -> None:
 
 
 def answer_bookmark(backend: Backend, project: Project, params: Any,
-                    profiles: Callable[[], list[tuple[str, dict[str, Any]]]] | None = None) -> dict[str, Any]:
+                    profiles: Profiles | None = None) -> dict[str, Any]:
     """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric; with a time
     comparison, the same over the earlier range and the lift (``services/time_comparison.py``). ``profiles`` gives
     the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties."""
@@ -95,7 +93,7 @@ def answer_bookmark(backend: Backend, project: Project, params: Any,
 
 
 def _answer_range(backend: Backend, project: Project, params: Any,
-                  profiles: Callable[[], list[tuple[str, dict[str, Any]]]] | None) -> dict[str, Any]:
+                  profiles: Profiles | None) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)
@@ -120,7 +118,7 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         conditions.append(fragment.sql)
         params.update(fragment.params)
     for n, frequency in enumerate(query.frequency):
-        conditions.append(_frequency_sql(f"fq{n}", frequency, query.dates, timezone, params))
+        conditions.append(frequency_sql(f"fq{n}", frequency, query.dates, timezone, params))
     conditions.extend(people.conditions)
     params.update(people.params)
     number_sql = None
@@ -165,22 +163,6 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         keys_order = ["all"] if query.total else bucketing.keys(query.dates)
         values = {path: _running(found, keys_order) for path, found in values.items()}
     return values
-
-
-def _frequency_sql(prefix: str, frequency: FrequencyFilter, dates: DateRange, timezone: str,
-                   params: dict[str, Any]) -> str:
-    """The condition of a frequency filter, its parameters added to ``params``."""
-    from_ms, to_ms = (frequency.dates or dates).bounds_ms(timezone)
-    params.update({f"{prefix}_event": frequency.event, f"{prefix}_from_ms": from_ms, f"{prefix}_to_ms": to_ms,
-                   f"{prefix}_a": frequency.values[0]})
-    if len(frequency.values) > 1:
-        params[f"{prefix}_b"] = frequency.values[1]
-    where_sql = None
-    if frequency.where is not None:
-        fragment = compile_filter(frequency.where, replace(EVENT_CONTEXT, param_prefix=f"{prefix}w"))
-        where_sql = fragment.sql
-        params.update(fragment.params)
-    return frequency_condition_sql(prefix, frequency.operator, frequency.values, where_sql)
 
 
 def _running(found: dict[str, float], keys: list[str]) -> dict[str, float]:
@@ -247,52 +229,14 @@ def _envelope(dates: DateRange, timezone: str, headers: list[str], series: dict[
     }
 
 
-@dataclass(frozen=True)
-class PeopleSql:
-    """What profile-property filters and breakdowns add to a metric's SQL (all values bound parameters)."""
-
-    conditions: tuple[str, ...] = ()
-    keys: dict[int, str] = field(default_factory=dict)  # group position -> Array(String) keys of the user
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-def _people_sql(query: InsightsQuery, profiles: Callable[[], list[tuple[str, dict[str, Any]]]] | None) -> PeopleSql:
-    """Profile filters become a set of users (``IN``, or ``NOT IN`` the users who fail when an empty profile passes);
-    profile breakdowns a map from user to segment keys. Profiles are the users' current ones, by canonical id."""
-    if query.people_where is None and not query.people_groups:
-        return PeopleSql()
-    if profiles is None:
-        raise ValidationError("filters and breakdowns on user profile properties need the server's profiles")
-    snapshot = profiles()
-    conditions: list[str] = []
-    params: dict[str, Any] = {}
-    if query.people_where is not None:
-        where = query.people_where
-        passing = [uid for uid, props in snapshot if keeps(where, Record("", 0, uid, props))]
-        if keeps(where, Record("", 0, "", {})):  # no profile passes: exclude the profiles that fail
-            kept = set(passing)
-            params["people_failing"] = [uid for uid, _ in snapshot if uid not in kept]
-            conditions.append("distinct_id NOT IN {people_failing:Array(String)}")
-        else:
-            params["people_passing"] = passing
-            conditions.append("distinct_id IN {people_passing:Array(String)}")
-    keys: dict[int, str] = {}
-    for n in sorted(query.people_groups):
-        prop = Property(query.groups[n])
-        found = {uid: segment_keys(evaluate(prop, Record("", 0, uid, props))) for uid, props in snapshot}
-        params[f"people_g{n}"] = {uid: values for uid, values in found.items() if values}
-        keys[n] = f"{{people_g{n}:Map(String, Array(String))}}[distinct_id]"
-    return PeopleSql(tuple(conditions), keys, params)
-
-
 def run_insights(backend: Backend, project: Project, query: InsightsQuery,
-                 profiles: Callable[[], list[tuple[str, dict[str, Any]]]] | None = None) -> dict[str, Any]:
+                 profiles: Profiles | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     check_not_future(query.dates, timezone)
     bucketing = Bucketing(query.unit, timezone)
     keys = ["all"] if query.total else bucketing.keys(query.dates)
-    people = _people_sql(query, profiles)
+    people = people_sql(query, profiles)
     per_metric = {m.letter: _metric_values(backend, project, query, m, bucketing, people) for m in query.metrics}
     depth = len(query.groups)
 

@@ -1,0 +1,77 @@
+"""Who an Insights metric counts: frequency filters (users who did an event N times) and filters and breakdowns on
+user profile properties, as SQL conditions and segment keys over the event source (every value bound).
+
+Profile filters become a set of users (``IN``, or ``NOT IN`` the users who fail when an empty profile passes);
+profile breakdowns a map from user to segment keys. Profiles are the users' current ones, by canonical id, as
+``/engage`` keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mixhouse.core.dates import DateRange
+from mixhouse.errors import ValidationError
+from mixhouse.expr import Record, compile_filter, evaluate, keeps, segment_keys
+from mixhouse.expr.ast import Property
+from mixhouse.query.frequency_filters import frequency_condition_sql
+from mixhouse.query.where import EVENT_CONTEXT
+from mixhouse.services.insights_params import FrequencyFilter, InsightsQuery
+
+#: The project's user profiles, read when an answer needs them: (canonical distinct id, properties).
+Profiles = Callable[[], list[tuple[str, dict[str, Any]]]]
+
+
+def frequency_sql(prefix: str, frequency: FrequencyFilter, dates: DateRange, timezone: str,
+                   params: dict[str, Any]) -> str:
+    """The condition of a frequency filter, its parameters added to ``params``."""
+    from_ms, to_ms = (frequency.dates or dates).bounds_ms(timezone)
+    params.update({f"{prefix}_event": frequency.event, f"{prefix}_from_ms": from_ms, f"{prefix}_to_ms": to_ms,
+                   f"{prefix}_a": frequency.values[0]})
+    if len(frequency.values) > 1:
+        params[f"{prefix}_b"] = frequency.values[1]
+    where_sql = None
+    if frequency.where is not None:
+        fragment = compile_filter(frequency.where, replace(EVENT_CONTEXT, param_prefix=f"{prefix}w"))
+        where_sql = fragment.sql
+        params.update(fragment.params)
+    return frequency_condition_sql(prefix, frequency.operator, frequency.values, where_sql)
+
+
+@dataclass(frozen=True)
+class PeopleSql:
+    """What profile-property filters and breakdowns add to a metric's SQL (all values bound parameters)."""
+
+    conditions: tuple[str, ...] = ()
+    keys: dict[int, str] = field(default_factory=dict)  # group position -> Array(String) keys of the user
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def people_sql(query: InsightsQuery, profiles: Profiles | None) -> PeopleSql:
+    """The conditions, breakdown keys and parameters of the query's profile filters and breakdowns."""
+    if query.people_where is None and not query.people_groups:
+        return PeopleSql()
+    if profiles is None:
+        raise ValidationError("filters and breakdowns on user profile properties need the server's profiles")
+    snapshot = profiles()
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if query.people_where is not None:
+        where = query.people_where
+        passing = [uid for uid, props in snapshot if keeps(where, Record("", 0, uid, props))]
+        if keeps(where, Record("", 0, "", {})):  # no profile passes: exclude the profiles that fail
+            kept = set(passing)
+            params["people_failing"] = [uid for uid, _ in snapshot if uid not in kept]
+            conditions.append("distinct_id NOT IN {people_failing:Array(String)}")
+        else:
+            params["people_passing"] = passing
+            conditions.append("distinct_id IN {people_passing:Array(String)}")
+    keys: dict[int, str] = {}
+    for n in sorted(query.people_groups):
+        prop = Property(query.groups[n])
+        found = {uid: segment_keys(evaluate(prop, Record("", 0, uid, props))) for uid, props in snapshot}
+        params[f"people_g{n}"] = {uid: values for uid, values in found.items() if values}
+        keys[n] = f"{{people_g{n}:Map(String, Array(String))}}[distinct_id]"
+    return PeopleSql(tuple(conditions), keys, params)
