@@ -80,7 +80,7 @@ def test_migrate_twice_is_idempotent(url: str) -> None:
         meta.migrate()
         assert meta.list_projects() == [first.project]
         with meta.engine.connect() as connection:
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
             tables = set(inspect(connection).get_table_names())
     assert {"organizations", "projects", "service_accounts", "project_members"} <= tables
 
@@ -321,3 +321,39 @@ def test_reports_are_saved_listed_and_scoped_to_their_project(store: MetaStore, 
         store.create_report(project, "funnels", "", steps)
     with pytest.raises(NotFoundError):
         store.create_report(10_000, "funnels", "x", steps)
+
+
+def test_every_project_has_a_global_default_workspace(store: MetaStore, created: CreatedProject) -> None:
+    other = store.create_project("Other")
+    (workspace,) = store.list_workspaces(created.project.id)
+    assert (workspace.project_id, workspace.name, workspace.is_default, workspace.is_global, workspace.is_visible,
+            workspace.is_restricted) == (created.project.id, "All Project Data", True, True, True, False)
+    assert [w.project_id for w in store.list_workspaces(other.project.id)] == [other.project.id]
+    assert store.list_workspaces(999) == []
+
+
+def test_memberships_list_the_accounts_projects_and_roles(store: MetaStore, created: CreatedProject) -> None:
+    store.create_project("Other")
+    account = store.authenticate_service_account(created.service_account_username, created.service_account_secret)
+    assert account is not None
+    (membership,) = store.memberships(account.id)
+    assert (membership.project, membership.role, membership.organization_name) == (
+        created.project, "owner", "Default organization")
+
+
+def test_projects_made_before_workspaces_get_theirs(tmp_path: Path) -> None:
+    from alembic import command
+
+    from mixhouse.meta.migrations import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'meta.sqlite3'}"
+    with MetaStore(url) as meta:
+        with meta.engine.begin() as connection:
+            command.upgrade(alembic_config(connection=connection), "0002")
+        with meta.engine.begin() as connection:
+            connection.execute(text("INSERT INTO organizations (name) VALUES ('o')"))
+            connection.execute(text(
+                "INSERT INTO projects (organization_id, name, timezone, token, api_secret_hash, api_secret_hint, "
+                "identity_mode) VALUES (1, 'old', 'UTC', 't0', 'h0', 'hint', 'simplified')"))
+        meta.migrate()
+        assert [(w.project_id, w.name, w.is_global) for w in meta.list_workspaces(1)] == [(1, "All Project Data", True)]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -20,7 +21,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -147,6 +150,29 @@ class ProjectMember(Base):
         UniqueConstraint("service_account_id", "project_id"),
         CheckConstraint("role IN ('owner', 'admin', 'analyst', 'consumer')", name="role"),
     )
+
+
+#: The data view every project has: it sees all of the project's data.
+GLOBAL_WORKSPACE = "All Project Data"
+
+
+class Workspace(Base):
+    """A data view of a project. Every project has a global default one (``GLOBAL_WORKSPACE``)."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    is_global: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    is_restricted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    is_visible: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+    creator_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False, default="", server_default="")
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
 
 class Report(Base):

@@ -55,3 +55,28 @@ class Report:
     params: dict[str, Any]
     created_at: datetime
     modified_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A data view of a project; every project has a global default one."""
+
+    id: int
+    project_id: int
+    name: str
+    description: str
+    is_default: bool
+    is_global: bool
+    is_restricted: bool
+    is_visible: bool
+    creator_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A service account's role in one project, with the project and its organization's name."""
+
+    project: Project
+    role: str
+    organization_name: str

@@ -26,7 +26,7 @@ from mixhouse.errors import NotFoundError, StorageError, ValidationError
 from mixhouse.meta import models
 from mixhouse.meta.db import META_FILENAME, create_meta_engine, sqlite_url, writer
 from mixhouse.meta.migrations import alembic_config
-from mixhouse.meta.records import CreatedProject, Project, Report, ServiceAccount
+from mixhouse.meta.records import CreatedProject, Membership, Project, Report, ServiceAccount, Workspace
 
 DEFAULT_ORGANIZATION: Final = "Default organization"
 SERVICE_ACCOUNT_PREFIX: Final = "mixhouse-sa."
@@ -92,6 +92,11 @@ def _project_record(row: models.Project) -> Project:
 
 def _service_account_record(row: models.ServiceAccount) -> ServiceAccount:
     return ServiceAccount(id=row.id, username=row.username, name=row.name, organization_id=row.organization_id)
+
+
+def _workspace_record(row: models.Workspace) -> Workspace:
+    return Workspace(row.id, row.project_id, row.name, row.description, row.is_default, row.is_global,
+                     row.is_restricted, row.is_visible, row.creator_name, row.created_at)
 
 
 def _report_record(row: models.Report) -> Report:
@@ -224,7 +229,9 @@ class MetaStore:
                     session.add_all([project, account])
                     session.flush()
                     owner = models.ProjectMember(service_account_id=account.id, project_id=project.id, role="owner")
-                    session.add(owner)
+                    workspace = models.Workspace(project_id=project.id, name=models.GLOBAL_WORKSPACE, is_default=True,
+                                                 is_global=True, creator_name=account.name)
+                    session.add_all([owner, workspace])
                     session.flush()
                     record = _project_record(project)
             except IntegrityError:
@@ -302,6 +309,27 @@ class MetaStore:
                     models.ProjectMember.project_id == project_id,
                 )
             )
+
+    def memberships(self, service_account_id: int) -> list[Membership]:
+        """The projects a service account belongs to, with its role in each, by project id."""
+        with self.reading() as session:
+            rows = session.execute(
+                select(models.Project, models.ProjectMember.role, models.Organization.name)
+                .join(models.ProjectMember, models.ProjectMember.project_id == models.Project.id)
+                .join(models.Organization, models.Organization.id == models.Project.organization_id)
+                .where(models.ProjectMember.service_account_id == service_account_id)
+                .order_by(models.Project.id)
+            )
+            return [Membership(_project_record(project), role, org) for project, role, org in rows]
+
+    # -- workspaces ----------------------------------------------------------------------------------------
+
+    def list_workspaces(self, project_id: int) -> list[Workspace]:
+        with self.reading() as session:
+            rows = session.scalars(
+                select(models.Workspace).where(models.Workspace.project_id == project_id).order_by(models.Workspace.id)
+            )
+            return [_workspace_record(row) for row in rows]
 
     # -- saved reports -------------------------------------------------------------------------------------
 

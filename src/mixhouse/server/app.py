@@ -18,6 +18,7 @@ from mixhouse.config import Settings
 from mixhouse.server.front_door import FrontDoor, cors
 from mixhouse.server.responses import json_response
 from mixhouse.server.routes import (
+    app_access,
     discovery,
     engage_query,
     event_queries,
@@ -69,7 +70,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes: list[Route] = [Route("/healthz", healthz, methods=["GET"])]
     routes += export.routes() + engage_query.routes() + discovery.routes()
     routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
-    routes += flows.routes()
+    routes += flows.routes() + app_access.routes()
     for route in routes:
         app.router.routes.append(route)
 

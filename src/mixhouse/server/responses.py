@@ -94,3 +94,13 @@ def query_error(exc: MixhouseError, request_path: str) -> Response:
     if exc.details.get("position") is not None:
         body["position"] = exc.details["position"]
     return json_response(body, exc.http_status, _retry_headers(exc))
+
+
+def app_error(exc: MixhouseError) -> Response:
+    """App API (``/api/app/...``): ``{"error": "<message>", "status": "error"}``."""
+    return json_response({"error": exc.message, "status": "error"}, exc.http_status, _retry_headers(exc))
+
+
+def app_ok(results: Any) -> Response:
+    """App API success envelope: ``{"status": "ok", "results": ...}`` (the client library unwraps ``results``)."""
+    return json_response({"status": "ok", "results": results})

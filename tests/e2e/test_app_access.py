@@ -1,0 +1,82 @@
+"""App API access through HTTP: ``/api/app/me``, a project's public workspaces and the metadata index, with the
+App envelope, and no view into projects the service account is not a member of."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ProjectCreds, make_project
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def two(server: ServerProcess) -> tuple[ProjectCreds, ProjectCreds]:
+    return make_project(server.data_dir, "app-a", timezone="Europe/Paris"), make_project(server.data_dir, "app-b")
+
+
+def _get(client: httpx.Client, path: str, creds: ProjectCreds | None, status: int = 200) -> Any:
+    auth = (creds.sa_username, creds.sa_secret) if creds else None
+    response = client.get(path, auth=auth)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def test_me_lists_only_the_accounts_projects_and_workspaces(two: Any, client: httpx.Client) -> None:
+    a, b = two
+    body = _get(client, "/api/app/me", a)
+    assert body["status"] == "ok"
+    me = body["results"]
+    assert list(me["projects"]) == [str(a.project_id)]
+    project = me["projects"][str(a.project_id)]
+    assert (project["name"], project["timezone"], project["role"], project["has_workspaces"]) == (
+        "app-a", "Europe/Paris", "owner", True)
+    assert str(project["organization_id"]) in me["organizations"]
+    (workspace,) = me["workspaces"].values()
+    assert (workspace["project_id"], workspace["name"], workspace["is_global"], workspace["is_default"]) == (
+        a.project_id, "All Project Data", True, True)
+    assert list(_get(client, "/api/app/me/", b)["results"]["projects"]) == [str(b.project_id)]
+
+
+def test_public_workspaces_and_metadata_index(two: Any, client: httpx.Client) -> None:
+    a, _ = two
+    (workspace,) = _get(client, f"/api/app/projects/{a.project_id}/workspaces/public", a)["results"]
+    assert workspace["name"] == "All Project Data" and workspace["project_id"] == a.project_id
+    index = _get(client, "/api/app/projects/metadata/index", a)["results"]
+    assert list(index) == [str(a.project_id)]
+    assert [w["id"] for w in index[str(a.project_id)]["workspaces"].values()] == [workspace["id"]]
+
+
+@pytest.mark.parametrize(("path", "status", "fragment"), [
+    ("/api/app/projects/{other}/workspaces/public", 403, "no access to project"),
+    ("/api/app/projects/999999/workspaces/public", 403, "no access to project"),
+    ("/api/app/projects/abc/workspaces/public", 400, "project id must be an integer"),
+])
+def test_other_projects_are_refused(two: Any, client: httpx.Client, path: str, status: int, fragment: str) -> None:
+    a, b = two  # b's project exists, the account is just not a member
+    body = _get(client, path.format(other=b.project_id), a, status)
+    assert body["status"] == "error" and fragment in body["error"]
+
+
+def test_bad_credentials_are_401(two: Any, client: httpx.Client) -> None:
+    a, _ = two
+    assert _get(client, "/api/app/me", None, 401) == {
+        "error": "Invalid credentials: the App API needs HTTP Basic authentication", "status": "error"}
+    response = client.get("/api/app/me", auth=(a.sa_username, "wrong"))
+    assert response.status_code == 401 and response.json() == {"error": "Invalid credentials", "status": "error"}
+    response = client.get("/api/app/me", auth=(a.api_secret, ""))  # a project secret is not an App API credential
+    assert response.status_code == 401
+
+
+def test_public_workspace_keys_match_the_recorded_answers(two: Any, client: httpx.Client) -> None:
+    from tests.support.vectors import interactions, require_vectors
+
+    require_vectors()
+    recorded = [item for _, _, response in interactions({"/api/app/projects/12345/workspaces/public"})
+                for item in ((response.get("body") or {}).get("results") or []) if isinstance(item, dict)]
+    fullest = max((set(item) for item in recorded), key=len)
+    a, _ = two
+    (ours,) = _get(client, f"/api/app/projects/{a.project_id}/workspaces/public", a)["results"]
+    assert set(ours) == fullest
