@@ -40,6 +40,7 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 }
 
 IDENTITY_MODES: Final[tuple[str, ...]] = ("simplified", "original")
+#: A service account's role in a project: owners and admins manage it, analysts read and save, consumers read.
 ROLES: Final[tuple[str, ...]] = ("owner", "admin", "analyst", "consumer")
 #: Kinds of saved report (Mixpanel's bookmark types).
 REPORT_TYPES: Final[tuple[str, ...]] = ("insights", "funnels", "retention", "flows")
@@ -173,6 +174,40 @@ class Workspace(Base):
     created_at: Mapped[datetime] = _created_at()
 
     __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class Annotation(Base):
+    """A note on a project's timeline. ``date`` is ``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DD`` text, as sent."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    date: Mapped[str] = mapped_column(String(19), nullable=False)
+    description: Mapped[str] = mapped_column(String(512), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (Index("ix_annotations_project_id_date", "project_id", "date"), {"sqlite_autoincrement": True})
+
+
+class AnnotationTag(Base):
+    __tablename__ = "annotation_tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+
+    __table_args__ = (UniqueConstraint("project_id", "name"), {"sqlite_autoincrement": True})
+
+
+class AnnotationTagLink(Base):
+    __tablename__ = "annotation_tag_links"
+
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("annotation_tags.id", ondelete="CASCADE"), primary_key=True)
 
 
 class Report(Base):

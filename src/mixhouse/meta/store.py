@@ -322,7 +322,31 @@ class MetaStore:
             )
             return [Membership(_project_record(project), role, org) for project, role, org in rows]
 
+    def add_service_account(self, project_id: int, role: str, name: str) -> tuple[str, str]:
+        """A new service account of the project's organization with ``role`` in the project: (username, secret),
+        the secret shown once."""
+        if role not in models.ROLES:
+            raise ValidationError(f"role must be one of {', '.join(models.ROLES)}, not {role!r}")
+        name = validate_name(name, "service account name")
+        username = f"{SERVICE_ACCOUNT_PREFIX}{secrets.token_hex(8)}"
+        secret = secrets.token_hex(16)
+        with self.writing() as session:
+            project = session.get(models.Project, project_id)
+            if project is None:
+                raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+            account = models.ServiceAccount(organization_id=project.organization_id, username=username,
+                                            secret_hash=secret_digest(secret), name=name)
+            session.add(account)
+            session.flush()
+            session.add(models.ProjectMember(service_account_id=account.id, project_id=project_id, role=role))
+        return username, secret
+
     # -- workspaces ----------------------------------------------------------------------------------------
+
+    def get_workspace(self, workspace_id: int) -> Workspace | None:
+        with self.reading() as session:
+            row = session.get(models.Workspace, workspace_id)
+            return None if row is None else _workspace_record(row)
 
     def list_workspaces(self, project_id: int) -> list[Workspace]:
         with self.reading() as session:

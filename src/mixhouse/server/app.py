@@ -19,6 +19,7 @@ from mixhouse.server.front_door import FrontDoor, cors
 from mixhouse.server.responses import json_response
 from mixhouse.server.routes import (
     app_access,
+    app_annotations,
     discovery,
     engage_query,
     event_queries,
@@ -70,7 +71,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes: list[Route] = [Route("/healthz", healthz, methods=["GET"])]
     routes += export.routes() + engage_query.routes() + discovery.routes()
     routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
-    routes += flows.routes() + app_access.routes()
+    routes += flows.routes() + app_access.routes() + app_annotations.routes()
     for route in routes:
         app.router.routes.append(route)
 

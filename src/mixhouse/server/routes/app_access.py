@@ -1,10 +1,12 @@
-"""App API access routes: ``/api/app/me``, ``/api/app/projects/{pid}/workspaces/public`` and
+"""App API plumbing and access routes: ``/api/app/me``, ``/api/app/projects/{pid}/workspaces/public`` and
 ``/api/app/projects/metadata/index`` (service account Basic auth; App envelope and error shape)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,15 +18,17 @@ from mixhouse.server.context import runtime
 from mixhouse.server.responses import app_error, app_ok
 from mixhouse.services import access
 
+Handler = Callable[[Request, "dict[str, Any] | None"], object]
 
-def _caller(request: Request) -> access.Caller:
+
+def caller(request: Request) -> access.Caller:
     credentials = basic_credentials(request.headers)
     if credentials is None:
         raise AuthenticationError("Invalid credentials: the App API needs HTTP Basic authentication")
     return access.authenticate(runtime(request).meta, credentials.username, credentials.password)
 
 
-def _project_id(request: Request) -> int:
+def project_id_of(request: Request) -> int:
     raw = request.path_params["project_id"]
     try:
         return int(raw)
@@ -32,29 +36,47 @@ def _project_id(request: Request) -> int:
         raise ValidationError(f"project id must be an integer, got {raw!r}") from None
 
 
-def _app_route(handler: Callable[[Request], object]) -> Callable[[Request], Awaitable[Response]]:
+async def json_body(request: Request) -> dict[str, Any] | None:
+    """A JSON object body, ``None`` when empty; anything else is a 400."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ValidationError("the request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return body
+
+
+def app_route(handler: Handler, *, with_body: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint answering ``handler``'s result in the App envelope (``None``: 204), errors in the App shape.
+    Handlers run in a thread: metadata reads and writes block."""
+
     async def endpoint(request: Request) -> Response:
         try:
-            return app_ok(await run_in_threadpool(handler, request))  # metadata reads block
+            body = await json_body(request) if with_body and request.method in ("POST", "PATCH", "PUT") else None
+            result = await run_in_threadpool(handler, request, body)
         except MixhouseError as exc:
             return app_error(exc)
+        return Response(status_code=204) if result is None else app_ok(result)
 
     return endpoint
 
 
-def _me(request: Request) -> object:
-    return access.me(runtime(request).meta, _caller(request))
+def _me(request: Request, _: dict[str, Any] | None) -> object:
+    return access.me(runtime(request).meta, caller(request))
 
 
-def _public_workspaces(request: Request) -> object:
-    caller = _caller(request)
-    project = caller.project(_project_id(request))
+def _public_workspaces(request: Request, _: dict[str, Any] | None) -> object:
+    project = caller(request).project(project_id_of(request))
     meta = runtime(request).meta
     return [access.workspace_json(w) for w in meta.list_workspaces(project.id) if w.is_visible]
 
 
-def _metadata_index(request: Request) -> object:
-    return access.metadata_index(runtime(request).meta, _caller(request))
+def _metadata_index(request: Request, _: dict[str, Any] | None) -> object:
+    return access.metadata_index(runtime(request).meta, caller(request))
 
 
 def routes() -> list[Route]:
@@ -64,6 +86,6 @@ def routes() -> list[Route]:
         ("/api/app/projects/{project_id}/workspaces/public", _public_workspaces),
         ("/api/app/projects/metadata/index", _metadata_index),
     ):
-        endpoint = _app_route(handler)
+        endpoint = app_route(handler)
         out += [Route(path, endpoint, methods=["GET"]), Route(path + "/", endpoint, methods=["GET"])]
     return out
