@@ -63,7 +63,7 @@ def test_other_projects_are_refused(two: Any, client: httpx.Client, path: str, s
 def test_bad_credentials_are_401(two: Any, client: httpx.Client) -> None:
     a, _ = two
     assert _get(client, "/api/app/me", None, 401) == {
-        "error": "Invalid credentials: the App API needs HTTP Basic authentication", "status": "error"}
+        "error": "Invalid credentials: the App API needs HTTP Basic or a bearer token", "status": "error"}
     response = client.get("/api/app/me", auth=(a.sa_username, "wrong"))
     assert response.status_code == 401 and response.json() == {"error": "Invalid credentials", "status": "error"}
     response = client.get("/api/app/me", auth=(a.api_secret, ""))  # a project secret is not an App API credential
@@ -80,3 +80,62 @@ def test_public_workspace_keys_match_the_recorded_answers(two: Any, client: http
     a, _ = two
     (ours,) = _get(client, f"/api/app/projects/{a.project_id}/workspaces/public", a)["results"]
     assert set(ours) == fullest
+
+
+def _token(server: ServerProcess, username: str, *args: str) -> str:
+    import subprocess
+    import sys
+
+    import orjson
+
+    done = subprocess.run([sys.executable, "-m", "mixhouse", "tokens", "create", "--username", username,
+                           "--data-dir", str(server.data_dir), *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    body = orjson.loads(done.stdout)
+    assert body["username"] == username
+    return str(body["token"])
+
+
+def test_bearer_access_tokens(two: Any, server: ServerProcess, client: httpx.Client) -> None:
+    """A token from ``mixhouse tokens create`` acts as its service account on the App and Query APIs."""
+    a, b = two
+    token = _token(server, a.sa_username, "--name", "ci", "--expires-days", "7")
+    bearer = {"Authorization": f"Bearer {token}"}
+    me = client.get("/api/app/me", headers=bearer)
+    assert me.status_code == 200 and list(me.json()["results"]["projects"]) == [str(a.project_id)]
+    created = client.post(f"/api/app/projects/{a.project_id}/annotations/", headers=bearer,
+                          json={"date": "2026-07-01", "description": "by token"})
+    assert created.status_code == 200, created.text
+    names = client.get("/api/query/events/names", headers=bearer,
+                       params={"project_id": a.project_id, "type": "general"})
+    assert names.status_code == 200, names.text
+    refused = client.get("/api/query/events/names", headers=bearer, params={"project_id": b.project_id})
+    assert refused.status_code == 403 and "no access to project" in refused.json()["error"]
+    assert client.get(f"/api/app/projects/{b.project_id}/workspaces/public", headers=bearer).status_code == 403
+    for bad in ("Bearer mhat_unknown", "Bearer not-ours", "Bearer"):
+        response = client.get("/api/app/me", headers={"Authorization": bad})
+        assert response.status_code == 401, bad
+    missing = client.get("/api/query/events/names", headers=bearer)
+    assert missing.status_code == 401 and "project_id is required" in missing.json()["error"]
+
+
+def test_expired_tokens_stop_working(two: Any, server: ServerProcess, client: httpx.Client) -> None:
+    from sqlalchemy import text
+
+    from mixhouse.meta.store import MetaStore
+
+    a, _ = two
+    token = _token(server, a.sa_username, "--expires-days", "1")
+    assert client.get("/api/app/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with MetaStore.for_data_dir(server.data_dir) as store, store.engine.begin() as connection:
+        connection.execute(text("UPDATE access_tokens SET expires_at = '2000-01-01 00:00:00'"))
+    assert client.get("/api/app/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_tokens_create_refuses_an_unknown_account(server: ServerProcess) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "mixhouse", "tokens", "create", "--username", "nobody",
+                           "--data-dir", str(server.data_dir)], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "no service account 'nobody'" in done.stderr

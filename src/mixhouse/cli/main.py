@@ -14,6 +14,7 @@ from rich.table import Table
 from mixhouse import __version__
 from mixhouse.cli.options import DEFAULT_DATA_DIR, DataDir
 from mixhouse.cli.reports import reports_app
+from mixhouse.cli.tokens import tokens_app
 from mixhouse.errors import MixhouseError
 
 app = typer.Typer(help="Mixhouse server: Mixpanel-compatible product analytics on ClickHouse.", no_args_is_help=True)
@@ -22,6 +23,7 @@ app.add_typer(projects_app, name="projects")
 console = Console()
 
 app.add_typer(reports_app, name="reports")
+app.add_typer(tokens_app, name="tokens")
 
 
 def _fail(exc: MixhouseError) -> None:

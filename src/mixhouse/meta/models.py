@@ -210,6 +210,23 @@ class AnnotationTagLink(Base):
     tag_id: Mapped[int] = mapped_column(ForeignKey("annotation_tags.id", ondelete="CASCADE"), primary_key=True)
 
 
+class AccessToken(Base):
+    """A bearer token acting as its service account (OAuth-style ``Authorization: Bearer``); only a digest is kept."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_account_id: Mapped[int] = mapped_column(
+        ForeignKey("service_accounts.id", ondelete="CASCADE"), nullable=False
+    )
+    token_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH), nullable=False, unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
 class Report(Base):
     """A saved report (Mixpanel's bookmark): its kind and the bookmark params it runs. Saved funnels are reports
     of type ``funnels`` (``funnel_id`` is the report id)."""

@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -30,6 +31,8 @@ from mixhouse.meta.records import CreatedProject, Membership, Project, Report, S
 
 DEFAULT_ORGANIZATION: Final = "Default organization"
 SERVICE_ACCOUNT_PREFIX: Final = "mixhouse-sa."
+#: Bearer tokens start with this, so a leaked one is recognisable (and other bearer values are refused at once).
+ACCESS_TOKEN_PREFIX: Final = "mhat_"
 #: Arbitrary constant: the PostgreSQL advisory lock that serializes concurrent ``migrate`` calls.
 _PG_MIGRATION_LOCK: Final = 0x6D69786D657461  # "mixmeta"
 #: Attempts of a write transaction that hit a unique-constraint race (e.g. two processes creating one org).
@@ -340,6 +343,39 @@ class MetaStore:
             session.flush()
             session.add(models.ProjectMember(service_account_id=account.id, project_id=project_id, role=role))
         return username, secret
+
+    # -- bearer access tokens ------------------------------------------------------------------------------
+
+    def create_access_token(
+        self, username: str, name: str, expires_days: int | None = None
+    ) -> tuple[str, datetime | None]:
+        """A new bearer token acting as service account ``username``: (token, expiry), the token shown once."""
+        name = validate_name(name, "token name")
+        if expires_days is not None and not 1 <= expires_days <= 3650:
+            raise ValidationError("a token expires after 1 to 3650 days")
+        token = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = None if expires_days is None else datetime.now(UTC) + timedelta(days=expires_days)
+        with self.writing() as session:
+            account = session.scalar(select(models.ServiceAccount).where(models.ServiceAccount.username == username))
+            if account is None:
+                raise NotFoundError(f"no service account {username!r}", details={"username": username})
+            session.add(models.AccessToken(service_account_id=account.id, token_hash=secret_digest(token), name=name,
+                                           expires_at=expires))
+        return token, expires
+
+    def authenticate_access_token(self, token: str) -> ServiceAccount | None:
+        """The service account a bearer token acts as, unless it is unknown or expired."""
+        if not isinstance(token, str) or not token.startswith(ACCESS_TOKEN_PREFIX):
+            return None
+        digest = secret_digest(token)
+        with self.reading() as session:
+            row = session.scalar(select(models.AccessToken).where(models.AccessToken.token_hash == digest))
+            if row is None or not hmac.compare_digest(row.token_hash, digest):
+                return None
+            if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+                return None
+            account = session.get(models.ServiceAccount, row.service_account_id)
+            return None if account is None else _service_account_record(account)
 
     # -- workspaces ----------------------------------------------------------------------------------------
 

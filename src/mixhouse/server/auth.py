@@ -16,6 +16,12 @@ class BasicCredentials:
     password: str
 
 
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (OAuth-style access tokens), or None for another scheme."""
+    scheme, _, value = (headers.get("authorization") or "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
 def basic_credentials(headers: Mapping[str, str]) -> BasicCredentials | None:
     """``Authorization: Basic`` as base64 ``user:secret`` or, as Mixpanel's docs allow, plain ``user:secret``."""
     header = headers.get("authorization")

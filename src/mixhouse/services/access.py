@@ -1,8 +1,9 @@
 """Who is calling the App API and what they may see: service accounts, their projects and roles, and workspaces.
 
-A service account authenticates with HTTP Basic (username and secret) and sees exactly the projects it is a member
-of, each with its role (``owner``, ``admin``, ``analyst``, ``consumer``). A project it is not a member of is refused
-(403) whether or not it exists, so ids cannot be probed.
+A service account authenticates with HTTP Basic (username and secret), or a bearer access token acts as it
+(``mixhouse tokens create``); either way it sees exactly the projects it is a member of, each with its role
+(``owner``, ``admin``, ``analyst``, ``consumer``). A project it is not a member of is refused (403) whether or not
+it exists, so ids cannot be probed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def authenticate(meta: MetaStore, username: str, secret: str) -> Caller:
     account = meta.authenticate_service_account(username, secret)
     if account is None:
         raise AuthenticationError("Invalid credentials")
+    return Caller(account, tuple(meta.memberships(account.id)))
+
+
+def authenticate_bearer(meta: MetaStore, token: str) -> Caller:
+    account = meta.authenticate_access_token(token)
+    if account is None:
+        raise AuthenticationError("Invalid credentials: unknown or expired access token")
     return Caller(account, tuple(meta.memberships(account.id)))
 
 

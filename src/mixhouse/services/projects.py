@@ -91,6 +91,20 @@ class ProjectDirectory:
             return project
         raise AuthenticationError("Invalid credentials")
 
+    def authenticate_bearer(self, token: str, project_id: int | None, roles: frozenset[str] = READ_ROLES) -> Project:
+        """A bearer access token acting as its service account, for ``project_id`` (required)."""
+        account = self.meta.authenticate_access_token(token)
+        if account is None:
+            raise AuthenticationError("Invalid credentials: unknown or expired access token")
+        if project_id is None:
+            raise AuthenticationError("project_id is required when authenticating with an access token")
+        role = self.meta.role_in_project(account.id, project_id)
+        if role is None:
+            raise PermissionDeniedError(f"this access token has no access to project {project_id}")
+        if role not in roles:
+            raise PermissionDeniedError(f"the {role} role may not do this in project {project_id}")
+        return self.get(project_id)
+
     def authenticate_token(self, token: str, project_id: int | None) -> Project:
         project = self.by_token(token)
         if project is None or (project_id is not None and project_id != project.id):

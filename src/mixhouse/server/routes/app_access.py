@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mixhouse.errors import AuthenticationError, MixhouseError, ValidationError
-from mixhouse.server.auth import basic_credentials
+from mixhouse.server.auth import basic_credentials, bearer_token
 from mixhouse.server.context import runtime
 from mixhouse.server.responses import app_error, app_ok
 from mixhouse.services import access
@@ -22,10 +22,15 @@ Handler = Callable[[Request, "dict[str, Any] | None"], object]
 
 
 def caller(request: Request) -> access.Caller:
+    """The service account calling: HTTP Basic (username and secret) or a bearer access token."""
+    meta = runtime(request).meta
+    token = bearer_token(request.headers)
+    if token is not None:
+        return access.authenticate_bearer(meta, token)
     credentials = basic_credentials(request.headers)
     if credentials is None:
-        raise AuthenticationError("Invalid credentials: the App API needs HTTP Basic authentication")
-    return access.authenticate(runtime(request).meta, credentials.username, credentials.password)
+        raise AuthenticationError("Invalid credentials: the App API needs HTTP Basic or a bearer token")
+    return access.authenticate(meta, credentials.username, credentials.password)
 
 
 def project_id_of(request: Request) -> int:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from mixhouse.errors import AuthenticationError, ValidationError
 from mixhouse.ingest.decode import parse_json
 from mixhouse.meta.records import Project
-from mixhouse.server.auth import basic_credentials, project_id_param
+from mixhouse.server.auth import basic_credentials, bearer_token, project_id_param
 from mixhouse.server.context import runtime
 
 
@@ -37,11 +37,14 @@ async def request_params(request: Request) -> dict[str, Any]:
 
 
 def authenticate(request: Request, params: Mapping[str, Any]) -> Project:
+    raw_id = params.get("project_id")
+    project_id = project_id_param(str(raw_id) if raw_id is not None else None)
+    token = bearer_token(request.headers)
+    if token is not None:
+        return runtime(request).projects.authenticate_bearer(token, project_id)
     credentials = basic_credentials(request.headers)
     if credentials is None:
         raise AuthenticationError("authentication required: HTTP Basic with a service account or project secret")
-    raw_id = params.get("project_id")
-    project_id = project_id_param(str(raw_id) if raw_id is not None else None)
     return runtime(request).projects.authenticate(
         username=credentials.username, password=credentials.password, project_id=project_id
     )
