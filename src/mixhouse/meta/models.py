@@ -227,6 +227,25 @@ class AccessToken(Base):
     __table_args__ = ({"sqlite_autoincrement": True},)
 
 
+class Webhook(Base):
+    """A project webhook. ``password`` is kept to authenticate to the receiver (basic auth), never answered."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID, as Mixpanel's ids are
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+    auth_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    username: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH), nullable=True)
+    password: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH), nullable=True)
+    creator_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    creator_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False, default="", server_default="")
+    created_at: Mapped[datetime] = _created_at()
+    modified_at: Mapped[datetime] = _created_at()
+
+
 class Report(Base):
     """A saved report (Mixpanel's bookmark): its kind and the bookmark params it runs. Saved funnels are reports
     of type ``funnels`` (``funnel_id`` is the report id)."""

@@ -20,6 +20,7 @@ from mixhouse.server.responses import json_response
 from mixhouse.server.routes import (
     app_access,
     app_annotations,
+    app_webhooks,
     discovery,
     engage_query,
     event_queries,
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += export.routes() + engage_query.routes() + discovery.routes()
     routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
     routes += flows.routes() + app_access.routes() + app_annotations.routes()
+    routes += app_webhooks.routes()
     for route in routes:
         app.router.routes.append(route)
 

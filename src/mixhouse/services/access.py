@@ -31,6 +31,16 @@ class Caller:
         return self.membership(project_id).project
 
 
+#: Roles that may create, change and delete a project's entities; consumers only read.
+WRITERS = frozenset({"owner", "admin", "analyst"})
+
+
+def check_writer(caller: Caller, project_id: int) -> None:
+    role = caller.membership(project_id).role
+    if role not in WRITERS:
+        raise PermissionDeniedError(f"the {role} role cannot change project {project_id}")
+
+
 def authenticate(meta: MetaStore, username: str, secret: str) -> Caller:
     account = meta.authenticate_service_account(username, secret)
     if account is None:

@@ -2,8 +2,8 @@
 
 An annotation is ``{"id", "project_id", "date", "description", "tags": [{"id", "name", "project_id"}]}``. Dates are
 ``YYYY-MM-DD HH:MM:SS`` (the format the client library documents) or ``YYYY-MM-DD`` (what its tests send), kept as
-sent; a date cannot change after creation (400). Descriptions are 1–512 characters. Owners, admins and analysts may
-write; consumers only read (403).
+sent; a date cannot change after creation (400). Descriptions are 1–512 characters. Writes need a writing role
+(``services/access.py``).
 """
 
 from __future__ import annotations
@@ -12,19 +12,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from mixhouse.errors import PermissionDeniedError, ValidationError
+from mixhouse.errors import ValidationError
 from mixhouse.meta.annotations import Annotation, Tag
-from mixhouse.services.access import Caller
 
 MAX_DESCRIPTION = 512
-WRITERS = frozenset({"owner", "admin", "analyst"})
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?")
-
-
-def check_writer(caller: Caller, project_id: int) -> None:
-    role = caller.membership(project_id).role
-    if role not in WRITERS:
-        raise PermissionDeniedError(f"the {role} role cannot change project {project_id}")
 
 
 def annotation_date(value: Any) -> str:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mixhouse.errors import AuthenticationError, MixhouseError, ValidationError
+from mixhouse.errors import AuthenticationError, MixhouseError, PermissionDeniedError, ValidationError
 from mixhouse.server.auth import basic_credentials, bearer_token
 from mixhouse.server.context import runtime
 from mixhouse.server.responses import app_error, app_ok
@@ -39,6 +39,37 @@ def project_id_of(request: Request) -> int:
         return int(raw)
     except ValueError:
         raise ValidationError(f"project id must be an integer, got {raw!r}") from None
+
+
+def project_scope(request: Request) -> tuple[access.Caller, int]:
+    """The caller and the project the path names, directly (``/projects/{pid}/``) or through a pinned workspace
+    (``/workspaces/{wid}/``, the workspace's project); members only (403)."""
+    who = caller(request)
+    if "workspace_id" in request.path_params:
+        workspace_id = int(request.path_params["workspace_id"])
+        workspace = runtime(request).meta.get_workspace(workspace_id)
+        if workspace is None:
+            raise PermissionDeniedError(f"this account has no access to workspace {workspace_id}")
+        project_id = workspace.project_id
+    else:
+        project_id = project_id_of(request)
+    who.project(project_id)
+    return who, project_id
+
+
+#: The two places a workspace-scoped entity lives (``S(...)`` in the client library).
+SCOPED_PREFIXES = ("/api/app/projects/{project_id}/", "/api/app/workspaces/{workspace_id:int}/")
+
+
+def scoped_routes(entries: list[tuple[str, Handler, list[str]]]) -> list[Route]:
+    """Each ``(path, handler, methods)`` under both prefixes, with and without the trailing slash."""
+    out: list[Route] = []
+    for prefix in SCOPED_PREFIXES:
+        for path, handler, methods in entries:
+            endpoint = app_route(handler, with_body=True)
+            out += [Route(prefix + path, endpoint, methods=methods),
+                    Route(prefix + path + "/", endpoint, methods=methods)]
+    return out
 
 
 async def json_body(request: Request) -> dict[str, Any] | None:

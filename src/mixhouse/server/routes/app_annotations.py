@@ -3,34 +3,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
-from mixhouse.errors import NotFoundError, PermissionDeniedError, ValidationError
+from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.meta.annotations import Annotations
 from mixhouse.server.context import runtime
-from mixhouse.server.routes.app_access import app_route, caller, project_id_of
+from mixhouse.server.routes.app_access import project_scope, scoped_routes
 from mixhouse.services import annotations as service
-from mixhouse.services.access import Caller
+from mixhouse.services.access import Caller, check_writer
 
 
 def _scope(request: Request) -> tuple[Caller, int, Annotations]:
-    """The caller, the project the path names (directly or through a workspace) and its annotations."""
-    who = caller(request)
-    meta = runtime(request).meta
-    if "workspace_id" in request.path_params:
-        workspace_id = int(request.path_params["workspace_id"])
-        workspace = meta.get_workspace(workspace_id)
-        if workspace is None:
-            raise PermissionDeniedError(f"this account has no access to workspace {workspace_id}")
-        project_id = workspace.project_id
-    else:
-        project_id = project_id_of(request)
-    who.project(project_id)  # members only
-    return who, project_id, Annotations(meta, project_id)
+    who, project_id = project_scope(request)
+    return who, project_id, Annotations(runtime(request).meta, project_id)
 
 
 def _list_or_create(request: Request, body: dict[str, Any] | None) -> object:
@@ -41,7 +29,7 @@ def _list_or_create(request: Request, body: dict[str, Any] | None) -> object:
                            to_date=service.day(params.get("toDate"), "toDate"),
                            tag_ids=service.tag_ids(params.get("tags")))
         return [service.annotation_json(note) for note in found]
-    service.check_writer(who, project_id)
+    check_writer(who, project_id)
     body = body or {}
     user_id = body.get("user_id")
     if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
@@ -60,7 +48,7 @@ def _one(request: Request, body: dict[str, Any] | None) -> object:
         if found is None:
             raise missing
         return service.annotation_json(found)
-    service.check_writer(who, project_id)
+    check_writer(who, project_id)
     if request.method == "DELETE":
         if not notes.delete(annotation_id):
             raise missing
@@ -80,7 +68,7 @@ def _tags(request: Request, body: dict[str, Any] | None) -> object:
     who, project_id, notes = _scope(request)
     if request.method == "GET":
         return [service.tag_json(tag) for tag in notes.tags()]
-    service.check_writer(who, project_id)
+    check_writer(who, project_id)
     name = (body or {}).get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise ValidationError("a tag needs a name of 1 to 255 characters")
@@ -88,16 +76,8 @@ def _tags(request: Request, body: dict[str, Any] | None) -> object:
 
 
 def routes() -> list[Route]:
-    out: list[Route] = []
-    handlers: list[tuple[str, Callable[[Request, dict[str, Any] | None], object], list[str]]] = [
+    return scoped_routes([
         ("annotations/tags", _tags, ["GET", "POST"]),
         ("annotations/{annotation_id:int}", _one, ["GET", "PATCH", "DELETE"]),
         ("annotations", _list_or_create, ["GET", "POST"]),
-    ]
-    for prefix in ("/api/app/projects/{project_id}/", "/api/app/workspaces/{workspace_id:int}/"):
-        for path, handler, methods in handlers:
-            endpoint = app_route(handler, with_body=True)
-            out += [Route(prefix + path, endpoint, methods=methods),
-                    Route(prefix + path + "/", endpoint, methods=methods)]
-    return out
-
+    ])

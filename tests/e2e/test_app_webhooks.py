@@ -1,0 +1,125 @@
+"""Project webhooks over the App API: the lifecycle, the password never answered, a test delivery to a real HTTP
+receiver started here (basic auth checked on its side), consumers read-only, projects isolated."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from tests.conftest import ProjectCreds, make_project
+from tests.support.server import ServerProcess, free_port
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[str | None, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _Receiver.received.append((self.headers.get("Authorization"), orjson.loads(body)))
+        status = 200 if self.path == "/ok" else 503
+        self.send_response(status)
+        self.send_header("Content-Length", "4")
+        self.end_headers()
+        self.wfile.write(b"nope" if status != 200 else b"done")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[str]:
+    http = HTTPServer(("127.0.0.1", free_port()), _Receiver)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+
+
+@pytest.fixture(scope="module")
+def projects(server: ServerProcess) -> tuple[ProjectCreds, ProjectCreds, tuple[str, str]]:
+    from mixhouse.meta.store import MetaStore
+
+    a, b = make_project(server.data_dir, "hooks-a"), make_project(server.data_dir, "hooks-b")
+    with MetaStore.for_data_dir(server.data_dir) as store:
+        consumer = store.add_service_account(a.project_id, "consumer", "reader")
+    return a, b, consumer
+
+
+def _call(client: httpx.Client, method: str, path: str, auth: tuple[str, str], status: int = 200,
+          body: dict[str, Any] | None = None) -> Any:
+    response = client.request(method, path, auth=auth, json=body)
+    assert response.status_code == status, response.text
+    return None if status == 204 else response.json()
+
+
+def _sa(creds: ProjectCreds) -> tuple[str, str]:
+    return creds.sa_username, creds.sa_secret
+
+
+def test_lifecycle_without_ever_answering_the_password(projects: Any, client: httpx.Client) -> None:
+    a, _, _ = projects
+    base = f"/api/app/projects/{a.project_id}/webhooks/"
+    hook = _call(client, "POST", base, _sa(a), body={"name": "Ops", "url": "https://hooks.example.com/x",
+                                                     "auth_type": "basic", "username": "u", "password": "p4ss"})
+    assert hook["status"] == "ok"
+    hook = hook["results"]
+    assert {k: hook[k] for k in ("name", "url", "is_enabled", "auth_type")} == {
+        "name": "Ops", "url": "https://hooks.example.com/x", "is_enabled": True, "auth_type": "basic"}
+    assert len(hook["id"]) == 36 and "password" not in hook and "username" not in hook
+    assert [h["id"] for h in _call(client, "GET", base, _sa(a))["results"]] == [hook["id"]]
+    patched = _call(client, "PATCH", f"{base}{hook['id']}/", _sa(a), body={"name": "Ops 2", "is_enabled": False})
+    assert (patched["results"]["name"], patched["results"]["is_enabled"]) == ("Ops 2", False)
+    assert "p4ss" not in orjson.dumps(_call(client, "GET", base, _sa(a))).decode()
+    _call(client, "DELETE", f"{base}{hook['id']}/", _sa(a), 204)
+    _call(client, "DELETE", f"{base}{hook['id']}/", _sa(a), 404)
+    assert _call(client, "GET", base, _sa(a))["results"] == []
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ({"name": "x", "url": "ftp://example.com"}, "http or https"),
+    ({"name": "", "url": "https://example.com"}, "name must be"),
+    ({"name": "x", "url": "https://example.com", "auth_type": "digest"}, "auth_type must be basic"),
+    ({"name": "x", "url": "https://example.com", "auth_type": "basic"}, "needs a username"),
+])
+def test_bad_webhooks_are_400(projects: Any, client: httpx.Client, body: dict[str, Any], fragment: str) -> None:
+    a, _, _ = projects
+    error = _call(client, "POST", f"/api/app/projects/{a.project_id}/webhooks/", _sa(a), 400, body=body)
+    assert fragment in error["error"]
+
+
+def test_test_delivery_reaches_a_real_receiver(projects: Any, client: httpx.Client, receiver: str) -> None:
+    a, _, _ = projects
+    path = f"/api/app/projects/{a.project_id}/webhooks/test/"
+    _Receiver.received.clear()
+    ok = _call(client, "POST", path, _sa(a), body={"url": receiver + "/ok", "auth_type": "basic",
+                                                   "username": "hook", "password": "s3cret"})["results"]
+    assert ok == {"success": True, "status_code": 200, "message": "OK"}
+    authorization, message = _Receiver.received[-1]
+    assert authorization == "Basic " + base64.b64encode(b"hook:s3cret").decode()
+    assert message["type"] == "test"
+    failing = _call(client, "POST", path, _sa(a), body={"url": receiver + "/down"})["results"]
+    assert (failing["success"], failing["status_code"]) == (False, 503)
+    refused = _call(client, "POST", path, _sa(a), body={"url": f"http://127.0.0.1:{free_port()}/"})["results"]
+    assert (refused["success"], refused["status_code"]) == (False, 500) and refused["message"]
+
+
+def test_consumers_and_other_projects(projects: Any, client: httpx.Client) -> None:
+    a, b, consumer = projects
+    base = f"/api/app/projects/{a.project_id}/webhooks/"
+    hook = _call(client, "POST", base, _sa(a), body={"name": "Kept", "url": "https://example.com/k"})["results"]
+    assert [h["id"] for h in _call(client, "GET", base, consumer)["results"]] == [hook["id"]]
+    for method, path, body in (("POST", base, {"name": "n", "url": "https://e.com"}),
+                               ("PATCH", f"{base}{hook['id']}/", {"name": "n"}),
+                               ("DELETE", f"{base}{hook['id']}/", None),
+                               ("POST", base + "test/", {"url": "https://e.com"})):
+        assert _call(client, method, path, consumer, 403, body=body)["status"] == "error"
+    assert "no access" in _call(client, "GET", base, _sa(b), 403)["error"]
+    _call(client, "DELETE", f"/api/app/projects/{b.project_id}/webhooks/{hook['id']}/", _sa(b), 404)
+    assert [h["name"] for h in _call(client, "GET", base, _sa(a))["results"]] == ["Kept"]
