@@ -20,7 +20,7 @@ from tests.support.server import ServerProcess, free_port
 class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[str | None, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         _Receiver.received.append((self.headers.get("Authorization"), orjson.loads(body)))
         status = 200 if self.path == "/ok" else 503
