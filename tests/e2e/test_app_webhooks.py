@@ -17,12 +17,15 @@ from tests.conftest import ProjectCreds, make_project
 from tests.support.server import ServerProcess, free_port
 
 
+#: What the receiver got: (Authorization header, JSON body) per request.
+RECEIVED: list[tuple[str | None, Any]] = []
+
+
 class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[str | None, Any]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        _Receiver.received.append((self.headers.get("Authorization"), orjson.loads(body)))
+        RECEIVED.append((self.headers.get("Authorization"), orjson.loads(body)))
         status = 200 if self.path == "/ok" else 503
         self.send_response(status)
         self.send_header("Content-Length", "4")
@@ -97,11 +100,11 @@ def test_bad_webhooks_are_400(projects: Any, client: httpx.Client, body: dict[st
 def test_test_delivery_reaches_a_real_receiver(projects: Any, client: httpx.Client, receiver: str) -> None:
     a, _, _ = projects
     path = f"/api/app/projects/{a.project_id}/webhooks/test/"
-    _Receiver.received.clear()
+    RECEIVED.clear()
     ok = _call(client, "POST", path, _sa(a), body={"url": receiver + "/ok", "auth_type": "basic",
                                                    "username": "hook", "password": "s3cret"})["results"]
     assert ok == {"success": True, "status_code": 200, "message": "OK"}
-    authorization, message = _Receiver.received[-1]
+    authorization, message = RECEIVED[-1]
     assert authorization == "Basic " + base64.b64encode(b"hook:s3cret").decode()
     assert message["type"] == "test"
     failing = _call(client, "POST", path, _sa(a), body={"url": receiver + "/down"})["results"]
