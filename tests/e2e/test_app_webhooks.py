@@ -16,7 +16,6 @@ import pytest
 from tests.conftest import ProjectCreds, make_project
 from tests.support.server import ServerProcess, free_port
 
-
 #: What the receiver got: (Authorization header, JSON body) per request.
 RECEIVED: list[tuple[str | None, Any]] = []
 
