@@ -76,14 +76,7 @@ class ProjectDirectory:
     ) -> Project:
         account = self.meta.authenticate_service_account(username, password) if password else None
         if account is not None:
-            if project_id is None:
-                raise AuthenticationError("project_id is required when authenticating with a service account")
-            role = self.meta.role_in_project(account.id, project_id)
-            if role is None:
-                raise PermissionDeniedError(f"this service account has no access to project {project_id}")
-            if role not in roles:
-                raise PermissionDeniedError(f"the {role} role may not do this in project {project_id}")
-            return self.get(project_id)
+            return self._member_project(account.id, project_id, roles, "a service account")
         project = self.meta.project_by_secret(username) if username else None
         if project is not None and not password:
             if project_id is not None and project_id != project.id:
@@ -96,11 +89,15 @@ class ProjectDirectory:
         account = self.meta.authenticate_access_token(token)
         if account is None:
             raise AuthenticationError("Invalid credentials: unknown or expired access token")
+        return self._member_project(account.id, project_id, roles, "an access token")
+
+    def _member_project(self, account_id: int, project_id: int | None, roles: frozenset[str], what: str) -> Project:
+        """``project_id``, if the account is a member with one of ``roles`` (``what`` names the credential)."""
         if project_id is None:
-            raise AuthenticationError("project_id is required when authenticating with an access token")
-        role = self.meta.role_in_project(account.id, project_id)
+            raise AuthenticationError(f"project_id is required when authenticating with {what}")
+        role = self.meta.role_in_project(account_id, project_id)
         if role is None:
-            raise PermissionDeniedError(f"this access token has no access to project {project_id}")
+            raise PermissionDeniedError(f"this {what.split(' ', 1)[1]} has no access to project {project_id}")
         if role not in roles:
             raise PermissionDeniedError(f"the {role} role may not do this in project {project_id}")
         return self.get(project_id)
