@@ -8,69 +8,53 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ProjectCreds, make_project
+from tests.conftest import ProjectCreds
+from tests.support.app_api import call, projects_with_consumer, sa
 from tests.support.server import ServerProcess
 
 
 @pytest.fixture(scope="module")
 def projects(server: ServerProcess) -> tuple[ProjectCreds, ProjectCreds, tuple[str, str]]:
-    """Two projects, and a consumer service account of the first."""
-    from mixhouse.meta.store import MetaStore
-
-    a, b = make_project(server.data_dir, "notes-a"), make_project(server.data_dir, "notes-b")
-    with MetaStore.for_data_dir(server.data_dir) as store:
-        consumer = store.add_service_account(a.project_id, "consumer", "reader")
-    return a, b, consumer
-
-
-def _call(client: httpx.Client, method: str, path: str, auth: tuple[str, str], status: int = 200,
-          body: dict[str, Any] | None = None, **params: Any) -> Any:
-    response = client.request(method, path, auth=auth, json=body, params=params or None)
-    assert response.status_code == status, response.text
-    return None if status == 204 else response.json()
-
-
-def _sa(creds: ProjectCreds) -> tuple[str, str]:
-    return creds.sa_username, creds.sa_secret
+    return projects_with_consumer(server, "notes")
 
 
 def test_lifecycle(projects: Any, client: httpx.Client) -> None:
     a, _, _ = projects
     base = f"/api/app/projects/{a.project_id}/annotations/"
-    release = _call(client, "POST", base + "tags/", _sa(a), body={"name": "releases"})["results"]
-    assert _call(client, "POST", base + "tags/", _sa(a), body={"name": "releases"})["results"] == release  # same tag
-    incident = _call(client, "POST", base + "tags/", _sa(a), body={"name": "incidents"})["results"]
-    created = _call(client, "POST", base, _sa(a), body={"date": "2026-03-31 09:30:00", "description": "v2.5 release",
+    release = call(client, "POST", base + "tags/", sa(a), body={"name": "releases"})["results"]
+    assert call(client, "POST", base + "tags/", sa(a), body={"name": "releases"})["results"] == release  # same tag
+    incident = call(client, "POST", base + "tags/", sa(a), body={"name": "incidents"})["results"]
+    created = call(client, "POST", base, sa(a), body={"date": "2026-03-31 09:30:00", "description": "v2.5 release",
                                                         "tags": [release["id"]]})
     assert created["status"] == "ok"
     note = created["results"]
     assert {k: note[k] for k in ("project_id", "date", "description")} == {
         "project_id": a.project_id, "date": "2026-03-31 09:30:00", "description": "v2.5 release"}
     assert [t["name"] for t in note["tags"]] == ["releases"]
-    other = _call(client, "POST", base, _sa(a), body={"date": "2026-04-02", "description": "outage"})["results"]
+    other = call(client, "POST", base, sa(a), body={"date": "2026-04-02", "description": "outage"})["results"]
 
-    assert _call(client, "GET", f"{base}{note['id']}/", _sa(a))["results"] == note
-    listed = _call(client, "GET", base, _sa(a))["results"]
+    assert call(client, "GET", f"{base}{note['id']}/", sa(a))["results"] == note
+    listed = call(client, "GET", base, sa(a))["results"]
     assert [n["id"] for n in listed] == [note["id"], other["id"]]
-    assert [n["id"] for n in _call(client, "GET", base, _sa(a), fromDate="2026-04-01")["results"]] == [other["id"]]
-    assert [n["id"] for n in _call(client, "GET", base, _sa(a), toDate="2026-03-31")["results"]] == [note["id"]]
-    assert [n["id"] for n in _call(client, "GET", base, _sa(a), tags=f"{release['id']}")["results"]] == [note["id"]]
+    assert [n["id"] for n in call(client, "GET", base, sa(a), fromDate="2026-04-01")["results"]] == [other["id"]]
+    assert [n["id"] for n in call(client, "GET", base, sa(a), toDate="2026-03-31")["results"]] == [note["id"]]
+    assert [n["id"] for n in call(client, "GET", base, sa(a), tags=f"{release['id']}")["results"]] == [note["id"]]
 
-    patched = _call(client, "PATCH", f"{base}{note['id']}/", _sa(a),
+    patched = call(client, "PATCH", f"{base}{note['id']}/", sa(a),
                     body={"description": "v2.5.1 release", "tags": [incident["id"], release["id"]]})["results"]
     assert patched["description"] == "v2.5.1 release" and patched["date"] == "2026-03-31 09:30:00"
     assert sorted(t["name"] for t in patched["tags"]) == ["incidents", "releases"]
-    error = _call(client, "PATCH", f"{base}{note['id']}/", _sa(a), 400, body={"date": "2026-04-01 00:00:00"})
+    error = call(client, "PATCH", f"{base}{note['id']}/", sa(a), 400, body={"date": "2026-04-01 00:00:00"})
     assert error == {"error": "the annotation date cannot be changed after creation", "status": "error"}
 
     # the pinned-workspace path style reaches the same annotations
-    (workspace,) = _call(client, "GET", f"/api/app/projects/{a.project_id}/workspaces/public", _sa(a))["results"]
-    scoped = _call(client, "GET", f"/api/app/workspaces/{workspace['id']}/annotations/", _sa(a))["results"]
+    (workspace,) = call(client, "GET", f"/api/app/projects/{a.project_id}/workspaces/public", sa(a))["results"]
+    scoped = call(client, "GET", f"/api/app/workspaces/{workspace['id']}/annotations/", sa(a))["results"]
     assert [n["id"] for n in scoped] == [note["id"], other["id"]]
 
-    _call(client, "DELETE", f"{base}{other['id']}/", _sa(a), 204)
-    _call(client, "GET", f"{base}{other['id']}/", _sa(a), 404)
-    assert [t["name"] for t in _call(client, "GET", base + "tags/", _sa(a))["results"]] == ["releases", "incidents"]
+    call(client, "DELETE", f"{base}{other['id']}/", sa(a), 204)
+    call(client, "GET", f"{base}{other['id']}/", sa(a), 404)
+    assert [t["name"] for t in call(client, "GET", base + "tags/", sa(a))["results"]] == ["releases", "incidents"]
 
 
 @pytest.mark.parametrize(("body", "fragment"), [
@@ -82,38 +66,38 @@ def test_lifecycle(projects: Any, client: httpx.Client) -> None:
 ])
 def test_bad_annotations_are_400(projects: Any, client: httpx.Client, body: dict[str, Any], fragment: str) -> None:
     a, _, _ = projects
-    error = _call(client, "POST", f"/api/app/projects/{a.project_id}/annotations/", _sa(a), 400, body=body)
+    error = call(client, "POST", f"/api/app/projects/{a.project_id}/annotations/", sa(a), 400, body=body)
     assert fragment in error["error"] and error["status"] == "error"
 
 
 def test_consumers_read_but_do_not_write(projects: Any, client: httpx.Client) -> None:
     a, _, consumer = projects
     base = f"/api/app/projects/{a.project_id}/annotations/"
-    note = _call(client, "POST", base, _sa(a), body={"date": "2026-05-01", "description": "kept"})["results"]
-    assert any(n["id"] == note["id"] for n in _call(client, "GET", base, consumer)["results"])
+    note = call(client, "POST", base, sa(a), body={"date": "2026-05-01", "description": "kept"})["results"]
+    assert any(n["id"] == note["id"] for n in call(client, "GET", base, consumer)["results"])
     for method, path, body in (("POST", base, {"date": "2026-05-02", "description": "no"}),
                                ("PATCH", f"{base}{note['id']}/", {"description": "no"}),
                                ("DELETE", f"{base}{note['id']}/", None), ("POST", base + "tags/", {"name": "no"})):
-        error = _call(client, method, path, consumer, 403, body=body)
+        error = call(client, method, path, consumer, 403, body=body)
         assert error == {"error": f"the consumer role cannot change project {a.project_id}", "status": "error"}
-    assert _call(client, "GET", f"{base}{note['id']}/", _sa(a))["results"]["description"] == "kept"
+    assert call(client, "GET", f"{base}{note['id']}/", sa(a))["results"]["description"] == "kept"
 
 
 def test_projects_are_isolated(projects: Any, client: httpx.Client) -> None:
     a, b, _ = projects
-    note = _call(client, "POST", f"/api/app/projects/{a.project_id}/annotations/", _sa(a),
+    note = call(client, "POST", f"/api/app/projects/{a.project_id}/annotations/", sa(a),
                  body={"date": "2026-06-01", "description": "a only"})["results"]
-    (workspace,) = _call(client, "GET", f"/api/app/projects/{a.project_id}/workspaces/public", _sa(a))["results"]
+    (workspace,) = call(client, "GET", f"/api/app/projects/{a.project_id}/workspaces/public", sa(a))["results"]
     for method, path in (("GET", f"/api/app/projects/{a.project_id}/annotations/"),
                          ("GET", f"/api/app/projects/{a.project_id}/annotations/{note['id']}/"),
                          ("DELETE", f"/api/app/projects/{a.project_id}/annotations/{note['id']}/"),
                          ("GET", f"/api/app/workspaces/{workspace['id']}/annotations/")):
-        error = _call(client, method, path, _sa(b), 403)
+        error = call(client, method, path, sa(b), 403)
         assert "no access" in error["error"]
     # through its own project, b cannot reach a's annotation id either
-    _call(client, "GET", f"/api/app/projects/{b.project_id}/annotations/{note['id']}/", _sa(b), 404)
-    _call(client, "DELETE", f"/api/app/projects/{b.project_id}/annotations/{note['id']}/", _sa(b), 404)
-    assert _call(client, "GET", f"/api/app/projects/{a.project_id}/annotations/{note['id']}/", _sa(a))["results"]
+    call(client, "GET", f"/api/app/projects/{b.project_id}/annotations/{note['id']}/", sa(b), 404)
+    call(client, "DELETE", f"/api/app/projects/{b.project_id}/annotations/{note['id']}/", sa(b), 404)
+    assert call(client, "GET", f"/api/app/projects/{a.project_id}/annotations/{note['id']}/", sa(a))["results"]
 
 
 def test_annotation_keys_match_the_recorded_answers(projects: Any, client: httpx.Client) -> None:
@@ -126,6 +110,6 @@ def test_annotation_keys_match_the_recorded_answers(projects: Any, client: httpx
                                                                        dict)]
     assert recorded, "no recorded annotation answers"
     a, _, _ = projects
-    ours = _call(client, "POST", f"/api/app/projects/{a.project_id}/annotations/", _sa(a),
+    ours = call(client, "POST", f"/api/app/projects/{a.project_id}/annotations/", sa(a),
                  body={"date": "2026-03-31", "description": "shape"})["results"]
     assert all(set(ours) == set(item) for item in recorded)

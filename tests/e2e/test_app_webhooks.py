@@ -13,7 +13,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import ProjectCreds, make_project
+from tests.conftest import ProjectCreds
+from tests.support.app_api import call, projects_with_consumer, sa
 from tests.support.server import ServerProcess, free_port
 
 #: What the receiver got: (Authorization header, JSON body) per request.
@@ -46,42 +47,26 @@ def receiver() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def projects(server: ServerProcess) -> tuple[ProjectCreds, ProjectCreds, tuple[str, str]]:
-    from mixhouse.meta.store import MetaStore
-
-    a, b = make_project(server.data_dir, "hooks-a"), make_project(server.data_dir, "hooks-b")
-    with MetaStore.for_data_dir(server.data_dir) as store:
-        consumer = store.add_service_account(a.project_id, "consumer", "reader")
-    return a, b, consumer
-
-
-def _call(client: httpx.Client, method: str, path: str, auth: tuple[str, str], status: int = 200,
-          body: dict[str, Any] | None = None) -> Any:
-    response = client.request(method, path, auth=auth, json=body)
-    assert response.status_code == status, response.text
-    return None if status == 204 else response.json()
-
-
-def _sa(creds: ProjectCreds) -> tuple[str, str]:
-    return creds.sa_username, creds.sa_secret
+    return projects_with_consumer(server, "hooks")
 
 
 def test_lifecycle_without_ever_answering_the_password(projects: Any, client: httpx.Client) -> None:
     a, _, _ = projects
     base = f"/api/app/projects/{a.project_id}/webhooks/"
-    hook = _call(client, "POST", base, _sa(a), body={"name": "Ops", "url": "https://hooks.example.com/x",
+    hook = call(client, "POST", base, sa(a), body={"name": "Ops", "url": "https://hooks.example.com/x",
                                                      "auth_type": "basic", "username": "u", "password": "p4ss"})
     assert hook["status"] == "ok"
     hook = hook["results"]
     assert {k: hook[k] for k in ("name", "url", "is_enabled", "auth_type")} == {
         "name": "Ops", "url": "https://hooks.example.com/x", "is_enabled": True, "auth_type": "basic"}
     assert len(hook["id"]) == 36 and "password" not in hook and "username" not in hook
-    assert [h["id"] for h in _call(client, "GET", base, _sa(a))["results"]] == [hook["id"]]
-    patched = _call(client, "PATCH", f"{base}{hook['id']}/", _sa(a), body={"name": "Ops 2", "is_enabled": False})
+    assert [h["id"] for h in call(client, "GET", base, sa(a))["results"]] == [hook["id"]]
+    patched = call(client, "PATCH", f"{base}{hook['id']}/", sa(a), body={"name": "Ops 2", "is_enabled": False})
     assert (patched["results"]["name"], patched["results"]["is_enabled"]) == ("Ops 2", False)
-    assert "p4ss" not in orjson.dumps(_call(client, "GET", base, _sa(a))).decode()
-    _call(client, "DELETE", f"{base}{hook['id']}/", _sa(a), 204)
-    _call(client, "DELETE", f"{base}{hook['id']}/", _sa(a), 404)
-    assert _call(client, "GET", base, _sa(a))["results"] == []
+    assert "p4ss" not in orjson.dumps(call(client, "GET", base, sa(a))).decode()
+    call(client, "DELETE", f"{base}{hook['id']}/", sa(a), 204)
+    call(client, "DELETE", f"{base}{hook['id']}/", sa(a), 404)
+    assert call(client, "GET", base, sa(a))["results"] == []
 
 
 @pytest.mark.parametrize(("body", "fragment"), [
@@ -92,7 +77,7 @@ def test_lifecycle_without_ever_answering_the_password(projects: Any, client: ht
 ])
 def test_bad_webhooks_are_400(projects: Any, client: httpx.Client, body: dict[str, Any], fragment: str) -> None:
     a, _, _ = projects
-    error = _call(client, "POST", f"/api/app/projects/{a.project_id}/webhooks/", _sa(a), 400, body=body)
+    error = call(client, "POST", f"/api/app/projects/{a.project_id}/webhooks/", sa(a), 400, body=body)
     assert fragment in error["error"]
 
 
@@ -100,28 +85,28 @@ def test_test_delivery_reaches_a_real_receiver(projects: Any, client: httpx.Clie
     a, _, _ = projects
     path = f"/api/app/projects/{a.project_id}/webhooks/test/"
     RECEIVED.clear()
-    ok = _call(client, "POST", path, _sa(a), body={"url": receiver + "/ok", "auth_type": "basic",
+    ok = call(client, "POST", path, sa(a), body={"url": receiver + "/ok", "auth_type": "basic",
                                                    "username": "hook", "password": "s3cret"})["results"]
     assert ok == {"success": True, "status_code": 200, "message": "OK"}
     authorization, message = RECEIVED[-1]
     assert authorization == "Basic " + base64.b64encode(b"hook:s3cret").decode()
     assert message["type"] == "test"
-    failing = _call(client, "POST", path, _sa(a), body={"url": receiver + "/down"})["results"]
+    failing = call(client, "POST", path, sa(a), body={"url": receiver + "/down"})["results"]
     assert (failing["success"], failing["status_code"]) == (False, 503)
-    refused = _call(client, "POST", path, _sa(a), body={"url": f"http://127.0.0.1:{free_port()}/"})["results"]
+    refused = call(client, "POST", path, sa(a), body={"url": f"http://127.0.0.1:{free_port()}/"})["results"]
     assert (refused["success"], refused["status_code"]) == (False, 500) and refused["message"]
 
 
 def test_consumers_and_other_projects(projects: Any, client: httpx.Client) -> None:
     a, b, consumer = projects
     base = f"/api/app/projects/{a.project_id}/webhooks/"
-    hook = _call(client, "POST", base, _sa(a), body={"name": "Kept", "url": "https://example.com/k"})["results"]
-    assert [h["id"] for h in _call(client, "GET", base, consumer)["results"]] == [hook["id"]]
+    hook = call(client, "POST", base, sa(a), body={"name": "Kept", "url": "https://example.com/k"})["results"]
+    assert [h["id"] for h in call(client, "GET", base, consumer)["results"]] == [hook["id"]]
     for method, path, body in (("POST", base, {"name": "n", "url": "https://e.com"}),
                                ("PATCH", f"{base}{hook['id']}/", {"name": "n"}),
                                ("DELETE", f"{base}{hook['id']}/", None),
                                ("POST", base + "test/", {"url": "https://e.com"})):
-        assert _call(client, method, path, consumer, 403, body=body)["status"] == "error"
-    assert "no access" in _call(client, "GET", base, _sa(b), 403)["error"]
-    _call(client, "DELETE", f"/api/app/projects/{b.project_id}/webhooks/{hook['id']}/", _sa(b), 404)
-    assert [h["name"] for h in _call(client, "GET", base, _sa(a))["results"]] == ["Kept"]
+        assert call(client, method, path, consumer, 403, body=body)["status"] == "error"
+    assert "no access" in call(client, "GET", base, sa(b), 403)["error"]
+    call(client, "DELETE", f"/api/app/projects/{b.project_id}/webhooks/{hook['id']}/", sa(b), 404)
+    assert [h["name"] for h in call(client, "GET", base, sa(a))["results"]] == ["Kept"]
