@@ -22,7 +22,6 @@ RECEIVED: list[tuple[str | None, Any]] = []
 
 
 class _Receiver(BaseHTTPRequestHandler):
-
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         RECEIVED.append((self.headers.get("Authorization"), orjson.loads(body)))
