@@ -139,3 +139,39 @@ def test_tokens_create_refuses_an_unknown_account(server: ServerProcess) -> None
     done = subprocess.run([sys.executable, "-m", "mixhouse", "tokens", "create", "--username", "nobody",
                            "--data-dir", str(server.data_dir)], capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "no service account 'nobody'" in done.stderr
+
+
+def test_rotated_secrets_and_tokens(server: ServerProcess, client: httpx.Client) -> None:
+    """`mixhouse projects rotate-secret|rotate-token`: the new value works at once, the old one no longer does (the
+    old ones were never used here, so no cached check keeps them alive)."""
+    import base64
+    import subprocess
+    import sys
+
+    import orjson
+
+    creds = make_project(server.data_dir, "rotating")
+
+    def rotate(command: str) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-m", "mixhouse", "projects", command, str(creds.project_id),
+                               "--data-dir", str(server.data_dir)], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        return dict(orjson.loads(done.stdout))
+
+    token = rotate("rotate-token")["token"]
+    secret = rotate("rotate-secret")["api_secret"]
+    assert token != creds.token and secret != creds.api_secret
+
+    def track(with_token: str) -> httpx.Response:
+        event = {"event": "Rotated", "properties": {"token": with_token, "distinct_id": "u"}}
+        return client.post("/track", data={"data": base64.b64encode(orjson.dumps(event)).decode()})
+
+    old = track(creds.token)
+    assert (old.status_code, old.json()["error"]) == (401, "invalid or missing project token")
+    assert track(token).text == "1"
+    params = {"from_date": "2026-01-01", "to_date": "2026-01-01"}
+    assert client.get("/api/2.0/export", params=params, auth=(creds.api_secret, "")).status_code == 401
+    assert client.get("/api/2.0/export", params=params, auth=(secret, "")).status_code == 200
+    missing = subprocess.run([sys.executable, "-m", "mixhouse", "projects", "rotate-token", "999999",
+                              "--data-dir", str(server.data_dir)], capture_output=True, text=True, check=False)
+    assert missing.returncode != 0 and "999999" in (missing.stderr + missing.stdout)

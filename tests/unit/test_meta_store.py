@@ -357,3 +357,17 @@ def test_projects_made_before_workspaces_get_theirs(tmp_path: Path) -> None:
                 "identity_mode) VALUES (1, 'old', 'UTC', 't0', 'h0', 'hint', 'simplified')"))
         meta.migrate()
         assert [(w.project_id, w.name, w.is_global) for w in meta.list_workspaces(1)] == [(1, "All Project Data", True)]
+
+
+def test_rotating_the_secret_and_the_token(store: MetaStore, created: CreatedProject) -> None:
+    project = created.project
+    secret = store.rotate_api_secret(project.id)
+    assert secret != created.api_secret
+    assert store.project_by_secret(created.api_secret) is None
+    assert store.project_by_secret(secret) == store.get_project(project.id)
+    token = store.rotate_token(project.id)
+    assert store.project_by_token(project.token) is None
+    rotated = store.project_by_token(token)
+    assert rotated is not None and rotated.id == project.id
+    with pytest.raises(NotFoundError):
+        store.rotate_token(999)

@@ -124,6 +124,39 @@ def projects_create(
             console.print(f"{key}: {value}")
 
 
+def _rotate(project_id: int, data_dir: Path, what: str) -> None:
+    from mixhouse.meta.store import MetaStore
+
+    try:
+        with MetaStore.for_data_dir(data_dir) as store:
+            store.migrate()
+            value = store.rotate_api_secret(project_id) if what == "api_secret" else store.rotate_token(project_id)
+    except MixhouseError as exc:
+        _fail(exc)
+        return
+    typer.echo(orjson.dumps({"project_id": project_id, what: value}).decode())
+
+
+@projects_app.command("rotate-secret")
+def projects_rotate_secret(
+    project_id: Annotated[int, typer.Argument(help="The project's id.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Print {"project_id", "api_secret"}: a new API secret; the old one stops working (a running server: within
+    10 s)."""
+    _rotate(project_id, data_dir, "api_secret")
+
+
+@projects_app.command("rotate-token")
+def projects_rotate_token(
+    project_id: Annotated[int, typer.Argument(help="The project's id.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Print {"project_id", "token"}: a new project token for SDKs; events with the old one are refused (a running
+    server: within 10 s)."""
+    _rotate(project_id, data_dir, "token")
+
+
 @projects_app.command("list")
 def projects_list(
     data_dir: DataDir = DEFAULT_DATA_DIR,

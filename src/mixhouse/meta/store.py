@@ -281,6 +281,27 @@ class MetaStore:
                 return None
             return _project_record(row)
 
+    def rotate_api_secret(self, project_id: int) -> str:
+        """A new API secret for the project (shown once); the old one stops working."""
+        api_secret = secrets.token_hex(16)
+        with self.writing() as session:
+            row = session.get(models.Project, project_id)
+            if row is None:
+                raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+            row.api_secret_hash = secret_digest(api_secret)
+            row.api_secret_hint = api_secret[-4:]
+        return api_secret
+
+    def rotate_token(self, project_id: int) -> str:
+        """A new project token (what SDKs send with events); events with the old one are refused."""
+        token = secrets.token_hex(16)
+        with self.writing() as session:
+            row = session.get(models.Project, project_id)
+            if row is None:
+                raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+            row.token = token
+        return token
+
     def set_identity_mode(self, project_id: int, mode: str) -> Project:
         mode = validate_identity_mode(mode)
         with self.writing() as session:
