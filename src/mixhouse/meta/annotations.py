@@ -114,12 +114,7 @@ class Annotations:
             return self._record(row, self._tags_of(session, [row.id])[row.id])
 
     def delete(self, annotation_id: int) -> bool:
-        with self._store.writing() as session:
-            row = session.get(models.Annotation, annotation_id)
-            if row is None or row.project_id != self._project_id:
-                return False
-            session.delete(row)
-            return True
+        return self._store.delete_in_project(models.Annotation, annotation_id, self._project_id)
 
     def tags(self) -> list[Tag]:
         with self._store.reading() as session:

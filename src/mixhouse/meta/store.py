@@ -281,6 +281,16 @@ class MetaStore:
                 return None
             return _project_record(row)
 
+    def delete_in_project(self, model: type[models.Annotation] | type[models.Webhook], key: object,
+                          project_id: int) -> bool:
+        """Delete the row ``key`` of ``model`` if it belongs to ``project_id``; False when there is none."""
+        with self.writing() as session:
+            row = session.get(model, key)
+            if row is None or getattr(row, "project_id", None) != project_id:
+                return False
+            session.delete(row)
+            return True
+
     def rotate_api_secret(self, project_id: int) -> str:
         """A new API secret for the project (shown once); the old one stops working."""
         api_secret = secrets.token_hex(16)

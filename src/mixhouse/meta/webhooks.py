@@ -66,12 +66,7 @@ class Webhooks:
             return _record(row)
 
     def delete(self, webhook_id: str) -> bool:
-        with self._store.writing() as session:
-            row = session.get(models.Webhook, webhook_id)
-            if row is None or row.project_id != self._project_id:
-                return False
-            session.delete(row)
-            return True
+        return self._store.delete_in_project(models.Webhook, webhook_id, self._project_id)
 
 
 def _record(row: models.Webhook) -> Webhook:
