@@ -34,13 +34,30 @@ EVENT_NAMES_SQL = f"""
 
 #: Set on the code of an anchor event that passes the anchor step's filters: entries start only there.
 ANCHOR_FLAG = 1 << 31
-#: The users' codes without the anchor flag: the name codes paths are made of.
-_NAMES = f"arrayMap(c -> bitAnd(c, {ANCHOR_FLAG - 1}), cs)"
 
 
 def _collapsed(codes: str) -> str:
     """``codes`` without an element equal to the one before it (the first is kept)."""
     return f"arrayFilter((x, before) -> x != before, {codes}, arrayPushFront(arrayPopBack({codes}), 0))"
+
+
+def _session_bounds(per_session: bool) -> str:
+    """``smax``/``smin``: the last and first session a path may reach from its anchor's (``ss[i0]``)."""
+    reach = "0" if per_session else "{window_sessions:UInt32} - 1"
+    return f", toInt64(ss[i0]) + {reach} AS smax, toInt64(ss[i0]) - ({reach}) AS smin"
+
+
+def _side(*, forward: bool, sessions: bool) -> str:
+    """The name codes on one side of the anchor, nearest first, within the window (and the session bounds)."""
+    arrays = ["cs", "ts", *(["ss"] if sessions else [])]
+    if forward:
+        sliced = [f"arraySlice({name}, i0 + 1)" for name in arrays]
+        test = "t <= t0 + {window_ms:Int64}" + (" AND s <= smax" if sessions else "")
+    else:
+        sliced = [f"arrayReverse(arraySlice({name}, 1, i0 - 1))" for name in arrays]
+        test = "t >= t0 - {window_ms:Int64}" + (" AND s >= smin" if sessions else "")
+    args = "c, t, s" if sessions else "c, t"
+    return f"arrayFilter(({args}) -> {test}, {', '.join(sliced)})"
 
 
 def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window_sessions: bool = False,
@@ -71,48 +88,33 @@ def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window
         packed += " + bitShiftLeft(toUInt128(session), 32)"
     rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev FROM ({source})"
     entry = f"c = {{anchor_code:UInt32}} + {ANCHOR_FLAG} AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
+    anchors = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, flagged)"  # every qualifying anchor
     if per_session:  # the first anchor event of each session
-        anchors = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, cs)"
-        steps = f"arrayDifference(arrayMap(s -> toInt64(s), arrayFilter((s, t, c) -> {entry}, ss, ts, cs)))"
-        entries = f"arrayFilter((i, step, k) -> k = 1 OR step != 0, {anchors}, {steps}, arrayEnumerate({anchors}))"
+        steps = f"arrayDifference(arrayMap(s -> toInt64(s), arrayFilter((s, t, c) -> {entry}, ss, ts, flagged)))"
+        entries = f"arrayFilter((i, step, k) -> k = 1 OR step != 0, anchors, {steps}, arrayEnumerate(anchors))"
     elif totals:
-        entries = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, cs)"
+        entries = "anchors"
     else:
-        entries = f"[arrayFirstIndex((t, c) -> {entry}, ts, cs)]"
+        entries = f"[arrayFirstIndex((t, c) -> {entry}, ts, flagged)]"
     session_array = ", arrayMap(v -> toUInt32(bitAnd(bitShiftRight(v, 32), 4294967295)), evs) AS ss" \
         if sessions else ""
+    # ``flagged`` keeps the anchor flag for finding entries; ``cs``, the name codes paths are made of, drops it
     users = f"""
         SELECT user, arraySort(groupArray(ev)) AS evs,
                arrayMap(v -> toInt64(bitShiftRight(v, 64)) + {{scan_from_ms:Int64}}, evs) AS ts,
-               arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS cs{session_array},
+               arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS flagged,
+               arrayMap(c -> bitAnd(c, {ANCHOR_FLAG - 1}), flagged) AS cs{session_array},
+               {anchors} AS anchors,
                arrayFilter(i -> i > 0, {entries}) AS entries
         FROM ({rows})
         WHERE code != 0 AND user IN (SELECT distinct_id FROM ({anchor_source}))
         GROUP BY user
         HAVING notEmpty(entries)
     """
-    if sessions:
-        reach = "0" if per_session else "{window_sessions:UInt32} - 1"
-        bounds = f", toInt64(ss[i0]) + {reach} AS smax, toInt64(ss[i0]) - ({reach}) AS smin"
-        per_entry = f"SELECT ts, {_NAMES} AS cs, ss, i0, ts[i0] AS t0{bounds} FROM ({users}) ARRAY JOIN entries AS i0"
-        forward = (
-            "arrayFilter((c, t, s) -> t <= t0 + {window_ms:Int64} AND s <= smax, arraySlice(cs, i0 + 1), "
-            "arraySlice(ts, i0 + 1), arraySlice(ss, i0 + 1))"
-        )
-        backward = (
-            "arrayFilter((c, t, s) -> t >= t0 - {window_ms:Int64} AND s >= smin, "
-            "arrayReverse(arraySlice(cs, 1, i0 - 1)), arrayReverse(arraySlice(ts, 1, i0 - 1)), "
-            "arrayReverse(arraySlice(ss, 1, i0 - 1)))"
-        )
-    else:
-        per_entry = f"SELECT ts, {_NAMES} AS cs, i0, ts[i0] AS t0 FROM ({users}) ARRAY JOIN entries AS i0"
-        forward = (
-            "arrayFilter((c, t) -> t <= t0 + {window_ms:Int64}, arraySlice(cs, i0 + 1), arraySlice(ts, i0 + 1))"
-        )
-        backward = (
-            "arrayFilter((c, t) -> t >= t0 - {window_ms:Int64}, arrayReverse(arraySlice(cs, 1, i0 - 1)), "
-            "arrayReverse(arraySlice(ts, 1, i0 - 1)))"
-        )
+    carried = "ts, cs, ss" if sessions else "ts, cs"
+    per_entry = f"SELECT {carried}, i0, ts[i0] AS t0{_session_bounds(per_session) if sessions else ''} " \
+                f"FROM ({users}) ARRAY JOIN entries AS i0"
+    forward, backward = _side(forward=True, sessions=sessions), _side(forward=False, sessions=sessions)
     if collapse:
         forward = f"arrayPopFront({_collapsed(f'arrayPushFront({forward}, {{anchor_code:UInt32}})')})"
         backward = f"arrayPopFront({_collapsed(f'arrayPushFront({backward}, {{anchor_code:UInt32}})')})"
