@@ -97,6 +97,13 @@ def _service_account_record(row: models.ServiceAccount) -> ServiceAccount:
     return ServiceAccount(id=row.id, username=row.username, name=row.name, organization_id=row.organization_id)
 
 
+def _existing_project(session: Session, project_id: int) -> models.Project:
+    row = session.get(models.Project, project_id)
+    if row is None:
+        raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+    return row
+
+
 def _workspace_record(row: models.Workspace) -> Workspace:
     return Workspace(row.id, row.project_id, row.name, row.description, row.is_default, row.is_global,
                      row.is_restricted, row.is_visible, row.creator_name, row.created_at)
@@ -295,9 +302,7 @@ class MetaStore:
         """A new API secret for the project (shown once); the old one stops working."""
         api_secret = secrets.token_hex(16)
         with self.writing() as session:
-            row = session.get(models.Project, project_id)
-            if row is None:
-                raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+            row = _existing_project(session, project_id)
             row.api_secret_hash = secret_digest(api_secret)
             row.api_secret_hint = api_secret[-4:]
         return api_secret
@@ -306,18 +311,14 @@ class MetaStore:
         """A new project token (what SDKs send with events); events with the old one are refused."""
         token = secrets.token_hex(16)
         with self.writing() as session:
-            row = session.get(models.Project, project_id)
-            if row is None:
-                raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+            row = _existing_project(session, project_id)
             row.token = token
         return token
 
     def set_identity_mode(self, project_id: int, mode: str) -> Project:
         mode = validate_identity_mode(mode)
         with self.writing() as session:
-            row = session.get(models.Project, project_id)
-            if row is None:
-                raise NotFoundError(f"unknown project {project_id}", details={"project_id": project_id})
+            row = _existing_project(session, project_id)
             row.identity_mode = mode
             session.flush()
             return _project_record(row)

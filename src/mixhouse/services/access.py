@@ -45,13 +45,17 @@ def authenticate(meta: MetaStore, username: str, secret: str) -> Caller:
     account = meta.authenticate_service_account(username, secret)
     if account is None:
         raise AuthenticationError("Invalid credentials")
-    return Caller(account, tuple(meta.memberships(account.id)))
+    return _caller(meta, account)
 
 
 def authenticate_bearer(meta: MetaStore, token: str) -> Caller:
     account = meta.authenticate_access_token(token)
     if account is None:
         raise AuthenticationError("Invalid credentials: unknown or expired access token")
+    return _caller(meta, account)
+
+
+def _caller(meta: MetaStore, account: ServiceAccount) -> Caller:
     return Caller(account, tuple(meta.memberships(account.id)))
 
 

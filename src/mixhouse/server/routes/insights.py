@@ -14,17 +14,13 @@ from mixhouse.meta.records import Project
 from mixhouse.query.params import bookmark_param, parse_whole
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import insights
+from mixhouse.services.insights_audience import Profiles
 from mixhouse.services.runtime import Runtime
 
 
-def _profiles(rt: Runtime, project: Project) -> Callable[[], list[tuple[str, dict[str, Any]]]]:
-    """The project's user profiles, read once per answer that needs them (after acknowledged writes land)."""
-
-    def read() -> list[tuple[str, dict[str, Any]]]:
-        rt.committer.sync()
-        return rt.profiles.snapshot(project.id)
-
-    return read
+def _profiles(rt: Runtime, project: Project) -> Profiles:
+    """The project's user profiles (kept current in memory as writes are acknowledged), read only when needed."""
+    return lambda: rt.profiles.snapshot(project.id)
 
 
 def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
