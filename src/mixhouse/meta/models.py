@@ -43,7 +43,9 @@ IDENTITY_MODES: Final[tuple[str, ...]] = ("simplified", "original")
 #: A service account's role in a project: owners and admins manage it, analysts read and save, consumers read.
 ROLES: Final[tuple[str, ...]] = ("owner", "admin", "analyst", "consumer")
 #: Kinds of saved report (Mixpanel's bookmark types).
-REPORT_TYPES: Final[tuple[str, ...]] = ("insights", "funnels", "retention", "flows")
+REPORT_TYPES: Final[tuple[str, ...]] = ("insights", "funnels", "retention", "flows", "user")
+#: A new dashboard's layout: no rows (Mixpanel's layout version 2).
+EMPTY_LAYOUT: Final = '{"order": [], "rows": {}, "version": "2.0.0"}'
 
 NAME_MAX_LENGTH: Final = 255
 TIMEZONE_MAX_LENGTH: Final = 64
@@ -246,9 +248,82 @@ class Webhook(Base):
     modified_at: Mapped[datetime] = _created_at()
 
 
+def _json_text(default: str) -> Mapped[str]:
+    return mapped_column(Text, nullable=False, default=default, server_default=default)
+
+
+def _who_id() -> Mapped[int | None]:
+    return mapped_column(Integer, nullable=True)
+
+
+def _who_name() -> Mapped[str]:
+    return mapped_column(String(NAME_MAX_LENGTH), nullable=False, default="", server_default="")
+
+
+class Dashboard(Base):
+    """A dashboard (board): title, settings as JSON text, and its ``layout`` (rows of cells naming reports and
+    cards, Mixpanel's layout version 2)."""
+
+    __tablename__ = "dashboards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    workspace_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    title: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    description: Mapped[str] = _json_text("")
+    is_private: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    is_restricted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    filters: Mapped[str] = _json_text("[]")
+    breakdowns: Mapped[str] = _json_text("[]")
+    time_filter: Mapped[str] = _json_text("{}")
+    layout: Mapped[str] = _json_text(EMPTY_LAYOUT)
+    generation_type: Mapped[str] = mapped_column(
+        String(32), nullable=False, default="User Created", server_default="User Created"
+    )
+    template_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    blueprint_variables: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    creator_id: Mapped[int | None] = _who_id()
+    creator_name: Mapped[str] = _who_name()
+    last_modified_by_id: Mapped[int | None] = _who_id()
+    last_modified_by_name: Mapped[str] = _who_name()
+    created_at: Mapped[datetime] = _created_at()
+    modified_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class DashboardCard(Base):
+    """A card on a dashboard that is not a report: a text card (``markdown``) or a link to a report."""
+
+    __tablename__ = "dashboard_cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dashboard_id: Mapped[int] = mapped_column(
+        ForeignKey("dashboards.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    markdown: Mapped[str | None] = mapped_column(Text, nullable=True)
+    report_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    link_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    __table_args__ = (CheckConstraint("kind IN ('text', 'report-link')", name="kind"), {"sqlite_autoincrement": True})
+
+
+class DashboardFavorite(Base):
+    """A service account's favorite dashboard."""
+
+    __tablename__ = "dashboard_favorites"
+
+    dashboard_id: Mapped[int] = mapped_column(ForeignKey("dashboards.id", ondelete="CASCADE"), primary_key=True)
+    service_account_id: Mapped[int] = mapped_column(
+        ForeignKey("service_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class Report(Base):
     """A saved report (Mixpanel's bookmark): its kind and the bookmark params it runs. Saved funnels are reports
-    of type ``funnels`` (``funnel_id`` is the report id)."""
+    of type ``funnels`` (``funnel_id`` is the report id). ``dashboard_id`` is the dashboard it belongs to."""
 
     __tablename__ = "reports"
 
@@ -261,9 +336,39 @@ class Report(Base):
     params: Mapped[str] = mapped_column(Text, nullable=False)  # JSON text of the bookmark params
     created_at: Mapped[datetime] = _created_at()
     modified_at: Mapped[datetime] = _created_at()
+    dashboard_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dashboards.id", ondelete="SET NULL"), nullable=True
+    )
+    icon: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    is_visibility_restricted: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    is_modification_restricted: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    creator_id: Mapped[int | None] = _who_id()
+    creator_name: Mapped[str] = _who_name()
+    last_modified_by_id: Mapped[int | None] = _who_id()
+    last_modified_by_name: Mapped[str] = _who_name()
 
     __table_args__ = (
         Index("ix_reports_project_id_type", "project_id", "type"),
-        CheckConstraint("type IN ('insights', 'funnels', 'retention', 'flows')", name="type"),
+        CheckConstraint("type IN ('insights', 'funnels', 'retention', 'flows', 'user')", name="type"),
         {"sqlite_autoincrement": True},
     )
+
+
+class ReportHistory(Base):
+    """One change to a saved report: what was done, by whom, and the report as it stood after (JSON text)."""
+
+    __tablename__ = "report_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, index=True)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    account_id: Mapped[int | None] = _who_id()
+    account_name: Mapped[str] = _who_name()
+    snapshot: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[datetime] = _created_at()
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
