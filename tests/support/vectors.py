@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,10 @@ def require_vectors() -> Path:
     return VECTORS
 
 
-def interactions(path_filter: set[str]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(vector id, request, response) for every recorded interaction whose path is in ``path_filter``."""
+def interactions(path_filter: set[str] | Callable[[str], bool]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(vector id, request, response) for every recorded interaction whose path is in ``path_filter`` (or for which
+    it is true)."""
+    wanted = path_filter if callable(path_filter) else path_filter.__contains__
     if not VECTORS.is_dir():
         return
     for file in sorted(VECTORS.rglob("*.jsonl")):
@@ -29,5 +31,5 @@ def interactions(path_filter: set[str]) -> Iterator[tuple[str, dict[str, Any], d
                 continue
             for item in vector["expect"].get("interactions", []):
                 request = item["request"]
-                if request["path"] in path_filter:
+                if wanted(request["path"]):
                     yield vector["id"], request, item.get("response") or {}

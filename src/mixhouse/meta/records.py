@@ -55,6 +55,14 @@ class Report:
     params: dict[str, Any]
     created_at: datetime
     modified_at: datetime
+    dashboard_id: int | None = None
+    icon: str | None = None
+    is_visibility_restricted: bool = False
+    is_modification_restricted: bool = False
+    creator_id: int | None = None
+    creator_name: str = ""
+    last_modified_by_id: int | None = None
+    last_modified_by_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +88,11 @@ class Membership:
     project: Project
     role: str
     organization_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change (a service account's id and display name), as entities record it."""
+
+    id: int | None
+    name: str

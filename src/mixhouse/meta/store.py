@@ -109,7 +109,8 @@ def _workspace_record(row: models.Workspace) -> Workspace:
                      row.is_restricted, row.is_visible, row.creator_name, row.created_at)
 
 
-def _report_record(row: models.Report) -> Report:
+def report_record(row: models.Report) -> Report:
+    """The record of a report row (also for the modules that manage reports and dashboards)."""
     return Report(
         id=row.id,
         project_id=row.project_id,
@@ -120,6 +121,14 @@ def _report_record(row: models.Report) -> Report:
         params=json.loads(row.params),
         created_at=row.created_at,
         modified_at=row.modified_at,
+        dashboard_id=row.dashboard_id,
+        icon=row.icon,
+        is_visibility_restricted=row.is_visibility_restricted,
+        is_modification_restricted=row.is_modification_restricted,
+        creator_id=row.creator_id,
+        creator_name=row.creator_name,
+        last_modified_by_id=row.last_modified_by_id,
+        last_modified_by_name=row.last_modified_by_name,
     )
 
 
@@ -454,7 +463,7 @@ class MetaStore:
             )
             session.add(row)
             session.flush()
-            return _report_record(row)
+            return report_record(row)
 
     def list_reports(self, project_id: int, report_type: str | None = None) -> list[Report]:
         """The project's saved reports (of one type when given), oldest first."""
@@ -462,10 +471,10 @@ class MetaStore:
         if report_type is not None:
             query = query.where(models.Report.type == report_type)
         with self.reading() as session:
-            return [_report_record(row) for row in session.scalars(query.order_by(models.Report.id))]
+            return [report_record(row) for row in session.scalars(query.order_by(models.Report.id))]
 
     def get_report(self, project_id: int, report_id: int) -> Report | None:
         """The report with this id if it belongs to the project (another project's id reads as missing)."""
         with self.reading() as session:
             row = session.get(models.Report, report_id)
-            return None if row is None or row.project_id != project_id else _report_record(row)
+            return None if row is None or row.project_id != project_id else report_record(row)
