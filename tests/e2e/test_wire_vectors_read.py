@@ -19,8 +19,8 @@ from tests.support.vectors import interactions, require_vectors
 
 EXPORT_PATHS = {"/api/2.0/export"}
 ENGAGE_PATHS = {"/api/query/engage/"}
-#: Engage features that need cohorts and behaviours, which arrive with the App API.
-NEEDS_COHORTS = {"filter_by_cohort", "behaviors"}
+#: Engage behaviours (inline cohort definitions) are not supported yet.
+NEEDS_BEHAVIORS = {"behaviors"}
 
 
 def _cases(paths: set[str]) -> list[Any]:
@@ -85,9 +85,14 @@ def test_engage_vector(request_: Any, response: Any, seeded: ProjectCreds, http:
     got = http.request(request_["method"], request_["path"], params=params, json=body,
                        auth=(seeded.sa_username, seeded.sa_secret))
     used = set(body or {}) | set(params)
-    if used & NEEDS_COHORTS:
+    if used & NEEDS_BEHAVIORS:
         assert got.status_code == 400
-        assert "not support" in got.json()["error"]
+        assert "not supported" in got.json()["error"]
+        return
+    if "filter_by_cohort" in used:  # the recorded cohort ids are Mixpanel's: not cohorts of this project
+        legacy = "and_batch" in str((body or {}).get("filter_by_cohort", params.get("filter_by_cohort")))
+        expected = (400, "supported as") if legacy else (404, "no cohort")
+        assert (got.status_code, expected[1] in got.json()["error"]) == (expected[0], True), got.text
         return
     assert got.status_code == response.get("status", 200), got.text
     answer = got.json()

@@ -10,11 +10,14 @@ from tests.conftest import ProjectCreds, make_project
 from tests.support.server import ServerProcess
 
 
-def projects_with_consumer(server: ServerProcess, prefix: str) -> tuple[ProjectCreds, ProjectCreds, tuple[str, str]]:
-    """Two projects, and the (username, secret) of a consumer service account of the first."""
+def projects_with_consumer(server: ServerProcess, prefix: str,
+                           **options: str) -> tuple[ProjectCreds, ProjectCreds, tuple[str, str]]:
+    """Two projects (``options``, e.g. ``timezone``, for both), and the (username, secret) of a consumer service
+    account of the first."""
     from mixhouse.meta.store import MetaStore
 
-    a, b = make_project(server.data_dir, f"{prefix}-a"), make_project(server.data_dir, f"{prefix}-b")
+    a, b = make_project(server.data_dir, f"{prefix}-a", **options), make_project(server.data_dir, f"{prefix}-b",
+                                                                                 **options)
     with MetaStore.for_data_dir(server.data_dir) as store:
         consumer = store.add_service_account(a.project_id, "consumer", "reader")
     return a, b, consumer

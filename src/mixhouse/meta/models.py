@@ -372,3 +372,25 @@ class ReportHistory(Base):
     at: Mapped[datetime] = _created_at()
 
     __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class Cohort(Base):
+    """A saved cohort: its definition (``{"selector", "behaviors"}`` JSON text) is evaluated when asked."""
+
+    __tablename__ = "cohorts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    workspace_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    description: Mapped[str] = _json_text("")
+    data_group_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    is_locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    is_visible: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+    definition: Mapped[str] = _json_text("{}")
+    creator_id: Mapped[int | None] = _who_id()
+    creator_name: Mapped[str] = _who_name()
+    created_at: Mapped[datetime] = _created_at()
+    modified_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

@@ -20,6 +20,7 @@ from mixhouse.server.responses import json_response
 from mixhouse.server.routes import (
     app_access,
     app_annotations,
+    app_cohorts,
     app_dashboards,
     app_reports,
     app_webhooks,
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
     routes += flows.routes() + app_access.routes() + app_annotations.routes()
     routes += app_webhooks.routes() + app_reports.routes() + app_dashboards.routes()
+    routes += app_cohorts.routes()
     for route in routes:
         app.router.routes.append(route)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from mixhouse.errors import ValidationError
+from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.meta.records import Project
 from mixhouse.services.profile_store import ProfileStore
 
@@ -38,6 +38,13 @@ class EngageRequest:
     descending: bool = True
     search: str | None = None
     limit: int | None = None
+    #: ``filter_by_cohort``: the cohort whose members to list (``members``, filled in before the query runs), with
+    #: ``include_all_users`` members that have no profile (empty properties); ``as_of_timestamp`` dates membership.
+    cohort_id: int | None = None
+    raw_cohort: dict[str, Any] | None = None
+    include_all_users: bool = True
+    as_of_timestamp: str | None = None
+    members: frozenset[str] | None = None
 
 
 def _json_list(value: Any, name: str) -> tuple[str, ...] | None:
@@ -66,12 +73,44 @@ def _int(value: Any, name: str, default: int) -> int:
     return number
 
 
+def _cohort_filter(value: Any) -> tuple[int | None, dict[str, Any] | None]:
+    """``filter_by_cohort``: ``{"id": N}`` (JSON text or object, or the bare id), or an inline definition
+    ``{"raw_cohort": {"selector", "behaviors"}}``."""
+    if value is None or value == "":
+        return None, None
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise ValidationError("filter_by_cohort must be {\"id\": cohort id}") from None
+    if isinstance(parsed, dict) and "raw_cohort" in parsed:
+        raw = parsed["raw_cohort"]
+        if not isinstance(raw, dict) or "selector" not in raw:
+            raise ValidationError("filter_by_cohort.raw_cohort is supported as {\"selector\", \"behaviors\"} only")
+        return None, raw
+    if isinstance(parsed, dict):
+        parsed = parsed.get("id")
+    if isinstance(parsed, str) and parsed.isdigit():
+        parsed = int(parsed)
+    if isinstance(parsed, str) and parsed:
+        raise NotFoundError(f"no cohort {parsed!r} in this project")
+    if isinstance(parsed, bool) or not isinstance(parsed, int) or parsed < 1:
+        raise ValidationError("filter_by_cohort must be {\"id\": cohort id}")
+    return parsed, None
+
+
+def _flag(value: Any, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return str(value).lower() not in ("false", "0")
+
+
 def parse_engage_params(params: dict[str, Any]) -> EngageRequest:
-    unsupported = [name for name in ("filter_by_cohort", "behaviors") if params.get(name)]
-    if unsupported:
-        raise ValidationError(
-            f"{unsupported[0]} needs cohorts and behaviours, which this server does not support yet"
-        )
+    if params.get("behaviors"):
+        raise ValidationError("behaviors in an engage query are not supported yet: save a cohort and send "
+                              "filter_by_cohort")
+    cohort_id, raw_cohort = _cohort_filter(params.get("filter_by_cohort"))
     ids = _json_list(params.get("distinct_ids"), "distinct_ids")
     single = params.get("distinct_id")
     if single not in (None, ""):
@@ -97,6 +136,10 @@ def parse_engage_params(params: dict[str, Any]) -> EngageRequest:
         descending=sort_order == "descending",
         search=str(params["search"]) if params.get("search") else None,
         limit=limit,
+        cohort_id=cohort_id,
+        raw_cohort=raw_cohort,
+        include_all_users=_flag(params.get("include_all_users"), True),
+        as_of_timestamp=str(params["as_of_timestamp"]) if params.get("as_of_timestamp") else None,
     )
 
 
@@ -132,7 +175,15 @@ class EngageService:
         self._lock = threading.Lock()
 
     def _matching_ids(self, project: Project, request: EngageRequest) -> list[str]:
+        if (request.cohort_id is not None or request.raw_cohort is not None) and request.members is None:
+            raise ValidationError("this paging session has expired: ask for page 0 again")
         rows: list[tuple[str, dict[str, Any]]] = self.profiles.snapshot(project.id, request.group_key)
+        if request.members is not None:
+            rows = [row for row in rows if row[0] in request.members]
+            if request.include_all_users:
+                profiled = {distinct_id for distinct_id, _ in rows}
+                rows = sorted([*rows, *((member, {}) for member in request.members - profiled)],
+                              key=lambda row: row[0])
         if request.distinct_ids is not None:
             wanted = set(request.distinct_ids)
             rows = [row for row in rows if row[0] in wanted]
@@ -180,6 +231,9 @@ class EngageService:
         results = []
         for distinct_id in ids[start : start + request.page_size]:
             props = self.profiles.get(project.id, distinct_id, request.group_key)
+            if props is None and request.include_all_users and (request.cohort_id is not None
+                                                                 or request.raw_cohort is not None):
+                props = {}  # a cohort member without a profile (the pinned ids are the members)
             if props is None:
                 continue  # deleted since the session started
             if request.output_properties is not None:

@@ -1,0 +1,143 @@
+"""Cohorts over the App API and the Query API: checking what a client sends, membership and counts, and the JSON
+Mixpanel answers with.
+
+A definition is sent flattened into the body (``selector`` and ``behaviors`` at the top level, as the client
+library's ``CohortDefinition`` does) or as ``definition``; it is checked when saved (the tree parses, every cohort
+it names is the project's and none leads back to the cohort itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mixhouse.core.dates import parse_date
+from mixhouse.errors import ValidationError
+from mixhouse.meta.cohorts import Cohort, Cohorts
+from mixhouse.meta.records import Project
+from mixhouse.meta.store import validate_name
+from mixhouse.services import reports
+from mixhouse.services.cohort_definition import Node, parse_definition, referenced_cohorts
+from mixhouse.services.cohort_members import Membership, ProfileRows, missing_cohort
+from mixhouse.storage.base import Backend
+
+
+def definition_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``{"selector", "behaviors"}`` a body carries, if any."""
+    if body.get("definition") is not None:
+        if not isinstance(body["definition"], dict):
+            raise ValidationError("definition must be a JSON object")
+        body = body["definition"]
+    if body.get("selector") is None and not body.get("behaviors"):
+        return None
+    return {"selector": body.get("selector"), "behaviors": body.get("behaviors") or {}}
+
+
+def fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if body.get("deleted"):
+        raise ValidationError("delete a cohort with DELETE (or bulk-delete), not deleted: true")
+    if creating or "name" in body:
+        out["name"] = validate_name(body.get("name"), "name")
+    if body.get("description") is not None:
+        if not isinstance(body["description"], str) or len(body["description"]) > reports.DESCRIPTION_MAX:
+            raise ValidationError(f"description must be text of at most {reports.DESCRIPTION_MAX} characters")
+        out["description"] = body["description"]
+    if "data_group_id" in body:
+        group = body["data_group_id"]
+        if group is not None and (not isinstance(group, str | int) or isinstance(group, bool)):
+            raise ValidationError("data_group_id must be a string")
+        out["data_group_id"] = None if group is None else str(group)
+    for flag in ("is_locked", "is_visible"):
+        if body.get(flag) is not None:
+            if not isinstance(body[flag], bool):
+                raise ValidationError(f"{flag} must be true or false")
+            out[flag] = body[flag]
+    definition = definition_of(body)
+    if definition is not None:
+        parse_definition(definition)
+        out["definition"] = definition
+    return out
+
+
+def check_references(cohorts: Cohorts, cohort_id: int | None, definition: dict[str, Any]) -> None:
+    """Every cohort the definition names is the project's, and none leads back to ``cohort_id``."""
+    seen: set[int] = set()
+    pending = list(referenced_cohorts(parse_definition(definition)))
+    while pending:
+        other = pending.pop()
+        if other == cohort_id:
+            raise ValidationError(f"cohort {cohort_id} cannot refer to itself, directly or through another")
+        if other in seen:
+            continue
+        seen.add(other)
+        found = cohorts.get(other)
+        if found is None:
+            raise missing_cohort(other)
+        pending.extend(referenced_cohorts(parse_definition(found.definition)))
+
+
+def today(project: Project) -> date:
+    return datetime.now(ZoneInfo(project.timezone or "UTC")).date()
+
+
+def as_of_date(project: Project, raw: str | None) -> date:
+    """A membership day: ``YYYY-MM-DD``, or today in the project's time zone."""
+    return today(project) if raw in (None, "") else parse_date(raw, "as_of")
+
+
+def as_of_timestamp(project: Project, raw: Any) -> date:
+    """The day (project time zone) of an engage ``as_of_timestamp`` (seconds), or today."""
+    if raw in (None, ""):
+        return today(project)
+    try:
+        return datetime.fromtimestamp(float(raw), ZoneInfo(project.timezone or "UTC")).date()
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ValidationError("as_of_timestamp must be a Unix time in seconds") from None
+
+
+def membership(backend: Backend, project: Project, profiles: ProfileRows, cohorts: Cohorts,
+               as_of: date) -> Membership:
+    def definition(cohort_id: int) -> Node | None:
+        found = cohorts.get(cohort_id)
+        if found is None:
+            raise missing_cohort(cohort_id)
+        return parse_definition(found.definition)
+
+    return Membership(backend, project, profiles, definition, as_of)
+
+
+def cohort_json(cohort: Cohort, count: int) -> dict[str, Any]:
+    return {
+        "id": cohort.id,
+        "project_id": cohort.project_id,
+        "name": cohort.name,
+        "description": cohort.description,
+        "count": count,
+        "is_visible": cohort.is_visible,
+        "is_locked": cohort.is_locked,
+        "data_group_id": cohort.data_group_id,
+        "created": reports.stamp(cohort.created_at),
+        "last_edited": reports.stamp(cohort.modified_at),
+        "created_by": {"id": cohort.creator.id, "name": cohort.creator.name, "email": None},
+        "referenced_by": [],
+        "referenced_directly_by": [],
+        "active_integrations": [],
+        "verified": False,
+        "last_queried": None,
+        **({"selector": None, "behaviors": {}} | cohort.definition),
+    }
+
+
+def list_json(cohort: Cohort, count: int) -> dict[str, Any]:
+    """An entry of ``/api/query/cohorts/list`` (Mixpanel's documented shape: ``is_visible`` 1 or 0)."""
+    return {"id": cohort.id, "name": cohort.name, "count": count, "description": cohort.description,
+            "created": cohort.created_at.strftime("%Y-%m-%d %H:%M:%S"), "is_visible": int(cohort.is_visible),
+            "project_id": cohort.project_id}
+
+
+def counted(cohorts: list[Cohort], members: Membership,
+            shape: Callable[[Cohort, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    return [shape(cohort, len(members.cohort(cohort.id))) for cohort in cohorts]
