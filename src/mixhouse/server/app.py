@@ -20,11 +20,13 @@ from mixhouse.server.responses import json_response
 from mixhouse.server.routes import (
     app_access,
     app_annotations,
+    app_feature_flags,
     app_webhooks,
     discovery,
     engage_query,
     event_queries,
     export,
+    flags,
     flows,
     funnels,
     ingestion,
@@ -73,7 +75,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += export.routes() + engage_query.routes() + discovery.routes()
     routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
     routes += flows.routes() + app_access.routes() + app_annotations.routes()
-    routes += app_webhooks.routes()
+    routes += app_webhooks.routes() + app_feature_flags.routes() + flags.routes()
     for route in routes:
         app.router.routes.append(route)
 
