@@ -32,7 +32,10 @@ def _strict_equal(a: Any, b: Any) -> bool:
 
 def _less(a: Any, b: Any, *more: Any) -> bool:
     if {type(a), type(b)} & {int, float}:
-        a, b = float(a), float(b)
+        try:
+            a, b = float(a), float(b)
+        except TypeError:  # a null against a number: false, not an error
+            return False
     return bool(a < b) and (not more or _less(b, *more))
 
 
@@ -93,10 +96,15 @@ def casefold_all(value: Any, *, keys: bool) -> Any:
 
 
 def _variable(data: Any, name: Any, default: Any = None) -> Any:
+    """``data.a.b`` (a list or string indexed by number); ``default`` when absent. An index past the end is an
+    error, which makes the whole rule false (as in the SDK)."""
     try:
         for part in str(name).split("."):
-            data = data[int(part)] if isinstance(data, list) else data[part]
-    except (KeyError, TypeError, ValueError, IndexError):
+            try:
+                data = data[part]
+            except TypeError:
+                data = data[int(part)]
+    except (KeyError, TypeError, ValueError):
         return default
     return data
 
@@ -124,7 +132,7 @@ def rollout_matches(rollout: dict[str, Any], context: dict[str, Any]) -> bool:
     if rule:
         try:
             return bool(_apply(casefold_all(rule, keys=False), folded))
-        except (TypeError, ValueError, ArithmeticError):
+        except (TypeError, ValueError, ArithmeticError, IndexError):
             return False
     assert isinstance(legacy, dict)
     return all(isinstance(folded.get(k), str) and folded[k] == str(v).casefold() for k, v in legacy.items())
