@@ -169,6 +169,9 @@ def test_limits_are_reported_and_enforced(server: ServerProcess, client: httpx.C
     call(client, "POST", f"{base}{ids[0]}/archive/", sa(creds), 204)  # archived flags do not count
     assert call(client, "GET", limits_path, sa(creds))["results"]["current_usage"] == limits["limit"] - 1
     call(client, "POST", base, sa(creds), body={"name": "One more", "key": "more"})
+    assert "the limit" in call(client, "DELETE", f"{base}{ids[0]}/archive/", sa(creds), 400)["error"]
+    back = {"name": "F0", "key": "f0", "status": "disabled", "ruleset": {}}
+    assert "the limit" in call(client, "PUT", f"{base}{ids[0]}/", sa(creds), 400, body=back)["error"]
 
 
 def test_consumers_read_only_and_projects_isolated(projects: Any, client: httpx.Client) -> None:

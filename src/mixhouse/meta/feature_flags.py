@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mixhouse.errors import ValidationError
@@ -94,9 +95,7 @@ class FeatureFlags:
 
     def create(self, fields: dict[str, Any], actor: Actor, *, workspace_id: int | None, limit: int) -> Flag:
         with self._store.writing() as session:
-            if self._usage(session) >= limit:
-                raise ValidationError(f"this project already has {limit} feature flags, the limit; archive or "
-                                      "delete one first", details={"limit": limit})
+            self._check_room(session, limit)
             self._check_key(session, fields["key"], None)
             row = models.FeatureFlag(id=str(uuid.uuid4()), project_id=self._project_id, workspace_id=workspace_id,
                                      hash_salt=secrets.token_hex(16), creator_id=actor.id, creator_name=actor.name,
@@ -105,11 +104,11 @@ class FeatureFlags:
             if row.status == "enabled":
                 row.enabled_at = datetime.now(UTC)
             session.add(row)
-            session.flush()
+            _flush_unique(session, fields["key"])
             _log(session, row.id, "created", actor)
             return _record(row)
 
-    def replace(self, flag_id: str, fields: dict[str, Any], actor: Actor) -> Flag | None:
+    def replace(self, flag_id: str, fields: dict[str, Any], actor: Actor, *, limit: int) -> Flag | None:
         """Set every field (PUT); the history says ``enabled``, ``disabled`` or ``archived`` when the status
         changed, else ``updated``."""
         with self._store.writing() as session:
@@ -118,17 +117,30 @@ class FeatureFlags:
                 return None
             self._check_key(session, fields["key"], flag_id)
             before = row.status
+            if before == "archived" and fields["status"] != "archived":
+                self._check_room(session, limit)
             _assign(row, fields)
             action = row.status if row.status != before else "updated"
             return _record(self._touch(session, row, actor, action))
 
-    def set_status(self, flag_id: str, status: str, actor: Actor, action: str) -> Flag | None:
+    def archive(self, flag_id: str, actor: Actor) -> Flag | None:
         with self._store.writing() as session:
             row = self._row(session, flag_id)
             if row is None:
                 return None
-            row.status = status
-            return _record(self._touch(session, row, actor, action))
+            row.status = "archived"
+            return _record(self._touch(session, row, actor, "archived"))
+
+    def restore(self, flag_id: str, actor: Actor, *, limit: int) -> Flag | None:
+        """Back from the archive, disabled (counted against ``limit`` again)."""
+        with self._store.writing() as session:
+            row = self._row(session, flag_id)
+            if row is None:
+                return None
+            if row.status == "archived":
+                self._check_room(session, limit)
+            row.status = "disabled"
+            return _record(self._touch(session, row, actor, "restored"))
 
     def set_ruleset(self, flag_id: str, ruleset: dict[str, Any], actor: Actor, action: str) -> Flag | None:
         with self._store.writing() as session:
@@ -158,6 +170,11 @@ class FeatureFlags:
         return session.scalar(select(func.count()).select_from(models.FeatureFlag).where(
             models.FeatureFlag.project_id == self._project_id, models.FeatureFlag.status != "archived")) or 0
 
+    def _check_room(self, session: Session, limit: int) -> None:
+        if self._usage(session) >= limit:
+            raise ValidationError(f"this project already has {limit} feature flags, the limit; archive or delete "
+                                  "one first", details={"limit": limit})
+
     def _check_key(self, session: Session, key: str, flag_id: str | None) -> None:
         taken = session.scalar(select(models.FeatureFlag.id).where(
             models.FeatureFlag.project_id == self._project_id, models.FeatureFlag.key == key))
@@ -169,7 +186,8 @@ class FeatureFlags:
         """A key for a copy of the flag ``key``: ``key_copy``, else ``key_copy_2``, ``key_copy_3``..."""
         with self._store.reading() as session:
             taken = set(session.scalars(select(models.FeatureFlag.key).where(
-                models.FeatureFlag.project_id == self._project_id, models.FeatureFlag.key.startswith(key))))
+                models.FeatureFlag.project_id == self._project_id,
+                models.FeatureFlag.key.startswith(key, autoescape=True))))
         candidate, n = f"{key}_copy", 2
         while candidate in taken:
             candidate, n = f"{key}_copy_{n}", n + 1
@@ -182,7 +200,7 @@ class FeatureFlags:
         row.last_modified_by_id, row.last_modified_by_name = actor.id, actor.name
         if action == "enabled":
             row.enabled_at = now
-        session.flush()
+        _flush_unique(session, row.key)
         _log(session, row.id, action, actor)
         return row
 
@@ -191,6 +209,15 @@ def _assign(row: models.FeatureFlag, fields: dict[str, Any]) -> None:
     for name in FIELDS:
         value = fields[name]
         setattr(row, name, json.dumps(value) if name in ("tags", "ruleset") else value)
+
+
+def _flush_unique(session: Session, key: str) -> None:
+    """Flush; a concurrent writer that took ``key`` first makes this a 400, as the check before would have."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ValidationError(f"a feature flag with key {key!r} already exists in this project",
+                              details={"key": key}) from None
 
 
 def _log(session: Session, flag_id: str, action: str, actor: Actor) -> None:

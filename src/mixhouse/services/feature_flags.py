@@ -173,8 +173,8 @@ def fields(body: dict[str, Any], *, replacing: bool) -> dict[str, Any]:
 
 def copy_fields(flag: Flag, key: str) -> dict[str, Any]:
     """A duplicate of ``flag``: named "Copy of ...", under ``key``, disabled."""
-    return {"name": f"Copy of {flag.name}"[:255], "key": key, "description": flag.description, "status": "disabled",
-            "tags": flag.tags, "context": flag.context, "serving_method": flag.serving_method,
+    return {"name": f"Copy of {flag.name}"[:255], "key": _text(key, "key"), "description": flag.description,
+            "status": "disabled", "tags": flag.tags, "context": flag.context, "serving_method": flag.serving_method,
             "ruleset": flag.ruleset}
 
 

@@ -79,7 +79,8 @@ def _one(request: Request, body: dict[str, Any] | None) -> object:
         if not scope.flags.delete(scope.flag_id):
             raise scope.missing()
         return None
-    return scope.json(scope.flags.replace(scope.flag_id, service.fields(body or {}, replacing=True), actor))
+    fields = service.fields(body or {}, replacing=True)
+    return scope.json(scope.flags.replace(scope.flag_id, fields, actor, limit=scope.limit))
 
 
 def _archive(request: Request, _: dict[str, Any] | None) -> object:
@@ -87,9 +88,9 @@ def _archive(request: Request, _: dict[str, Any] | None) -> object:
     actor = scope.writer()
     assert scope.flag_id is not None
     if request.method == "POST":
-        scope.found(scope.flags.set_status(scope.flag_id, "archived", actor, "archived"))
+        scope.found(scope.flags.archive(scope.flag_id, actor))
         return None
-    return scope.json(scope.flags.set_status(scope.flag_id, "disabled", actor, "restored"))
+    return scope.json(scope.flags.restore(scope.flag_id, actor, limit=scope.limit))
 
 
 def _duplicate(request: Request, _: dict[str, Any] | None) -> object:
