@@ -35,6 +35,8 @@ class Settings:
     flush_ms: float = float(os.environ.get("MIXHOUSE_FLUSH_MS", "1000"))
     #: Processes that decode and validate ``/import`` bodies (0: in the server process).
     ingest_workers: int = 2
+    #: Feature flags a project may hold (archived ones do not count); creating one more is refused with a 400.
+    feature_flag_limit: int = int(os.environ.get("MIXHOUSE_FEATURE_FLAG_LIMIT", "100"))
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

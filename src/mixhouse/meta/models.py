@@ -392,5 +392,55 @@ class Cohort(Base):
     creator_name: Mapped[str] = _who_name()
     created_at: Mapped[datetime] = _created_at()
     modified_at: Mapped[datetime] = _created_at()
+#: A feature flag's lifecycle state (only ``enabled`` flags are served to SDKs).
+FLAG_STATUSES: Final[tuple[str, ...]] = ("enabled", "disabled", "archived")
+
+
+class FeatureFlag(Base):
+    """A project's feature flag. ``ruleset`` and ``tags`` are JSON text; ``key`` is unique in its project."""
+
+    __tablename__ = "feature_flags"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID, as Mixpanel's flag ids are
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    workspace_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    key: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    tags: Mapped[str] = mapped_column(Text, nullable=False)
+    context: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    serving_method: Mapped[str] = mapped_column(String(32), nullable=False)
+    ruleset: Mapped[str] = mapped_column(Text, nullable=False)
+    hash_salt: Mapped[str] = mapped_column(String(32), nullable=False)
+    creator_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    creator_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False, default="", server_default="")
+    last_modified_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_modified_by_name: Mapped[str] = mapped_column(
+        String(NAME_MAX_LENGTH), nullable=False, default="", server_default=""
+    )
+    created_at: Mapped[datetime] = _created_at()
+    modified_at: Mapped[datetime] = _created_at()
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "key"),
+        CheckConstraint("status IN ('enabled', 'disabled', 'archived')", name="status"),
+    )
+
+
+class FeatureFlagChange(Base):
+    """One entry of a flag's history: what was done (``created``, ``enabled``, ``archived``...), by whom, when."""
+
+    __tablename__ = "feature_flag_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flag_id: Mapped[str] = mapped_column(
+        ForeignKey("feature_flags.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False, default="", server_default="")
+    created_at: Mapped[datetime] = _created_at()
 
     __table_args__ = ({"sqlite_autoincrement": True},)

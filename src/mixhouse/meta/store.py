@@ -297,8 +297,8 @@ class MetaStore:
                 return None
             return _project_record(row)
 
-    def delete_in_project(self, model: type[models.Annotation] | type[models.Webhook], key: object,
-                          project_id: int) -> bool:
+    def delete_in_project(self, model: type[models.Annotation] | type[models.Webhook] | type[models.FeatureFlag],
+                          key: object, project_id: int) -> bool:
         """Delete the row ``key`` of ``model`` if it belongs to ``project_id``; False when there is none."""
         with self.writing() as session:
             row = session.get(model, key)

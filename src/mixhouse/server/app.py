@@ -22,12 +22,14 @@ from mixhouse.server.routes import (
     app_annotations,
     app_cohorts,
     app_dashboards,
+    app_feature_flags,
     app_reports,
     app_webhooks,
     discovery,
     engage_query,
     event_queries,
     export,
+    flags,
     flows,
     funnels,
     ingestion,
@@ -77,7 +79,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
     routes += flows.routes() + app_access.routes() + app_annotations.routes()
     routes += app_webhooks.routes() + app_reports.routes() + app_dashboards.routes()
-    routes += app_cohorts.routes()
+    routes += app_cohorts.routes() + app_feature_flags.routes() + flags.routes()
     for route in routes:
         app.router.routes.append(route)
 
