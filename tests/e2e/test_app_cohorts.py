@@ -268,3 +268,51 @@ def test_consumers_and_other_projects(world: Any, client: httpx.Client) -> None:
         "project_id": b.project_id, "filter_by_cohort": orjson.dumps({"id": kept["id"]}).decode()})
     assert theirs.status_code == 404
     assert "no access" in call(client, "GET", base, sa(b), 403)["error"]
+
+
+def test_insights_filters_and_breakdowns_by_cohort(world: Any, client: httpx.Client) -> None:
+    """``Filter.in_cohort``/``not_in_cohort`` (saved) and ``CohortBreakdown`` (inline, with its "Not In" side) in
+    Insights bookmark params: events counted per the cohorts' members."""
+    a, _, _, logged, profiles = world
+    pros = {"selector": {"operator": "and", "children": [
+        {"property": "user", "value": "plan", "operator": "==", "operand": "pro"}]}, "behaviors": {}}
+    saved = call(client, "POST", f"/api/app/projects/{a.project_id}/cohorts", sa(a),
+                 body={"name": "Pros", **pros})["results"]
+    regulars = {"selector": {"operator": "and", "children": [
+        {"property": "behaviors", "value": "bhvr_0", "operator": ">=", "operand": 3}]},
+        "behaviors": {"bhvr_0": {"count": {"event_selector": {"event": "Login"}, "type": "absolute"},
+                                 "window": {"unit": "day", "value": 30}}}}
+    first = TODAY - timedelta(days=29)
+    behavior = {"type": "event", "name": "Purchase", "resourceType": "events", "filters": []}
+
+    def bookmark(filters: list[dict[str, Any]], groups: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"displayOptions": {"chartType": "bar"}, "sections": {
+            "show": [{"type": "metric", "behavior": behavior, "measurement": {"math": "total"}}],
+            "time": [{"dateRangeType": "between", "unit": "day", "value": [first.isoformat(), TODAY.isoformat()]}],
+            "filter": filters, "group": groups}}
+
+    def counted(users: set[str]) -> int:
+        zone = ZoneInfo(TZ)
+        return sum(1 for e in logged if e.name == "Purchase" and e.user in users
+                   and first <= datetime.fromtimestamp(e.time_s, zone).date() <= TODAY)
+
+    def ask(params: dict[str, Any]) -> Any:
+        response = client.post("/api/query/insights", json={"bookmark": params, "project_id": a.project_id},
+                               auth=sa(a))
+        assert response.status_code == 200, response.text
+        return response.json()["series"]["Purchase"]
+
+    in_pros = ref.members(logged, profiles, pros, TODAY, TZ, lambda _: {})
+    everyone = ref.members(logged, profiles, {}, TODAY, TZ, lambda _: {})
+    for operator, users in (("contains", in_pros), ("does not contain", everyone - in_pros)):
+        cohort_filter = {"value": "$cohorts", "resourceType": "events", "filterType": "list",
+                         "filterOperator": operator,
+                         "filterValue": [{"cohort": {"id": saved["id"], "name": "Pros", "negated": False}}]}
+        assert ask(bookmark([cohort_filter], []))["all"] == counted(users) > 0
+    group = {"value": ["Regulars", "Not In Regulars"], "resourceType": "events", "propertyType": None,
+             "cohorts": [{"name": "Regulars", "negated": False, "raw_cohort": regulars},
+                         {"name": "Regulars", "negated": True, "raw_cohort": regulars}]}
+    split = ask(bookmark([], [group]))
+    inside = ref.members(logged, profiles, regulars, TODAY, TZ, lambda _: {})
+    assert split["Regulars"]["all"] == counted(inside) > 0
+    assert split["Not In Regulars"]["all"] == counted(everyone - inside) > 0

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from mixhouse.core.dates import parse_date
 from mixhouse.errors import ValidationError
 from mixhouse.meta.cohorts import Cohort, Cohorts
@@ -21,6 +23,7 @@ from mixhouse.meta.store import validate_name
 from mixhouse.services import reports
 from mixhouse.services.cohort_definition import Node, parse_definition, referenced_cohorts
 from mixhouse.services.cohort_members import Membership, ProfileRows, missing_cohort
+from mixhouse.services.insights_params import CohortRef
 from mixhouse.storage.base import Backend
 
 
@@ -107,6 +110,21 @@ def membership(backend: Backend, project: Project, profiles: ProfileRows, cohort
         return parse_definition(found.definition)
 
     return Membership(backend, project, profiles, definition, as_of)
+
+
+def members_resolver(backend: Backend, project: Project, profiles: Callable[[], ProfileRows],
+                     cohorts: Cohorts) -> Callable[[CohortRef], set[str]]:
+    """Members of the cohorts a report names (saved or inline), as of today; worked out on first use, each once."""
+    found: list[Membership] = []
+
+    def members(ref: CohortRef) -> set[str]:
+        if not found:
+            found.append(membership(backend, project, profiles(), cohorts, today(project)))
+        if ref.cohort_id is not None:
+            return found[0].cohort(ref.cohort_id)
+        return found[0].of(parse_definition(orjson.loads(ref.raw or "{}")))
+
+    return members
 
 
 def cohort_json(cohort: Cohort, count: int) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_fu
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
 from mixhouse.services.funnel_definition import parse_definition
-from mixhouse.services.insights_audience import PeopleSql, Profiles, frequency_sql, people_sql
+from mixhouse.services.insights_audience import CohortMembers, PeopleSql, Profiles, frequency_sql, people_sql
 from mixhouse.services.insights_behaviors import (
     behavior_type,
     retention_query,
@@ -79,21 +79,22 @@ def check_bookmark(params: Any, timezone: str) -> None:
 
 
 def answer_bookmark(backend: Backend, project: Project, params: Any,
-                    profiles: Profiles | None = None) -> dict[str, Any]:
+                    profiles: Profiles | None = None, cohorts: CohortMembers | None = None) -> dict[str, Any]:
     """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric; with a time
     comparison, the same over the earlier range and the lift (``services/time_comparison.py``). ``profiles`` gives
     the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties."""
     comparison = parse_time_comparison(params)
-    answer = _answer_range(backend, project, params, profiles)
+    answer = _answer_range(backend, project, params, profiles, cohorts)
     if comparison is None:
         return answer
     dates, _ = parse_time(params["sections"], project.timezone or "UTC")
-    earlier = _answer_range(backend, project, shifted_params(params, comparison_range(dates, comparison)), profiles)
+    earlier = _answer_range(backend, project, shifted_params(params, comparison_range(dates, comparison)), profiles,
+                             cohorts)
     return with_comparison(answer, earlier)
 
 
 def _answer_range(backend: Backend, project: Project, params: Any,
-                  profiles: Profiles | None) -> dict[str, Any]:
+                  profiles: Profiles | None, cohorts: CohortMembers | None) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)
@@ -102,7 +103,7 @@ def _answer_range(backend: Backend, project: Project, params: Any,
         series, headers = run(backend, project, params)
         dates, _ = parse_time(params["sections"], timezone)
         return _envelope(dates, timezone, headers, series, started)
-    return run_insights(backend, project, parse_insights(params, timezone), profiles)
+    return run_insights(backend, project, parse_insights(params, timezone), profiles, cohorts)
 
 
 def _metric_values(backend: Backend, project: Project, query: InsightsQuery, metric: Metric,
@@ -230,13 +231,13 @@ def _envelope(dates: DateRange, timezone: str, headers: list[str], series: dict[
 
 
 def run_insights(backend: Backend, project: Project, query: InsightsQuery,
-                 profiles: Profiles | None = None) -> dict[str, Any]:
+                 profiles: Profiles | None = None, cohorts: CohortMembers | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     check_not_future(query.dates, timezone)
     bucketing = Bucketing(query.unit, timezone)
     keys = ["all"] if query.total else bucketing.keys(query.dates)
-    people = people_sql(query, profiles)
+    people = people_sql(query, profiles, cohorts)
     per_metric = {m.letter: _metric_values(backend, project, query, m, bucketing, people) for m in query.metrics}
     depth = len(query.groups)
 

@@ -18,10 +18,12 @@ from mixhouse.expr import Record, compile_filter, evaluate, keeps, segment_keys
 from mixhouse.expr.ast import Property
 from mixhouse.query.frequency_filters import frequency_condition_sql
 from mixhouse.query.where import EVENT_CONTEXT
-from mixhouse.services.insights_params import FrequencyFilter, InsightsQuery
+from mixhouse.services.insights_params import CohortRef, FrequencyFilter, InsightsQuery
 
 #: The project's user profiles, read when an answer needs them: (canonical distinct id, properties).
 Profiles = Callable[[], list[tuple[str, dict[str, Any]]]]
+#: The members (canonical ids) of a cohort a filter or breakdown names, worked out when an answer needs them.
+CohortMembers = Callable[[CohortRef], set[str]]
 
 
 def frequency_sql(prefix: str, frequency: FrequencyFilter, dates: DateRange, timezone: str,
@@ -49,15 +51,45 @@ class PeopleSql:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def people_sql(query: InsightsQuery, profiles: Profiles | None) -> PeopleSql:
-    """The conditions, breakdown keys and parameters of the query's profile filters and breakdowns."""
-    if query.people_where is None and not query.people_groups:
-        return PeopleSql()
+def _cohort_sql(query: InsightsQuery, cohorts: CohortMembers | None, conditions: list[str],
+                keys: dict[int, str], params: dict[str, Any]) -> None:
+    """Cohort filters as ``IN`` conditions and cohort breakdowns as segment keys (members bound as sets)."""
+    if not query.cohort_filters and not query.cohort_groups:
+        return
+    if cohorts is None:
+        raise ValidationError("cohort filters and breakdowns need the server's cohorts")
+
+    def member_test(name: str, ref: CohortRef, negated: bool) -> str:
+        params[name] = sorted(cohorts(ref))
+        return f"(distinct_id {'NOT IN' if negated else 'IN'} {{{name}:Array(String)}})"
+
+    for n, cohort_filter in enumerate(query.cohort_filters):
+        tests = [member_test(f"cohort_f{n}_{m}", ref, negated)
+                 for m, (ref, negated) in enumerate(cohort_filter.cohorts)]
+        anyone = " OR ".join(tests)
+        conditions.append(f"NOT ({anyone})" if cohort_filter.excluded else f"({anyone})")
+    for position, segments in query.cohort_groups:
+        parts = []
+        for m, (ref, negated, label) in enumerate(segments):
+            params[f"cohort_g{position}_{m}_label"] = label
+            test = member_test(f"cohort_g{position}_{m}", ref, negated)
+            parts.append(f"if({test}, [{{cohort_g{position}_{m}_label:String}}], CAST([] AS Array(String)))")
+        keys[position] = f"arrayConcat({', '.join(parts)})" if len(parts) > 1 else parts[0]
+
+
+def people_sql(query: InsightsQuery, profiles: Profiles | None, cohorts: CohortMembers | None = None) -> PeopleSql:
+    """The conditions, breakdown keys and parameters of the query's profile and cohort filters and breakdowns."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    keys: dict[int, str] = {}
+    _cohort_sql(query, cohorts, conditions, keys, params)
+    cohort_positions = {position for position, _ in query.cohort_groups}
+    profile_groups = sorted(query.people_groups - cohort_positions)
+    if query.people_where is None and not profile_groups:
+        return PeopleSql(tuple(conditions), keys, params)
     if profiles is None:
         raise ValidationError("filters and breakdowns on user profile properties need the server's profiles")
     snapshot = profiles()
-    conditions: list[str] = []
-    params: dict[str, Any] = {}
     if query.people_where is not None:
         where = query.people_where
         passing = [uid for uid, props in snapshot if keeps(where, Record("", 0, uid, props))]
@@ -68,8 +100,7 @@ def people_sql(query: InsightsQuery, profiles: Profiles | None) -> PeopleSql:
         else:
             params["people_passing"] = passing
             conditions.append("distinct_id IN {people_passing:Array(String)}")
-    keys: dict[int, str] = {}
-    for n in sorted(query.people_groups):
+    for n in profile_groups:
         prop = Property(query.groups[n])
         found = {uid: segment_keys(evaluate(prop, Record("", 0, uid, props))) for uid, props in snapshot}
         params[f"people_g{n}"] = {uid: values for uid, values in found.items() if values}

@@ -20,11 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from mixhouse.core.dates import DateRange, months_earlier, parse_date
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
 from mixhouse.query.params import json_list, json_object
+from mixhouse.services.cohort_definition import parse_definition
 
 PROPERTY_MATHS = ("sum", "average", "min", "max", "median", "p25", "p75", "p90", "p99", "custom_percentile")
 #: Per-user aggregations (``perUserAggregation``): each user's value first, then the math across users.
@@ -76,6 +79,28 @@ class FrequencyFilter:
 
 
 @dataclass(frozen=True)
+class CohortRef:
+    """A cohort a filter or breakdown names: a saved one (``cohort_id``) or an inline definition (``raw``, the JSON
+    text of ``{"selector", "behaviors"}``)."""
+
+    cohort_id: int | None
+    raw: str | None
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    """Keep the users in any of ``cohorts`` (each one's membership flipped when its flag is set); ``excluded``: keep
+    the others instead (``does not contain``)."""
+
+    cohorts: tuple[tuple[CohortRef, bool], ...]
+    excluded: bool
+
+
+#: A cohort breakdown's segments: each a cohort, whether it is the "not in" side, and its label.
+CohortSegments = tuple[tuple[CohortRef, bool, str], ...]
+
+
+@dataclass(frozen=True)
 class InsightsQuery:
     metrics: tuple[Metric, ...]
     formulas: tuple[Formula, ...]
@@ -89,8 +114,13 @@ class InsightsQuery:
     frequency: tuple[FrequencyFilter, ...] = ()
     #: Filter on the user's profile (``resourceType: people`` filters), over ``properties[...]`` of the profile.
     people_where: Expr | None = None
-    #: Positions in ``groups`` that are user profile properties (``resourceType: people``), not event properties.
+    #: Positions in ``groups`` that are user profile properties (``resourceType: people``) or cohorts, not event
+    #: properties.
     people_groups: frozenset[int] = frozenset()
+    #: Filters on cohort membership (``$cohorts`` filters).
+    cohort_filters: tuple[CohortFilter, ...] = ()
+    #: Breakdowns by cohort: (position in ``groups``, segments).
+    cohort_groups: tuple[tuple[int, CohortSegments], ...] = ()
 
 
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
@@ -202,6 +232,62 @@ def _is_people(spec: Any) -> bool:
     return isinstance(spec, dict) and spec.get("resourceType") in PEOPLE_RESOURCES
 
 
+def _is_cohort_filter(spec: Any) -> bool:
+    return isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY
+
+
+#: The pseudo-property cohort filters name (``Filter.in_cohort``) and the breakdown header of cohort breakdowns.
+COHORTS_PROPERTY = "$cohorts"
+
+
+def _cohort_ref(entry: Any) -> tuple[CohortRef, bool, str]:
+    """``{"id"}`` or ``{"raw_cohort"}`` with ``name`` and ``negated``."""
+    if isinstance(entry, dict) and isinstance(entry.get("cohort"), dict):
+        entry = entry["cohort"]
+    if not isinstance(entry, dict):
+        raise ValidationError("a cohort entry is {\"id\"} or {\"raw_cohort\"} with name and negated")
+    negated = bool(entry.get("negated", False))
+    name = str(entry.get("name") or "")
+    if entry.get("raw_cohort") is not None:
+        raw = entry["raw_cohort"]
+        if not isinstance(raw, dict):
+            raise ValidationError("raw_cohort must be {\"selector\", \"behaviors\"}")
+        parse_definition(raw)
+        return CohortRef(None, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()), negated, name
+    cohort_id = entry.get("id")
+    if isinstance(cohort_id, str) and cohort_id.isdigit():
+        cohort_id = int(cohort_id)
+    if isinstance(cohort_id, bool) or not isinstance(cohort_id, int) or cohort_id < 1:
+        raise ValidationError("a cohort entry needs a saved cohort id or a raw_cohort")
+    return CohortRef(cohort_id, None), negated, name
+
+
+def _cohort_filter(spec: dict[str, Any]) -> CohortFilter:
+    operator = spec.get("filterOperator", "contains")
+    if operator not in ("contains", "does not contain"):
+        raise ValidationError("a cohort filter's operator is contains or does not contain")
+    values = spec.get("filterValue")
+    if not isinstance(values, list) or not values:
+        raise ValidationError("a cohort filter's filterValue lists {\"cohort\": {...}} entries")
+    return CohortFilter(tuple((ref, negated) for ref, negated, _ in map(_cohort_ref, values)),
+                        operator == "does not contain")
+
+
+def _cohort_segments(spec: dict[str, Any]) -> CohortSegments:
+    entries = spec.get("cohorts")
+    if not isinstance(entries, list) or not entries:
+        raise ValidationError("a cohort breakdown lists its cohorts")
+    raw_labels = spec.get("value")
+    labels: list[Any] = raw_labels if isinstance(raw_labels, list) else []
+    out = []
+    for n, entry in enumerate(entries):
+        ref, negated, name = _cohort_ref(entry)
+        label = labels[n] if n < len(labels) and isinstance(labels[n], str) else (
+            f"Not In {name}" if negated else name)
+        out.append((ref, negated, label or str(ref.cohort_id or "cohort")))
+    return tuple(out)
+
+
 def _is_frequency(spec: Any) -> bool:
     behavior = spec.get("behavior") if isinstance(spec, dict) else None
     return isinstance(behavior, dict) and behavior.get("behaviorType") == "$frequency"
@@ -242,11 +328,17 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         raise ValidationError("at most 26 metrics")
     groups: list[str] = []
     people_groups: set[int] = set()
+    cohort_groups: list[tuple[int, CohortSegments]] = []
     for spec in json_list(sections.get("group"), "sections.group"):
         spec = json_object(spec, "a group entry")
         resource = spec.get("resourceType", "events")
-        if resource not in (*EVENT_RESOURCES, *PEOPLE_RESOURCES) or "cohorts" in spec or _is_frequency(spec):
-            raise ValidationError("only breakdowns by event or user profile properties are supported yet")
+        if spec.get("cohorts"):
+            cohort_groups.append((len(groups), _cohort_segments(spec)))
+            people_groups.add(len(groups))
+            groups.append(COHORTS_PROPERTY)
+            continue
+        if resource not in (*EVENT_RESOURCES, *PEOPLE_RESOURCES) or _is_frequency(spec):
+            raise ValidationError("only breakdowns by event or user profile properties or cohorts are supported yet")
         name = spec.get("value") or spec.get("propertyName")
         if not isinstance(name, str) or not name:
             raise ValidationError("a breakdown needs the property name in value")
@@ -268,12 +360,15 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         dates=dates,
         unit=unit,
         total=total,
-        where=filters_expr([spec for spec in filters if not _is_frequency(spec) and not _is_people(spec)]),
+        where=filters_expr([spec for spec in filters if not _is_frequency(spec) and not _is_people(spec)
+                            and not _is_cohort_filter(spec)]),
         groups=tuple(groups),
         analysis=analysis,
         rolling=rolling,
         frequency=tuple(_frequency_filter(spec, timezone) for spec in filters if _is_frequency(spec)),
         people_where=filters_expr([{**spec, "resourceType": "events"} for spec in filters
-                                   if _is_people(spec) and not _is_frequency(spec)]),
+                                   if _is_people(spec) and not _is_frequency(spec) and not _is_cohort_filter(spec)]),
         people_groups=frozenset(people_groups),
+        cohort_filters=tuple(_cohort_filter(spec) for spec in filters if _is_cohort_filter(spec)),
+        cohort_groups=tuple(cohort_groups),
     )
