@@ -20,6 +20,7 @@ from mixhouse.server.responses import json_response
 from mixhouse.server.routes import (
     app_access,
     app_annotations,
+    app_blueprints,
     app_cohorts,
     app_dashboards,
     app_feature_flags,
@@ -79,7 +80,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += segmentation.routes() + event_queries.routes() + funnels.routes() + insights.routes()
     routes += flows.routes() + app_access.routes() + app_annotations.routes()
     routes += app_webhooks.routes() + app_reports.routes() + app_dashboards.routes()
-    routes += app_cohorts.routes() + app_feature_flags.routes() + flags.routes()
+    routes += app_cohorts.routes() + app_feature_flags.routes() + flags.routes() + app_blueprints.routes()
     for route in routes:
         app.router.routes.append(route)
 
