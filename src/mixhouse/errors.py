@@ -9,8 +9,9 @@
     ├── NotFoundError                  "not_found"          unknown project, route or entity    (HTTP 404)
     ├── ValidationError                "invalid_request"    malformed body, bad params          (HTTP 400)
     │   ├── DecodeError                "invalid_payload"    undecodable ``data`` / body
-    │   └── QueryError                 "query_error"        a query the engine cannot answer
-    │       └── ExpressionError        "expression_error"   syntax/type error in an expression, with position
+    │   ├── QueryError                 "query_error"        a query the engine cannot answer
+    │   │   └── ExpressionError        "expression_error"   syntax/type error in an expression, with position
+    │   └── OAuthError                 "oauth_error"        a refused OAuth request (RFC 6749 ``error`` in details)
     ├── PayloadTooLargeError           "payload_too_large"  over the record or byte limits      (HTTP 413)
     ├── RateLimitError                 "rate_limited"       over a rate limit                   (HTTP 429)
     └── ServerError                    "server_error"       a failure on our side               (HTTP 5xx)
@@ -128,3 +129,13 @@ ERROR_CLASSES: dict[str, type[MixhouseError]] = {
         StorageError,
     )
 }
+
+
+class OAuthError(ValidationError):
+    """A refused OAuth request; ``oauth_error`` is RFC 6749's ``error`` (``invalid_grant``, ``invalid_client``...)."""
+
+    code = "oauth_error"
+
+    def __init__(self, oauth_error: str, message: str) -> None:
+        super().__init__(message, details={"error": oauth_error})
+        self.oauth_error = oauth_error

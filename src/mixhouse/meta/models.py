@@ -444,3 +444,50 @@ class FeatureFlagChange(Base):
     created_at: Mapped[datetime] = _created_at()
 
     __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class OAuthClient(Base):
+    """A client registered for the OAuth flow (dynamic registration; public clients, PKCE only)."""
+
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = _who_name()
+    redirect_uris: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list
+    created_at: Mapped[datetime] = _created_at()
+
+
+class OAuthCode(Base):
+    """An authorization code (only its digest), single use, bound to its client, redirect URI and PKCE challenge."""
+
+    __tablename__ = "oauth_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH), nullable=False, unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), nullable=False)
+    service_account_id: Mapped[int] = mapped_column(
+        ForeignKey("service_accounts.id", ondelete="CASCADE"), nullable=False
+    )
+    redirect_uri: Mapped[str] = mapped_column(String(2048), nullable=False)
+    code_challenge: Mapped[str] = mapped_column(String(128), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class OAuthRefreshToken(Base):
+    """A refresh token (only its digest); refreshing revokes it and issues a new one."""
+
+    __tablename__ = "oauth_refresh_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(DIGEST_LENGTH), nullable=False, unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), nullable=False)
+    service_account_id: Mapped[int] = mapped_column(
+        ForeignKey("service_accounts.id", ondelete="CASCADE"), nullable=False
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

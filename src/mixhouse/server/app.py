@@ -35,6 +35,7 @@ from mixhouse.server.routes import (
     funnels,
     ingestion,
     insights,
+    oauth,
     segmentation,
 )
 from mixhouse.services.runtime import Runtime
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += flows.routes() + app_access.routes() + app_annotations.routes()
     routes += app_webhooks.routes() + app_reports.routes() + app_dashboards.routes()
     routes += app_cohorts.routes() + app_feature_flags.routes() + flags.routes() + app_blueprints.routes()
+    routes += oauth.routes()
     for route in routes:
         app.router.routes.append(route)
 
