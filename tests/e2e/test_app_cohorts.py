@@ -316,3 +316,26 @@ def test_insights_filters_and_breakdowns_by_cohort(world: Any, client: httpx.Cli
     inside = ref.members(logged, profiles, regulars, TODAY, TZ, lambda _: {})
     assert split["Regulars"]["all"] == counted(inside) > 0
     assert split["Not In Regulars"]["all"] == counted(everyone - inside) > 0
+
+
+def test_cohort_keys_match_the_recorded_answers(world: Any, client: httpx.Client) -> None:
+    from tests.support.vectors import interactions, require_vectors
+
+    require_vectors()
+    recorded: list[dict[str, Any]] = []
+    for _, request, response in interactions(lambda path: "/cohorts" in path and "/api/app/" in path):
+        results = (response.get("body") or {}).get("results") if isinstance(response.get("body"), dict) else None
+        if request["method"] in ("GET", "POST") and response.get("status", 200) == 200:
+            recorded += [item for item in (results if isinstance(results, list) else [results])
+                         if isinstance(item, dict) and "id" in item]
+    assert recorded, "no recorded cohort answers"
+    a, *_ = world
+    ours = call(client, "POST", f"/api/app/projects/{a.project_id}/cohorts", sa(a),
+                body={"name": "Shape", "description": "d"})["results"]
+    for item in recorded:
+        assert set(item) <= set(ours), set(item) - set(ours)
+    listed = client.post("/api/query/cohorts/list", auth=sa(a), data={"project_id": a.project_id}).json()
+    keys = set(listed[0])
+    for _, _, response in interactions({"/api/query/cohorts/list"}):
+        for item in response.get("body") or []:
+            assert set(item) <= keys, set(item) - keys
