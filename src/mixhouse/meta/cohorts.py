@@ -36,14 +36,20 @@ class Cohort:
 
 
 class Cohorts:
-    def __init__(self, store: MetaStore, project_id: int) -> None:
+    """One project's cohorts; with ``workspace_id`` (a data view), lists show those made in it. Membership and
+    references always resolve across the whole project."""
+
+    def __init__(self, store: MetaStore, project_id: int, workspace_id: int | None = None) -> None:
         self._store = store
         self._project_id = project_id
+        self._workspace_id = workspace_id
 
-    def all(self, ids: Iterable[int] | None = None) -> list[Cohort]:
+    def all(self, ids: Iterable[int] | None = None, *, in_view: bool = True) -> list[Cohort]:
         query = select(models.Cohort).where(models.Cohort.project_id == self._project_id)
         if ids is not None:
             query = query.where(models.Cohort.id.in_(list(ids)))
+        if in_view and self._workspace_id is not None:
+            query = query.where(models.Cohort.workspace_id == self._workspace_id)
         with self._store.reading() as session:
             return [_record(row) for row in session.scalars(query.order_by(models.Cohort.id))]
 
@@ -54,7 +60,8 @@ class Cohorts:
 
     def create(self, fields: dict[str, Any], actor: Actor) -> Cohort:
         with self._store.writing() as session:
-            row = models.Cohort(project_id=self._project_id, creator_id=actor.id, creator_name=actor.name,
+            row = models.Cohort(project_id=self._project_id, workspace_id=self._workspace_id,
+                                creator_id=actor.id, creator_name=actor.name,
                                 **_columns(fields))
             session.add(row)
             session.flush()

@@ -88,12 +88,15 @@ class Dashboard:
 
 
 class Dashboards:
-    """One project's dashboards, as seen by one account (its favorites)."""
+    """One project's dashboards, as seen by one account (its favorites); with ``workspace_id`` (a data view), those
+    made in it (and the reports they make belong to it too)."""
 
-    def __init__(self, store: MetaStore, project_id: int, account_id: int | None = None) -> None:
+    def __init__(self, store: MetaStore, project_id: int, account_id: int | None = None,
+                 workspace_id: int | None = None) -> None:
         self._store = store
         self._project_id = project_id
         self._account_id = account_id
+        self._workspace_id = workspace_id
 
     # -- reads -------------------------------------------------------------------------------------------
 
@@ -101,6 +104,8 @@ class Dashboards:
         query = select(models.Dashboard).where(models.Dashboard.project_id == self._project_id)
         if ids is not None:
             query = query.where(models.Dashboard.id.in_(list(ids)))
+        if self._workspace_id is not None:
+            query = query.where(models.Dashboard.workspace_id == self._workspace_id)
         with self._store.reading() as session:
             rows = list(session.scalars(query.order_by(models.Dashboard.id)))
             favorites = self._favorites(session)
@@ -128,7 +133,8 @@ class Dashboards:
                generation_type: str = "User Created", template_type: str | None = None,
                blueprint_variables: dict[str, Any] | None = None) -> Dashboard:
         with self._store.writing() as session:
-            row = models.Dashboard(project_id=self._project_id, creator_id=actor.id, creator_name=actor.name,
+            row = models.Dashboard(project_id=self._project_id, workspace_id=self._workspace_id,
+                                   creator_id=actor.id, creator_name=actor.name,
                                    last_modified_by_id=actor.id, last_modified_by_name=actor.name,
                                    generation_type=generation_type, template_type=template_type,
                                    blueprint_variables=None if blueprint_variables is None
@@ -144,7 +150,8 @@ class Dashboards:
         with self._store.writing() as session:
             source = self._existing(session, source_id)
             copied = {key: getattr(source, key) for key in SETTINGS}
-            row = models.Dashboard(project_id=self._project_id, creator_id=actor.id, creator_name=actor.name,
+            row = models.Dashboard(project_id=self._project_id, workspace_id=self._workspace_id,
+                                   creator_id=actor.id, creator_name=actor.name,
                                    last_modified_by_id=actor.id, last_modified_by_name=actor.name,
                                    **{**copied, **_setting_columns(settings)})
             session.add(row)
@@ -297,7 +304,8 @@ class Dashboards:
 
     def _new_report(self, session: Session, dashboard: models.Dashboard, fields: dict[str, Any],
                     actor: Actor) -> int:
-        return add_report(session, self._project_id, {**fields, "dashboard_id": dashboard.id}, actor).id
+        return add_report(session, self._project_id,
+                          {"workspace_id": dashboard.workspace_id, **fields, "dashboard_id": dashboard.id}, actor).id
 
     def _card(self, session: Session, dashboard: models.Dashboard, **values: Any) -> int:
         card = models.DashboardCard(dashboard_id=dashboard.id, **values)

@@ -45,11 +45,12 @@ def _snapshot(row: models.Report) -> str:
 
 
 class Reports:
-    """One project's saved reports."""
+    """One project's saved reports; with ``workspace_id`` (a data view), those made in it."""
 
-    def __init__(self, store: MetaStore, project_id: int) -> None:
+    def __init__(self, store: MetaStore, project_id: int, workspace_id: int | None = None) -> None:
         self._store = store
         self._project_id = project_id
+        self._workspace_id = workspace_id
 
     def all(self, report_type: str | None = None, ids: Iterable[int] | None = None) -> list[Report]:
         query = select(models.Report).where(models.Report.project_id == self._project_id)
@@ -57,6 +58,8 @@ class Reports:
             query = query.where(models.Report.type == report_type)
         if ids is not None:
             query = query.where(models.Report.id.in_(list(ids)))
+        if self._workspace_id is not None:
+            query = query.where(models.Report.workspace_id == self._workspace_id)
         with self._store.reading() as session:
             return [report_record(row) for row in session.scalars(query.order_by(models.Report.id))]
 
@@ -70,7 +73,8 @@ class Reports:
         with self._store.writing() as session:
             if fields.get("dashboard_id") is not None:
                 self._check_dashboard(session, fields["dashboard_id"])
-            return report_record(add_report(session, self._project_id, fields, actor))
+            return report_record(add_report(session, self._project_id,
+                                            {"workspace_id": self._workspace_id, **fields}, actor))
 
     def update(self, report_id: int, fields: dict[str, Any], actor: Actor) -> Report:
         with self._store.writing() as session:

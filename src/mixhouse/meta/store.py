@@ -425,6 +425,22 @@ class MetaStore:
             row = session.get(models.Workspace, workspace_id)
             return None if row is None else _workspace_record(row)
 
+    def create_workspace(self, project_id: int, name: str, *, description: str = "", creator_name: str = "",
+                         is_restricted: bool = False, is_visible: bool = True) -> Workspace:
+        """A data view of the project besides its global one (entities made through it belong to it)."""
+        name = validate_name(name, "workspace name")
+        with self.writing() as session:
+            _existing_project(session, project_id)
+            taken = session.scalar(select(models.Workspace).where(models.Workspace.project_id == project_id,
+                                                                  models.Workspace.name == name))
+            if taken is not None:
+                raise ValidationError(f"project {project_id} already has a workspace named {name!r}")
+            row = models.Workspace(project_id=project_id, name=name, description=description,
+                                   creator_name=creator_name, is_restricted=is_restricted, is_visible=is_visible)
+            session.add(row)
+            session.flush()
+            return _workspace_record(row)
+
     def list_workspaces(self, project_id: int) -> list[Workspace]:
         with self.reading() as session:
             rows = session.scalars(

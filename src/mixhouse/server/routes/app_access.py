@@ -57,6 +57,15 @@ def project_scope(request: Request) -> tuple[access.Caller, int]:
     return who, project_id
 
 
+def data_view(request: Request) -> int | None:
+    """The data view a ``/workspaces/{wid}/`` path pins, when it is not the project's global one: entities made
+    through it belong to it, and lists through it show only its entities (``None``: the whole project)."""
+    if "workspace_id" not in request.path_params:
+        return None
+    workspace = runtime(request).meta.get_workspace(int(request.path_params["workspace_id"]))
+    return None if workspace is None or workspace.is_global else workspace.id
+
+
 #: The two places a workspace-scoped entity lives (``S(...)`` in the client library).
 SCOPED_PREFIXES = ("/api/app/projects/{project_id}/", "/api/app/workspaces/{workspace_id:int}/")
 

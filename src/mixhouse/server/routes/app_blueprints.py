@@ -15,7 +15,7 @@ from mixhouse.meta.cohorts import Cohorts
 from mixhouse.meta.dashboards import CopyReport, Dashboard, Dashboards, NewContent, NewReport, NewText
 from mixhouse.meta.reports import Reports
 from mixhouse.server.context import runtime
-from mixhouse.server.routes.app_access import project_scope, scoped_routes
+from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import blueprints, discovery, reports
 from mixhouse.services import dashboards as service
 from mixhouse.services.access import Caller, check_writer
@@ -25,7 +25,7 @@ from mixhouse.services.cohorts import today
 def _writer(request: Request) -> tuple[Caller, int, Dashboards]:
     who, project_id = project_scope(request)
     check_writer(who, project_id)
-    return who, project_id, Dashboards(runtime(request).meta, project_id, who.account.id)
+    return who, project_id, Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request))
 
 
 def _new_report(name: str, kind: str, params: dict[str, Any], timezone: str) -> NewReport:

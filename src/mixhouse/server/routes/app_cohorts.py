@@ -12,7 +12,7 @@ from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.meta.cohorts import Cohorts
 from mixhouse.meta.records import Project
 from mixhouse.server.context import runtime
-from mixhouse.server.routes.app_access import project_scope, scoped_routes
+from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import cohorts as service
 from mixhouse.services import reports
@@ -26,7 +26,7 @@ def _scope(request: Request, *, write: bool = False) -> tuple[Any, Project, Coho
     who, project_id = project_scope(request)
     if write:
         check_writer(who, project_id)
-    return who, who.project(project_id), Cohorts(runtime(request).meta, project_id)
+    return who, who.project(project_id), Cohorts(runtime(request).meta, project_id, data_view(request))
 
 
 def _membership(rt: Runtime, project: Project, cohorts: Cohorts, as_of: str | None = None) -> Membership:
@@ -62,7 +62,7 @@ def _list_or_create(request: Request, body: dict[str, Any] | None) -> object:
 
 def _dependents(cohorts: Cohorts, doomed: set[int]) -> None:
     """Refuse to delete cohorts another (surviving) cohort is defined by."""
-    for cohort in cohorts.all():
+    for cohort in cohorts.all(in_view=False):
         if cohort.id in doomed:
             continue
         used = referenced_cohorts(parse_definition(cohort.definition)) & doomed

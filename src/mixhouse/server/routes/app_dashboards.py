@@ -10,7 +10,7 @@ from starlette.routing import Route
 from mixhouse.errors import ValidationError
 from mixhouse.meta.dashboards import Dashboards
 from mixhouse.server.context import runtime
-from mixhouse.server.routes.app_access import project_scope, scoped_routes
+from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import dashboards as service
 from mixhouse.services import reports
 from mixhouse.services.access import WRITERS, Caller, check_writer
@@ -21,7 +21,8 @@ def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Dashb
     if write:
         check_writer(who, project_id)
     can_write = who.membership(project_id).role in WRITERS
-    return who, project_id, Dashboards(runtime(request).meta, project_id, who.account.id), can_write
+    boards = Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request))
+    return who, project_id, boards, can_write
 
 
 def _timezone(who: Caller, project_id: int) -> str:

@@ -11,7 +11,7 @@ from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.meta.dashboards import Dashboards
 from mixhouse.meta.reports import Reports
 from mixhouse.server.context import runtime
-from mixhouse.server.routes.app_access import project_scope, scoped_routes
+from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import reports as service
 from mixhouse.services.access import WRITERS, Caller, check_writer
 
@@ -21,7 +21,7 @@ def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Repor
     if write:
         check_writer(who, project_id)
     can_write = who.membership(project_id).role in WRITERS
-    return who, project_id, Reports(runtime(request).meta, project_id), can_write
+    return who, project_id, Reports(runtime(request).meta, project_id, data_view(request)), can_write
 
 
 def _timezone(who: Caller, project_id: int) -> str:
