@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -138,3 +139,29 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
 def test_unsupported_flows_are_400(shop: Any, client: httpx.Client, change: dict[str, Any], fragment: str) -> None:
     creds, _ = shop
     assert fragment in _post(client, creds, {**_flow(), **change}, status=400)["error"]
+
+
+@pytest.mark.parametrize("negated", [False, True])
+def test_filter_by_cohort(shop: Any, client: httpx.Client, negated: bool) -> None:
+    """``filter_by_cohort`` (``build_flow_cohort_filter``'s ``{"id", "name", "negated"}``): only the paths of the
+    cohort's members (or of everyone else), as the flows reference walks them over those users' events."""
+    from tests.support import reference_cohorts as cohort_ref
+    from tests.support.app_api import call
+
+    creds, events = shop
+    definition = {"selector": {"operator": "and", "children": [
+        {"property": "behaviors", "value": "b", "operator": ">=", "operand": 2}]},
+        "behaviors": {"b": {"count": {"event_selector": {"event": "Add To Cart"}, "type": "absolute"},
+                            "window": {"unit": "day", "value": 30}}}}
+    cohort = call(client, "POST", f"/api/app/projects/{creds.project_id}/cohorts", (creds.sa_username,
+                                                                                     creds.sa_secret),
+                  body={"name": "Carters", **definition})["results"]
+    logged = [cohort_ref.LoggedEvent(e.name, e.user, e.time_ms // 1000, e.properties) for e in events if e.user]
+    today = datetime.now(ZoneInfo(TZ)).date()
+    members = cohort_ref.members(logged, {}, definition, today, TZ, lambda _: {})
+    assert 0 < len(members) < len({e.user for e in events})
+    chosen = [e for e in events if (e.user in members) != negated]
+    params = {**_flow(), "filter_by_cohort": {"id": cohort["id"], "name": "Carters", "negated": negated}}
+    got = _post(client, creds, params)
+    assert got.pop("computed_at")
+    assert got == _expected(chosen, _flow(), "flows_sankey")

@@ -61,20 +61,21 @@ def _side(*, forward: bool, sessions: bool) -> str:
 
 
 def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window_sessions: bool = False,
-              anchor_filter: str | None = None) -> str:
+              anchor_filter: str | None = None, users: str | None = None) -> str:
     """Rows of ``reverse``, ``forward`` (``Array(UInt32)`` of name codes) and ``users``.
 
     ``per_session``: an entry per session (its first anchor event), and paths stay inside the anchor's session;
     ``window_sessions``: paths reach ``{window_sessions:UInt32}`` sessions from the anchor's (its own included) in
     each direction. Both number sessions over every event (``query/sessions.py``; binds ``tz``).
-    ``anchor_filter``: SQL over the event source that an anchor event must pass to start a path."""
+    ``anchor_filter``: SQL over the event source that an anchor event must pass to start a path; ``users``: a
+    condition on the canonical ``distinct_id`` a user must pass (a cohort filter)."""
     sessions = per_session or window_sessions
     qualifies = "event = {anchor:String}" + (f" AND ({anchor_filter})" if anchor_filter else "")
     code = (
         "transform(event, {names:Array(String)}, {codes:Array(UInt32)}, toUInt32(0)) "
         f"+ if({qualifies}, toUInt32({ANCHOR_FLAG}), toUInt32(0))"
     )
-    conditions = ["distinct_id != ''"]
+    conditions = ["distinct_id != ''", *([users] if users else [])]
     source = events_source_sql(conditions, identity=True, key_conditions=_SCAN_KEYS)
     in_range = "time_ms >= {start_ms:Int64} AND time_ms < {end_ms:Int64}"
     anchor_source = events_source_sql(

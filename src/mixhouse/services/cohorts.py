@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -25,6 +25,9 @@ from mixhouse.services.cohort_definition import Node, parse_definition, referenc
 from mixhouse.services.cohort_members import Membership, ProfileRows, missing_cohort
 from mixhouse.services.insights_params import CohortRef
 from mixhouse.storage.base import Backend
+
+if TYPE_CHECKING:
+    from mixhouse.services.runtime import Runtime
 
 
 def definition_of(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -125,6 +128,12 @@ def members_resolver(backend: Backend, project: Project, profiles: Callable[[], 
         return found[0].of(parse_definition(orjson.loads(ref.raw or "{}")))
 
     return members
+
+
+def cohort_members(rt: Runtime, project: Project) -> Callable[[CohortRef], set[str]]:
+    """The members of the cohorts a report filters or breaks down by, from the server's runtime (worked out only
+    when the report names some)."""
+    return members_resolver(rt.backend, project, lambda: rt.profiles.snapshot(project.id), Cohorts(rt.meta, project.id))
 
 
 def cohort_json(cohort: Cohort, count: int) -> dict[str, Any]:

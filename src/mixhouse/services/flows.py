@@ -39,7 +39,8 @@ from mixhouse.query.flows import EVENT_NAMES_SQL, flows_sql
 from mixhouse.query.segfilters import segfilters_expr
 from mixhouse.query.timebuckets import check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
-from mixhouse.services.insights_params import parse_time
+from mixhouse.services.insights_audience import CohortMembers
+from mixhouse.services.insights_params import CohortRef, cohort_ref, parse_time
 from mixhouse.storage.base import Backend
 
 QUERY_TYPES = ("flows_sankey", "flows_top_paths", "flows")
@@ -65,6 +66,8 @@ class FlowQuery:
     per_session: bool = False  # count_type session: an entry per session, paths inside it
     anchor_filter: Expr | None = None  # the anchor step's filters: which anchor events start a path
     window_sessions: int | None = None  # conversion_window in sessions (window_ms is then the 366-day limit)
+    cohort: CohortRef | None = None  # filter_by_cohort: only the cohort's members (``cohort_negated``: the others)
+    cohort_negated: bool = False
 
 
 def _whole(value: Any, what: str, low: int, high: int, default: int) -> int:
@@ -117,9 +120,12 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         raise ValidationError("property_filter_params_list must be a list")
     if step.get("session_event"):
         raise ValidationError("session start/end anchors are not supported yet")
-    for key in ("segments", "filter_by_cohort", "filter_by_event"):
+    for key in ("segments", "filter_by_event"):
         if params.get(key):
             raise ValidationError(f"{key} in flows is not supported yet")
+    cohort, cohort_negated = None, False
+    if params.get("filter_by_cohort"):
+        cohort, cohort_negated, _ = cohort_ref(params["filter_by_cohort"])
     count_type = params.get("count_type", "unique")
     if count_type not in ("unique", "total", "session"):
         raise ValidationError(f"count_type must be unique, total or session, not {count_type!r}")
@@ -153,14 +159,17 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         per_session=count_type == "session",
         window_sessions=window_sessions,
         anchor_filter=segfilters_expr(filters, step.get("bool_op") or "and"),
+        cohort=cohort,
+        cohort_negated=cohort_negated,
     )
 
 
 Paths = list[tuple[tuple[str, ...], tuple[str, ...], int]]
 
 
-def flow_paths(backend: Backend, project: Project, query: FlowQuery) -> Paths:
-    """(reverse names, forward names, entries) for every distinct pair."""
+def flow_paths(backend: Backend, project: Project, query: FlowQuery,
+               cohorts: CohortMembers | None = None) -> Paths:
+    """(reverse names, forward names, entries) for every distinct pair; ``cohorts`` resolves ``filter_by_cohort``."""
     timezone = project.timezone or "UTC"
     start_ms, end_ms = query.dates.bounds_ms(timezone)
     window = {"project_id": project.id, "scan_from_ms": start_ms - query.window_ms,
@@ -191,8 +200,15 @@ def flow_paths(backend: Backend, project: Project, query: FlowQuery) -> Paths:
         fragment = compile_filter(query.anchor_filter, replace(EVENT_CONTEXT, param_prefix="af"))
         anchor_filter = fragment.sql
         params.update(fragment.params)
+    users = None
+    if query.cohort is not None:
+        if cohorts is None:
+            raise ValidationError("filter_by_cohort needs the server's cohorts")
+        params["flow_cohort"] = sorted(cohorts(query.cohort))
+        users = f"distinct_id {'NOT IN' if query.cohort_negated else 'IN'} {{flow_cohort:Array(String)}}"
     sql = flows_sql(totals=query.totals, collapse=query.collapse, per_session=query.per_session,
-                    window_sessions=query.window_sessions is not None, anchor_filter=anchor_filter)
+                    window_sessions=query.window_sessions is not None, anchor_filter=anchor_filter,
+                    users=users)
     rows = backend.query_rows(sql, params)
 
     def decoded(found: list[int]) -> tuple[str, ...]:
@@ -314,7 +330,8 @@ def _tree(pruned: list[tuple[list[str | None], int]], anchor_at: int, kind: Any)
     return build((anchor,))
 
 
-def run_flow(backend: Backend, project: Project, query: FlowQuery, query_type: str) -> dict[str, Any]:
+def run_flow(backend: Backend, project: Project, query: FlowQuery, query_type: str,
+             cohorts: CohortMembers | None = None) -> dict[str, Any]:
     if query_type not in QUERY_TYPES:
         raise ValidationError(f"query_type must be one of {', '.join(QUERY_TYPES)}")
-    return build_answer(query, flow_paths(backend, project, query), query_type)
+    return build_answer(query, flow_paths(backend, project, query, cohorts), query_type)

@@ -240,7 +240,7 @@ def _is_cohort_filter(spec: Any) -> bool:
 COHORTS_PROPERTY = "$cohorts"
 
 
-def _cohort_ref(entry: Any) -> tuple[CohortRef, bool, str]:
+def cohort_ref(entry: Any) -> tuple[CohortRef, bool, str]:
     """``{"id"}`` or ``{"raw_cohort"}`` with ``name`` and ``negated``."""
     if isinstance(entry, dict) and isinstance(entry.get("cohort"), dict):
         entry = entry["cohort"]
@@ -269,7 +269,7 @@ def _cohort_filter(spec: dict[str, Any]) -> CohortFilter:
     values = spec.get("filterValue")
     if not isinstance(values, list) or not values:
         raise ValidationError("a cohort filter's filterValue lists {\"cohort\": {...}} entries")
-    return CohortFilter(tuple((ref, negated) for ref, negated, _ in map(_cohort_ref, values)),
+    return CohortFilter(tuple((ref, negated) for ref, negated, _ in map(cohort_ref, values)),
                         operator == "does not contain")
 
 
@@ -281,7 +281,7 @@ def _cohort_segments(spec: dict[str, Any]) -> CohortSegments:
     labels: list[Any] = raw_labels if isinstance(raw_labels, list) else []
     out = []
     for n, entry in enumerate(entries):
-        ref, negated, name = _cohort_ref(entry)
+        ref, negated, name = cohort_ref(entry)
         label = labels[n] if n < len(labels) and isinstance(labels[n], str) else (
             f"Not In {name}" if negated else name)
         out.append((ref, negated, label or str(ref.cohort_id or "cohort")))

@@ -10,13 +10,12 @@ from typing import Any
 from starlette.routing import Route
 
 from mixhouse.errors import ValidationError
-from mixhouse.meta.cohorts import Cohorts
 from mixhouse.meta.records import Project
 from mixhouse.query.params import bookmark_param, parse_whole
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import cohorts as cohort_service
 from mixhouse.services import insights
-from mixhouse.services.insights_audience import CohortMembers, Profiles
+from mixhouse.services.insights_audience import Profiles
 from mixhouse.services.runtime import Runtime
 
 
@@ -25,26 +24,21 @@ def _profiles(rt: Runtime, project: Project) -> Profiles:
     return lambda: rt.profiles.snapshot(project.id)
 
 
-def _cohorts(rt: Runtime, project: Project) -> CohortMembers:
-    """Members of the cohorts a report filters or breaks down by (worked out only when it names some)."""
-    return cohort_service.members_resolver(rt.backend, project, lambda: rt.profiles.snapshot(project.id),
-                                           Cohorts(rt.meta, project.id))
-
-
 def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     timezone = project.timezone or "UTC"
     if params.get("bookmark") not in (None, ""):
         bookmark = bookmark_param(params["bookmark"])
         insights.check_bookmark(bookmark, timezone)
         return lambda: insights.answer_bookmark(rt.backend, project, bookmark, _profiles(rt, project),
-                                                        _cohorts(rt, project))
+                                                        cohort_service.cohort_members(rt, project))
     if params.get("bookmark_id") in (None, ""):
         raise ValidationError("send bookmark params in bookmark, or a saved report's bookmark_id")
     bookmark_id = parse_whole(params.get("bookmark_id"), "bookmark_id", low=1, high=2**63 - 1, default=0)
 
     def call() -> Any:
         saved = insights.saved_params(rt.meta.get_report(project.id, bookmark_id), bookmark_id)
-        return insights.answer_bookmark(rt.backend, project, saved, _profiles(rt, project), _cohorts(rt, project))
+        return insights.answer_bookmark(rt.backend, project, saved, _profiles(rt, project),
+                                        cohort_service.cohort_members(rt, project))
 
     return call
 
