@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alembic import command
 from sqlalchemy import URL, Engine, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mixhouse.errors import NotFoundError, StorageError, ValidationError
@@ -39,6 +39,8 @@ _PG_MIGRATION_LOCK: Final = 0x6D69786D657461  # "mixmeta"
 _WRITE_ATTEMPTS: Final = 3
 #: PostgreSQL's SQLSTATE for a missing table (SQLite says "no such table").
 _PG_UNDEFINED_TABLE: Final = "42P01"
+#: PostgreSQL's SQLSTATE for a number out of its column's range: ids are 32-bit there, 64-bit in SQLite.
+_PG_OUT_OF_RANGE: Final = "22003"
 #: Compared against when a username is unknown, so a miss costs the same as a wrong secret.
 _DUMMY_DIGEST: Final = "0" * 64
 
@@ -192,6 +194,16 @@ class MetaStore:
     def _storage_errors(self) -> Iterator[None]:
         try:
             yield
+        except DataError as exc:
+            # An id no row can have (every integer column is an id): PostgreSQL refuses to compare it, where SQLite
+            # finds nothing below 2**63. Either way that id names nothing.
+            if getattr(exc.orig, "sqlstate", None) != _PG_OUT_OF_RANGE:
+                raise
+            raise NotFoundError("no such id: it is out of range", details={"reason": "id_out_of_range"}) from None
+        except OverflowError as exc:
+            if "SQLite INTEGER" not in str(exc):  # sqlite3 refuses a Python int of 2**63 or more
+                raise
+            raise NotFoundError("no such id: it is out of range", details={"reason": "id_out_of_range"}) from None
         except (OperationalError, ProgrammingError) as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             missing_table = "no such table" in str(exc.orig) or sqlstate == _PG_UNDEFINED_TABLE
