@@ -27,8 +27,9 @@ unavailable() {
 
 started=$(date +%s)
 bash scripts/postgres.sh install || unavailable "PostgreSQL is not installed and could not be installed"
-cluster=$(mktemp -d "${TMPDIR:-/tmp}/mixhouse-pg.XXXXXX")
+cluster=$(mktemp -d /tmp/mixhouse-pg.XXXXXX)  # not $TMPDIR: the server's user (postgres, when root) must reach it
 trap 'bash scripts/postgres.sh stop "$cluster"' EXIT
+trap 'exit 130' INT TERM  # exit through the EXIT trap: the cluster never outlives the pass
 urls=$(bash scripts/postgres.sh start "$cluster" mixhouse mixhouse_unit) || unavailable "PostgreSQL did not start"
 app_url=$(sed -n 1p <<<"$urls")
 unit_url=$(sed -n 2p <<<"$urls")
