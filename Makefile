@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install lint types test check serve demo bench browser-deps
+.PHONY: install lint types test test-postgres check serve demo bench browser-deps
 
 $(PY):
 	python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,10 +19,14 @@ types: install
 test: install
 	$(VENV)/bin/pytest -q
 
+# The App API suite and the metadata store tests with the metadata on a throwaway PostgreSQL (skips without one).
+test-postgres: install
+	bash scripts/test-postgres.sh $(PY)
+
 browser-deps:
 	bash scripts/install-browser-deps.sh
 
-check: browser-deps lint types test
+check: browser-deps lint types test test-postgres
 	duplicates --change || true
 
 serve: install

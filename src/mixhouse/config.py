@@ -15,6 +15,9 @@ def _env_path(name: str) -> Path | None:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./mixhouse-data")
+    #: SQLAlchemy URL of the metadata database (projects, secrets, reports ...); None: ``data_dir/meta.sqlite3``.
+    #: ``postgresql://user:password@host/db`` uses PostgreSQL (see docs/decisions/0023-postgresql-metadata-url.md).
+    meta_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     tls_cert: Path | None = None
@@ -42,6 +45,7 @@ class Settings:
     def from_env(cls, **overrides: object) -> Settings:
         base: dict[str, object] = {
             "data_dir": Path(os.environ.get("MIXHOUSE_DATA_DIR", "./mixhouse-data")),
+            "meta_url": os.environ.get("MIXHOUSE_META_URL") or None,
             "geoip_db": _env_path("MIXHOUSE_GEOIP_DB"),
             "fsync_after_insert": os.environ.get("MIXHOUSE_FSYNC", "0") == "1",
             "ingest_workers": int(os.environ.get("MIXHOUSE_INGEST_WORKERS", str(min(2, os.cpu_count() or 1)))),

@@ -150,6 +150,16 @@ def test_consumers_and_other_projects(projects: Any, client: httpx.Client) -> No
     assert call(client, "GET", f"{base}/{kept['id']}", sa(a))["results"]["name"] == "Kept"
 
 
+@pytest.mark.parametrize("report_id", [2**31, 2**63])
+def test_ids_beyond_the_id_columns_are_not_found(projects: Any, client: httpx.Client, report_id: int) -> None:
+    """Ids are 32-bit integers on PostgreSQL and 64-bit on SQLite: larger ones name nothing, on either (not a 500)."""
+    a, _, _ = projects
+    call(client, "GET", f"{_base(a.project_id)}/{report_id}", sa(a), 404)
+    call(client, "GET", f"/api/app/projects/{a.project_id}/dashboards/{report_id}", sa(a), 404)
+    call(client, "POST", f"/api/app/projects/{a.project_id}/dashboards", sa(a), 404,
+         body={"title": "Copy", "duplicate": report_id})
+
+
 def test_pinned_workspace_paths(projects: Any, client: httpx.Client) -> None:
     a, _, _ = projects
     workspace = call(client, "GET", f"/api/app/projects/{a.project_id}/workspaces/public", sa(a))["results"][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +13,15 @@ import orjson
 from tests.support.server import ServerProcess
 
 
-def _mixhouse(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mixhouse", *args], capture_output=True, text=True, timeout=120)
+def _mixhouse(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mixhouse", *args], capture_output=True, text=True, timeout=120,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def test_projects_create_json_shape_and_list(tmp_path: Path) -> None:
+    own = {"MIXHOUSE_META_URL": ""}  # a new data directory's own store, even when the suite's metadata is shared
     result = _mixhouse("projects", "create", "Shop", "--timezone", "Europe/Berlin", "--data-dir", str(tmp_path),
-                       "--json")
+                       "--json", env=own)
     assert result.returncode == 0, result.stderr
     body = orjson.loads(result.stdout)
     assert set(body) == {"project_id", "token", "api_secret", "service_account"}
@@ -26,7 +29,7 @@ def test_projects_create_json_shape_and_list(tmp_path: Path) -> None:
     assert set(body["service_account"]) == {"username", "secret"}
     assert len(body["token"]) == 32 and len(body["api_secret"]) == 32
 
-    listed = _mixhouse("projects", "list", "--data-dir", str(tmp_path), "--json")
+    listed = _mixhouse("projects", "list", "--data-dir", str(tmp_path), "--json", env=own)
     assert listed.returncode == 0, listed.stderr
     rows = orjson.loads(listed.stdout)
     assert [(r["project_id"], r["name"], r["timezone"]) for r in rows] == [(body["project_id"], "Shop",

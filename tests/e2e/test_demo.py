@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,13 +59,14 @@ def test_demo_command_then_serve_reads_it_back(tmp_path: Path) -> None:
 
 
 def test_serve_demo_creates_project_once(tmp_path: Path) -> None:
-    server = ServerProcess(data_dir=tmp_path / "data", extra_args=("--demo", "--demo-events", "3000")).start(
-        timeout=180
-    )
+    own = {"MIXHOUSE_META_URL": ""}  # --demo acts on an empty store: the data directory's own, not a shared one
+    server = ServerProcess(data_dir=tmp_path / "data", extra_args=("--demo", "--demo-events", "3000"),
+                           env=own).start(timeout=180)
     server.stop()
-    again = ServerProcess(data_dir=tmp_path / "data", extra_args=("--demo", "--demo-events", "3000")).start()
+    again = ServerProcess(data_dir=tmp_path / "data", extra_args=("--demo", "--demo-events", "3000"), env=own).start()
     again.stop()
     listed = subprocess.run([sys.executable, "-m", "mixhouse", "projects", "list", "--data-dir",
-                             str(tmp_path / "data"), "--json"], capture_output=True, text=True, timeout=60)
+                             str(tmp_path / "data"), "--json"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, **own})
     assert [p["name"] for p in orjson.loads(listed.stdout)] == ["Demo"]
     assert "demo project created" in server.log()

@@ -15,24 +15,22 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from mixhouse.errors import NotFoundError, StorageError, ValidationError
+from mixhouse.errors import ConfigError, NotFoundError, StorageError, ValidationError
 from mixhouse.meta import CreatedProject, MetaStore
-from mixhouse.meta.db import create_meta_engine
+from mixhouse.meta.db import create_meta_engine, meta_url
 from mixhouse.meta.models import Base
 from mixhouse.meta.store import secret_digest
+from tests.support.meta_db import TEST_POSTGRES_URL as POSTGRES_URL
+from tests.support.meta_db import reset as _reset_postgres
 
-POSTGRES_URL = os.environ.get("MIXHOUSE_TEST_POSTGRES_URL")
 HEX = set("0123456789abcdef")
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_meta_engine(url)
-    try:
-        with engine.begin() as connection:
-            Base.metadata.drop_all(connection)
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    finally:
-        engine.dispose()
+@pytest.fixture(autouse=True)
+def _no_meta_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests name their database; ``MetaStore.for_data_dir`` must mean the data directory's SQLite file even
+    in the PostgreSQL pass (which sets MIXHOUSE_META_URL for the servers)."""
+    monkeypatch.delenv("MIXHOUSE_META_URL", raising=False)
 
 
 @pytest.fixture(
@@ -97,8 +95,8 @@ def test_token_lookup_is_indexed(store: MetaStore) -> None:
     assert any(ix["column_names"] == ["token"] and ix["unique"] for ix in indexes)
 
 
-def test_unmigrated_store_raises_storage_error(tmp_path: Path) -> None:
-    with MetaStore(f"sqlite:///{tmp_path / 'empty.sqlite3'}") as meta, pytest.raises(StorageError):
+def test_unmigrated_store_raises_storage_error(url: str) -> None:
+    with MetaStore(url) as meta, pytest.raises(StorageError, match="has the store been migrated"):
         meta.list_projects()
 
 
@@ -110,6 +108,24 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() >= 1000
         assert (tmp_path / "nested" / "data" / "meta.sqlite3").exists()
+
+
+def test_meta_url_flag_then_environment_then_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sqlite_file = f"sqlite:///{(tmp_path / 'meta.sqlite3').resolve()}"
+    assert meta_url(tmp_path).render_as_string() == sqlite_file
+    monkeypatch.setenv("MIXHOUSE_META_URL", "")  # empty: not set
+    assert meta_url(tmp_path).render_as_string() == sqlite_file
+    monkeypatch.setenv("MIXHOUSE_META_URL", "postgres://env@db/meta")
+    assert meta_url(tmp_path).render_as_string() == "postgresql+psycopg://env@db/meta"  # psycopg 3 by default
+    assert meta_url(tmp_path, "postgresql://flag:pw@db:5433/m").render_as_string(hide_password=False) == (
+        "postgresql+psycopg://flag:pw@db:5433/m")
+    assert meta_url(tmp_path, "sqlite:////elsewhere/m.db").render_as_string() == "sqlite:////elsewhere/m.db"
+    with pytest.raises(ConfigError) as refused:
+        meta_url(tmp_path, "not a url, password hunter2")
+    assert "hunter2" not in refused.value.message
+    with MetaStore.for_data_dir(tmp_path / "unused", "postgresql://u@127.0.0.1:1/none") as meta:
+        assert meta.url.drivername == "postgresql+psycopg"
+    assert not (tmp_path / "unused").exists()  # the data directory is not the store's business then
 
 
 # -- projects ------------------------------------------------------------------------------------------------

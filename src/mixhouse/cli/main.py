@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mixhouse import __version__
-from mixhouse.cli.options import DEFAULT_DATA_DIR, DataDir
+from mixhouse.cli.options import DEFAULT_DATA_DIR, DataDir, MetaUrl
 from mixhouse.cli.reports import reports_app
 from mixhouse.cli.tokens import tokens_app
 from mixhouse.errors import MixhouseError
@@ -46,6 +46,7 @@ def _created_json(created: Any) -> dict[str, Any]:
 @app.command()
 def serve(
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    meta_url: MetaUrl = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS.")] = None,
@@ -56,7 +57,7 @@ def serve(
     geoip_db: Annotated[Path | None, typer.Option("--geoip-db", envvar="MIXHOUSE_GEOIP_DB")] = None,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
-    """Start the server on embedded storage (chDB + SQLite in DATA_DIR)."""
+    """Start the server on embedded storage (chDB in DATA_DIR; metadata in DATA_DIR/meta.sqlite3 or --meta-url)."""
     import uvicorn
 
     from mixhouse.config import Settings
@@ -69,7 +70,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings.from_env(
-        data_dir=data_dir, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
+        data_dir=data_dir, meta_url=meta_url, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
         fsync_after_insert=fsync or None, geoip_db=geoip_db,
     )
     try:
@@ -84,7 +85,8 @@ def serve(
         typer.echo(f"demo project created: {orjson.dumps(_created_json(summary.created)).decode()}")
     scheme = "https" if tls_cert else "http"
     logging.getLogger("mixhouse").info(
-        "mixhouse %s listening on %s://%s:%d data_dir=%s", __version__, scheme, host, port, data_dir.resolve()
+        "mixhouse %s listening on %s://%s:%d data_dir=%s meta=%s", __version__, scheme, host, port,
+        data_dir.resolve(), runtime.meta.url.render_as_string(hide_password=True),
     )
     uvicorn.run(
         create_app(settings, runtime=runtime),
@@ -104,13 +106,14 @@ def projects_create(
     timezone: Annotated[str, typer.Option("--timezone", help="IANA timezone for reports.")] = "UTC",
     identity_mode: Annotated[str, typer.Option("--identity-mode", help="simplified or original.")] = "simplified",
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    meta_url: MetaUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a project with a token, an API secret and an owner service account (server may be running)."""
     from mixhouse.meta.store import MetaStore
 
     try:
-        with MetaStore.for_data_dir(data_dir) as store:
+        with MetaStore.for_data_dir(data_dir, meta_url) as store:
             store.migrate()
             created = store.create_project(name, timezone=timezone, identity_mode=identity_mode)
     except MixhouseError as exc:
@@ -124,11 +127,11 @@ def projects_create(
             console.print(f"{key}: {value}")
 
 
-def _rotate(project_id: int, data_dir: Path, what: str) -> None:
+def _rotate(project_id: int, data_dir: Path, meta_url: str | None, what: str) -> None:
     from mixhouse.meta.store import MetaStore
 
     try:
-        with MetaStore.for_data_dir(data_dir) as store:
+        with MetaStore.for_data_dir(data_dir, meta_url) as store:
             store.migrate()
             value = store.rotate_api_secret(project_id) if what == "api_secret" else store.rotate_token(project_id)
     except MixhouseError as exc:
@@ -141,33 +144,40 @@ def _rotate(project_id: int, data_dir: Path, what: str) -> None:
 def projects_rotate_secret(
     project_id: Annotated[int, typer.Argument(help="The project's id.")],
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    meta_url: MetaUrl = None,
 ) -> None:
     """Print {"project_id", "api_secret"}: a new API secret; the old one stops working (a running server: within
     10 s)."""
-    _rotate(project_id, data_dir, "api_secret")
+    _rotate(project_id, data_dir, meta_url, "api_secret")
 
 
 @projects_app.command("rotate-token")
 def projects_rotate_token(
     project_id: Annotated[int, typer.Argument(help="The project's id.")],
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    meta_url: MetaUrl = None,
 ) -> None:
     """Print {"project_id", "token"}: a new project token for SDKs; events with the old one are refused (a running
     server: within 10 s)."""
-    _rotate(project_id, data_dir, "token")
+    _rotate(project_id, data_dir, meta_url, "token")
 
 
 @projects_app.command("list")
 def projects_list(
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    meta_url: MetaUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List projects."""
     from mixhouse.meta.store import MetaStore
 
-    with MetaStore.for_data_dir(data_dir) as store:
-        store.migrate()
-        projects = store.list_projects()
+    try:
+        with MetaStore.for_data_dir(data_dir, meta_url) as store:
+            store.migrate()
+            projects = store.list_projects()
+    except MixhouseError as exc:
+        _fail(exc)
+        return
     rows: list[dict[str, Any]] = [
         {"project_id": p.id, "name": p.name, "timezone": p.timezone, "token": p.token,
          "identity_mode": p.identity_mode}
@@ -185,6 +195,7 @@ def projects_list(
 @app.command()
 def demo(
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    meta_url: MetaUrl = None,
     events: Annotated[int, typer.Option("--events", help="How many events to generate.")] = 100_000,
     seed: Annotated[int, typer.Option("--seed", help="Generator seed (same seed, same data).")] = 42,
     name: Annotated[str, typer.Option("--name", help="Project name.")] = "Demo",
@@ -195,7 +206,7 @@ def demo(
     from mixhouse.services.runtime import Runtime
 
     try:
-        runtime = Runtime(Settings.from_env(data_dir=data_dir))
+        runtime = Runtime(Settings.from_env(data_dir=data_dir, meta_url=meta_url))
     except MixhouseError as exc:
         _fail(exc)
         return

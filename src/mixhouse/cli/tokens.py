@@ -7,7 +7,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from mixhouse.cli.options import DEFAULT_DATA_DIR, DataDir
+from mixhouse.cli.options import DEFAULT_DATA_DIR, DataDir, MetaUrl
 from mixhouse.errors import MixhouseError
 
 tokens_app = typer.Typer(help="Create bearer access tokens for service accounts.", no_args_is_help=True)
@@ -19,12 +19,13 @@ def tokens_create(
     name: Annotated[str, typer.Option("--name", help="What the token is for.")] = "access token",
     expires_days: Annotated[int | None, typer.Option("--expires-days", help="Days until it expires (none).")] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    meta_url: MetaUrl = None,
 ) -> None:
     """Print {"token", "username", "expires_at"}: use it as `Authorization: Bearer <token>` or MP_OAUTH_TOKEN."""
     from mixhouse.meta.store import MetaStore
 
     try:
-        with MetaStore.for_data_dir(data_dir) as store:
+        with MetaStore.for_data_dir(data_dir, meta_url) as store:
             store.migrate()
             token, expires = store.create_access_token(username, name, expires_days)
     except MixhouseError as exc:

@@ -19,13 +19,13 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alembic import command
-from sqlalchemy import URL, Engine, make_url, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import URL, Engine, select, text
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mixhouse.errors import NotFoundError, StorageError, ValidationError
 from mixhouse.meta import models
-from mixhouse.meta.db import META_FILENAME, create_meta_engine, sqlite_url, writer
+from mixhouse.meta.db import create_meta_engine, is_sqlite, meta_url, normalize_url, writer
 from mixhouse.meta.migrations import alembic_config
 from mixhouse.meta.records import CreatedProject, Membership, Project, Report, ServiceAccount, Workspace
 
@@ -37,6 +37,10 @@ ACCESS_TOKEN_PREFIX: Final = "mhat_"
 _PG_MIGRATION_LOCK: Final = 0x6D69786D657461  # "mixmeta"
 #: Attempts of a write transaction that hit a unique-constraint race (e.g. two processes creating one org).
 _WRITE_ATTEMPTS: Final = 3
+#: PostgreSQL's SQLSTATE for a missing table (SQLite says "no such table").
+_PG_UNDEFINED_TABLE: Final = "42P01"
+#: PostgreSQL's SQLSTATE for a number out of its column's range: ids are 32-bit there, 64-bit in SQLite.
+_PG_OUT_OF_RANGE: Final = "22003"
 #: Compared against when a username is unknown, so a miss costs the same as a wrong secret.
 _DUMMY_DIGEST: Final = "0" * 64
 
@@ -136,16 +140,19 @@ class MetaStore:
     """Metadata on SQLite (default) or any SQLAlchemy database; safe to share across threads and processes."""
 
     def __init__(self, url: str | URL) -> None:
-        self._url = make_url(url)
+        self._url = normalize_url(url)
         self._engine = create_meta_engine(self._url)
         self._read_sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(bind=writer(self._engine), expire_on_commit=False)
 
     @classmethod
-    def for_data_dir(cls, data_dir: Path) -> MetaStore:
-        """The store in ``data_dir / "meta.sqlite3"``, creating ``data_dir`` if needed."""
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(sqlite_url(data_dir / META_FILENAME))
+    def for_data_dir(cls, data_dir: Path, url: str | URL | None = None) -> MetaStore:
+        """The metadata store of ``data_dir``: the database at ``url`` when given (``--meta-url``), else at
+        ``$MIXHOUSE_META_URL``, else the SQLite file ``data_dir / "meta.sqlite3"`` (creating ``data_dir``)."""
+        resolved = meta_url(data_dir, url)
+        if is_sqlite(resolved):
+            data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(resolved)
 
     @property
     def url(self) -> URL:
@@ -187,8 +194,22 @@ class MetaStore:
     def _storage_errors(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
-            hint = " (has the store been migrated?)" if "no such table" in str(exc.orig) else ""
+        except DataError as exc:
+            # An id no row can have (every integer column is an id): PostgreSQL refuses to compare it, where SQLite
+            # finds nothing below 2**63. Either way that id names nothing.
+            if getattr(exc.orig, "sqlstate", None) != _PG_OUT_OF_RANGE:
+                raise
+            raise NotFoundError("no such id: it is out of range", details={"reason": "id_out_of_range"}) from None
+        except OverflowError as exc:
+            if "SQLite INTEGER" not in str(exc):  # sqlite3 refuses a Python int of 2**63 or more
+                raise
+            raise NotFoundError("no such id: it is out of range", details={"reason": "id_out_of_range"}) from None
+        except (OperationalError, ProgrammingError) as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            missing_table = "no such table" in str(exc.orig) or sqlstate == _PG_UNDEFINED_TABLE
+            if isinstance(exc, ProgrammingError) and not missing_table:
+                raise
+            hint = " (has the store been migrated?)" if missing_table else ""
             raise StorageError(f"metadata database error: {exc.orig}{hint}") from exc
 
     # -- schema ------------------------------------------------------------------------------------------

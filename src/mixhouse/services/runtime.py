@@ -29,7 +29,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.meta = MetaStore.for_data_dir(settings.data_dir)
+        self.meta = MetaStore.for_data_dir(settings.data_dir, settings.meta_url)
         self.meta.migrate()
         self.storage = EmbeddedBackend(
             settings.data_dir, fsync_after_insert=settings.fsync_after_insert, sessions=settings.read_sessions
