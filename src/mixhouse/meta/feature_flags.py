@@ -51,6 +51,7 @@ class Flag:
     created_at: datetime
     modified_at: datetime
     enabled_at: datetime | None
+    experiment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +206,18 @@ class FeatureFlags:
         return row
 
 
+def set_status(session: Session, row: models.FeatureFlag, status: str, actor: Actor) -> None:
+    """Change ``row``'s status inside another writer's transaction (an experiment's launch), with its history
+    entry; nothing when the status is already ``status``."""
+    if row.status != status:
+        row.status = status
+        FeatureFlags._touch(session, row, actor, status)
+
+
+def record(row: models.FeatureFlag) -> Flag:
+    return _record(row)
+
+
 def _assign(row: models.FeatureFlag, fields: dict[str, Any]) -> None:
     for name in FIELDS:
         value = fields[name]
@@ -228,4 +241,4 @@ def _record(row: models.FeatureFlag) -> Flag:
     return Flag(row.id, row.project_id, row.workspace_id, row.name, row.key, row.description, row.status,
                 json.loads(row.tags), row.context, row.serving_method, json.loads(row.ruleset), row.hash_salt,
                 row.creator_id, row.creator_name, row.last_modified_by_id, row.last_modified_by_name,
-                row.created_at, row.modified_at, row.enabled_at)
+                row.created_at, row.modified_at, row.enabled_at, row.experiment_id)
