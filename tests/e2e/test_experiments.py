@@ -58,6 +58,19 @@ def error(client: httpx.Client, method: str, path: str, creds: ProjectCreds, bod
     return str(answer["error"])
 
 
+def served_to_sdks(client: httpx.Client, creds: ProjectCreds, key: str) -> tuple[str, bool]:
+    """The (experiment_id, is_experiment_active) the SDKs get for flag ``key`` — in its definition and in a remote
+    evaluation (they put them on the ``$experiment_started`` exposure event); both must agree."""
+    definitions = client.get("/flags/definitions", params={"token": creds.token}).json()["flags"]
+    definition = next(f for f in definitions if f["key"] == key)
+    context = '{"distinct_id": "user-1"}'
+    chosen = client.get("/flags", params={"token": creds.token, "context": context, "flag_key": key}).json()
+    variant = chosen["flags"][key]
+    assert (variant["experiment_id"], variant["is_experiment_active"]) == (
+        definition["experiment_id"], definition["is_experiment_active"])
+    return definition["experiment_id"], definition["is_experiment_active"]
+
+
 @pytest.fixture(scope="module")
 def projects(server: ServerProcess) -> tuple[ProjectCreds, ProjectCreds, tuple[str, str]]:
     return projects_with_consumer(server, "experiments")
@@ -92,13 +105,13 @@ def test_full_lifecycle_with_a_linked_flag(projects: Any, client: httpx.Client) 
     assert served["status"] == "enabled" and served["enabled_at"] and served["experiment_id"] == created["id"]
     history = call(client, "GET", f"{flags_path(client, a)}{flag['id']}/history/", sa(a))["results"]
     assert [e[1] for e in history["events"]] == ["created", "enabled"]
-    definitions = client.get("/flags/definitions", params={"token": a.token}).json()
-    assert "pricing_page" in {f["key"] for f in definitions["flags"]}
+    assert served_to_sdks(client, a, "pricing_page") == (created["id"], True)
 
     end = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     concluded = call(client, "PUT", one + "/force_conclude", sa(a), body={"end_date": end})["results"]
     assert concluded["status"] == "concluded" and concluded["end_date"] == f"{end}T00:00:00Z"
     assert get_flag(client, a, flag["id"])["status"] == "enabled"  # concluding leaves the flag serving
+    assert served_to_sdks(client, a, "pricing_page") == (created["id"], False)  # ... outside the experiment
 
     decided = call(client, "PATCH", one + "/decide", sa(a),
                    body={"success": True, "variant": "SIMPLIFIED", "message": "15% lift"})["results"]

@@ -86,12 +86,12 @@ class Experiments:
             rows = list(session.scalars(query.order_by(models.Experiment.created_at, models.Experiment.id)))
             flags = {row.experiment_id: row for row in session.scalars(select(models.FeatureFlag).where(
                 models.FeatureFlag.experiment_id.in_([r.id for r in rows])))} if rows else {}
-            return [_record(row, flags.get(row.id)) for row in rows]
+            return [_record(row, flags.get(row.id), session) for row in rows]
 
     def get(self, experiment_id: str) -> Experiment | None:
         with self._store.reading() as session:
             row = self._row(session, experiment_id)
-            return None if row is None else _record(row, _flag_of(session, row.id))
+            return None if row is None else _record(row, _flag_of(session, row.id), session)
 
     def create(self, fields: dict[str, Any], actor: Actor, *, workspace_id: int | None) -> Experiment:
         with self._store.writing() as session:
@@ -103,7 +103,7 @@ class Experiments:
             session.flush()
             flag_id = fields.get(LINK)
             flag = self._link(session, row.id, flag_id) if flag_id else None
-            return _record(row, flag)
+            return _record(row, flag, session)
 
     def apply(self, experiment_id: str, rule: Callable[[Experiment], Change], actor: Actor) -> Experiment | None:
         """Run ``rule`` on the experiment as stored now and write what it answers (``None``: no such experiment;
@@ -113,7 +113,7 @@ class Experiments:
             if row is None:
                 return None
             flag = _flag_of(session, row.id)
-            change = rule(_record(row, flag))
+            change = rule(_record(row, flag, session))
             _assign(row, change.fields)
             if LINK in change.fields:
                 if flag is not None:
@@ -125,7 +125,7 @@ class Experiments:
             row.modified_at = datetime.now(UTC)
             row.last_modified_by_id, row.last_modified_by_name = actor.id, actor.name
             session.flush()
-            return _record(row, flag)
+            return _record(row, flag, session)
 
     def delete(self, experiment_id: str) -> bool:
         """Delete the experiment; its flag stays, unlinked."""
@@ -171,11 +171,11 @@ def _assign(row: models.Experiment, fields: dict[str, Any]) -> None:
             setattr(row, name, value)
 
 
-def _record(row: models.Experiment, flag: models.FeatureFlag | None) -> Experiment:
+def _record(row: models.Experiment, flag: models.FeatureFlag | None, session: Session) -> Experiment:
     return Experiment(
         row.id, row.project_id, row.workspace_id, row.name, row.description, row.hypothesis, row.status,
         row.archived, json.loads(row.variants), json.loads(row.metrics), json.loads(row.settings),
         json.loads(row.exposures_cache), json.loads(row.results_cache), json.loads(row.tags), row.start_date,
         row.end_date, row.decision_success, row.decision_variant, row.decision_message, row.decided_at,
         row.creator_id, row.creator_name, row.last_modified_by_id, row.last_modified_by_name, row.created_at,
-        row.modified_at, None if flag is None else record(flag))
+        row.modified_at, None if flag is None else record(flag, session))
