@@ -139,8 +139,10 @@ def test_every_illegal_transition_is_a_400(projects: Any, client: httpx.Client) 
         "Experiment must be active to conclude; this one is draft")
     assert error(client, "PATCH", one + "/decide", a, {"success": True}) == (
         "Experiment must be concluded to decide; this one is draft")
-    assert "status changes only through its lifecycle actions (launch)" in error(
-        client, "PATCH", one, a, {"status": "active"})
+    assert error(client, "PATCH", one, a, {"status": "active"}) == (
+        "Experiment is draft: its status changes only through its lifecycle actions, not by an update to 'active'; "
+        "use launch")
+    assert "status must be one of" in error(client, "PATCH", one, a, {"status": "paused"})
     assert "a new experiment is a draft" in error(client, "POST", base(a), a, {"name": "X", "status": "active"})
     call(client, "PATCH", one, sa(a), body={"status": "draft", "name": "Still draft"})  # its own status: fine
     # active
@@ -152,7 +154,10 @@ def test_every_illegal_transition_is_a_400(projects: Any, client: httpx.Client) 
     assert "Experiment is active: its feature flag cannot change" in error(
         client, "PATCH", one, a, {"feature_flag_id": other_flag["id"]})
     assert error(client, "POST", one + "/archive", a) == "Experiment is active: conclude it before you archive it"
-    assert "(force_conclude)" in error(client, "PATCH", one, a, {"status": "concluded"})
+    assert error(client, "PATCH", one, a, {"status": "concluded"}).endswith("use force_conclude")
+    assert "never goes back to draft" in error(client, "PATCH", one, a, {"status": "draft"})
+    same = {"variants": VARIANTS, "feature_flag_id": flag["id"], "status": "active", "name": "Renamed"}
+    assert call(client, "PATCH", one, sa(a), body=same)["results"]["name"] == "Renamed"  # unchanged design: fine
     assert "ISO 8601" in error(client, "PUT", one + "/force_conclude", a, {"end_date": "soon"})
     assert "is before start_date" in error(client, "PUT", one + "/force_conclude", a, {"end_date": "2020-01-01"})
     assert call(client, "GET", one, sa(a))["results"]["status"] == "active"  # refused moves wrote nothing

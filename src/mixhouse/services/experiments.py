@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from mixhouse.errors import ValidationError
 from mixhouse.meta.experiments import LINK, Change, Experiment
+from mixhouse.meta.models import EXPERIMENT_STATUSES
 from mixhouse.meta.store import validate_name
 
 TEXT_MAX: Final = 10_000
@@ -24,6 +25,8 @@ _LISTS_OR_OBJECTS: Final = ("variants", "metrics")
 #: Fixed once the experiment is launched: changing them would mix two designs in one result.
 _DRAFT_ONLY: Final = ("variants", LINK)
 Rule = Callable[[Experiment], Change]
+#: The action that moves an experiment into each status.
+_ACTION_TO: Final = {"active": "launch", "concluded": "force_conclude", "success": "decide", "fail": "decide"}
 
 
 def _optional_text(body: dict[str, Any], name: str) -> str | None:
@@ -111,15 +114,20 @@ def update(body: dict[str, Any]) -> Rule:
     """PATCH: the fields ``body`` names; the status only through launch, force_conclude and decide."""
     fields = _fields(body)
 
+    status = body.get("status")
+    if status is not None and status not in EXPERIMENT_STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(EXPERIMENT_STATUSES)}", details={"field": "status"})
+
     def rule(exp: Experiment) -> Change:
-        status = body.get("status")
         if status is not None and status != exp.status:
-            action = {"active": "launch", "concluded": "force_conclude"}.get(status, "decide")
+            how = ("an experiment never goes back to draft (duplicate it instead)" if status == "draft" else
+                   f"use {_ACTION_TO[status]}")
             raise ValidationError(f"Experiment is {exp.status}: its status changes only through its lifecycle "
-                                  f"actions ({action}), not by an update to {status!r}")
+                                  f"actions, not by an update to {status!r}; {how}", details={"field": "status"})
+        current = {"variants": exp.variants, LINK: None if exp.flag is None else exp.flag.id}
         if exp.status != "draft":
             for name in _DRAFT_ONLY:
-                if name in fields:
+                if name in fields and fields[name] != current[name]:
                     what = "variants" if name == "variants" else "feature flag"
                     raise ValidationError(f"Experiment is {exp.status}: its {what} cannot change after launch "
                                           "(duplicate it to test another design)", details={"field": name})
