@@ -51,6 +51,9 @@ class Flag:
     created_at: datetime
     modified_at: datetime
     enabled_at: datetime | None
+    experiment_id: str | None = None
+    #: Whether the experiment this flag backs is running (``None`` when it backs none).
+    experiment_active: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +84,12 @@ class FeatureFlags:
             query = query.where(models.FeatureFlag.status != "archived")
         with self._store.reading() as session:
             rows = session.scalars(query.order_by(models.FeatureFlag.created_at, models.FeatureFlag.id))
-            return [_record(row) for row in rows]
+            return [_record(row, session) for row in rows]
 
     def get(self, flag_id: str) -> Flag | None:
         with self._store.reading() as session:
             row = self._row(session, flag_id)
-            return None if row is None else _record(row)
+            return None if row is None else _record(row, session)
 
     def usage(self) -> int:
         """Flags counted against the limit: all but the archived ones."""
@@ -106,7 +109,7 @@ class FeatureFlags:
             session.add(row)
             _flush_unique(session, fields["key"])
             _log(session, row.id, "created", actor)
-            return _record(row)
+            return _record(row, session)
 
     def replace(self, flag_id: str, fields: dict[str, Any], actor: Actor, *, limit: int) -> Flag | None:
         """Set every field (PUT); the history says ``enabled``, ``disabled`` or ``archived`` when the status
@@ -121,7 +124,7 @@ class FeatureFlags:
                 self._check_room(session, limit)
             _assign(row, fields)
             action = row.status if row.status != before else "updated"
-            return _record(self._touch(session, row, actor, action))
+            return _record(self._touch(session, row, actor, action), session)
 
     def archive(self, flag_id: str, actor: Actor) -> Flag | None:
         with self._store.writing() as session:
@@ -129,7 +132,7 @@ class FeatureFlags:
             if row is None:
                 return None
             row.status = "archived"
-            return _record(self._touch(session, row, actor, "archived"))
+            return _record(self._touch(session, row, actor, "archived"), session)
 
     def restore(self, flag_id: str, actor: Actor, *, limit: int) -> Flag | None:
         """Back from the archive, disabled (counted against ``limit`` again)."""
@@ -140,7 +143,7 @@ class FeatureFlags:
             if row.status == "archived":
                 self._check_room(session, limit)
             row.status = "disabled"
-            return _record(self._touch(session, row, actor, "restored"))
+            return _record(self._touch(session, row, actor, "restored"), session)
 
     def set_ruleset(self, flag_id: str, ruleset: dict[str, Any], actor: Actor, action: str) -> Flag | None:
         with self._store.writing() as session:
@@ -148,7 +151,7 @@ class FeatureFlags:
             if row is None:
                 return None
             row.ruleset = json.dumps(ruleset)
-            return _record(self._touch(session, row, actor, action))
+            return _record(self._touch(session, row, actor, action), session)
 
     def delete(self, flag_id: str) -> bool:
         return self._store.delete_in_project(models.FeatureFlag, flag_id, self._project_id)
@@ -205,6 +208,18 @@ class FeatureFlags:
         return row
 
 
+def set_status(session: Session, row: models.FeatureFlag, status: str, actor: Actor) -> None:
+    """Change ``row``'s status inside another writer's transaction (an experiment's launch), with its history
+    entry; nothing when the status is already ``status``."""
+    if row.status != status:
+        row.status = status
+        FeatureFlags._touch(session, row, actor, status)
+
+
+def record(row: models.FeatureFlag, session: Session) -> Flag:
+    return _record(row, session)
+
+
 def _assign(row: models.FeatureFlag, fields: dict[str, Any]) -> None:
     for name in FIELDS:
         value = fields[name]
@@ -224,8 +239,10 @@ def _log(session: Session, flag_id: str, action: str, actor: Actor) -> None:
     session.add(models.FeatureFlagChange(flag_id=flag_id, action=action, actor_id=actor.id, actor_name=actor.name))
 
 
-def _record(row: models.FeatureFlag) -> Flag:
+def _record(row: models.FeatureFlag, session: Session) -> Flag:
+    experiment = None if row.experiment_id is None else session.get(models.Experiment, row.experiment_id)
     return Flag(row.id, row.project_id, row.workspace_id, row.name, row.key, row.description, row.status,
                 json.loads(row.tags), row.context, row.serving_method, json.loads(row.ruleset), row.hash_salt,
                 row.creator_id, row.creator_name, row.last_modified_by_id, row.last_modified_by_name,
-                row.created_at, row.modified_at, row.enabled_at)
+                row.created_at, row.modified_at, row.enabled_at, row.experiment_id,
+                None if experiment is None else experiment.status == "active")

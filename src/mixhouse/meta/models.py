@@ -422,10 +422,13 @@ class FeatureFlag(Base):
     created_at: Mapped[datetime] = _created_at()
     modified_at: Mapped[datetime] = _created_at()
     enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The experiment this flag backs (at most one; cleared when the experiment is deleted).
+    experiment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("project_id", "key"),
         CheckConstraint("status IN ('enabled', 'disabled', 'archived')", name="status"),
+        Index("ix_feature_flags_experiment_id", "experiment_id", unique=True),
     )
 
 
@@ -491,3 +494,46 @@ class OAuthRefreshToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
     __table_args__ = ({"sqlite_autoincrement": True},)
+#: An experiment's lifecycle: draft → active (launch) → concluded (force_conclude) → success | fail (decide).
+EXPERIMENT_STATUSES: Final[tuple[str, ...]] = ("draft", "active", "concluded", "success", "fail")
+
+
+class Experiment(Base):
+    """A project's A/B experiment. ``variants``, ``metrics``, ``settings``, the two caches and ``tags`` are JSON
+    text; ``archived`` is apart from the lifecycle ``status``; the decision is set by ``decide``. The flag that
+    backs it points here (``feature_flags.experiment_id``)."""
+
+    __tablename__ = "experiments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID, as Mixpanel's experiment ids are
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True)
+    workspace_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hypothesis: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    variants: Mapped[str] = mapped_column(Text, nullable=False)
+    metrics: Mapped[str] = mapped_column(Text, nullable=False)
+    settings: Mapped[str] = mapped_column(Text, nullable=False)
+    exposures_cache: Mapped[str] = mapped_column(Text, nullable=False)
+    results_cache: Mapped[str] = mapped_column(Text, nullable=False)
+    tags: Mapped[str] = mapped_column(Text, nullable=False)
+    start_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    end_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decision_success: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    decision_variant: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH), nullable=True)
+    decision_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    creator_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    creator_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False, default="", server_default="")
+    last_modified_by_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_modified_by_name: Mapped[str] = mapped_column(
+        String(NAME_MAX_LENGTH), nullable=False, default="", server_default=""
+    )
+    created_at: Mapped[datetime] = _created_at()
+    modified_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'active', 'concluded', 'success', 'fail')", name="status"),
+    )

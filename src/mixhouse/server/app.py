@@ -23,6 +23,7 @@ from mixhouse.server.routes import (
     app_blueprints,
     app_cohorts,
     app_dashboards,
+    app_experiments,
     app_feature_flags,
     app_reports,
     app_webhooks,
@@ -82,7 +83,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += flows.routes() + app_access.routes() + app_annotations.routes()
     routes += app_webhooks.routes() + app_reports.routes() + app_dashboards.routes()
     routes += app_cohorts.routes() + app_feature_flags.routes() + flags.routes() + app_blueprints.routes()
-    routes += oauth.routes()
+    routes += oauth.routes() + app_experiments.routes()
     for route in routes:
         app.router.routes.append(route)
 

@@ -206,7 +206,7 @@ def flag_json(flag: Flag, *, can_edit: bool) -> dict[str, Any]:
         "description": flag.description,
         "status": flag.status,
         "tags": flag.tags,
-        "experiment_id": None,
+        "experiment_id": flag.experiment_id,
         "context": flag.context,
         "data_group_id": None,
         "serving_method": flag.serving_method,

@@ -47,8 +47,8 @@ def definition(flag: Flag) -> dict[str, Any]:
         "status": flag.status,
         "project_id": flag.project_id,
         "context": flag.context,
-        "experiment_id": None,
-        "is_experiment_active": None,
+        "experiment_id": flag.experiment_id,
+        "is_experiment_active": flag.experiment_active,
         "hash_salt": flag.hash_salt,
         "ruleset": flag.ruleset,
     }
@@ -58,9 +58,9 @@ def definitions(flags: list[Flag]) -> dict[str, Any]:
     return {"code": 200, "flags": [definition(flag) for flag in flags if flag.status == "enabled"]}
 
 
-def _chosen(variant: dict[str, Any], *, qa: bool) -> dict[str, Any]:
-    return {"variant_key": variant["key"], "variant_value": variant.get("value"), "experiment_id": None,
-            "is_experiment_active": None, "is_qa_tester": qa}
+def _chosen(flag: Flag, variant: dict[str, Any], *, qa: bool) -> dict[str, Any]:
+    return {"variant_key": variant["key"], "variant_value": variant.get("value"),
+            "experiment_id": flag.experiment_id, "is_experiment_active": flag.experiment_active, "is_qa_tester": qa}
 
 
 def _variant_named(flag: Flag, key: str) -> dict[str, Any] | None:
@@ -99,7 +99,7 @@ def select_variant(flag: Flag, context: dict[str, Any]) -> dict[str, Any] | None
     if distinct_id and isinstance(distinct_id, str) and distinct_id in testers:
         variant = _variant_named(flag, testers[distinct_id])
         if variant is not None:
-            return _chosen(variant, qa=True)
+            return _chosen(flag, variant, qa=True)
     rollout = _rollout_of(flag, str(value), context)
     if rollout is None:
         return None
@@ -107,8 +107,8 @@ def select_variant(flag: Flag, context: dict[str, Any]) -> dict[str, Any] | None
     if override:
         variant = _variant_named(flag, override["key"])
         if variant is not None:
-            return _chosen(variant, qa=False)
-    return _chosen(_split_variant(flag, str(value), rollout), qa=False)
+            return _chosen(flag, variant, qa=False)
+    return _chosen(flag, _split_variant(flag, str(value), rollout), qa=False)
 
 
 def remote(flags: list[Flag], context: dict[str, Any], flag_key: str | None) -> dict[str, Any]:
