@@ -44,3 +44,36 @@ def test_data_views_scope_entity_lists(views: Any, client: httpx.Client) -> None
                                                                              sa(a))["results"]}, kind
     # another project's account cannot use the data view
     call(client, "GET", f"/api/app/workspaces/{marketing}/dashboards", sa(b), 403)
+
+
+def test_cli_adds_accounts_with_roles_and_data_views(views: Any, server: ServerProcess,
+                                                     client: httpx.Client) -> None:
+    """``mixhouse accounts add`` and ``mixhouse workspaces create|list`` against the running server's store."""
+    import subprocess
+    import sys
+
+    import orjson
+
+    a, _, _ = views
+
+    def mixhouse(*args: str) -> Any:
+        done = subprocess.run([sys.executable, "-m", "mixhouse", *args, "--data-dir", str(server.data_dir)],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return [orjson.loads(line) for line in done.stdout.splitlines()]
+
+    reader = mixhouse("accounts", "add", str(a.project_id), "--role", "consumer", "--name", "reader")[0]
+    writer = mixhouse("accounts", "add", str(a.project_id), "--role", "admin")[0]
+    reader_auth, writer_auth = (reader["username"], reader["secret"]), (writer["username"], writer["secret"])
+    me = call(client, "GET", "/api/app/me", reader_auth)["results"]
+    assert me["projects"][str(a.project_id)]["role"] == "consumer"
+    base = f"/api/app/projects/{a.project_id}/dashboards"
+    call(client, "POST", base, reader_auth, 403, body={"title": "no"})
+    call(client, "POST", base, writer_auth, body={"title": "yes"})
+    made = mixhouse("workspaces", "create", str(a.project_id), "Support", "--description", "tickets")[0]
+    assert (made["name"], made["is_global"], made["description"]) == ("Support", False, "tickets")
+    assert "Support" in [w["name"] for w in mixhouse("workspaces", "list", str(a.project_id))]
+    done = subprocess.run([sys.executable, "-m", "mixhouse", "accounts", "add", str(a.project_id), "--role", "boss",
+                           "--data-dir", str(server.data_dir)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 2 and "role must be one of" in done.stderr

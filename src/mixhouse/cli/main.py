@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mixhouse import __version__
+from mixhouse.cli.access import accounts_app, workspaces_app
 from mixhouse.cli.options import DEFAULT_DATA_DIR, DataDir, MetaUrl
 from mixhouse.cli.reports import reports_app
 from mixhouse.cli.tokens import tokens_app
@@ -24,6 +25,8 @@ console = Console()
 
 app.add_typer(reports_app, name="reports")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(workspaces_app, name="workspaces")
 
 
 def _fail(exc: MixhouseError) -> None:
