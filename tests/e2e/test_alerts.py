@@ -149,7 +149,8 @@ def _wait(what: Callable[[], Any], timeout: float = 40.0) -> Any:
 def _checks(client: httpx.Client, creds: ProjectCreds, alert_id: int, at_least: int = 1) -> list[dict[str, Any]]:
     def enough() -> list[dict[str, Any]] | None:
         results: list[dict[str, Any]] = _history(client, creds, alert_id, page_size=100)["results"]
-        return results if len(results) >= at_least else None
+        pending = [n for entry in results for n in entry["notifications"] if n.get("pending")]
+        return results if len(results) >= at_least and not pending else None
     found: list[dict[str, Any]] = _wait(enough)
     return found
 

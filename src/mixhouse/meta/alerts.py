@@ -206,3 +206,13 @@ def current_alert(store: MetaStore, alert_id: int) -> Alert | None:
     with store.reading() as session:
         row = session.get(models.Alert, alert_id)
         return None if row is None else _record(row)
+
+
+def record_notifications(store: MetaStore, check_id: int, notifications: list[dict[str, Any]],
+                         error: str | None) -> None:
+    """What the deliveries of a recorded check did (they run after the check is recorded)."""
+    with store.writing() as session:
+        row = session.get(models.AlertHistory, check_id)
+        if row is not None:
+            row.notifications = json.dumps(notifications)
+            row.error = error

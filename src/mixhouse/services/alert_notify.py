@@ -60,6 +60,7 @@ def _deliver_one(target: Target, message: Message, settings: Settings, stop: thr
         if ok or not retry or attempts == ATTEMPTS:
             break
         if stop.wait(BACKOFF_S * 2 ** (attempts - 1)):
+            outcome = {**outcome, "stopped": "the server shut down before the next attempt"}
             break
     return {"type": target.kind, "target": target.address, "ok": ok, "attempts": attempts, **outcome}
 

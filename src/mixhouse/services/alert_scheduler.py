@@ -20,7 +20,7 @@ from typing import Any
 
 from mixhouse.config import Settings
 from mixhouse.errors import MixhouseError
-from mixhouse.meta.alerts import Alert, current_alert, due_alerts, record_check
+from mixhouse.meta.alerts import Alert, current_alert, due_alerts, record_check, record_notifications
 from mixhouse.meta.records import Project
 from mixhouse.meta.store import MetaStore
 from mixhouse.meta.webhooks import Webhooks
@@ -102,25 +102,48 @@ def message(*, alert_id: int | None, name: str, project: Project | None, report_
     return notify.Message(subject, "\n".join(lines), payload)
 
 
-def check(ctx: AlertContext, alert: Alert, stop: threading.Event) -> None:
-    """Evaluate ``alert`` now, notify when it fires, record the check."""
+@dataclass(frozen=True)
+class Delivery:
+    """Notifications still to send for a recorded check (``check_id``)."""
+
+    check_id: int
+    targets: list[notify.Target]
+    message: notify.Message
+    error: str | None
+
+
+def check(ctx: AlertContext, alert: Alert) -> Delivery | None:
+    """Evaluate ``alert`` now and record the check; when it fired, its notifications are recorded as pending and
+    returned for ``deliver`` (so a slow receiver never holds up the next evaluation)."""
     at = datetime.now(UTC)
     reading = evaluate(ctx, alert.project_id, alert.report_id, alert.condition)
-    notes: list[dict[str, Any]] = []
+    found: list[notify.Target] = []
+    text = None
+    error = reading.error
     if reading.fired:
         try:
             text = message(alert_id=alert.id, name=alert.name, project=ctx.meta.get_project(alert.project_id),
                            report_id=alert.report_id, condition=alert.condition, reading=reading, at=at, test=False)
-            notes = notify.deliver(targets(ctx.meta, alert.project_id, alert.subscriptions), text, ctx.settings, stop)
+            found = targets(ctx.meta, alert.project_id, alert.subscriptions)
         except Exception as exc:  # recorded, never raised
             log.exception("alert notification failed")
-            notes = [{"ok": False, "error": f"{type(exc).__name__}: {exc}"}]
-    failed = [note for note in notes if not note.get("ok")]
-    error = reading.error
+            error = f"no notification: {type(exc).__name__}: {exc}"
+    pending = [{"type": target.kind, "target": target.address, "ok": None, "pending": True} for target in found]
+    entry = record_check(ctx.meta, alert.id, kind="check", at=at, fired=reading.fired, value=reading.value,
+                         error=error, notifications=pending)
+    if entry is None or not found or text is None:
+        return None
+    return Delivery(entry.id, found, text, error)
+
+
+def deliver(ctx: AlertContext, delivery: Delivery, stop: threading.Event) -> None:
+    """Send a check's notifications (with retries) and record what each did."""
+    notes = notify.deliver(delivery.targets, delivery.message, ctx.settings, stop)
+    failed = [note for note in notes if not note["ok"]]
+    error = delivery.error
     if failed:
         error = "; ".join(filter(None, [error, f"{len(failed)} of {len(notes)} notifications failed"]))
-    record_check(ctx.meta, alert.id, kind="check", at=at, fired=reading.fired, value=reading.value, error=error,
-                 notifications=notes)
+    record_notifications(ctx.meta, delivery.check_id, notes, error)
 
 
 def send_test(ctx: AlertContext, project_id: int, body: dict[str, Any], stop: threading.Event) -> dict[str, Any]:
@@ -138,11 +161,14 @@ def send_test(ctx: AlertContext, project_id: int, body: dict[str, Any], stop: th
 class AlertScheduler:
     """The thread that checks due alerts every ``tick_s`` seconds, and the workers that run the checks."""
 
-    def __init__(self, ctx: AlertContext, *, tick_s: float, stopping: threading.Event, workers: int = 2) -> None:
+    def __init__(self, ctx: AlertContext, *, tick_s: float, stopping: threading.Event, workers: int = 2,
+                 senders: int = 8) -> None:
         self._ctx = ctx
         self._tick_s = tick_s
         self.stopping = stopping
+        #: Evaluations (each runs a report: few at a time) and deliveries (mostly waiting on receivers: more).
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mixhouse-alert")
+        self._senders = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="mixhouse-alert-send")
         self._running: set[int] = set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="mixhouse-alerts", daemon=True)
@@ -156,6 +182,7 @@ class AlertScheduler:
         if self._thread.is_alive():
             self._thread.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._senders.shutdown(wait=True)  # retry waits end at once; what was sent or not is recorded
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -176,6 +203,12 @@ class AlertScheduler:
             except RuntimeError:  # the pool is shutting down
                 return
 
+    def _deliver(self, delivery: Delivery) -> None:
+        try:
+            deliver(self._ctx, delivery, self.stopping)
+        except Exception:  # e.g. recording failed: logged, the scheduler goes on
+            log.exception("alert notification failed")
+
     def _check(self, alert: Alert) -> None:
         try:
             fresh = current_alert(self._ctx.meta, alert.id)  # paused, deleted or checked since it was listed?
@@ -184,7 +217,9 @@ class AlertScheduler:
             if fresh.last_checked is not None \
                     and fresh.last_checked + timedelta(seconds=fresh.frequency) > datetime.now(UTC):
                 return
-            check(self._ctx, fresh, self.stopping)
+            delivery = check(self._ctx, fresh)
+            if delivery is not None:
+                self._senders.submit(self._deliver, delivery)
         except Exception:  # e.g. recording failed: the alert stays due and is tried next tick
             log.exception("alert %s check failed", alert.id)
         finally:
