@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,15 @@ MAILS: list[tuple[list[str], Any]] = []
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    """``/ok`` answers 200; ``/flaky...`` 503 twice then 200; anything else 503."""
+    """``/ok`` answers 200; ``/flaky...`` 503 twice then 200; ``/slow`` 200 after 4 s; anything else 503."""
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/slow":
+            time.sleep(4)
         RECEIVED.append((self.path, orjson.loads(body)))
         _HITS[self.path] = _HITS.get(self.path, 0) + 1
-        ok = self.path == "/ok" or (self.path.startswith("/flaky") and _HITS[self.path] > 2)
+        ok = self.path in ("/ok", "/slow") or (self.path.startswith("/flaky") and _HITS[self.path] > 2)
         self.send_response(200 if ok else 503)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -64,7 +66,7 @@ class _Mailbox:
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
-    http = HTTPServer(("127.0.0.1", free_port()), _Receiver)
+    http = ThreadingHTTPServer(("127.0.0.1", free_port()), _Receiver)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{http.server_port}"
@@ -208,6 +210,20 @@ def test_failing_receivers_are_retried_and_recorded(projects: Any, client: httpx
     # the scheduler lives on: a new alert is still checked
     after = _alert(client, a, report_id, "After the failures", _condition(">", 0))
     assert _checks(client, a, after["id"])[0]["fired"] is True
+
+
+def test_a_slow_receiver_holds_up_no_other_alert(projects: Any, client: httpx.Client, receiver: str) -> None:
+    a, _, _ = projects
+    report_id = _report(client, a)
+    slow = _alert(client, a, report_id, "Slow hook", _condition(">", 0),
+                  [{"type": "webhook", "value": receiver + "/slow"}])
+    [entry] = _wait(lambda: _history(client, a, slow["id"])["results"])
+    assert entry["fired"] is True and entry["notifications"][0]["pending"] is True
+    other = _alert(client, a, report_id, "Meanwhile", _condition(">", 0))
+    assert _wait(lambda: _history(client, a, other["id"])["results"], timeout=3.0)
+    assert _history(client, a, slow["id"])["results"][0]["notifications"][0].get("pending") is True
+    [done] = _checks(client, a, slow["id"])
+    assert done["notifications"][0]["ok"] is True and done["notifications"][0]["attempts"] == 1
 
 
 def test_paused_alerts_are_not_evaluated(projects: Any, client: httpx.Client) -> None:
