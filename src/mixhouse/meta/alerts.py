@@ -115,15 +115,20 @@ class Alerts:
             for row in [self._existing(session, alert_id) for alert_id in alert_ids]:
                 session.delete(row)
 
-    def history(self, alert_id: int, before: int | None, limit: int) -> list[Check]:
-        """Checks newest first, ``limit`` of them, older than history id ``before`` when given."""
+    def history(self, alert_id: int, limit: int, *, before: int | None = None,
+                after: int | None = None) -> list[Check]:
+        """``limit`` checks older than history id ``before`` (newest first), or the ``limit`` just newer than
+        ``after`` (oldest first), or the newest."""
         with self._store.reading() as session:
             self._existing(session, alert_id)
             query = select(models.AlertHistory).where(models.AlertHistory.alert_id == alert_id)
-            if before is not None:
-                query = query.where(models.AlertHistory.id < before)
-            rows = session.scalars(query.order_by(models.AlertHistory.id.desc()).limit(limit))
-            return [_check(row) for row in rows]
+            if after is not None:
+                query = query.where(models.AlertHistory.id > after).order_by(models.AlertHistory.id)
+            else:
+                if before is not None:
+                    query = query.where(models.AlertHistory.id < before)
+                query = query.order_by(models.AlertHistory.id.desc())
+            return [_check(row) for row in session.scalars(query.limit(limit))]
 
     def check_report(self, report_id: int) -> None:
         with self._store.reading() as session:

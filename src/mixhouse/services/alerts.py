@@ -10,6 +10,7 @@ project webhook}`` or ``{"type": "slack", "value": incoming-webhook URL}``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -133,25 +134,41 @@ def count_json(held: int, limit: int) -> dict[str, Any]:
     return {"anomaly_alerts_count": held, "alert_limit": limit, "is_below_limit": held < limit}
 
 
-def history_page(query: dict[str, str]) -> tuple[int | None, int]:
-    """``(before history id, page size)`` from ``next_cursor`` and ``page_size``."""
-    raw_size = query.get("page_size") or str(HISTORY_PAGE)
-    raw_cursor = query.get("next_cursor") or None
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which history page: ``before`` a ``next_cursor``, ``after`` a ``previous_cursor``, or the newest."""
+
+    size: int
+    before: int | None = None
+    after: int | None = None
+
+
+def history_page(query: dict[str, str]) -> Page:
+    """The page ``page_size``, ``next_cursor`` or ``previous_cursor`` ask for."""
     try:
-        size = int(raw_size)
-        before = None if raw_cursor is None else int(raw_cursor)
+        size = int(query.get("page_size") or str(HISTORY_PAGE))
+        before = int(query["next_cursor"]) if query.get("next_cursor") else None
+        after = int(query["previous_cursor"]) if query.get("previous_cursor") else None
     except ValueError:
-        raise ValidationError("page_size and next_cursor must be integers (a cursor is a previous next_cursor)") \
+        raise ValidationError("page_size and the cursors must be integers (a cursor comes from a previous page)") \
             from None
     if not 1 <= size <= HISTORY_PAGE_MAX:
         raise ValidationError(f"page_size must be 1 to {HISTORY_PAGE_MAX}")
-    return before, size
+    if before is not None and after is not None:
+        raise ValidationError("send next_cursor or previous_cursor, not both")
+    return Page(size, before, after)
 
 
-def history_json(entries: list[Check], size: int) -> dict[str, Any]:
-    """One page, newest first (``entries`` holds up to ``size + 1``: one more tells that another page follows)."""
-    page = entries[:size]
-    more = len(entries) > size
+def history_json(entries: list[Check], page: Page) -> dict[str, Any]:
+    """One page, newest first. ``entries`` holds up to ``page.size + 1`` (one more: another page follows in the
+    direction asked), newest first, or oldest first for a ``previous_cursor`` page."""
+    more = len(entries) > page.size
+    shown = entries[:page.size]
+    if page.after is not None:
+        shown.reverse()
+        older, newer = bool(shown), more
+    else:
+        older, newer = more, page.before is not None and bool(shown)
     return {
         "results": [{
             "id": entry.id,
@@ -162,9 +179,10 @@ def history_json(entries: list[Check], size: int) -> dict[str, Any]:
             "value": entry.value,
             "error": entry.error,
             "notifications": entry.notifications,
-        } for entry in page],
-        "pagination": {"next_cursor": str(page[-1].id) if more else None, "previous_cursor": None,
-                       "page_size": size},
+        } for entry in shown],
+        "pagination": {"next_cursor": str(shown[-1].id) if older else None,
+                       "previous_cursor": str(shown[0].id) if newer else None,
+                       "page_size": page.size},
     }
 
 

@@ -105,8 +105,9 @@ def _count(request: Request, _body: dict[str, Any] | None) -> object:
 
 def _history(request: Request, _body: dict[str, Any] | None) -> object:
     scope = _Scope(request)
-    before, size = service.history_page(dict(request.query_params))
-    return service.history_json(scope.alerts.history(_alert_id(request), before, size + 1), size)
+    page = service.history_page(dict(request.query_params))
+    entries = scope.alerts.history(_alert_id(request), page.size + 1, before=page.before, after=page.after)
+    return service.history_json(entries, page)
 
 
 def _test(request: Request, body: dict[str, Any] | None) -> object:
