@@ -40,12 +40,12 @@ MAILS: list[tuple[list[str], Any]] = []
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    """``/ok`` answers 200; ``/flaky...`` 503 twice then 200; ``/slow`` 200 after 4 s; anything else 503."""
+    """``/ok`` answers 200; ``/flaky...`` 503 twice then 200; ``/slow`` 200 after 6 s; anything else 503."""
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if self.path == "/slow":
-            time.sleep(4)
+            time.sleep(6)
         RECEIVED.append((self.path, orjson.loads(body)))
         _HITS[self.path] = _HITS.get(self.path, 0) + 1
         ok = self.path in ("/ok", "/slow") or (self.path.startswith("/flaky") and _HITS[self.path] > 2)
@@ -220,7 +220,7 @@ def test_a_slow_receiver_holds_up_no_other_alert(projects: Any, client: httpx.Cl
     [entry] = _wait(lambda: _history(client, a, slow["id"])["results"])
     assert entry["fired"] is True and entry["notifications"][0]["pending"] is True
     other = _alert(client, a, report_id, "Meanwhile", _condition(">", 0))
-    assert _wait(lambda: _history(client, a, other["id"])["results"], timeout=3.0)
+    assert _wait(lambda: _history(client, a, other["id"])["results"], timeout=5.0)
     assert _history(client, a, slow["id"])["results"][0]["notifications"][0].get("pending") is True
     [done] = _checks(client, a, slow["id"])
     assert done["notifications"][0]["ok"] is True and done["notifications"][0]["attempts"] == 1
