@@ -10,12 +10,11 @@ continuing from ``last_checked`` across a restart.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import pytest
 from tests.conftest import ProjectCreds, make_project
 from tests.e2e.test_app_reports import insights_params
 from tests.support.app_api import call, projects_with_consumer, sa
+from tests.support.receiver import serving
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess, free_port
 
@@ -66,11 +66,8 @@ class _Mailbox:
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
-    http = ThreadingHTTPServer(("127.0.0.1", free_port()), _Receiver)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
+    with serving(_Receiver) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
