@@ -4,8 +4,8 @@ pointing at a real SMTP server (aiosmtpd) and webhooks at a real HTTP receiver, 
 Covers: an alert crossing its threshold (history, webhook and email), one that does not, a relative one, a
 receiver failing twice then answering (retries), one always failing (recorded, the scheduler goes on), paused
 alerts left alone, the lifecycle and its 400s, count and the limit, history paging, test notifications,
-validate-for-bookmark, the screenshot answer, consumers and other projects, recorded answer shapes, and schedules
-continuing from ``last_checked`` across a restart.
+validate-for-bookmark, screenshots (signed SVG URLs), consumers and other projects, recorded answer shapes, and
+schedules continuing from ``last_checked`` across a restart.
 """
 
 from __future__ import annotations
@@ -399,10 +399,28 @@ def test_validate_alerts_for_bookmark(projects: Any, client: httpx.Client) -> No
                                                  "bookmark_params": {}})
 
 
-def test_screenshots_are_honestly_missing(projects: Any, client: httpx.Client) -> None:
-    a, _, _ = projects
-    error = call(client, "GET", f"{_base(a.project_id)}screenshot/", sa(a), 404, gcs_key="screenshots/abc.png")
-    assert "does not render alert screenshots" in error["error"]
+def test_screenshots_of_a_check(projects: Any, client: httpx.Client) -> None:
+    """A check's history entry names its screenshot (``screenshot_gcs_key``); ``screenshot/?gcs_key`` answers a
+    signed URL that serves, without credentials, an SVG of the series the check read and the threshold."""
+    a, b, _ = projects
+    report_id = _report(client, a)
+    alert = _alert(client, a, report_id, "Drawn", _condition(">", 7))
+    [entry] = _checks(client, a, alert["id"])
+    key = entry["screenshot_gcs_key"]
+    assert key == f"alerts/{alert['id']}/checks/{entry['id']}.svg"
+    signed = call(client, "GET", f"{_base(a.project_id)}screenshot/", sa(a), gcs_key=key)["results"]["signed_url"]
+    image = httpx.get(signed, timeout=30)
+    assert image.status_code == 200 and image.headers["content-type"].startswith("image/svg+xml")
+    assert image.text.startswith("<svg") and "Drawn" in image.text and "<polyline" in image.text
+    assert 'stroke-dasharray="6 4"' in image.text  # the threshold
+    assert ">10<" in image.text  # the latest value, labelled
+    tampered = signed.replace("signature=", "signature=0")
+    assert httpx.get(tampered, timeout=30).status_code == 403
+    unsigned = signed.split("?")[0]
+    assert httpx.get(unsigned, timeout=30).status_code == 403
+    # another project cannot have it signed; unknown keys are 404; the key is required
+    call(client, "GET", f"{_base(b.project_id)}screenshot/", sa(b), 404, gcs_key=key)
+    call(client, "GET", f"{_base(a.project_id)}screenshot/", sa(a), 404, gcs_key="screenshots/abc.png")
     call(client, "GET", f"{_base(a.project_id)}screenshot/", sa(a), 400)
 
 

@@ -62,11 +62,12 @@ def test_reads_the_latest_bucket_of_the_named_series_and_segment() -> None:
                                  "Chrome": {"d1": 1, "d2": 2}},
                       "Login": {"$overall": {"d1": 50, "d2": 10}}})
     over = conditions.parse({"keys": [{"value": "Signup"}], "op": ">", "value": 7})
-    assert conditions.read(over, answer) == conditions.Reading(8.0, 8.0, True)
+    assert conditions.read(over, answer) == conditions.Reading(8.0, 8.0, True, points=(("d1", 5.0), ("d2", 8.0)))
     chrome = conditions.parse({"keys": [{"value": "Signup"}, {"value": "Chrome"}], "op": ">", "value": 7})
-    assert conditions.read(chrome, answer) == conditions.Reading(2.0, 2.0, False)
+    assert conditions.read(chrome, answer) == conditions.Reading(2.0, 2.0, False, points=(("d1", 1.0), ("d2", 2.0)))
     drop = conditions.parse({"keys": [{"value": "Login"}], "type": "relative", "op": "<=", "value": -50})
-    assert conditions.read(drop, answer) == conditions.Reading(-80.0, 10.0, True)
+    assert conditions.read(drop, answer) == conditions.Reading(-80.0, 10.0, True,
+                                                                 points=(("d1", 50.0), ("d2", 10.0)))
     missing = conditions.parse({"keys": [{"value": "Signup"}, {"value": "Safari"}], "op": ">", "value": 0})
     assert "no segment 'Safari'" in (conditions.read(missing, answer).error or "")
 

@@ -56,6 +56,7 @@ class Check:
     error: str | None
     notifications: list[dict[str, Any]]
     at: datetime
+    chart: list[tuple[str, float]] | None = None
 
 
 class Alerts:
@@ -165,7 +166,8 @@ def due_alerts(store: MetaStore, now: datetime) -> list[Alert]:
 
 
 def record_check(store: MetaStore, alert_id: int, *, kind: str, at: datetime, fired: bool, value: float | None,
-                 error: str | None, notifications: list[dict[str, Any]]) -> Check | None:
+                 error: str | None, notifications: list[dict[str, Any]],
+                 chart: list[tuple[str, float]] | None = None) -> Check | None:
     """Add a history entry; a ``check`` also moves the alert's ``last_checked`` (and ``last_fired``). ``None`` when
     the alert was deleted meanwhile."""
     with store.writing() as session:
@@ -179,7 +181,8 @@ def record_check(store: MetaStore, alert_id: int, *, kind: str, at: datetime, fi
             row.last_result = json.dumps({"value": value, "fired": fired, "error": error})
         entry = models.AlertHistory(alert_id=alert_id, kind=kind, fired=fired,
                                     value=None if value is None else json.dumps(value), error=error,
-                                    notifications=json.dumps(notifications), at=at)
+                                    notifications=json.dumps(notifications), at=at,
+                                    chart=None if not chart else json.dumps(chart))
         session.add(entry)
         session.flush()
         return _check(entry)
@@ -202,8 +205,16 @@ def _record(row: models.Alert) -> Alert:
 
 
 def _check(row: models.AlertHistory) -> Check:
+    chart = None if row.chart is None else [(str(label), float(value)) for label, value in json.loads(row.chart)]
     return Check(row.id, row.alert_id, row.kind, row.fired, _loads(row.value), row.error,
-                 json.loads(row.notifications), row.at)
+                 json.loads(row.notifications), row.at, chart)
+
+
+def history_entry(store: MetaStore, alert_id: int, check_id: int) -> Check | None:
+    """One history entry of an alert (any project: the caller checks the alert's)."""
+    with store.reading() as session:
+        row = session.get(models.AlertHistory, check_id)
+        return None if row is None or row.alert_id != alert_id else _check(row)
 
 
 def current_alert(store: MetaStore, alert_id: int) -> Alert | None:

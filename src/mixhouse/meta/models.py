@@ -578,6 +578,7 @@ class AlertHistory(Base):
     fired: Mapped[bool] = mapped_column(Boolean, nullable=False)
     value: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON number (or null)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    chart: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [[bucket, value], ...] the check read
     notifications: Mapped[str] = _json_text("[]")
     at: Mapped[datetime] = _created_at()
 

@@ -56,6 +56,7 @@ class Reading:
     latest: float | None
     fired: bool
     error: str | None = None
+    points: tuple[tuple[str, float], ...] = ()  # the series read, bucket by bucket (an alert screenshot draws it)
 
 
 def parse(raw: Any) -> Condition:
@@ -140,12 +141,14 @@ def read(condition: Condition, answer: dict[str, Any]) -> Reading:
     if not buckets or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in buckets):
         return Reading(None, None, False, "the report's series holds no values")
     latest = float(buckets[-1])
+    points = tuple((str(key), float(value)) for key, value in node.items())
     if condition.kind == "absolute":
-        return Reading(latest, latest, condition.holds(latest))
+        return Reading(latest, latest, condition.holds(latest), points=points)
     if len(buckets) < 2:
-        return Reading(None, latest, False, "a relative condition needs a series over time (two buckets or more)")
+        return Reading(None, latest, False, "a relative condition needs a series over time (two buckets or more)",
+                       points)
     previous = float(buckets[-2])
     if previous == 0:
-        return Reading(None, latest, False, "no change in percent from 0 (the previous bucket is 0)")
+        return Reading(None, latest, False, "no change in percent from 0 (the previous bucket is 0)", points)
     change = round((latest - previous) / abs(previous) * 100, 6)
-    return Reading(change, latest, condition.holds(change))
+    return Reading(change, latest, condition.holds(change), points=points)

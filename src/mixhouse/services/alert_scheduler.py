@@ -130,7 +130,7 @@ def check(ctx: AlertContext, alert: Alert) -> Delivery | None:
             error = f"no notification: {type(exc).__name__}: {exc}"
     pending = [{"type": target.kind, "target": target.address, "ok": None, "pending": True} for target in found]
     entry = record_check(ctx.meta, alert.id, kind="check", at=at, fired=reading.fired, value=reading.value,
-                         error=error, notifications=pending)
+                         error=error, notifications=pending, chart=list(reading.points) or None)
     if entry is None or not found or text is None:
         return None
     return Delivery(entry.id, found, text, error)

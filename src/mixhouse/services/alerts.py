@@ -20,6 +20,7 @@ from mixhouse.meta.alerts import Alert, Check
 from mixhouse.meta.records import Report
 from mixhouse.meta.store import validate_name
 from mixhouse.services import alert_conditions as conditions
+from mixhouse.services import screenshots
 from mixhouse.services.reports import HISTORY_PAGE, HISTORY_PAGE_MAX, whole_id
 
 SUBSCRIPTION_TYPES: Final = ("email", "webhook", "slack")
@@ -179,6 +180,7 @@ def history_json(entries: list[Check], page: Page) -> dict[str, Any]:
             "value": entry.value,
             "error": entry.error,
             "notifications": entry.notifications,
+            "screenshot_gcs_key": screenshots.key_of(entry.alert_id, entry.id) if entry.chart else None,
         } for entry in shown],
         "pagination": {"next_cursor": str(shown[-1].id) if older else None,
                        "previous_cursor": str(shown[0].id) if newer else None,

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-from mixhouse.errors import NotFoundError, ValidationError
-from mixhouse.meta.alerts import Alert, Alerts
+from mixhouse.errors import MixhouseError, NotFoundError, ValidationError
+from mixhouse.meta.alerts import Alert, Alerts, current_alert, history_entry
 from mixhouse.meta.models import REPORT_TYPES
 from mixhouse.meta.reports import Reports
 from mixhouse.meta.webhooks import Webhooks
 from mixhouse.server.context import runtime
+from mixhouse.server.responses import app_error
 from mixhouse.server.routes.app_access import project_scope, scoped_routes
 from mixhouse.services import alert_conditions as conditions
-from mixhouse.services import alert_scheduler
+from mixhouse.services import alert_scheduler, chart_svg, screenshots
 from mixhouse.services import alerts as service
 from mixhouse.services.access import check_writer
 from mixhouse.services.reports import actor, id_list
@@ -121,12 +124,39 @@ def _test(request: Request, body: dict[str, Any] | None) -> object:
 
 
 def _screenshot(request: Request, _body: dict[str, Any] | None) -> object:
-    _Scope(request)
+    """A signed URL of the chart a check read (``gcs_key`` from the alert's history), for an alert of the project."""
+    scope = _Scope(request)
     key = request.query_params.get("gcs_key")
     if not key:
         raise ValidationError("gcs_key is required")
-    raise NotFoundError(f"no screenshot {key!r}: Mixhouse does not render alert screenshots (notifications carry "
-                        "the value instead)", details={"gcs_key": key})
+    alert_id, check_id = screenshots.parse_key(key)
+    entry = history_entry(scope.rt.meta, alert_id, check_id) if scope.alerts.get(alert_id) is not None else None
+    if entry is None or not entry.chart:
+        raise NotFoundError(f"no screenshot {key!r} in project {scope.project_id}", details={"gcs_key": key})
+    return {"signed_url": screenshots.signed_url(str(request.base_url), key)}
+
+
+async def screenshot_image(request: Request) -> Response:
+    """The chart behind a signed screenshot URL, as SVG; the signature is the only credential (403 otherwise)."""
+    key = request.path_params["key"]
+    try:
+        screenshots.check_signature(key, request.query_params.get("expires"),
+                                    request.query_params.get("signature"))
+        alert_id, check_id = screenshots.parse_key(key)
+        meta = runtime(request).meta
+        alert = await run_in_threadpool(current_alert, meta, alert_id)
+        entry = await run_in_threadpool(history_entry, meta, alert_id, check_id)
+        if alert is None or entry is None or not entry.chart:
+            raise NotFoundError(f"no screenshot {key!r}")
+    except MixhouseError as exc:
+        return app_error(exc)
+    try:
+        condition = conditions.parse(alert.condition)
+        threshold = condition.threshold if condition.kind == "absolute" else None
+    except MixhouseError:
+        threshold = None
+    svg = chart_svg.render(f"{alert.name} — {entry.at:%Y-%m-%d %H:%M} UTC", entry.chart, threshold)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})
 
 
 def _validate_for_bookmark(request: Request, body: dict[str, Any] | None) -> object:
@@ -149,7 +179,8 @@ def _validate_for_bookmark(request: Request, body: dict[str, Any] | None) -> obj
 
 
 def routes() -> list[Route]:
-    return scoped_routes([
+    image = Route(screenshots.PATH_PREFIX + "{key:path}", screenshot_image, methods=["GET"])
+    return [image, *scoped_routes([
         ("alerts/custom/bulk-delete", _bulk_delete, ["POST"]),
         ("alerts/custom/alert-count", _count, ["GET"]),
         ("alerts/custom/test", _test, ["POST"]),
@@ -158,5 +189,5 @@ def routes() -> list[Route]:
         ("alerts/custom/{alert_id:int}/history", _history, ["GET"]),
         ("alerts/custom/{alert_id:int}", _one, ["GET", "PATCH", "DELETE"]),
         ("alerts/custom", _list_or_create, ["GET", "POST"]),
-    ])
+    ])]
 

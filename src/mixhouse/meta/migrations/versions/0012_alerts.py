@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("fired", sa.Boolean(), nullable=False),
         sa.Column("value", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("chart", sa.Text(), nullable=True),
         sa.Column("notifications", sa.Text(), nullable=False, server_default="[]"),
         _moment("at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_history")),
