@@ -189,6 +189,22 @@ def test_a_crossing_alert_notifies_its_webhook_and_email(projects: Any, client: 
     assert now["results"] == {"value": 10, "fired": True, "error": None}
 
 
+def test_an_alert_on_a_report_filtered_by_a_cohort(projects: Any, client: httpx.Client) -> None:
+    """The scheduler resolves the cohorts a report filters by, as the Insights route does."""
+    a, _, _ = projects
+    everyone = call(client, "POST", f"/api/app/projects/{a.project_id}/cohorts", sa(a),
+                    body={"name": "Everyone"})["results"]
+    params = insights_params("Purchase")
+    params["sections"]["filter"] = [{"value": "$cohorts", "resourceType": "events", "filterType": "list",
+                                     "filterOperator": "contains", "filterValue": [
+                                         {"cohort": {"id": everyone["id"], "name": "Everyone", "negated": False}}]}]
+    report = call(client, "POST", f"/api/app/projects/{a.project_id}/bookmarks", sa(a),
+                  body={"name": "Purchases by everyone", "type": "insights", "params": params})["results"]
+    alert = _alert(client, a, report["id"], "Cohort-filtered", _condition(">", 5))
+    [entry] = _checks(client, a, alert["id"])
+    assert (entry["fired"], entry["value"], entry["error"]) == (True, 10, None)
+
+
 def test_failing_receivers_are_retried_and_recorded(projects: Any, client: httpx.Client, receiver: str) -> None:
     a, _, _ = projects
     report_id = _report(client, a)

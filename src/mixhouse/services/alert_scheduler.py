@@ -21,12 +21,14 @@ from typing import Any
 from mixhouse.config import Settings
 from mixhouse.errors import MixhouseError
 from mixhouse.meta.alerts import Alert, current_alert, due_alerts, record_check, record_notifications
+from mixhouse.meta.cohorts import Cohorts
 from mixhouse.meta.records import Project
 from mixhouse.meta.store import MetaStore
 from mixhouse.meta.webhooks import Webhooks
 from mixhouse.services import alert_conditions as conditions
 from mixhouse.services import alert_notify as notify
 from mixhouse.services import insights
+from mixhouse.services.cohorts import members_resolver
 from mixhouse.storage.base import Backend
 
 log = logging.getLogger("mixhouse.alerts")
@@ -54,7 +56,9 @@ def evaluate(ctx: AlertContext, project_id: int, report_id: int, condition: Any)
             return conditions.Reading(None, None, False, "the alert's report no longer exists")
         parsed = conditions.parse(condition)
         conditions.check_against(parsed, report.type, report.params, project.timezone or "UTC")
-        answer = insights.answer_bookmark(ctx.backend, project, report.params, ctx.profiles_of(project_id))
+        profiles = ctx.profiles_of(project_id)
+        cohorts = members_resolver(ctx.backend, project, profiles, Cohorts(ctx.meta, project_id))
+        answer = insights.answer_bookmark(ctx.backend, project, report.params, profiles, cohorts)
         return conditions.read(parsed, answer)
     except MixhouseError as exc:
         return conditions.Reading(None, None, False, exc.message)
