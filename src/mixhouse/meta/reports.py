@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mixhouse.errors import NotFoundError
+from mixhouse.meta import layout as layouts
 from mixhouse.meta import models
 from mixhouse.meta.records import Actor, Report
 from mixhouse.meta.store import MetaStore, report_record
@@ -90,10 +91,26 @@ class Reports:
                 self._apply(session, row, fields, actor)
 
     def delete_many(self, report_ids: list[int]) -> None:
-        """Delete every report listed, or none when one is not the project's (404)."""
+        """Delete every report listed, or none when one is not the project's (404); the dashboards showing them
+        lose those cards and the links to them."""
         with self._store.writing() as session:
             for row in [self._existing(session, report_id) for report_id in report_ids]:
                 session.delete(row)
+            gone = set(report_ids)
+            boards = session.scalars(select(models.Dashboard).where(models.Dashboard.project_id == self._project_id))
+            for board in boards:
+                shown = json.loads(board.layout)
+                links = set(session.scalars(select(models.DashboardCard.id).where(
+                    models.DashboardCard.dashboard_id == board.id, models.DashboardCard.kind == "report-link",
+                    models.DashboardCard.report_id.in_(gone))))
+                dropped = [c for c in layouts.contents(shown)
+                           if (c[0] == "report" and c[1] in gone) or (c[0] == "report-link" and c[1] in links)]
+                for content in dropped:
+                    shown = layouts.without(shown, content)
+                if dropped:
+                    board.layout = json.dumps(shown)
+                if links:
+                    session.execute(delete(models.DashboardCard).where(models.DashboardCard.id.in_(links)))
 
     def history(self, report_id: int, before: int | None, limit: int) -> list[HistoryEntry]:
         """Changes newest first, ``limit`` of them, older than history id ``before`` when given."""

@@ -60,6 +60,8 @@ def validate_name(value: object, what: str) -> str:
     value = value.strip()
     if len(value) > models.NAME_MAX_LENGTH:
         raise ValidationError(f"{what} is longer than {models.NAME_MAX_LENGTH} characters")
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError(f"{what} must not contain control characters (line breaks, tabs...)")
     return value
 
 

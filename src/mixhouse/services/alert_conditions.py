@@ -64,12 +64,12 @@ def parse(raw: Any) -> Condition:
     if not isinstance(raw, dict):
         raise ValidationError("condition must be a JSON object")
     kind = raw.get("type", "absolute")
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:
         raise ValidationError(f"condition.type must be one of {', '.join(TYPES)}")
     op = raw.get("op")
     if op is None and raw.get("operator") is not None:
         op = NAMED_OPS.get(str(raw["operator"]), raw["operator"])
-    if op not in OPS:
+    if not isinstance(op, str) or op not in OPS:
         raise ValidationError(f"condition.op must be one of {' '.join(OPS)} (or operator: {', '.join(NAMED_OPS)})")
     threshold = raw.get("value")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):

@@ -49,7 +49,7 @@ def check_signature(key: str, expires: str | None, signature: str | None, now: f
         until = int(expires or "")
     except ValueError:
         raise PermissionDeniedError("this screenshot URL is not signed") from None
-    if not hmac.compare_digest(_signature(key, until), signature or ""):
+    if not hmac.compare_digest(_signature(key, until).encode(), (signature or "").encode("utf-8", "replace")):
         raise PermissionDeniedError("this screenshot URL is not signed by this server")
     if until < (now if now is not None else time.time()):
         raise PermissionDeniedError("this screenshot URL has expired: ask for a new one")
