@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mixhouse.errors import NotFoundError
+from mixhouse.errors import NotFoundError, PermissionDeniedError
 from mixhouse.meta import models
-from mixhouse.meta.records import Actor
+from mixhouse.meta.records import Actor, Viewer
 from mixhouse.meta.store import MetaStore
 
 #: Checks the project's cohort definitions (id → definition) as a write would leave them, and the ids it deletes.
@@ -42,10 +42,12 @@ class Cohorts:
     """One project's cohorts; with ``workspace_id`` (a data view), lists show those made in it. Membership and
     references always resolve across the whole project."""
 
-    def __init__(self, store: MetaStore, project_id: int, workspace_id: int | None = None) -> None:
+    def __init__(self, store: MetaStore, project_id: int, workspace_id: int | None = None,
+                 viewer: Viewer | None = None) -> None:
         self._store = store
         self._project_id = project_id
         self._workspace_id = workspace_id
+        self._viewer = viewer  # None: no restriction flags apply (the server's own work)
 
     def all(self, ids: Iterable[int] | None = None, *, in_view: bool = True) -> list[Cohort]:
         query = select(models.Cohort).where(models.Cohort.project_id == self._project_id)
@@ -78,7 +80,7 @@ class Cohorts:
         """Apply every ``(id, fields)`` change, or none when an id is not the project's (404) or ``check``
         refuses the project's definitions as they would be."""
         with self._store.writing() as session:
-            rows = [(self._existing(session, cohort_id), fields) for cohort_id, fields in changes]
+            rows = [(self._writable(session, cohort_id), fields) for cohort_id, fields in changes]
             for row, fields in rows:
                 for key, value in _columns(fields).items():
                     setattr(row, key, value)
@@ -91,7 +93,7 @@ class Cohorts:
         """Delete every cohort listed, or none when one is not the project's (404) or ``check`` refuses what is
         left (another cohort still refers to a deleted one)."""
         with self._store.writing() as session:
-            for row in [self._existing(session, cohort_id) for cohort_id in cohort_ids]:
+            for row in [self._writable(session, cohort_id) for cohort_id in cohort_ids]:
                 session.delete(row)
             session.flush()
             self._check(session, check, frozenset(cohort_ids))
@@ -105,6 +107,14 @@ class Cohorts:
     def _row(self, session: Session, cohort_id: int) -> models.Cohort | None:
         row = session.get(models.Cohort, cohort_id)
         return row if row is not None and row.project_id == self._project_id else None
+
+    def _writable(self, session: Session, cohort_id: int) -> models.Cohort:
+        """The cohort if the viewer may change it: a locked one only its creator, owners and admins."""
+        row = self._existing(session, cohort_id)
+        viewer = self._viewer
+        if viewer is not None and row.is_locked and row.creator_id != viewer.account_id and not viewer.overrides:
+            raise PermissionDeniedError(f"cohort {cohort_id} is locked: only its creator, owners and admins change it")
+        return row
 
     def _existing(self, session: Session, cohort_id: int) -> models.Cohort:
         row = self._row(session, cohort_id)

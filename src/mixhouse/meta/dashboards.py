@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mixhouse.errors import NotFoundError, ValidationError
+from mixhouse.errors import NotFoundError, PermissionDeniedError, ValidationError
 from mixhouse.meta import layout as layouts
 from mixhouse.meta import models
-from mixhouse.meta.records import Actor, Report
+from mixhouse.meta.records import Actor, Report, Viewer
 from mixhouse.meta.reports import add_report
 from mixhouse.meta.store import MetaStore, report_record
 
@@ -124,11 +124,12 @@ class Dashboards:
     made in it (and the reports they make belong to it too)."""
 
     def __init__(self, store: MetaStore, project_id: int, account_id: int | None = None,
-                 workspace_id: int | None = None) -> None:
+                 workspace_id: int | None = None, viewer: Viewer | None = None) -> None:
         self._store = store
         self._project_id = project_id
         self._account_id = account_id
         self._workspace_id = workspace_id
+        self._viewer = viewer  # None: no restriction flags apply (the server's own work)
 
     # -- reads -------------------------------------------------------------------------------------------
 
@@ -139,7 +140,7 @@ class Dashboards:
         if self._workspace_id is not None:
             query = query.where(models.Dashboard.workspace_id == self._workspace_id)
         with self._store.reading() as session:
-            rows = list(session.scalars(query.order_by(models.Dashboard.id)))
+            rows = [row for row in session.scalars(query.order_by(models.Dashboard.id)) if self._visible(row)]
             favorites = self._favorites(session)
             return [self._record(session, row, row.id in favorites, with_contents=False) for row in rows]
 
@@ -199,7 +200,7 @@ class Dashboards:
         """A ``PATCH``: new settings, a rearranged ``layout`` (when not ``None``) and one content ``change``, all in
         one transaction (a refusal of any part changes nothing)."""
         with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
+            row = self._writable(session, dashboard_id)
             for key, value in _setting_columns(settings).items():
                 setattr(row, key, value)
             if layout is not None:
@@ -217,7 +218,7 @@ class Dashboards:
                     actor: Actor) -> None:
         """Change a text card's markdown or a report link's type."""
         with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
+            row = self._writable(session, dashboard_id)
             self._update_card(session, row, card_id, kind, values)
             _touch(row, actor)
 
@@ -225,7 +226,7 @@ class Dashboards:
         """Show exactly ``cards``, two per row (reports from elsewhere copied in, new text cards made, what is left
         out taken off) and store the blueprint ``state``, in one transaction."""
         with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
+            row = self._writable(session, dashboard_id)
             shown = set(layouts.contents(_layout(row)))
             wanted: list[layouts.Content] = []
             for card in cards:
@@ -254,7 +255,7 @@ class Dashboards:
     def delete_many(self, dashboard_ids: list[int]) -> None:
         """Delete every dashboard listed, or none when one is not the project's (404)."""
         with self._store.writing() as session:
-            for row in [self._existing(session, dashboard_id) for dashboard_id in dashboard_ids]:
+            for row in [self._writable(session, dashboard_id) for dashboard_id in dashboard_ids]:
                 session.delete(row)
 
     def set_favorite(self, dashboard_id: int, on: bool) -> None:
@@ -271,12 +272,12 @@ class Dashboards:
 
     def set_pinned(self, dashboard_id: int, on: bool) -> None:
         with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
+            row = self._writable(session, dashboard_id)
             row.pinned_at = datetime.now(UTC) if on else None
 
     def set_blueprint_variables(self, dashboard_id: int, variables: dict[str, Any]) -> None:
         with self._store.writing() as session:
-            self._existing(session, dashboard_id).blueprint_variables = json.dumps(variables)
+            self._writable(session, dashboard_id).blueprint_variables = json.dumps(variables)
 
     # -- inside a transaction ----------------------------------------------------------------------------
 
@@ -301,9 +302,24 @@ class Dashboards:
             setattr(card, key, value)
 
     def _existing(self, session: Session, dashboard_id: int) -> models.Dashboard:
+        """The dashboard if it is the project's and the viewer may see it (another account's private dashboard
+        reads as missing)."""
         row = session.get(models.Dashboard, dashboard_id)
-        if row is None or row.project_id != self._project_id:
+        if row is None or row.project_id != self._project_id or not self._visible(row):
             raise NotFoundError(f"no dashboard {dashboard_id} in project {self._project_id}")
+        return row
+
+    def _visible(self, row: models.Dashboard) -> bool:
+        viewer = self._viewer
+        return viewer is None or not row.is_private or row.creator_id == viewer.account_id
+
+    def _writable(self, session: Session, dashboard_id: int) -> models.Dashboard:
+        """The dashboard if the viewer may also change it: a restricted one only its creator, owners and admins."""
+        row = self._existing(session, dashboard_id)
+        viewer = self._viewer
+        if viewer is not None and row.is_restricted and row.creator_id != viewer.account_id and not viewer.overrides:
+            raise PermissionDeniedError(f"dashboard {dashboard_id} is restricted: only its creator, owners and "
+                                        "admins change it")
         return row
 
     def _report(self, session: Session, report_id: int) -> models.Report:
@@ -328,7 +344,7 @@ class Dashboards:
                 links.add(home.dashboard_id)
             rows = session.scalars(select(models.Dashboard).where(models.Dashboard.project_id == self._project_id)
                                    .order_by(models.Dashboard.id))
-            return [row.id for row in rows if keep(row, links)]
+            return [row.id for row in rows if self._visible(row) and keep(row, links)]
 
     def _add_row(self, session: Session, dashboard: models.Dashboard, contents: list[NewContent],
                  actor: Actor) -> None:

@@ -18,14 +18,15 @@ from mixhouse.server.context import runtime
 from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import blueprints, discovery, reports
 from mixhouse.services import dashboards as service
-from mixhouse.services.access import Caller, check_writer
+from mixhouse.services.access import Caller, check_writer, viewer
 from mixhouse.services.cohorts import today
 
 
 def _writer(request: Request) -> tuple[Caller, int, Dashboards]:
     who, project_id = project_scope(request)
     check_writer(who, project_id)
-    return who, project_id, Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request))
+    return who, project_id, Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request),
+                                       viewer(who, project_id))
 
 
 def _new_report(name: str, kind: str, params: dict[str, Any], timezone: str) -> NewReport:

@@ -16,7 +16,7 @@ from mixhouse.server.routes.app_access import data_view, project_scope, scoped_r
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import cohorts as service
 from mixhouse.services import reports
-from mixhouse.services.access import check_writer
+from mixhouse.services.access import check_writer, viewer
 from mixhouse.services.cohort_members import Membership
 from mixhouse.services.runtime import Runtime
 
@@ -25,7 +25,8 @@ def _scope(request: Request, *, write: bool = False) -> tuple[Any, Project, Coho
     who, project_id = project_scope(request)
     if write:
         check_writer(who, project_id)
-    return who, who.project(project_id), Cohorts(runtime(request).meta, project_id, data_view(request))
+    return who, who.project(project_id), Cohorts(runtime(request).meta, project_id, data_view(request),
+                                                 viewer(who, project_id))
 
 
 def _membership(rt: Runtime, project: Project, cohorts: Cohorts, as_of: str | None = None) -> Membership:

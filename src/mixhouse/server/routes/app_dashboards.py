@@ -13,7 +13,7 @@ from mixhouse.server.context import runtime
 from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import dashboards as service
 from mixhouse.services import reports
-from mixhouse.services.access import WRITERS, Caller, check_writer
+from mixhouse.services.access import WRITERS, Caller, check_writer, viewer
 
 
 def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Dashboards, bool]:
@@ -21,7 +21,7 @@ def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Dashb
     if write:
         check_writer(who, project_id)
     can_write = who.membership(project_id).role in WRITERS
-    boards = Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request))
+    boards = Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request), viewer(who, project_id))
     return who, project_id, boards, can_write
 
 
