@@ -352,3 +352,36 @@ def test_cohort_keys_match_the_recorded_answers(world: Any, client: httpx.Client
     for _, _, response in interactions({"/api/query/cohorts/list"}):
         for item in response.get("body") or []:
             assert set(item) <= keys, set(item) - keys
+
+
+def test_cohort_size_over_time_as_an_insights_metric(world: Any, client: httpx.Client) -> None:
+    """``CohortMetric`` (``behavior.type: cohort``): the cohort's size as of each day's end, as the reference
+    works it out day by day; a total chart gives its size on the range's last day; formulas combine it."""
+    a, b, _, logged, profiles = world
+    weekly = {"selector": {"operator": "and", "children": [
+        {"property": "behaviors", "value": "bhvr_0", "operator": ">=", "operand": 1}]},
+        "behaviors": {"bhvr_0": {"count": {"event_selector": {"event": "Login"}, "type": "absolute"},
+                                 "window": {"unit": "day", "value": 7}}}}
+    saved = call(client, "POST", f"/api/app/projects/{a.project_id}/cohorts", sa(a),
+                 body={"name": "Weekly loginers", **weekly})["results"]
+    first = TODAY - timedelta(days=9)
+    cohort_metric = {"type": "metric", "measurement": {"math": "unique"},
+                     "behavior": {"type": "cohort", "id": saved["id"], "name": "Weekly loginers",
+                                  "resourceType": "cohorts", "filters": []}}
+
+    def ask(chart: str, creds: Any = a, status: int = 200) -> Any:
+        params = {"displayOptions": {"chartType": chart}, "sections": {
+            "show": [cohort_metric],
+            "time": [{"dateRangeType": "between", "unit": "day", "value": [first.isoformat(), TODAY.isoformat()]}],
+            "filter": [], "group": []}}
+        response = client.post("/api/query/insights", json={"bookmark": params, "project_id": creds.project_id},
+                               auth=sa(creds))
+        assert response.status_code == status, response.text
+        return response.json()
+
+    series = ask("line")["series"]["Weekly loginers"]
+    expected = [len(ref.members(logged, profiles, weekly, first + timedelta(days=n), TZ, lambda _: {}))
+                for n in range(10)]
+    assert list(series.values()) == expected and len(set(expected)) > 1
+    assert ask("bar")["series"]["Weekly loginers"]["all"] == expected[-1]
+    ask("line", creds=b, status=404)  # another project's cohort is not there

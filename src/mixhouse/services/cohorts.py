@@ -127,22 +127,37 @@ def membership(backend: Backend, project: Project, profiles: ProfileRows, cohort
     return Membership(backend, project, profiles, definition, as_of)
 
 
-def members_resolver(backend: Backend, project: Project, profiles: Callable[[], ProfileRows],
-                     cohorts: Cohorts) -> Callable[[CohortRef], set[str]]:
-    """Members of the cohorts a report names (saved or inline), as of today; worked out on first use, each once."""
-    found: list[Membership] = []
+class Resolver:
+    """Members of the cohorts a report names (saved or inline), as of today or a given day; each day's membership
+    is worked out on first use, each cohort once per day."""
 
-    def members(ref: CohortRef) -> set[str]:
-        if not found:
-            found.append(membership(backend, project, profiles(), cohorts, today(project)))
+    def __init__(self, backend: Backend, project: Project, profiles: Callable[[], ProfileRows],
+                 cohorts: Cohorts) -> None:
+        self._backend, self._project, self._profiles, self._cohorts = backend, project, profiles, cohorts
+        self._rows: ProfileRows | None = None
+        self._by_day: dict[date, Membership] = {}
+
+    def __call__(self, ref: CohortRef) -> set[str]:
+        return self.as_of(ref, today(self._project))
+
+    def as_of(self, ref: CohortRef, day: date) -> set[str]:
+        found = self._by_day.get(day)
+        if found is None:
+            if self._rows is None:
+                self._rows = self._profiles()
+            found = self._by_day[day] = membership(self._backend, self._project, self._rows, self._cohorts, day)
         if ref.cohort_id is not None:
-            return found[0].cohort(ref.cohort_id)
-        return found[0].of(parse_definition(orjson.loads(ref.raw or "{}")))
-
-    return members
+            return found.cohort(ref.cohort_id)
+        return found.of(parse_definition(orjson.loads(ref.raw or "{}")))
 
 
-def cohort_members(rt: Runtime, project: Project) -> Callable[[CohortRef], set[str]]:
+def members_resolver(backend: Backend, project: Project, profiles: Callable[[], ProfileRows],
+                     cohorts: Cohorts) -> Resolver:
+    """Members of the cohorts a report names (saved or inline), worked out on first use."""
+    return Resolver(backend, project, profiles, cohorts)
+
+
+def cohort_members(rt: Runtime, project: Project) -> Resolver:
     """The members of the cohorts a report filters or breaks down by, from the server's runtime (worked out only
     when the report names some)."""
     return members_resolver(rt.backend, project, lambda: rt.profiles.snapshot(project.id), Cohorts(rt.meta, project.id))

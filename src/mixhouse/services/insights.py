@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -166,6 +166,21 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
     return values
 
 
+def _cohort_sizes(query: InsightsQuery, metric: Metric, bucketing: Bucketing, timezone: str,
+                  cohorts: CohortMembers | None) -> dict[Path, dict[str, float]]:
+    """A cohort metric: the cohort's size as of each bucket's last day (the range's last day for a total)."""
+    assert metric.cohort is not None
+    if cohorts is None:
+        raise ValidationError("cohort metrics need the server's cohorts")
+    if query.total:
+        return {(): {"all": float(len(cohorts.as_of(metric.cohort, query.dates.to_date)))}}
+    keys = bucketing.keys(query.dates)
+    starts = [date.fromisoformat(key[:10]) for key in keys]
+    ends = [following - timedelta(days=1) for following in starts[1:]] + [query.dates.to_date]
+    return {(): {key: float(len(cohorts.as_of(metric.cohort, min(end, query.dates.to_date))))
+                 for key, end in zip(keys, ends, strict=True)}}
+
+
 def _running(found: dict[str, float], keys: list[str]) -> dict[str, float]:
     total, out = 0.0, {}
     for key in keys:
@@ -238,7 +253,8 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery,
     bucketing = Bucketing(query.unit, timezone)
     keys = ["all"] if query.total else bucketing.keys(query.dates)
     people = people_sql(query, profiles, cohorts)
-    per_metric = {m.letter: _metric_values(backend, project, query, m, bucketing, people) for m in query.metrics}
+    per_metric = {m.letter: _cohort_sizes(query, m, bucketing, timezone, cohorts) if m.cohort is not None
+                  else _metric_values(backend, project, query, m, bucketing, people) for m in query.metrics}
     depth = len(query.groups)
 
     def leaf_of(integral: bool) -> Any:

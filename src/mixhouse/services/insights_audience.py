@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from datetime import date
+from typing import Any, Protocol
 
 from mixhouse.core.dates import DateRange
 from mixhouse.errors import ValidationError
@@ -22,8 +23,13 @@ from mixhouse.services.insights_params import CohortRef, FrequencyFilter, Insigh
 
 #: The project's user profiles, read when an answer needs them: (canonical distinct id, properties).
 Profiles = Callable[[], list[tuple[str, dict[str, Any]]]]
-#: The members (canonical ids) of a cohort a filter or breakdown names, worked out when an answer needs them.
-CohortMembers = Callable[[CohortRef], set[str]]
+class CohortMembers(Protocol):
+    """The members (canonical ids) of a cohort a report names, worked out when an answer needs them: as of today,
+    or (``as_of``) the end of a given day."""
+
+    def __call__(self, ref: CohortRef) -> set[str]: ...
+
+    def as_of(self, ref: CohortRef, day: date) -> set[str]: ...
 
 
 def frequency_sql(prefix: str, frequency: FrequencyFilter, dates: DateRange, timezone: str,

@@ -53,7 +53,7 @@ class Metric:
     letter: str
     per_user: str | None = None
     percentile: float | None = None  # custom_percentile's level, 0–100
-
+    cohort: CohortRef | None = None  # a cohort metric (``CohortMetric``): the cohort's size, not an event
 
 @dataclass(frozen=True)
 class Formula:
@@ -162,8 +162,27 @@ def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]
     return dates, unit
 
 
+def _cohort_metric(spec: dict[str, Any], behavior: dict[str, Any], letter: str) -> Metric:
+    """``CohortMetric``: the size of a saved cohort, bucket by bucket (its members as of each bucket's last day)."""
+    cohort_id = behavior.get("id")
+    if isinstance(cohort_id, str) and cohort_id.isdigit():
+        cohort_id = int(cohort_id)
+    if isinstance(cohort_id, bool) or not isinstance(cohort_id, int) or cohort_id < 1:
+        raise ValidationError("a cohort metric needs the saved cohort's id in behavior.id (inline definitions are "
+                              "not supported yet)")
+    math = json_object(spec.get("measurement") or {}, "measurement").get("math", "unique")
+    if math != "unique":
+        raise ValidationError("a cohort metric counts unique users (math unique)")
+    name = behavior.get("name") if isinstance(behavior.get("name"), str) and behavior.get("name") else \
+        f"Cohort {cohort_id}"
+    return Metric(str(name), "unique", None, None, bool(spec.get("isHidden")), letter,
+                  cohort=CohortRef(cohort_id, None))
+
+
 def _metric(spec: dict[str, Any], letter: str) -> Metric:
     behavior = json_object(spec.get("behavior"), "a metric's behavior")
+    if behavior.get("type") == "cohort":
+        return _cohort_metric(spec, behavior, letter)
     if behavior.get("type", "event") != "event":
         raise ValidationError(f"metrics of type {behavior.get('type')!r} are not supported yet")
     if behavior.get("resourceType", "events") not in ("events", "event"):
@@ -350,6 +369,8 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     if len(groups) > MAX_GROUPS:
         raise ValidationError(f"at most {MAX_GROUPS} breakdowns")
     dates, unit = parse_time(sections, timezone)
+    if any(m.cohort is not None for m in metrics) and (groups or unit in ("hour", "minute")):
+        raise ValidationError("cohort metrics are counted per day, week or month, without breakdowns, so far")
     filters = json_list(sections.get("filter"), "sections.filter")
     total = display.get("chartType") in TOTAL_CHARTS
     if any(m.math in ACTIVE_DAYS for m in metrics) and (unit != "day" or total):
