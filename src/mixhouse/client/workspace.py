@@ -640,6 +640,8 @@ class Workspace:
                              page_size: int | None = None) -> t.BookmarkHistoryResponse:
         path = self._api.maybe_scoped_path(f"bookmarks/{bookmark_id}/history")
         body = self._api.app_request("GET", path, params={"cursor": cursor, "page_size": page_size}, raw=True)
+        if isinstance(body, dict) and isinstance(body.get("results"), dict):
+            body = body["results"]  # the App envelope around {"results": [...], "pagination": {...}}
         return _validate(t.BookmarkHistoryResponse, body, "get_bookmark_history")
 
     # ------------------------------------------------------------------------------------------------- cohorts

@@ -1,0 +1,351 @@
+"""The Workspace client library against a live Mixhouse server with real data (no HTTP mocks).
+
+Answers are checked against brute-force counts over the events sent and against the server's own Query API.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+import mixhouse as mp
+from mixhouse.client.config import Account, Project, Session, WorkspaceRef
+from tests.conftest import ProjectCreds, make_project
+from tests.support.sending import import_all
+from tests.support.server import ServerProcess
+
+EVENTS = ("Sign Up", "View Item", "Purchase")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    creds: ProjectCreds
+    events: list[dict[str, Any]]
+    from_date: str
+    to_date: str
+
+
+@pytest.fixture(scope="module")
+def loaded(server: ServerProcess, client: httpx.Client) -> Loaded:
+    creds = make_project(server.data_dir, "client-lib")
+    base = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=5)
+    events: list[dict[str, Any]] = []
+    for user in range(30):
+        for day in range(4):
+            for k, name in enumerate(EVENTS):
+                if (user + day + k) % 3 == 0 and name != "Sign Up":
+                    continue
+                t = int((base + timedelta(days=day, hours=user % 12, minutes=k)).timestamp())
+                events.append({"event": name, "properties": {
+                    "time": t, "distinct_id": f"u{user}", "$insert_id": f"{user}-{day}-{k}",
+                    "plan": ("free", "pro", "team")[user % 3], "price": user + day}})
+    import_all(client, creds, events)
+    return Loaded(creds, events, base.date().isoformat(), (base + timedelta(days=4)).date().isoformat())
+
+
+@pytest.fixture
+def ws(server: ServerProcess, loaded: Loaded, monkeypatch: pytest.MonkeyPatch) -> Iterator[mp.Workspace]:
+    for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MP_API_BASE_URL", server.url)
+    monkeypatch.setenv("MP_USERNAME", loaded.creds.sa_username)
+    monkeypatch.setenv("MP_SECRET", loaded.creds.sa_secret)
+    monkeypatch.setenv("MP_PROJECT_ID", str(loaded.creds.project_id))
+    monkeypatch.setenv("MP_REGION", "us")
+    monkeypatch.setenv("MP_CONFIG_PATH", "/nonexistent/mixhouse-test/config.toml")
+    with mp.Workspace() as workspace:
+        yield workspace
+
+
+def _query(client: httpx.Client, creds: ProjectCreds, path: str, **params: Any) -> Any:
+    response = client.get(f"/api/query{path}", params={"project_id": creds.project_id, **params},
+                          auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_me_projects_workspaces(ws: mp.Workspace, loaded: Loaded) -> None:
+    me = ws.me()
+    assert str(loaded.creds.project_id) in {str(k) for k in me["projects"]}
+    assert [p.id for p in ws.projects()] == [str(loaded.creds.project_id)]
+    workspaces = ws.workspaces()
+    assert len(workspaces) >= 1 and any(w.is_global for w in workspaces)
+    public = ws.list_workspaces()
+    assert {w.id for w in public} >= {w.id for w in workspaces if w.is_visible is not False}
+    assert ws.resolve_workspace_id() == next(w.id for w in workspaces if w.is_global)
+
+
+def test_discovery(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> None:
+    assert ws.events() == sorted(EVENTS)
+    assert "plan" in ws.properties("Purchase")
+    assert set(ws.property_values("plan", event="Purchase")) == {"free", "pro", "team"}
+    assert ws.funnels() == []
+    assert ws.cohorts() == []
+    assert ws.list_bookmarks() == []
+    # /events/top reports today's events: none here (all are from earlier days)
+    top = ws.top_events()
+    raw_top = _query(client, loaded.creds, "/events/top", type="general")
+    assert [(e.event, e.count) for e in top] == [(e["event"], e["amount"]) for e in raw_top["events"]]
+
+
+def test_segmentation_matches_brute_force(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> None:
+    result = ws.segmentation("Purchase", from_date=loaded.from_date, to_date=loaded.to_date)
+    expected = sum(1 for e in loaded.events if e["event"] == "Purchase")
+    assert result.total == expected
+    raw = _query(client, loaded.creds, "/segmentation", event="Purchase", from_date=loaded.from_date,
+                 to_date=loaded.to_date, unit="day", type="general")
+    assert result.series == raw["data"]["values"]
+    assert result.raw["data"]["values"] == raw["data"]["values"]
+    df = result.df
+    assert int(df["count"].sum()) == expected
+    by_plan = ws.segmentation("Purchase", from_date=loaded.from_date, to_date=loaded.to_date,
+                              on='properties["plan"]')
+    counts = Counter(e["properties"]["plan"] for e in loaded.events if e["event"] == "Purchase")
+    assert {k: sum(v.values()) for k, v in by_plan.series.items()} == dict(counts)
+    where = ws.segmentation("Purchase", from_date=loaded.from_date, to_date=loaded.to_date,
+                            where='properties["plan"] == "pro"')
+    assert where.total == counts["pro"]
+
+
+def test_event_and_property_counts(ws: mp.Workspace, loaded: Loaded) -> None:
+    result = ws.event_counts(["Sign Up", "Purchase"], from_date=loaded.from_date, to_date=loaded.to_date)
+    for name in ("Sign Up", "Purchase"):
+        assert sum(result.series[name].values()) == sum(1 for e in loaded.events if e["event"] == name)
+    assert set(result.df["event"]) == {"Sign Up", "Purchase"}
+    props = ws.property_counts("View Item", "plan", from_date=loaded.from_date, to_date=loaded.to_date)
+    counts = Counter(e["properties"]["plan"] for e in loaded.events if e["event"] == "View Item")
+    assert {k: sum(v.values()) for k, v in props.series.items()} == dict(counts)
+
+
+def test_numeric_and_frequency(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> None:
+    total = ws.segmentation_sum("Purchase", from_date=loaded.from_date, to_date=loaded.to_date,
+                                on='properties["price"]')
+    assert sum(total.results.values()) == sum(e["properties"]["price"] for e in loaded.events
+                                              if e["event"] == "Purchase")
+    avg = ws.segmentation_average("Purchase", from_date=loaded.from_date, to_date=loaded.to_date,
+                                  on='properties["price"]')
+    raw = _query(client, loaded.creds, "/segmentation/average", event="Purchase", from_date=loaded.from_date,
+                 to_date=loaded.to_date, on='properties["price"]', unit="day")
+    assert avg.results == raw["results"]
+    buckets = ws.segmentation_numeric("Purchase", from_date=loaded.from_date, to_date=loaded.to_date,
+                                      on='properties["price"]')
+    assert sum(sum(v.values()) for v in buckets.series.values()) == \
+        sum(1 for e in loaded.events if e["event"] == "Purchase")
+    freq = ws.frequency(from_date=loaded.from_date, to_date=loaded.to_date, event="Purchase")
+    raw_freq = _query(client, loaded.creds, "/retention/addiction", event="Purchase", from_date=loaded.from_date,
+                      to_date=loaded.to_date, unit="day", addiction_unit="hour")
+    assert freq.data == raw_freq["data"]
+
+
+def test_retention(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> None:
+    result = ws.retention(born_event="Sign Up", return_event="Purchase", from_date=loaded.from_date,
+                          to_date=loaded.to_date, interval_count=3)
+    raw = _query(client, loaded.creds, "/retention", born_event="Sign Up", event="Purchase",
+                 from_date=loaded.from_date, to_date=loaded.to_date, retention_type="birth", interval_count=3,
+                 unit="day")
+    assert [(c.date, c.size) for c in result.cohorts] == [(d, raw[d]["first"]) for d in sorted(raw)]
+    assert result.cohorts[0].size == 30  # every user signs up on the first day
+    assert len(result.df) == len(raw)
+
+
+def test_stream_events_and_profiles(ws: mp.Workspace, loaded: Loaded, server: ServerProcess,
+                                    client: httpx.Client) -> None:
+    events = list(ws.stream_events(from_date=loaded.from_date, to_date=loaded.to_date))
+    assert len(events) == len(loaded.events)
+    first = events[0]
+    assert set(first) == {"event_name", "event_time", "distinct_id", "insert_id", "properties"}
+    only = list(ws.stream_events(from_date=loaded.from_date, to_date=loaded.to_date, events=["Purchase"],
+                                 where='properties["plan"] == "team"', raw=True))
+    assert len(only) == sum(1 for e in loaded.events if e["event"] == "Purchase"
+                            and e["properties"]["plan"] == "team")
+    assert all(e["event"] == "Purchase" for e in only)
+    limited = list(ws.stream_events(from_date=loaded.from_date, to_date=loaded.to_date, limit=5))
+    assert len(limited) == 5
+    # profiles: set a few, stream them back
+    updates = [{"$token": loaded.creds.token, "$distinct_id": f"u{i}", "$set": {"plan": "pro", "n": i}}
+               for i in range(3)]
+    response = client.post("/engage", json=updates)
+    assert response.text == "1", response.text
+    deadline = time.time() + 10
+    profiles: list[dict[str, Any]] = []
+    while time.time() < deadline:
+        profiles = list(ws.stream_profiles())
+        if len(profiles) == 3:
+            break
+        time.sleep(0.3)
+    assert sorted(p["distinct_id"] for p in profiles) == ["u0", "u1", "u2"]
+    assert all(p["properties"]["plan"] == "pro" for p in profiles)
+    picked = list(ws.stream_profiles(distinct_ids=["u1"], output_properties=["n"]))
+    assert [(p["distinct_id"], p["properties"].get("n")) for p in picked] == [("u1", 1)]
+    filtered = list(ws.stream_profiles(where='properties["n"] >= 1', raw=True))
+    assert sorted(p["$distinct_id"] for p in filtered) == ["u1", "u2"]
+
+
+def test_dashboards_reports_and_saved_queries(ws: mp.Workspace, loaded: Loaded) -> None:
+    dash = ws.create_dashboard(mp.CreateDashboardParams(title="Client KPIs", description="from the client"))
+    assert dash.title == "Client KPIs"
+    assert [d.id for d in ws.list_dashboards()] == [dash.id]
+    updated = ws.update_dashboard(dash.id, mp.UpdateDashboardParams(title="Client KPIs v2"))
+    assert updated.title == "Client KPIs v2" and ws.get_dashboard(dash.id).title == "Client KPIs v2"
+    ws.favorite_dashboard(dash.id)
+    assert ws.get_dashboard(dash.id).is_favorited is True
+    ws.unfavorite_dashboard(dash.id)
+    ws.pin_dashboard(dash.id)
+    ws.unpin_dashboard(dash.id)
+
+    params = {"sections": {"show": [{"behavior": {"type": "event", "name": "Purchase", "resourceType": "events"},
+                                     "measurement": {"math": "total"}}],
+                           "time": [{"dateRangeType": "between", "unit": "day", "value": [loaded.from_date,
+                                                                                           loaded.to_date]}]},
+              "displayOptions": {"chartType": "line"}}
+    with pytest.raises(mp.QueryError, match="dashboard_id"):
+        ws.create_bookmark(mp.CreateBookmarkParams(name="No dash", bookmark_type="insights", params=params))
+    report = ws.create_bookmark(mp.CreateBookmarkParams(name="Purchases", bookmark_type="insights", params=params,
+                                                        dashboard_id=dash.id))
+    assert report.name == "Purchases" and report.type == "insights"
+    assert ws.get_bookmark(report.id).name == "Purchases"
+    assert [b.id for b in ws.list_bookmarks_v2()] == [report.id]
+    assert [b.id for b in ws.list_bookmarks()] == [report.id]
+    assert dash.id in ws.bookmark_linked_dashboard_ids(report.id)
+    assert ws.get_bookmark_dashboard_ids(report.id) == [dash.id]
+    renamed = ws.update_bookmark(report.id, mp.UpdateBookmarkParams(name="Purchases (all)"))
+    assert renamed.name == "Purchases (all)"
+    history = ws.get_bookmark_history(report.id)
+    assert len(history.results) >= 2
+
+    saved = ws.query_saved_report(report.id)
+    expected = sum(1 for e in loaded.events if e["event"] == "Purchase")
+    series = next(iter(saved.series.values()))
+    assert sum(series.values()) == expected
+    assert saved.df["value"].sum() == expected
+
+    ws.delete_bookmark(report.id)
+    assert ws.list_bookmarks_v2() == []
+    ws.delete_dashboard(dash.id)
+    assert ws.list_dashboards() == []
+    with pytest.raises(mp.QueryError) as info:
+        ws.get_dashboard(dash.id)
+    assert info.value.details["status_code"] == 404
+
+
+def test_cohorts_annotations_webhooks(ws: mp.Workspace, loaded: Loaded) -> None:
+    cohort = ws.create_cohort(mp.CreateCohortParams(name="Power Users", description="d"))
+    assert ws.get_cohort(cohort.id).name == "Power Users"
+    assert ws.update_cohort(cohort.id, mp.UpdateCohortParams(name="Super Users")).name == "Super Users"
+    assert [c.name for c in ws.list_cohorts_full()] == ["Super Users"]
+    assert [c.name for c in ws.cohorts()] == ["Super Users"]
+    ws.delete_cohort(cohort.id)
+    assert ws.list_cohorts_full() == []
+
+    tag = ws.create_annotation_tag(mp.CreateAnnotationTagParams(name="release"))
+    note = ws.create_annotation(mp.CreateAnnotationParams(date=loaded.from_date, description="v2 shipped",
+                                                          tags=[int(tag.id or 0)]))
+    assert ws.get_annotation(note.id).description == "v2 shipped"
+    assert [a.id for a in ws.list_annotations(from_date=loaded.from_date, to_date=loaded.to_date)] == [note.id]
+    assert ws.update_annotation(note.id, mp.UpdateAnnotationParams(description="v2.1")).description == "v2.1"
+    assert [t.name for t in ws.list_annotation_tags()] == ["release"]
+    ws.delete_annotation(note.id)
+    assert ws.list_annotations() == []
+
+    hook = ws.create_webhook(mp.CreateWebhookParams(name="ops", url="https://example.invalid/hook"))
+    assert [w.name for w in ws.list_webhooks()] == ["ops"]
+    assert ws.update_webhook(str(hook.id), mp.UpdateWebhookParams(name="ops2")).name == "ops2"
+    ws.delete_webhook(str(hook.id))
+    assert ws.list_webhooks() == []
+
+
+def test_flags_and_experiments(ws: mp.Workspace) -> None:
+    flag = ws.create_feature_flag(mp.CreateFeatureFlagParams(name="Dark Mode", key="dark_mode"))
+    assert flag.key == "dark_mode" and flag.status == "disabled"
+    assert [f.key for f in ws.list_feature_flags()] == ["dark_mode"]
+    enabled = ws.update_feature_flag(str(flag.id), mp.UpdateFeatureFlagParams(
+        name="Dark Mode", key="dark_mode", status=mp.FeatureFlagStatus.ENABLED, ruleset=flag.ruleset or {}))
+    assert enabled.status == "enabled"
+    assert ws.get_flag_limits().limit > 0
+    ws.set_flag_test_users(str(flag.id), mp.SetTestUsersParams(users={"On": "u1"}))
+    assert ws.get_flag_history(str(flag.id)).count >= 2
+    copy = ws.duplicate_feature_flag(str(flag.id))
+    assert copy.key == "dark_mode_copy"
+    ws.archive_feature_flag(str(copy.id))
+    assert [f.key for f in ws.list_feature_flags()] == ["dark_mode"]
+    assert ws.restore_feature_flag(str(copy.id)).key == "dark_mode_copy"
+    ws.delete_feature_flag(str(copy.id))
+
+    exp = ws.create_experiment(mp.CreateExperimentParams(name="Checkout Flow Test"))
+    assert ws.get_experiment(str(exp.id)).name == "Checkout Flow Test"
+    assert ws.launch_experiment(str(exp.id)).status == "active"
+    concluded = ws.conclude_experiment(str(exp.id))
+    assert concluded.status == "concluded"
+    decided = ws.decide_experiment(str(exp.id), mp.ExperimentDecideParams(success=True))
+    assert decided.status == "success"
+    dup = ws.duplicate_experiment(str(exp.id), mp.DuplicateExperimentParams(name="Again"))
+    assert dup.name == "Again" and dup.status == "draft"
+    assert {e["name"] for e in ws.list_erf_experiments()} >= {"Checkout Flow Test", "Again"}
+    ws.delete_experiment(str(dup.id))
+    assert [e.name for e in ws.list_experiments()] == ["Checkout Flow Test"]
+
+
+def test_use_switches_project_without_new_client(ws: mp.Workspace, server: ServerProcess, loaded: Loaded,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    http = ws.api._http
+    other = make_project(server.data_dir, "client-other")
+    monkeypatch.delenv("MP_PROJECT_ID")
+    # the env account belongs to the first project: the other project refuses it (403 → QueryError)
+    ws.use(project=str(other.project_id))
+    assert ws.project.id == str(other.project_id) and ws.api._http is http
+    with pytest.raises(mp.QueryError) as info:
+        ws.events()
+    assert info.value.details["status_code"] in (401, 403)
+    ws.use(project=str(loaded.creds.project_id))
+    assert ws.events() == sorted(EVENTS)
+    wid = ws.workspaces()[0].id
+    ws.use(workspace=wid)
+    assert ws.workspace == WorkspaceRef(id=wid)
+    dash = ws.create_dashboard({"title": "Scoped"})
+    assert [d.id for d in ws.list_dashboards()] == [dash.id]
+    ws.delete_dashboard(dash.id)
+
+
+def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProcess) -> None:
+    with pytest.raises(mp.QueryError) as info:
+        ws.segmentation("Purchase", from_date=loaded.from_date, to_date=loaded.to_date, where='properties["x" ==')
+    assert info.value.details["status_code"] == 400
+    assert isinstance(info.value, mp.MixhouseError) and info.value.code == "query_error"
+    bad = Session(account=Account(name="bad", username=loaded.creds.sa_username, secret="wrong"),
+                  project=Project(id=str(loaded.creds.project_id)))
+    with mp.Workspace(session=bad) as wrong, pytest.raises(mp.AuthenticationError) as auth:
+        wrong.events()
+    assert auth.value.code == "unauthenticated"
+    with pytest.raises(mp.NotSupportedError, match=r"list_drop_filters\(\) is not supported by this server yet"):
+        ws.list_drop_filters()
+    with pytest.raises(mp.NotSupportedError, match="jql"):
+        ws.jql("function main() {}")
+    with pytest.raises(AttributeError):
+        ws.no_such_method()  # type: ignore[attr-defined]
+
+
+def test_bearer_token_account(ws: mp.Workspace, loaded: Loaded, server: ServerProcess,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    made = subprocess.run([sys.executable, "-m", "mixhouse", "tokens", "create", "--username",
+                           loaded.creds.sa_username, "--data-dir", str(server.data_dir)],
+                          capture_output=True, text=True, timeout=60)
+    if made.returncode != 0:
+        pytest.skip(f"cannot create an access token: {made.stderr}")
+    token = orjson.loads(made.stdout)["token"]
+    monkeypatch.delenv("MP_USERNAME")
+    monkeypatch.delenv("MP_SECRET")
+    monkeypatch.setenv("MP_OAUTH_TOKEN", token)
+    with mp.Workspace() as bearer:
+        assert bearer.account.type == "oauth_token"
+        assert bearer.events() == sorted(EVENTS)
+        assert bearer.me()["projects"]
