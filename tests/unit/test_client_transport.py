@@ -154,9 +154,8 @@ def _workspace(wid: int, **flags: object) -> dict[str, object]:
 
 
 def test_workspace_resolution_order(recorder: Recorder) -> None:
-    # /me has none for this project → workspaces/public → prefer is_global
+    # no /me fetched yet → workspaces/public → prefer is_global
     recorder.answers = [
-        (200, {}, {"status": "ok", "results": {"workspaces": {"1": {**_workspace(1), "project_id": 999}}}}),
         (200, {}, {"status": "ok", "results": [_workspace(3), _workspace(4, is_default=True),
                                                _workspace(5, is_global=True)]}),
         (200, {}, {"status": "ok", "results": []})]
@@ -164,26 +163,34 @@ def test_workspace_resolution_order(recorder: Recorder) -> None:
         ws.list_feature_flags()
         ws.list_feature_flags()  # cached: no second resolution
     paths = [r.path for r in recorder.requests]
-    assert paths == ["/api/app/me", "/api/app/projects/123/workspaces/public",
+    assert paths == ["/api/app/projects/123/workspaces/public",
                      "/api/app/projects/123/workspaces/5/feature-flags/",
                      "/api/app/projects/123/workspaces/5/feature-flags/"]
 
 
+def test_workspace_resolution_uses_a_fetched_me(recorder: Recorder) -> None:
+    recorder.answers = [
+        (200, {}, {"status": "ok", "results": {"workspaces": {
+            "1": {**_workspace(1), "project_id": 999, "is_global": True}, "2": _workspace(2, is_default=True)}}})]
+    with _ws() as ws:
+        ws.me()
+        assert ws.resolve_workspace_id() == 2  # the other project's global workspace is not a candidate
+    assert [r.path for r in recorder.requests] == ["/api/app/me"]
+
+
 def test_workspace_resolution_falls_through_403_to_metadata_index(recorder: Recorder) -> None:
     recorder.answers = [
-        (200, {}, {"status": "ok", "results": {"workspaces": {}}}),
         (403, {}, {"error": "forbidden", "status": "error"}),
         (200, {}, {"status": "ok", "results": {"123": {"workspaces": {
             "8": _workspace(8), "9": {**_workspace(9), "name": "All Project Data"}}}}}),
         (200, {}, {"status": "ok", "results": []})]
     with _ws() as ws:
         assert ws.resolve_workspace_id() == 9
-    assert recorder.requests[2].path == "/api/app/projects/metadata/index"
+    assert recorder.requests[1].path == "/api/app/projects/metadata/index"
 
 
 def test_no_workspace_is_a_workspace_scope_error(recorder: Recorder) -> None:
-    recorder.answers = [(200, {}, {"status": "ok", "results": {}}), (404, {}, {"error": "no"}),
-                        (200, {}, {"status": "ok", "results": {}})]
+    recorder.answers = [(404, {}, {"error": "no"}), (200, {}, {"status": "ok", "results": {}})]
     with _ws() as ws, pytest.raises(mp.WorkspaceScopeError, match="MP_WORKSPACE_ID") as info:
         ws.list_feature_flags()
     assert info.value.details["code"] == "NO_WORKSPACES"

@@ -251,7 +251,10 @@ class ApiClient:
 
     def list_workspaces(self) -> list[dict[str, Any]]:
         body = self.app_request("GET", self.project_path("workspaces/public"))
-        return list(body) if isinstance(body, list) else []
+        if not isinstance(body, list):
+            raise MixhouseError("workspaces/public answered something that is not a list",
+                                details={"code": "INVALID_RESPONSE", "response": body})
+        return body
 
     def projects_metadata_index(self) -> dict[str, Any]:
         body = self.app_request("GET", "/projects/metadata/index")
@@ -287,7 +290,10 @@ class ApiClient:
             details={"code": "NO_WORKSPACES", "project_id": self.project_id})
 
     def _workspaces_from_me(self) -> list[dict[str, Any]]:
-        workspaces = self.me().get("workspaces") or {}
+        me = self._me.get(self.session.account.name)  # only a /me already fetched: no request for it here
+        if me is None:
+            return []
+        workspaces = me.get("workspaces") or {}
         return [w for w in workspaces.values() if isinstance(w, dict) and
                 str(w.get("project_id")) == self.project_id]
 

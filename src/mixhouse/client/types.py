@@ -569,6 +569,13 @@ class BulkUpdateCohortEntry(Params):
     id: int
     name: str | None = None
     description: str | None = None
+    definition: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        out = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"definition"})
+        if self.definition:
+            out.update(self.definition)
+        return out
 
 
 def _default_ruleset() -> dict[str, Any]:

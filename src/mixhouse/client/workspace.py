@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
@@ -72,6 +73,13 @@ NOT_IMPLEMENTED_YET: dict[str, str] = {
 
 def _today() -> str:
     return date.today().isoformat()
+
+
+def _dict(value: Any, *keys: str) -> dict[str, Any]:
+    """``value[k1][k2]...`` when every level is an object, else ``{}`` (answers are read defensively)."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def _validate(model: type[M], raw: Any, endpoint: str) -> M:
@@ -235,9 +243,18 @@ class Workspace:
         cacheable = limit is None and from_date is None and to_date is None
         if cacheable and self._events_cache is not None:
             return list(self._events_cache)
-        body = self._api.request("GET", "query", "/events/names", params={
-            "type": "general", "limit": limit or 5000, "from_date": from_date or "2000-01-01",
-            "to_date": to_date or _today()})
+        params = {"type": "general", "limit": limit or 5000,
+                  "from_date": from_date if from_date is not None else "2000-01-01",
+                  "to_date": to_date if to_date is not None else _today()}
+        try:
+            body = self._api.request("GET", "query", "/events/names", params=params)
+        except QueryError as exc:
+            # a project that keeps N days of history refuses the wide default: retry once from today - N days
+            match = re.search(r"exceeds\s+(\d+)\s+days", exc.message)
+            if from_date is not None or exc.details.get("status_code") != 403 or not match:
+                raise
+            params["from_date"] = (date.today() - timedelta(days=int(match.group(1)))).isoformat()
+            body = self._api.request("GET", "query", "/events/names", params=params)
         names = sorted(str(n) for n in (body or []))
         if cacheable:
             self._events_cache = names
@@ -317,25 +334,29 @@ class Workspace:
             raise ValueError("pass distinct_id or distinct_ids, not both")
         if include_all_users and cohort_id is None:
             raise ValueError("include_all_users needs cohort_id")
+        if distinct_ids is not None:
+            if not distinct_ids:
+                return
+            distinct_ids = list(dict.fromkeys(distinct_ids))
         body: dict[str, Any] = {"project_id": self.project.id}
         if where:
             body["where"] = where
-        if cohort_id is not None:
+        if cohort_id:
             body["filter_by_cohort"] = json.dumps({"id": cohort_id})
         if output_properties:
             body["output_properties"] = json.dumps(output_properties)
-        if distinct_id is not None:
+        if distinct_id:
             body["distinct_id"] = distinct_id
-        if distinct_ids is not None:
+        if distinct_ids:
             body["distinct_ids"] = json.dumps(distinct_ids)
-        if group_id is not None:
+        if group_id:
             body["data_group_id"] = group_id
-        if behaviors is not None:
+        if behaviors:
             body["behaviors"] = json.dumps(behaviors)
         if as_of_timestamp is not None:
             body["as_of_timestamp"] = as_of_timestamp
-        if include_all_users:
-            body["include_all_users"] = True
+        if cohort_id:
+            body["include_all_users"] = include_all_users  # sent explicitly: the API's default is true
         page, session_id = 0, None
         while True:
             request = {**body, "page": page, **({"session_id": session_id} if session_id else {})}
@@ -354,7 +375,7 @@ class Workspace:
         body = self._api.request("GET", "query", "/segmentation", params={
             "event": event, "from_date": from_date, "to_date": to_date, "unit": unit, "type": "general",
             "on": on, "where": where})
-        values = (body.get("data") or {}).get("values") or {}
+        values = _dict(body, "data", "values")
         total = sum(v for series in values.values() for v in series.values() if isinstance(v, int | float))
         return t.SegmentationResult(event=event, from_date=from_date, to_date=to_date, unit=unit,
                                     segment_property=on, total=total, series=values).with_raw(body)
@@ -364,7 +385,7 @@ class Workspace:
         body = self._api.request("GET", "query", "/funnels", params={
             "funnel_id": funnel_id, "from_date": from_date, "to_date": to_date, "unit": unit, "on": on})
         totals: dict[int, tuple[str, int]] = {}
-        for day in (body.get("data") or {}).values():
+        for day in (_dict(body, "data")).values():
             steps = day.get("steps") if isinstance(day, dict) and "steps" in day else (day or {}).get("$overall")
             for i, step in enumerate(steps or []):
                 name = str(step.get("event", step.get("goal", f"Step {i + 1}")))
@@ -378,15 +399,8 @@ class Workspace:
             previous = count
         first = steps_out[0].count if steps_out else 0
         overall = steps_out[-1].count / first if steps_out and first else 0.0
-        name = next((f.name for f in self._safe_funnels() if f.funnel_id == funnel_id), "")
-        return t.FunnelResult(funnel_id=funnel_id, funnel_name=name, from_date=from_date, to_date=to_date,
+        return t.FunnelResult(funnel_id=funnel_id, funnel_name="", from_date=from_date, to_date=to_date,
                               conversion_rate=overall, steps=steps_out).with_raw(body)
-
-    def _safe_funnels(self) -> list[t.FunnelInfo]:
-        try:
-            return self.funnels()
-        except MixhouseError:
-            return []
 
     def retention(self, *, born_event: str, return_event: str, from_date: str, to_date: str,
                   born_where: str | None = None, return_where: str | None = None, interval: int = 1,
@@ -415,7 +429,7 @@ class Workspace:
                      unit: str = "day") -> t.EventCountsResult:
         body = self._api.request("GET", "query", "/events", params={
             "event": json.dumps(events), "type": type, "unit": unit, "from_date": from_date, "to_date": to_date})
-        values = (body.get("data") or {}).get("values") or {}
+        values = _dict(body, "data", "values")
         return t.EventCountsResult(events=events, from_date=from_date, to_date=to_date, unit=unit, type=type,
                                    series=values).with_raw(body)
 
@@ -428,7 +442,7 @@ class Workspace:
             params["values"] = json.dumps(values)
         params["limit"] = limit
         body = self._api.request("GET", "query", "/events/properties", params=params)
-        series = (body.get("data") or {}).get("values") or {}
+        series = _dict(body, "data", "values")
         return t.PropertyCountsResult(event=event, property_name=property_name, from_date=from_date,
                                       to_date=to_date, unit=unit, type=type, series=series).with_raw(body)
 
@@ -442,6 +456,9 @@ class Workspace:
             date_range: dict[str, Any] = {"type": "between", "from": from_date, "to": to_date}
         elif from_date:
             date_range = {"type": "since", "from": from_date}
+        elif to_date:
+            start = (date.fromisoformat(to_date) - timedelta(days=30)).isoformat()
+            date_range = {"type": "between", "from": start, "to": to_date}
         else:
             date_range = {"type": "relative_after", "window": {"unit": "day", "value": 30}}
         body: dict[str, Any] = {
@@ -475,7 +492,7 @@ class Workspace:
             body = self._api.request("GET", "query", "/funnels",
                                      params={"funnel_id": bookmark_id, "from_date": start, "to_date": end})
             return t.SavedReportResult(bookmark_id=bookmark_id, computed_at=str(body.get("computed_at", "")),
-                                       from_date=start, to_date=end, series=body.get("data") or {},
+                                       from_date=start, to_date=end, series=_dict(body, "data"),
                                        report_type="funnels").with_raw(body)
         if bookmark_type == "flows":
             flows = self.query_saved_flows(bookmark_id)
@@ -508,7 +525,7 @@ class Workspace:
             "from_date": from_date, "to_date": to_date, "unit": unit, "addiction_unit": addiction_unit,
             "event": event, "where": where})
         return t.FrequencyResult(event=event, from_date=from_date, to_date=to_date, unit=unit,
-                                 addiction_unit=addiction_unit, data=body.get("data") or {}).with_raw(body)
+                                 addiction_unit=addiction_unit, data=_dict(body, "data")).with_raw(body)
 
     def segmentation_numeric(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
                              where: str | None = None, type: str = "general") -> t.NumericBucketResult:
@@ -516,14 +533,14 @@ class Workspace:
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "type": type,
             "where": where})
         return t.NumericBucketResult(event=event, from_date=from_date, to_date=to_date, property_expr=on,
-                                     unit=unit, series=(body.get("data") or {}).get("values") or {}).with_raw(body)
+                                     unit=unit, series=_dict(body, "data", "values")).with_raw(body)
 
     def segmentation_sum(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
                          where: str | None = None) -> t.NumericSumResult:
         body = self._api.request("GET", "query", "/segmentation/sum", params={
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "where": where})
         return t.NumericSumResult(event=event, from_date=from_date, to_date=to_date, property_expr=on, unit=unit,
-                                  results=body.get("results") or {},
+                                  results=_dict(body, "results"),
                                   computed_at=body.get("computed_at")).with_raw(body)
 
     def segmentation_average(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
@@ -531,7 +548,7 @@ class Workspace:
         body = self._api.request("GET", "query", "/segmentation/average", params={
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "where": where})
         return t.NumericAverageResult(event=event, from_date=from_date, to_date=to_date, property_expr=on,
-                                      unit=unit, results=body.get("results") or {}).with_raw(body)
+                                      unit=unit, results=_dict(body, "results")).with_raw(body)
 
     # ------------------------------------------------------------------------------------------------- App helpers
     def _app(self, method: str, suffix: str, *, params: dict[str, Any] | None = None, json: Any = None,
