@@ -87,6 +87,9 @@ CALLS: dict[str, Call] = {
     "api_client.query_saved_report": lambda ws, i: ws.query_saved_report(
         **_kw(i, "bookmark_id", "bookmark_type", "from_date", "to_date")),
     "api_client.query_saved_flows": lambda ws, i: ws.query_saved_flows(i["bookmark_id"]),
+    "api_client.arb_funnels_query": lambda ws, i: ws.run_flow_params(
+        i["body"]["bookmark"], workspace_id=i.get("workspace_id"),
+        mode={"flows_sankey": "sankey", "flows_top_paths": "paths", "flows": "tree"}[i["body"]["query_type"]]),
     # streaming
     "api_client.export_events": lambda ws, i: _list(ws.stream_events(
         raw=True, **_kw(i, "from_date", "to_date", "events", "where", "limit"))),
@@ -226,6 +229,8 @@ def _skip_reason(vector: dict[str, Any]) -> str | None:
             return "a recorded transport failure"
     if any(k.startswith("on_") for k in call["input"]):
         return "a callback argument"
+    if "inject_workspace_id" in call["input"]:
+        return "a low-level client option (inject_workspace_id) the Workspace does not expose"
     return None
 
 

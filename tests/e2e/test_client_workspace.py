@@ -349,3 +349,81 @@ def test_bearer_token_account(ws: mp.Workspace, loaded: Loaded, server: ServerPr
         assert bearer.account.type == "oauth_token"
         assert bearer.events() == sorted(EVENTS)
         assert bearer.me()["projects"]
+
+
+def _post(client: httpx.Client, creds: ProjectCreds, path: str, body: dict[str, Any]) -> Any:
+    response = client.post(f"/api/query{path}", json=body, auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_run_bookmark_params(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> None:
+    time_section = [{"dateRangeType": "between", "unit": "day", "value": [loaded.from_date, loaded.to_date]}]
+    insights = {"sections": {"show": [{"behavior": {"type": "event", "name": "Purchase", "resourceType": "events"},
+                                       "measurement": {"math": "unique"}}], "time": time_section},
+                "displayOptions": {"chartType": "bar"}}
+    result = ws.run_params(insights)
+    users = {e["properties"]["distinct_id"] for e in loaded.events if e["event"] == "Purchase"}
+    assert list(result.series.values())[0] == {"all": len(users)}
+    assert result.params == insights and result.from_date.startswith(loaded.from_date)
+    raw = _post(client, loaded.creds, "/insights", {"bookmark": insights, "project_id": loaded.creds.project_id})
+    assert result.series == raw["series"]
+    assert result.df["value"].tolist() == [len(users)]
+
+    from mixhouse.services.funnel_definition import funnel_params  # the server's params builder (test side only)
+
+    funnel = funnel_params(["Sign Up", "Purchase"], window=3)
+    funnel["displayOptions"] = {"chartType": "funnel-steps"}
+    funnel["sections"]["time"] = time_section
+    got = ws.run_funnel_params(funnel)
+    raw = _post(client, loaded.creds, "/insights", {"bookmark": funnel, "project_id": loaded.creds.project_id})
+    assert got.series == raw["series"]
+    assert got.series["Sign Up through Purchase"]["count"]["1. Sign Up"]["all"] == 30
+
+    flow = {"steps": [{"event": "Sign Up", "forward": 2, "reverse": 0, "bool_op": "and",
+                       "property_filter_params_list": [], "step_label": "Sign Up"}],
+            "conversion_window": {"unit": "day", "value": 1}, "count_type": "unique", "cardinality_threshold": 3,
+            "collapse_repeated": False, "hidden_events": [], "exclusions": [],
+            "date_range": {"type": "between", "from_date": loaded.from_date, "to_date": loaded.to_date},
+            "chartType": "sankey", "anchor_position": 1, "flows_merge_type": "graph", "version": 2}
+    flows = ws.run_flow_params(flow)
+    raw = _post(client, loaded.creds, "/arb_funnels", {"bookmark": flow, "project_id": loaded.creds.project_id,
+                                                       "query_type": "flows_sankey"})
+    assert flows.steps == raw["steps"] and flows.steps
+    with pytest.raises(mp.BookmarkValidationError) as info:
+        ws.run_params(insights, limit=0)
+    assert info.value.rule == "query_limit"
+    with pytest.raises(mp.QueryError):
+        ws.run_params({"sections": {"show": [{"behavior": {"type": "nonsense"}}]}})
+
+
+def test_use_with_config_accounts_and_persist(server: ServerProcess, loaded: Loaded, tmp_path: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from mixhouse.client.config import ConfigManager, Target
+
+    for name in ("MP_USERNAME", "MP_SECRET", "MP_PROJECT_ID", "MP_WORKSPACE_ID", "MP_ACCOUNT", "MP_TARGET",
+                 "MP_OAUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MP_API_BASE_URL", server.url)
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("MP_CONFIG_PATH", str(path))
+    other = make_project(server.data_dir, "client-persist")
+    config = ConfigManager()
+    config.add_account(Account(name="main", username=loaded.creds.sa_username, secret=loaded.creds.sa_secret,
+                               default_project=str(loaded.creds.project_id)))
+    config.add_account(Account(name="other", username=other.sa_username, secret=other.sa_secret,
+                               default_project=str(other.project_id)))
+    with mp.Workspace() as ws:
+        assert ws.account.name == "main" and ws.events() == sorted(EVENTS)
+        ws.use(account="other")
+        assert ws.project.id == str(other.project_id) and ws.events() == []
+        wid = ws.workspaces()[0].id
+        ws.use(workspace=wid, persist=True)
+    assert config.get_active() == {"account": "other", "workspace": wid}
+    with mp.Workspace() as again:
+        assert (again.account.name, again.workspace) == ("other", WorkspaceRef(id=wid))
+    config.add_target(Target(name="back", account="main", project=str(loaded.creds.project_id)))
+    with mp.Workspace(target="back") as tgt:
+        assert tgt.account.name == "main" and tgt.workspace is None and tgt.events() == sorted(EVENTS)
+        tgt.use(target="back", persist=True)
+    assert config.get_active() == {"account": "main"}

@@ -345,6 +345,23 @@ class QueryResult(Result):
         return SavedReportResult._frame_rows(self)  # type: ignore[arg-type]
 
 
+class FlowQueryResult(Result):
+    """A flows answer (``run_flow_params``)."""
+
+    computed_at: str = ""
+    steps: list[Any] = Field(default_factory=list)
+    flows: list[Any] = Field(default_factory=list)
+    trees: list[Any] = Field(default_factory=list)
+    breakdowns: list[Any] = Field(default_factory=list)
+    overall_conversion_rate: float = 0.0
+    mode: str = "sankey"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
+        return [{"step": i + 1, **s} if isinstance(s, dict) else {"step": i + 1, "value": s}
+                for i, s in enumerate(self.steps)], None
+
+
 # -------------------------------------------------------------------------------------------------------- entities
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from mixhouse.client import types as t
 from mixhouse.client.config import ConfigManager, Project, Session, WorkspaceRef, resolve_session
 from mixhouse.client.transport import ApiClient
-from mixhouse.errors import ConfigError, MixhouseError, NotSupportedError, QueryError
+from mixhouse.errors import BookmarkValidationError, ConfigError, MixhouseError, NotSupportedError, QueryError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -64,10 +64,9 @@ NOT_SUPPORTED: dict[str, str] = {
 #: Seed methods this client does not implement yet although the server answers them (typed query builders).
 NOT_IMPLEMENTED_YET: dict[str, str] = {
     name: "typed query builders (issue 6, next slice)"
-    for name in ("query", "build_params", "run_params", "query_funnel", "build_funnel_params", "run_funnel_params",
-                 "query_retention", "build_retention_params", "run_retention_params", "query_flow",
-                 "build_flow_params", "run_flow_params", "query_user", "build_user_params", "run_user_params",
-                 "subproperties")
+    for name in ("query", "build_params", "query_funnel", "build_funnel_params", "query_retention",
+                 "build_retention_params", "query_flow", "build_flow_params", "query_user", "build_user_params",
+                 "run_user_params", "subproperties")
 }
 
 
@@ -549,6 +548,60 @@ class Workspace:
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "where": where})
         return t.NumericAverageResult(event=event, from_date=from_date, to_date=to_date, property_expr=on,
                                       unit=unit, results=_dict(body, "results")).with_raw(body)
+
+    # ------------------------------------------------------------------------------------------------- bookmark params
+    def _insights(self, params: dict[str, Any], limit: int | None, workspace_id: int | None) -> dict[str, Any]:
+        if limit is not None and not 1 <= limit <= 50000:
+            raise BookmarkValidationError("limit must be between 1 and 50000", rule="query_limit")
+        body = {"bookmark": params, "project_id": int(self.project.id),
+                "queryLimits": {"limit": limit if limit is not None else 3000}}
+        query = {"workspace_id": str(workspace_id)} if workspace_id is not None else None
+        answer = self._api.request("POST", "query", "/insights", params=query, json=body, inject_project_id=False)
+        if not isinstance(answer, dict) or "error" in answer or "series" not in answer:
+            raise QueryError(f"Insights query failed: {_error_of(answer)}",
+                             details={"response": answer, "request_body": body})
+        return answer
+
+    def _query_result(self, answer: dict[str, Any], params: dict[str, Any]) -> t.QueryResult:
+        date_range = answer.get("date_range") or {}
+        return t.QueryResult(computed_at=str(answer.get("computed_at", "")),
+                             from_date=str(date_range.get("from_date", "")),
+                             to_date=str(date_range.get("to_date", "")), headers=list(answer.get("headers") or []),
+                             series=answer.get("series") or {}, meta=answer.get("meta") or {},
+                             params=params).with_raw(answer)
+
+    def run_params(self, params: dict[str, Any], *, limit: int | None = None,
+                   workspace_id: int | None = None) -> t.QueryResult:
+        """Run Insights bookmark params as they are (``POST /insights``)."""
+        return self._query_result(self._insights(params, limit, workspace_id), params)
+
+    def run_funnel_params(self, params: dict[str, Any], *, limit: int | None = None,
+                          workspace_id: int | None = None) -> t.QueryResult:
+        """Run funnel bookmark params (``POST /insights``, ``behavior.type = funnel``)."""
+        return self._query_result(self._insights(params, limit, workspace_id), params)
+
+    def run_retention_params(self, params: dict[str, Any], *, limit: int | None = None,
+                             workspace_id: int | None = None) -> t.QueryResult:
+        """Run retention bookmark params (``POST /insights``, ``behavior.type = retention``)."""
+        return self._query_result(self._insights(params, limit, workspace_id), params)
+
+    def run_flow_params(self, params: dict[str, Any], *, mode: str | None = None,
+                        workspace_id: int | None = None) -> t.FlowQueryResult:
+        """Run flow bookmark params (``POST /arb_funnels``); ``mode`` sankey, paths or tree."""
+        query_type = {None: "flows_sankey", "sankey": "flows_sankey", "paths": "flows_top_paths",
+                      "tree": "flows"}.get(mode)
+        if query_type is None:
+            raise BookmarkValidationError(f"mode must be sankey, paths or tree, not {mode!r}", rule="flow_mode")
+        body = {"bookmark": params, "project_id": int(self.project.id), "query_type": query_type}
+        query = {"workspace_id": str(workspace_id)} if workspace_id is not None else None
+        answer = self._api.request("POST", "query", "/arb_funnels", params=query, json=body, inject_project_id=False)
+        if not isinstance(answer, dict) or "error" in answer:
+            raise QueryError(f"flows query failed: {_error_of(answer)}", details={"response": answer})
+        return t.FlowQueryResult(computed_at=str(answer.get("computed_at", "")), steps=answer.get("steps") or [],
+                                 flows=answer.get("flows") or [], trees=answer.get("trees") or [],
+                                 breakdowns=answer.get("breakdowns") or [],
+                                 overall_conversion_rate=float(answer.get("overallConversionRate") or 0.0),
+                                 mode=mode or "sankey", params=params).with_raw(answer)
 
     # ------------------------------------------------------------------------------------------------- App helpers
     def _app(self, method: str, suffix: str, *, params: dict[str, Any] | None = None, json: Any = None,
