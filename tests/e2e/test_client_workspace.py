@@ -364,7 +364,7 @@ def test_run_bookmark_params(ws: mp.Workspace, loaded: Loaded, client: httpx.Cli
                 "displayOptions": {"chartType": "bar"}}
     result = ws.run_params(insights)
     users = {e["properties"]["distinct_id"] for e in loaded.events if e["event"] == "Purchase"}
-    assert list(result.series.values())[0] == {"all": len(users)}
+    assert next(iter(result.series.values())) == {"all": len(users)}
     assert result.params == insights and result.from_date.startswith(loaded.from_date)
     raw = _post(client, loaded.creds, "/insights", {"bookmark": insights, "project_id": loaded.creds.project_id})
     assert result.series == raw["series"]
