@@ -427,3 +427,39 @@ def test_use_with_config_accounts_and_persist(server: ServerProcess, loaded: Loa
         assert tgt.account.name == "main" and tgt.workspace is None and tgt.events() == sorted(EVENTS)
         tgt.use(target="back", persist=True)
     assert config.get_active() == {"account": "main"}
+
+
+def test_typed_queries(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> None:
+    dates = {"from_date": loaded.from_date, "to_date": loaded.to_date}
+    purchases = [e for e in loaded.events if e["event"] == "Purchase"]
+    unique = ws.query("Purchase", math="unique", mode="total", **dates)
+    assert next(iter(unique.series.values())) == {"all": len({e["properties"]["distinct_id"] for e in purchases})}
+    by_plan = ws.query(mp.Metric("Purchase", filters=[mp.Filter.equals("plan", ["pro", "team"])]), mode="total",
+                       group_by="plan", **dates)
+    series = next(iter(by_plan.series.values()))
+    counts = Counter(e["properties"]["plan"] for e in purchases)
+    assert {k: v["all"] for k, v in series.items() if k != "$overall"} == {"pro": counts["pro"],
+                                                                          "team": counts["team"]}
+    total = ws.query("Purchase", math="sum", math_property="price", mode="total",
+                     where=mp.Filter.greater_than("price", 10), **dates)
+    assert next(iter(total.series.values()))["all"] == sum(e["properties"]["price"] for e in purchases
+                                                          if e["properties"]["price"] > 10)
+    params = ws.build_params(["Sign Up", "Purchase"], formula="B / A", formula_label="Rate", mode="total", **dates)
+    assert params["sections"]["show"][-1] == {"type": "formula", "definition": "B / A", "measurement": {},
+                                              "referencedMetrics": [], "name": "Rate"}
+    rate = ws.query(["Sign Up", "Purchase"], formula="B / A", formula_label="Rate", mode="total", **dates)
+    raw = _post(client, loaded.creds, "/insights", {"bookmark": params, "project_id": loaded.creds.project_id})
+    assert rate.series == raw["series"]
+
+    funnel = ws.query_funnel(["Sign Up", "Purchase"], conversion_window=1, **dates)
+    steps = funnel.series["Sign Up through Purchase"]["count"]
+    assert steps["1. Sign Up"]["all"] == 30 and 0 < steps["2. Purchase"]["all"] <= 30
+    assert isinstance(funnel, mp.FunnelQueryResult)
+    retention = ws.query_retention("Sign Up", "Purchase", retention_unit="day", **dates)
+    raw = _post(client, loaded.creds, "/insights", {"bookmark": ws.build_retention_params(
+        "Sign Up", "Purchase", retention_unit="day", **dates), "project_id": loaded.creds.project_id})
+    assert retention.series == raw["series"] and retention.series
+    flow = ws.query_flow("Sign Up", forward=2, **dates)
+    assert flow.steps and flow.mode == "sankey"
+    with pytest.raises(mp.BookmarkValidationError, match="needs a property"):
+        ws.query("Purchase", math="average")

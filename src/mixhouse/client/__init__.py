@@ -6,6 +6,17 @@ Needs only the base dependencies (httpx, pydantic, orjson; pandas for ``.df``): 
 from __future__ import annotations
 
 from mixhouse.client import types as _types
+from mixhouse.client.builders import (
+    Exclusion,
+    Filter,
+    FlowStep,
+    Formula,
+    FunnelStep,
+    GroupBy,
+    HoldingConstant,
+    Metric,
+    RetentionEvent,
+)
 from mixhouse.client.config import (
     Account,
     ConfigManager,
@@ -21,6 +32,15 @@ from mixhouse.client.workspace import NOT_SUPPORTED, Workspace
 __all__ = [
     "NOT_SUPPORTED",
     "Account",
+    "Exclusion",
+    "Filter",
+    "FlowStep",
+    "Formula",
+    "FunnelStep",
+    "GroupBy",
+    "HoldingConstant",
+    "Metric",
+    "RetentionEvent",
     "ConfigManager",
     "Project",
     "Session",

@@ -345,6 +345,14 @@ class QueryResult(Result):
         return SavedReportResult._frame_rows(self)  # type: ignore[arg-type]
 
 
+class FunnelQueryResult(QueryResult):
+    """A funnel answer from ``/insights`` (``query_funnel``)."""
+
+
+class RetentionQueryResult(QueryResult):
+    """A retention answer from ``/insights`` (``query_retention``)."""
+
+
 class FlowQueryResult(Result):
     """A flows answer (``run_flow_params``)."""
 

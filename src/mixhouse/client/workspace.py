@@ -12,6 +12,7 @@ import httpx
 import orjson
 from pydantic import BaseModel
 
+from mixhouse.client import builders as b
 from mixhouse.client import types as t
 from mixhouse.client.config import ConfigManager, Project, Session, WorkspaceRef, resolve_session
 from mixhouse.client.transport import ApiClient
@@ -64,9 +65,7 @@ NOT_SUPPORTED: dict[str, str] = {
 #: Seed methods this client does not implement yet although the server answers them (typed query builders).
 NOT_IMPLEMENTED_YET: dict[str, str] = {
     name: "typed query builders (issue 6, next slice)"
-    for name in ("query", "build_params", "query_funnel", "build_funnel_params", "query_retention",
-                 "build_retention_params", "query_flow", "build_flow_params", "query_user", "build_user_params",
-                 "run_user_params", "subproperties")
+    for name in ("query_user", "build_user_params", "run_user_params", "subproperties")
 }
 
 
@@ -602,6 +601,47 @@ class Workspace:
                                  breakdowns=answer.get("breakdowns") or [],
                                  overall_conversion_rate=float(answer.get("overallConversionRate") or 0.0),
                                  mode=mode or "sankey", params=params).with_raw(answer)
+
+    # ------------------------------------------------------------------------------------------------- typed queries
+    def build_params(self, events: Any, **options: Any) -> dict[str, Any]:
+        """Insights bookmark params for ``events`` (names, ``Metric``, ``Formula``), without a request."""
+        return b.build_params(events, **options)
+
+    def query(self, events: Any, *, limit: int | None = None, **options: Any) -> t.QueryResult:
+        """Build Insights params (see ``build_params``: from_date, to_date, last, unit, math, math_property,
+        per_user, percentile_value, group_by, where, formula, formula_label, rolling, cumulative, mode) and run them."""
+        return self.run_params(b.build_params(events, **options), limit=limit)
+
+    def build_funnel_params(self, steps: Any, **options: Any) -> dict[str, Any]:
+        return b.build_funnel_params(steps, **options)
+
+    def query_funnel(self, steps: Any, *, limit: int | None = None, **options: Any) -> t.FunnelQueryResult:
+        """Build funnel params (conversion_window, conversion_window_unit, order, dates, math, group_by, where,
+        exclusions, holding_constant, mode, reentry_mode) and run them."""
+        params = b.build_funnel_params(steps, **options)
+        answer = self._insights(params, limit, None)
+        return t.FunnelQueryResult.model_validate(self._query_result(answer, params).model_dump()).with_raw(answer)
+
+    def build_retention_params(self, born_event: Any, return_event: Any = None, **options: Any) -> dict[str, Any]:
+        return b.build_retention_params(born_event, return_event, **options)
+
+    def query_retention(self, born_event: Any, return_event: Any = None, *, limit: int | None = None,
+                        **options: Any) -> t.RetentionQueryResult:
+        """Build retention params (retention_unit, alignment, bucket_sizes, dates, math, group_by, where, mode,
+        unbounded_mode, retention_cumulative) and run them."""
+        params = b.build_retention_params(born_event, return_event, **options)
+        answer = self._insights(params, limit, None)
+        return t.RetentionQueryResult.model_validate(
+            self._query_result(answer, params).model_dump()).with_raw(answer)
+
+    def build_flow_params(self, event: Any, **options: Any) -> dict[str, Any]:
+        return b.build_flow_params(event, **options)
+
+    def query_flow(self, event: Any, **options: Any) -> t.FlowQueryResult:
+        """Build flow params (forward, reverse, dates, conversion_window, count_type, cardinality,
+        collapse_repeated, hidden_events, mode) and run them."""
+        params = b.build_flow_params(event, **options)
+        return self.run_flow_params(params, mode=options.get("mode"))
 
     # ------------------------------------------------------------------------------------------------- App helpers
     def _app(self, method: str, suffix: str, *, params: dict[str, Any] | None = None, json: Any = None,

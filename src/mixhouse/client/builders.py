@@ -1,0 +1,476 @@
+"""Typed query builders: ``Metric``, ``Filter``, ``GroupBy``, ``Formula``, ``FunnelStep``, ``Exclusion``,
+``HoldingConstant``, ``RetentionEvent``, ``FlowStep`` and the bookmark params the seeds' ``build_*`` methods make.
+
+The shapes follow the recorded ``expect.output`` of the wire vectors (``tests/unit/test_client_builders.py`` checks
+them). Not here yet: custom properties (``CustomPropertyRef``, ``InlineCustomProperty``), ``CohortMetric``,
+``CohortBreakdown``, ``FrequencyBreakdown``/``FrequencyFilter``, ``TimeComparison``, ``CohortDefinition`` and
+flow-step filters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from mixhouse.errors import BookmarkValidationError
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PROPERTY_MATHS = frozenset({"average", "sum", "min", "max", "median", "p25", "p75", "p90", "p99", "percentile",
+                            "custom_percentile"})
+UNITS = frozenset({"minute", "hour", "day", "week", "month", "quarter"})
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One filter condition; build it with the class methods (``Filter.equals("country", "US")``)."""
+
+    _property: str
+    _operator: str
+    _value: Any = None
+    _property_type: str = "string"
+    _resource_type: str = "events"
+    _date_unit: str | None = None
+
+    @classmethod
+    def equals(cls, property: str, value: str | list[str], *, resource_type: str = "events") -> Filter:
+        return cls(property, "equals", [value] if isinstance(value, str) else list(value), "string", resource_type)
+
+    @classmethod
+    def not_equals(cls, property: str, value: str | list[str], *, resource_type: str = "events") -> Filter:
+        return cls(property, "does not equal", [value] if isinstance(value, str) else list(value), "string",
+                   resource_type)
+
+    @classmethod
+    def contains(cls, property: str, value: str, *, resource_type: str = "events") -> Filter:
+        return cls(property, "contains", value, "string", resource_type)
+
+    @classmethod
+    def not_contains(cls, property: str, value: str, *, resource_type: str = "events") -> Filter:
+        return cls(property, "does not contain", value, "string", resource_type)
+
+    @classmethod
+    def starts_with(cls, property: str, prefix: str, *, resource_type: str = "events") -> Filter:
+        return cls(property, "starts with", prefix, "string", resource_type)
+
+    @classmethod
+    def ends_with(cls, property: str, suffix: str, *, resource_type: str = "events") -> Filter:
+        return cls(property, "ends with", suffix, "string", resource_type)
+
+    @classmethod
+    def greater_than(cls, property: str, value: float, *, resource_type: str = "events") -> Filter:
+        return cls(property, "is greater than", value, "number", resource_type)
+
+    @classmethod
+    def less_than(cls, property: str, value: float, *, resource_type: str = "events") -> Filter:
+        return cls(property, "is less than", value, "number", resource_type)
+
+    @classmethod
+    def at_least(cls, property: str, value: float, *, resource_type: str = "events") -> Filter:
+        return cls(property, "is at least", value, "number", resource_type)
+
+    @classmethod
+    def at_most(cls, property: str, value: float, *, resource_type: str = "events") -> Filter:
+        return cls(property, "is at most", value, "number", resource_type)
+
+    @classmethod
+    def between(cls, property: str, min_val: float, max_val: float, *, resource_type: str = "events") -> Filter:
+        return cls(property, "is between", [min_val, max_val], "number", resource_type)
+
+    @classmethod
+    def not_between(cls, property: str, min_val: float, max_val: float, *, resource_type: str = "events") -> Filter:
+        return cls(property, "not between", [min_val, max_val], "number", resource_type)
+
+    @classmethod
+    def is_set(cls, property: str, *, resource_type: str = "events") -> Filter:
+        return cls(property, "is set", None, "string", resource_type)
+
+    @classmethod
+    def is_not_set(cls, property: str, *, resource_type: str = "events") -> Filter:
+        return cls(property, "is not set", None, "string", resource_type)
+
+    @classmethod
+    def is_true(cls, property: str, *, resource_type: str = "events") -> Filter:
+        return cls(property, "true", None, "boolean", resource_type)
+
+    @classmethod
+    def is_false(cls, property: str, *, resource_type: str = "events") -> Filter:
+        return cls(property, "false", None, "boolean", resource_type)
+
+    @classmethod
+    def in_cohort(cls, cohort: int, name: str | None = None) -> Filter:
+        """Events of users in a saved cohort (``$cohorts contains``)."""
+        return cls("$cohorts", "contains", [{"cohort": {"id": cohort, "name": name or "", "negated": False}}],
+                   "list", "events")
+
+    @classmethod
+    def not_in_cohort(cls, cohort: int, name: str | None = None) -> Filter:
+        return cls("$cohorts", "does not contain", [{"cohort": {"id": cohort, "name": name or "", "negated": True}}],
+                   "list", "events")
+
+    def entry(self) -> dict[str, Any]:
+        """The bookmark ``filter`` entry."""
+        out: dict[str, Any] = {"resourceType": self._resource_type, "filterType": self._property_type,
+                               "defaultType": self._property_type, "filterValue": self._value,
+                               "filterOperator": self._operator, "value": self._property}
+        if self._date_unit is not None:
+            out["filterDateUnit"] = self._date_unit
+        return out
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One event metric with its own math, property, per-user aggregation and filters."""
+
+    event: str
+    math: str = "total"
+    property: str | None = None
+    per_user: str | None = None
+    percentile_value: float | None = None
+    filters: list[Filter] | None = None
+    filters_combinator: str = "all"
+    segment_method: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    property: str
+    property_type: str = "string"
+    bucket_size: float | None = None
+    bucket_min: float | None = None
+    bucket_max: float | None = None
+
+
+@dataclass(frozen=True)
+class Formula:
+    expression: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    event: str
+    label: str | None = None
+    filters: list[Filter] | None = None
+    filters_combinator: str = "all"
+    order: str | None = None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    event: str
+    from_step: int = 0
+    to_step: int | None = None
+
+
+@dataclass(frozen=True)
+class HoldingConstant:
+    property: str
+    resource_type: str = "events"
+
+
+@dataclass(frozen=True)
+class RetentionEvent:
+    event: str
+    filters: list[Filter] | None = None
+    filters_combinator: str = "all"
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    event: str
+    forward: int | None = None
+    reverse: int | None = None
+    label: str | None = None
+    filters: list[Filter] | None = field(default=None)
+    filters_combinator: str = "all"
+
+
+# ------------------------------------------------------------------------------------------------- shared pieces
+
+
+def _fail(rule: str, message: str) -> None:
+    raise BookmarkValidationError(message, rule=rule)
+
+
+def validate_time(from_date: str | None, to_date: str | None, last: int, unit: str | None = None) -> None:
+    for name, value in (("from_date", from_date), ("to_date", to_date)):
+        if value is not None and not _DATE.match(value):
+            _fail("date_format", f"{name} must be YYYY-MM-DD, not {value!r}")
+    if to_date is not None and from_date is None:
+        _fail("to_date_requires_from_date", "to_date needs from_date")
+    if from_date is not None and to_date is not None and from_date > to_date:
+        _fail("date_order", f"from_date {from_date} is after to_date {to_date}")
+    if last < 1:
+        _fail("last_positive", f"last must be a positive number of days, not {last}")
+    if unit is not None and unit not in UNITS:
+        _fail("unit", f"unit must be one of {sorted(UNITS)}, not {unit!r}")
+
+
+def time_section(from_date: str | None, to_date: str | None, last: int, unit: str) -> list[dict[str, Any]]:
+    if from_date is not None:
+        return [{"dateRangeType": "between", "unit": unit,
+                 "value": [from_date, to_date if to_date is not None else date.today().isoformat()]}]
+    return [{"dateRangeType": "in the last", "unit": unit, "window": {"unit": "day", "value": last}}]
+
+
+def filter_section(where: Filter | list[Filter] | None) -> list[dict[str, Any]]:
+    if where is None:
+        return []
+    items = where if isinstance(where, list | tuple) else [where]
+    for item in items:
+        if not isinstance(item, Filter):
+            _fail("filter_type", f"where takes Filter objects, not {type(item).__name__}")
+    return [f.entry() for f in items]
+
+
+def group_section(group_by: str | GroupBy | list[str | GroupBy] | None) -> list[dict[str, Any]]:
+    if group_by is None:
+        return []
+    items = group_by if isinstance(group_by, list | tuple) else [group_by]
+    out: list[dict[str, Any]] = []
+    for g in items:
+        if isinstance(g, str):
+            out.append({"value": g, "propertyName": g, "resourceType": "events", "propertyType": "string",
+                        "propertyDefaultType": "string"})
+        elif isinstance(g, GroupBy):
+            entry: dict[str, Any] = {"value": g.property, "propertyName": g.property, "resourceType": "events",
+                                     "propertyType": g.property_type, "propertyDefaultType": g.property_type}
+            if g.bucket_size is not None:
+                bucket: dict[str, Any] = {"bucketSize": g.bucket_size}
+                if g.bucket_min is not None:
+                    bucket["min"] = g.bucket_min
+                if g.bucket_max is not None:
+                    bucket["max"] = g.bucket_max
+                entry["customBucket"] = bucket
+            out.append(entry)
+        else:
+            _fail("group_by_type", f"group_by takes property names or GroupBy, not {type(g).__name__}")
+    return out
+
+
+def _measurement(math: str, prop: str | None, per_user: str | None, percentile: float | None,
+                 segment_method: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"math": "custom_percentile" if math == "percentile" else math}
+    if prop is not None:
+        out["property"] = {"name": prop, "resourceType": "events"}
+    if per_user is not None:
+        out["perUserAggregation"] = per_user
+    if percentile is not None:
+        out["percentile"] = percentile
+    if segment_method is not None:
+        out["segmentMethod"] = segment_method
+    return out
+
+
+def _check_math(math: str, prop: str | None, where: str) -> None:
+    if math in PROPERTY_MATHS and prop is None:
+        _fail("math_requires_property", f"{where}: math {math!r} needs a property (math_property=...)")
+
+
+# ----------------------------------------------------------------------------------------------------- insights
+
+
+def build_params(events: str | Metric | Formula | list[str | Metric | Formula], *, from_date: str | None = None,
+                 to_date: str | None = None, last: int = 30, unit: str = "day", math: str = "total",
+                 math_property: str | None = None, per_user: str | None = None,
+                 percentile_value: float | None = None, group_by: str | GroupBy | list[str | GroupBy] | None = None,
+                 where: Filter | list[Filter] | None = None, formula: str | None = None,
+                 formula_label: str | None = None, rolling: int | None = None, cumulative: bool = False,
+                 mode: str = "timeseries") -> dict[str, Any]:
+    items = list(events) if isinstance(events, list | tuple) else [events]
+    formulas = [i for i in items if isinstance(i, Formula)]
+    metrics = [i for i in items if not isinstance(i, Formula)]
+    if not metrics:
+        _fail("events_required", "events must name at least one event or Metric")
+    for m in metrics:
+        if not isinstance(m, str | Metric):
+            _fail("events_type", f"events takes event names, Metric or Formula, not {type(m).__name__}")
+        if isinstance(m, str) and not m.strip():
+            _fail("event_name", "event names must not be empty")
+    if formula is not None:
+        formulas.append(Formula(formula, formula_label))
+    if formulas and len(metrics) < 2:
+        _fail("formula_requires_two_metrics", "a formula needs at least two metrics (A, B, ...)")
+    if rolling is not None and cumulative:
+        _fail("rolling_and_cumulative", "rolling and cumulative cannot be combined")
+    if rolling is not None and rolling < 1:
+        _fail("rolling_positive", f"rolling must be positive, not {rolling}")
+    if mode not in ("timeseries", "total", "table"):
+        _fail("mode", f"mode must be timeseries, total or table, not {mode!r}")
+    validate_time(from_date, to_date, last, unit)
+    hidden = bool(formulas)
+    show: list[dict[str, Any]] = []
+    for m in metrics:
+        if isinstance(m, str):
+            _check_math(math, math_property, m)
+            behavior: dict[str, Any] = {"type": "event", "name": m, "resourceType": "events",
+                                        "filtersDeterminer": "all", "filters": []}
+            measurement = _measurement(math, math_property, per_user, percentile_value)
+        else:
+            _check_math(m.math, m.property, m.event)
+            behavior = {"type": "event", "name": m.event, "resourceType": "events",
+                        "filtersDeterminer": m.filters_combinator,
+                        "filters": [f.entry() for f in m.filters or []]}
+            measurement = _measurement(m.math, m.property, m.per_user, m.percentile_value, m.segment_method)
+        clause: dict[str, Any] = {"type": "metric", "behavior": behavior, "measurement": measurement}
+        if hidden:
+            clause["isHidden"] = True
+        show.append(clause)
+    for f in formulas:
+        clause = {"type": "formula", "definition": f.expression, "measurement": {}, "referencedMetrics": []}
+        if f.label:
+            clause["name"] = f.label
+        show.append(clause)
+    display: dict[str, Any] = {"chartType": {"timeseries": "line", "total": "bar", "table": "table"}[mode],
+                               "analysis": "linear"}
+    if rolling is not None:
+        display["analysis"] = "rolling"
+        display["rollingWindowSize"] = rolling
+    elif cumulative:
+        display["analysis"] = "cumulative"
+    return {"sections": {"show": show, "time": time_section(from_date, to_date, last, unit),
+                         "filter": filter_section(where), "group": group_section(group_by)},
+            "displayOptions": display}
+
+
+# ------------------------------------------------------------------------------------------------------ funnels
+
+
+def build_funnel_params(steps: list[str | FunnelStep], *, conversion_window: int = 14,
+                        conversion_window_unit: str = "day", order: str = "loose", from_date: str | None = None,
+                        to_date: str | None = None, last: int = 30, unit: str = "day",
+                        math: str = "conversion_rate_unique", math_property: str | None = None,
+                        group_by: str | GroupBy | list[str | GroupBy] | None = None,
+                        where: Filter | list[Filter] | None = None, exclusions: list[str | Exclusion] | None = None,
+                        holding_constant: str | HoldingConstant | list[str | HoldingConstant] | None = None,
+                        mode: str = "steps", reentry_mode: str | None = None) -> dict[str, Any]:
+    items = [FunnelStep(s) if isinstance(s, str) else s for s in steps]
+    if len(items) < 2:
+        _fail("funnel_min_steps", "a funnel needs at least two steps")
+    if conversion_window < 1:
+        _fail("conversion_window_positive", f"conversion_window must be positive, not {conversion_window}")
+    if order not in ("loose", "any"):
+        _fail("funnel_order", f"order must be loose or any, not {order!r}")
+    if mode not in ("steps", "trends", "table"):
+        _fail("mode", f"mode must be steps, trends or table, not {mode!r}")
+    validate_time(from_date, to_date, last, unit)
+    behaviors = []
+    for step in items:
+        entry: dict[str, Any] = {"type": "event", "id": None, "name": step.event,
+                                 "filters": [f.entry() for f in step.filters or []],
+                                 "filtersDeterminer": step.filters_combinator, "funnelOrder": order}
+        if step.label is not None:
+            entry["renamed"] = step.label
+        if step.order is not None:
+            entry["funnelOrder"] = step.order
+        behaviors.append(entry)
+    excl = [Exclusion(e) if isinstance(e, str) else e for e in exclusions or []]
+    held = holding_constant if isinstance(holding_constant, list | tuple) else (
+        [] if holding_constant is None else [holding_constant])
+    behavior: dict[str, Any] = {
+        "type": "funnel", "resourceType": "events", "behaviors": behaviors,
+        "conversionWindowDuration": conversion_window, "conversionWindowUnit": conversion_window_unit,
+        "funnelOrder": order,
+        "exclusions": [{"event": e.event, "steps": {"from": e.from_step + 1,
+                                                    "to": (e.to_step + 1) if e.to_step is not None else len(items)}}
+                       for e in excl],
+        "aggregateBy": [{"value": h.property, "resourceType": h.resource_type}
+                        for h in (HoldingConstant(x) if isinstance(x, str) else x for x in held)],
+        "filter": []}
+    if reentry_mode is not None:
+        behavior["funnelReentryMode"] = reentry_mode
+    measurement = {"math": math, "property": {"name": math_property, "type": "number", "resourceType": "events"}
+                   if math_property else None, "stepIndex": None}
+    return {"sections": {"show": [{"type": "metric", "behavior": behavior, "measurement": measurement}],
+                         "time": time_section(from_date, to_date, last, unit), "filter": filter_section(where),
+                         "group": group_section(group_by), "formula": []},
+            "displayOptions": {"chartType": {"steps": "funnel-steps", "trends": "line", "table": "table"}[mode]}}
+
+
+# ---------------------------------------------------------------------------------------------------- retention
+
+RETENTION_SORTING = {
+    "bar": {"colSortAttrs": [], "sortBy": "column"},
+    "line": {"sortBy": "column", "colSortAttrs": [{"sortBy": "value", "sortOrder": "desc",
+                                                   "valueField": "averageValue"}]},
+    "table": {"sortBy": "column", "colSortAttrs": [{"sortBy": "value", "sortOrder": "desc", "valueField": "size",
+                                                    "viewNLimit": 12}]},
+}
+
+
+def build_retention_params(born_event: str | RetentionEvent, return_event: str | RetentionEvent | None = None, *,
+                           retention_unit: str = "week", alignment: str = "birth",
+                           bucket_sizes: list[int] | None = None, from_date: str | None = None,
+                           to_date: str | None = None, last: int = 30, unit: str = "day",
+                           math: str = "retention_rate", group_by: str | GroupBy | list[str | GroupBy] | None = None,
+                           where: Filter | list[Filter] | None = None, mode: str = "curve",
+                           unbounded_mode: str | None = None, retention_cumulative: bool = False) -> dict[str, Any]:
+    born = RetentionEvent(born_event) if isinstance(born_event, str) else born_event
+    ret_raw = return_event if return_event is not None else born
+    ret = RetentionEvent(ret_raw) if isinstance(ret_raw, str) else ret_raw
+    if mode not in ("curve", "trends", "table"):
+        _fail("mode", f"mode must be curve, trends or table, not {mode!r}")
+    if bucket_sizes is not None and any(b < 1 for b in bucket_sizes):
+        _fail("bucket_sizes_positive", "bucket_sizes must be positive")
+    validate_time(from_date, to_date, last, unit)
+
+    def event_entry(e: RetentionEvent) -> dict[str, Any]:
+        return {"type": "event", "id": None, "name": e.event, "filters": [f.entry() for f in e.filters or []],
+                "filtersDeterminer": e.filters_combinator}
+
+    behavior: dict[str, Any] = {
+        "type": "retention", "resourceType": "events", "behaviors": [event_entry(born), event_entry(ret)],
+        "retentionUnit": retention_unit, "retentionAlignmentType": alignment,
+        "retentionCustomBucketSizes": list(bucket_sizes) if bucket_sizes else [], "filter": []}
+    if unbounded_mode is not None:
+        behavior["retentionUnboundedMode"] = unbounded_mode
+    measurement: dict[str, Any] = {"math": math}
+    if retention_cumulative:
+        measurement["retentionCumulative"] = True
+    return {"sections": {"show": [{"type": "metric", "behavior": behavior, "measurement": measurement}],
+                         "time": time_section(from_date, to_date, last, unit), "filter": filter_section(where),
+                         "group": group_section(group_by), "formula": []},
+            "displayOptions": {"chartType": {"curve": "retention-curve", "trends": "line", "table": "table"}[mode]},
+            "sorting": RETENTION_SORTING, "columnWidths": {"bar": {}}}
+
+
+# -------------------------------------------------------------------------------------------------------- flows
+
+
+def build_flow_params(event: str | FlowStep | list[str | FlowStep], *, forward: int = 3, reverse: int = 0,
+                      from_date: str | None = None, to_date: str | None = None, last: int = 30,
+                      conversion_window: int = 7, conversion_window_unit: str = "day", count_type: str = "unique",
+                      cardinality: int = 3, collapse_repeated: bool = False, hidden_events: list[str] | None = None,
+                      mode: str = "sankey") -> dict[str, Any]:
+    raw = event if isinstance(event, list | tuple) else [event]
+    steps = [FlowStep(s) if isinstance(s, str) else s for s in raw]
+    if not steps:
+        _fail("flow_steps_required", "a flow needs at least one step")
+    if mode not in ("sankey", "paths", "tree"):
+        _fail("flow_mode", f"mode must be sankey, paths or tree, not {mode!r}")
+    if any(s.filters for s in steps):
+        from mixhouse.errors import NotSupportedError
+
+        raise NotSupportedError("flow-step filters are not supported by this client yet",
+                                details={"method": "build_flow_params"})
+    validate_time(from_date, to_date, last)
+    step_dicts = []
+    for s in steps:
+        step_dicts.append({"event": s.event, "step_label": s.label or s.event,
+                           "forward": s.forward if s.forward is not None else forward,
+                           "reverse": s.reverse if s.reverse is not None else reverse,
+                           "bool_op": "or" if s.filters_combinator == "any" else "and",
+                           "property_filter_params_list": []})
+    date_range: dict[str, Any] = (
+        {"type": "between", "from_date": from_date, "to_date": to_date}
+        if from_date is not None and to_date is not None
+        else {"type": "in the last", "from_date": {"unit": "day", "value": last}, "to_date": "$now"})
+    return {"steps": step_dicts, "date_range": date_range,
+            "chartType": "top-paths" if mode == "paths" else "sankey",
+            "flows_merge_type": "tree" if mode == "tree" else "list" if mode == "paths" else "graph",
+            "count_type": count_type, "cardinality_threshold": cardinality, "version": 2,
+            "conversion_window": {"unit": conversion_window_unit, "value": conversion_window},
+            "anchor_position": 1, "collapse_repeated": collapse_repeated, "show_custom_events": True,
+            "hidden_events": hidden_events or [], "exclusions": []}
