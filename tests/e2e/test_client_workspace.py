@@ -461,5 +461,7 @@ def test_typed_queries(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -
     assert retention.series == raw["series"] and retention.series
     flow = ws.query_flow("Sign Up", forward=2, **dates)
     assert flow.steps and flow.mode == "sankey"
+    compared = ws.query("Purchase", mode="total", time_comparison=mp.TimeComparison.relative("day"), **dates)
+    assert compared.raw["time_comparison"]["series"] and compared.raw["meta"]["liftComparison"]
     with pytest.raises(mp.BookmarkValidationError, match="needs a property"):
         ws.query("Purchase", math="average")

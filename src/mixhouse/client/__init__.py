@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from mixhouse.client import types as _types
 from mixhouse.client.builders import (
+    CohortBreakdown,
+    CohortMetric,
     Exclusion,
     Filter,
     FlowStep,
@@ -16,6 +18,7 @@ from mixhouse.client.builders import (
     HoldingConstant,
     Metric,
     RetentionEvent,
+    TimeComparison,
 )
 from mixhouse.client.config import (
     Account,
@@ -32,6 +35,8 @@ from mixhouse.client.workspace import NOT_SUPPORTED, Workspace
 __all__ = [
     "NOT_SUPPORTED",
     "Account",
+    "CohortBreakdown",
+    "CohortMetric",
     "Exclusion",
     "Filter",
     "FlowStep",
@@ -45,6 +50,7 @@ __all__ = [
     "Project",
     "Session",
     "Target",
+    "TimeComparison",
     "Workspace",
     "WorkspaceRef",
     "resolve_session",

@@ -2,13 +2,13 @@
 ``HoldingConstant``, ``RetentionEvent``, ``FlowStep`` and the bookmark params the seeds' ``build_*`` methods make.
 
 The shapes follow the recorded ``expect.output`` of the wire vectors (``tests/unit/test_client_builders.py`` checks
-them). Not here yet: custom properties (``CustomPropertyRef``, ``InlineCustomProperty``), ``CohortMetric``,
-``CohortBreakdown``, ``FrequencyBreakdown``/``FrequencyFilter``, ``TimeComparison``, ``CohortDefinition`` and
-flow-step filters.
+them). Not here yet: custom properties (``CustomPropertyRef``, ``InlineCustomProperty``), inline cohort definitions
+(``CohortDefinition``), ``FrequencyBreakdown``/``FrequencyFilter`` and flow-step filters.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -187,6 +187,71 @@ class FlowStep:
     filters_combinator: str = "all"
 
 
+@dataclass(frozen=True)
+class CohortMetric:
+    """Unique users of a saved cohort over time (a show clause of type ``cohort``)."""
+
+    cohort: int
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class CohortBreakdown:
+    """Segments by membership of a saved cohort ("Name" and, with ``include_negated``, "Not In Name")."""
+
+    cohort: int
+    name: str | None = None
+    include_negated: bool = True
+
+
+@dataclass(frozen=True)
+class TimeComparison:
+    """Compare with an earlier period: ``relative`` with a ``unit``, or ``absolute-start``/``absolute-end`` with a
+    ``date``."""
+
+    type: str
+    unit: str | None = None
+    date: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in ("relative", "absolute-start", "absolute-end"):
+            _fail("TC0_INVALID_TYPE", f"time comparison type must be relative, absolute-start or absolute-end, "
+                  f"not {self.type!r}")
+        if self.type == "relative":
+            if self.unit is None:
+                _fail("TC1_REQUIRES_UNIT", "a relative time comparison needs a unit")
+            if self.unit not in ("day", "week", "month", "quarter", "year"):
+                _fail("TC1B_INVALID_UNIT", f"unit must be day, week, month, quarter or year, not {self.unit!r}")
+            if self.date is not None:
+                _fail("TC1_REJECTS_DATE", "a relative time comparison takes no date")
+        else:
+            if self.date is None:
+                _fail("TC2_REQUIRES_DATE", f"an {self.type} time comparison needs a date")
+            if self.unit is not None:
+                _fail("TC2_REJECTS_UNIT", f"an {self.type} time comparison takes no unit")
+            if not _DATE.match(str(self.date)):
+                _fail("TC3_DATE_FORMAT", f"date must be YYYY-MM-DD, not {self.date!r}")
+            try:
+                date.fromisoformat(str(self.date))
+            except ValueError:
+                _fail("TC3B_DATE_INVALID", f"{self.date!r} is not a calendar date")
+
+    @classmethod
+    def relative(cls, unit: str) -> TimeComparison:
+        return cls("relative", unit=unit)
+
+    @classmethod
+    def absolute_start(cls, date: str) -> TimeComparison:
+        return cls("absolute-start", date=date)
+
+    @classmethod
+    def absolute_end(cls, date: str) -> TimeComparison:
+        return cls("absolute-end", date=date)
+
+    def entry(self) -> dict[str, str]:
+        return {"type": self.type, "value": str(self.unit if self.type == "relative" else self.date)}
+
+
 # ------------------------------------------------------------------------------------------------- shared pieces
 
 
@@ -225,9 +290,13 @@ def filter_section(where: Filter | list[Filter] | None) -> list[dict[str, Any]]:
     return [f.entry() for f in items]
 
 
-def group_section(group_by: str | GroupBy | list[str | GroupBy] | None) -> list[dict[str, Any]]:
+GroupSpec = str | GroupBy | CohortBreakdown | list[str | GroupBy | CohortBreakdown] | None
+
+
+def group_section(group_by: GroupSpec, data_group_id: int | None = None) -> list[dict[str, Any]]:
     if group_by is None:
         return []
+    dgid = str(data_group_id) if data_group_id is not None else None
     items = group_by if isinstance(group_by, list | tuple) else [group_by]
     out: list[dict[str, Any]] = []
     for g in items:
@@ -245,8 +314,17 @@ def group_section(group_by: str | GroupBy | list[str | GroupBy] | None) -> list[
                     bucket["max"] = g.bucket_max
                 entry["customBucket"] = bucket
             out.append(entry)
+        elif isinstance(g, CohortBreakdown):
+            name = g.name or ""
+            base = {"name": name, "negated": False, "data_group_id": dgid, "id": g.cohort, "groups": []}
+            cohorts = [base] + ([{**base, "negated": True}] if g.include_negated else [])
+            labels = [name] + ([f"Not In {name}"] if g.include_negated else [])
+            out.append({"value": labels, "resourceType": "events", "profileType": None, "search": "",
+                        "dataGroupId": dgid, "propertyType": None, "typeCast": None, "cohorts": cohorts,
+                        "isHidden": False})
         else:
-            _fail("group_by_type", f"group_by takes property names or GroupBy, not {type(g).__name__}")
+            _fail("group_by_type", f"group_by takes property names, GroupBy or CohortBreakdown, not "
+                  f"{type(g).__name__}")
     return out
 
 
@@ -272,21 +350,26 @@ def _check_math(math: str, prop: str | None, where: str) -> None:
 # ----------------------------------------------------------------------------------------------------- insights
 
 
-def build_params(events: str | Metric | Formula | list[str | Metric | Formula], *, from_date: str | None = None,
+EventSpec = str | Metric | CohortMetric | Formula
+
+
+def build_params(events: EventSpec | list[EventSpec], *, from_date: str | None = None,
                  to_date: str | None = None, last: int = 30, unit: str = "day", math: str = "total",
                  math_property: str | None = None, per_user: str | None = None,
-                 percentile_value: float | None = None, group_by: str | GroupBy | list[str | GroupBy] | None = None,
+                 percentile_value: float | None = None, group_by: GroupSpec = None,
                  where: Filter | list[Filter] | None = None, formula: str | None = None,
                  formula_label: str | None = None, rolling: int | None = None, cumulative: bool = False,
-                 mode: str = "timeseries") -> dict[str, Any]:
+                 mode: str = "timeseries", time_comparison: TimeComparison | None = None,
+                 data_group_id: int | None = None) -> dict[str, Any]:
     items = list(events) if isinstance(events, list | tuple) else [events]
     formulas = [i for i in items if isinstance(i, Formula)]
     metrics = [i for i in items if not isinstance(i, Formula)]
     if not metrics:
         _fail("events_required", "events must name at least one event or Metric")
     for m in metrics:
-        if not isinstance(m, str | Metric):
-            _fail("events_type", f"events takes event names, Metric or Formula, not {type(m).__name__}")
+        if not isinstance(m, str | Metric | CohortMetric):
+            _fail("events_type", f"events takes event names, Metric, CohortMetric or Formula, not "
+                  f"{type(m).__name__}")
         if isinstance(m, str) and not m.strip():
             _fail("event_name", "event names must not be empty")
     if formula is not None:
@@ -303,6 +386,13 @@ def build_params(events: str | Metric | Formula | list[str | Metric | Formula], 
     hidden = bool(formulas)
     show: list[dict[str, Any]] = []
     for m in metrics:
+        if isinstance(m, CohortMetric):
+            show.append({"type": "metric", "behavior": {
+                "type": "cohort", "name": m.name or "", "resourceType": "cohorts", "dataGroupId": None,
+                "dataset": "$mixpanel", "filtersDeterminer": "all", "filters": [], "id": m.cohort},
+                "measurement": {"math": "unique", "property": None, "perUserAggregation": None},
+                "isHidden": hidden})
+            continue
         if isinstance(m, str):
             _check_math(math, math_property, m)
             behavior: dict[str, Any] = {"type": "event", "name": m, "resourceType": "events",
@@ -330,9 +420,13 @@ def build_params(events: str | Metric | Formula | list[str | Metric | Formula], 
         display["rollingWindowSize"] = rolling
     elif cumulative:
         display["analysis"] = "cumulative"
-    return {"sections": {"show": show, "time": time_section(from_date, to_date, last, unit),
-                         "filter": filter_section(where), "group": group_section(group_by)},
-            "displayOptions": display}
+    if time_comparison is not None:
+        display["timeComparison"] = time_comparison.entry()
+    sections: dict[str, Any] = {"show": show, "time": time_section(from_date, to_date, last, unit),
+                                "filter": filter_section(where), "group": group_section(group_by, data_group_id)}
+    if data_group_id is not None:
+        sections["globalDataGroupId"] = str(data_group_id)
+    return {"sections": sections, "displayOptions": display}
 
 
 # ------------------------------------------------------------------------------------------------------ funnels
@@ -342,10 +436,12 @@ def build_funnel_params(steps: list[str | FunnelStep], *, conversion_window: int
                         conversion_window_unit: str = "day", order: str = "loose", from_date: str | None = None,
                         to_date: str | None = None, last: int = 30, unit: str = "day",
                         math: str = "conversion_rate_unique", math_property: str | None = None,
-                        group_by: str | GroupBy | list[str | GroupBy] | None = None,
+                        group_by: GroupSpec = None,
                         where: Filter | list[Filter] | None = None, exclusions: list[str | Exclusion] | None = None,
                         holding_constant: str | HoldingConstant | list[str | HoldingConstant] | None = None,
-                        mode: str = "steps", reentry_mode: str | None = None) -> dict[str, Any]:
+                        mode: str = "steps", reentry_mode: str | None = None,
+                        time_comparison: TimeComparison | None = None,
+                        data_group_id: int | None = None) -> dict[str, Any]:
     items = [FunnelStep(s) if isinstance(s, str) else s for s in steps]
     if len(items) < 2:
         _fail("funnel_min_steps", "a funnel needs at least two steps")
@@ -383,10 +479,24 @@ def build_funnel_params(steps: list[str | FunnelStep], *, conversion_window: int
         behavior["funnelReentryMode"] = reentry_mode
     measurement = {"math": math, "property": {"name": math_property, "type": "number", "resourceType": "events"}
                    if math_property else None, "stepIndex": None}
-    return {"sections": {"show": [{"type": "metric", "behavior": behavior, "measurement": measurement}],
-                         "time": time_section(from_date, to_date, last, unit), "filter": filter_section(where),
-                         "group": group_section(group_by), "formula": []},
-            "displayOptions": {"chartType": {"steps": "funnel-steps", "trends": "line", "table": "table"}[mode]}}
+    return _assemble({"type": "metric", "behavior": behavior, "measurement": measurement}, from_date, to_date, last,
+                     unit, where, group_by, time_comparison, data_group_id,
+                     {"steps": "funnel-steps", "trends": "line", "table": "table"}[mode])
+
+
+def _assemble(show: dict[str, Any], from_date: str | None, to_date: str | None, last: int, unit: str,
+              where: Filter | list[Filter] | None, group_by: GroupSpec, time_comparison: TimeComparison | None,
+              data_group_id: int | None, chart: str) -> dict[str, Any]:
+    """The funnel and retention skeleton: one show clause, an empty formula list."""
+    sections: dict[str, Any] = {"show": [show], "time": time_section(from_date, to_date, last, unit),
+                                "filter": filter_section(where), "group": group_section(group_by, data_group_id),
+                                "formula": []}
+    if data_group_id is not None:
+        sections["globalDataGroupId"] = str(data_group_id)
+    display: dict[str, Any] = {"chartType": chart}
+    if time_comparison is not None:
+        display["timeComparison"] = time_comparison.entry()
+    return {"sections": sections, "displayOptions": display}
 
 
 # ---------------------------------------------------------------------------------------------------- retention
@@ -404,9 +514,11 @@ def build_retention_params(born_event: str | RetentionEvent, return_event: str |
                            retention_unit: str = "week", alignment: str = "birth",
                            bucket_sizes: list[int] | None = None, from_date: str | None = None,
                            to_date: str | None = None, last: int = 30, unit: str = "day",
-                           math: str = "retention_rate", group_by: str | GroupBy | list[str | GroupBy] | None = None,
+                           math: str = "retention_rate", group_by: GroupSpec = None,
                            where: Filter | list[Filter] | None = None, mode: str = "curve",
-                           unbounded_mode: str | None = None, retention_cumulative: bool = False) -> dict[str, Any]:
+                           unbounded_mode: str | None = None, retention_cumulative: bool = False,
+                           time_comparison: TimeComparison | None = None,
+                           data_group_id: int | None = None) -> dict[str, Any]:
     born = RetentionEvent(born_event) if isinstance(born_event, str) else born_event
     ret_raw = return_event if return_event is not None else born
     ret = RetentionEvent(ret_raw) if isinstance(ret_raw, str) else ret_raw
@@ -429,11 +541,10 @@ def build_retention_params(born_event: str | RetentionEvent, return_event: str |
     measurement: dict[str, Any] = {"math": math}
     if retention_cumulative:
         measurement["retentionCumulative"] = True
-    return {"sections": {"show": [{"type": "metric", "behavior": behavior, "measurement": measurement}],
-                         "time": time_section(from_date, to_date, last, unit), "filter": filter_section(where),
-                         "group": group_section(group_by), "formula": []},
-            "displayOptions": {"chartType": {"curve": "retention-curve", "trends": "line", "table": "table"}[mode]},
-            "sorting": RETENTION_SORTING, "columnWidths": {"bar": {}}}
+    params = _assemble({"type": "metric", "behavior": behavior, "measurement": measurement}, from_date, to_date,
+                       last, unit, where, group_by, time_comparison, data_group_id,
+                       {"curve": "retention-curve", "trends": "line", "table": "table"}[mode])
+    return {**params, "sorting": copy.deepcopy(RETENTION_SORTING), "columnWidths": {"bar": {}}}
 
 
 # -------------------------------------------------------------------------------------------------------- flows
