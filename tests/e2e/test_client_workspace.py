@@ -48,7 +48,8 @@ def loaded(server: ServerProcess, client: httpx.Client) -> Loaded:
                 t = int((base + timedelta(days=day, hours=user % 12, minutes=k)).timestamp())
                 events.append({"event": name, "properties": {
                     "time": t, "distinct_id": f"u{user}", "$insert_id": f"{user}-{day}-{k}",
-                    "plan": ("free", "pro", "team")[user % 3], "price": user + day}})
+                    "plan": ("free", "pro", "team")[user % 3], "price": user + day,
+                    "cart": {"items": user % 4, "coupon": user % 2 == 0, "sku": f"s{user % 3}"}}})
     import_all(client, creds, events)
     return Loaded(creds, events, base.date().isoformat(), (base + timedelta(days=4)).date().isoformat())
 
@@ -89,6 +90,9 @@ def test_discovery(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> No
     assert ws.events() == sorted(EVENTS)
     assert "plan" in ws.properties("Purchase")
     assert set(ws.property_values("plan", event="Purchase")) == {"free", "pro", "team"}
+    subs = {s.name: s for s in ws.subproperties("cart", event="Purchase")}
+    assert {k: v.type for k, v in subs.items()} == {"items": "number", "coupon": "boolean", "sku": "string"}
+    assert set(subs["sku"].sample_values) <= {"s0", "s1", "s2"}
     assert ws.funnels() == []
     assert ws.cohorts() == []
     assert ws.list_bookmarks() == []

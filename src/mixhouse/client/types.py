@@ -100,6 +100,12 @@ class BookmarkInfo(Model):
     creator_name: str | None = None
 
 
+class SubPropertyInfo(Model):
+    name: str
+    type: str
+    sample_values: tuple[Any, ...] = ()
+
+
 class PublicWorkspace(Model):
     id: int
     name: str

@@ -65,7 +65,7 @@ NOT_SUPPORTED: dict[str, str] = {
 #: Seed methods this client does not implement yet although the server answers them (typed query builders).
 NOT_IMPLEMENTED_YET: dict[str, str] = {
     name: "typed query builders (issue 6, next slice)"
-    for name in ("query_user", "build_user_params", "run_user_params", "subproperties")
+    for name in ("query_user", "build_user_params", "run_user_params")
 }
 
 
@@ -269,6 +269,33 @@ class Workspace:
         body = self._api.request("GET", "query", "/events/properties/values",
                                  params={"name": property_name, "limit": limit, "event": event})
         return [str(v) for v in body or []]
+
+    def subproperties(self, property_name: str, *, event: str | None = None,
+                      sample_size: int = 50) -> list[t.SubPropertyInfo]:
+        """Keys of an object-valued (or list-of-objects) property, typed from a sample of its values."""
+        rows: list[dict[str, Any]] = []
+        for raw in self.property_values(property_name, event=event, limit=sample_size):
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                continue
+            items = parsed if isinstance(parsed, list) else [parsed]
+            rows.extend(item for item in items if isinstance(item, dict))
+        values: dict[str, list[Any]] = {}
+        for row in rows:
+            for key, value in row.items():
+                if value is not None and not isinstance(value, dict | list):
+                    values.setdefault(key, []).append(value)
+        out = []
+        for key in sorted(values):
+            samples: list[Any] = []
+            for value in values[key]:
+                if value not in samples:
+                    samples.append(value)
+                if len(samples) == 5:
+                    break
+            out.append(t.SubPropertyInfo(name=key, type=_scalar_type(values[key]), sample_values=tuple(samples)))
+        return out
 
     def funnels(self) -> list[t.FunnelInfo]:
         body = self._api.request("GET", "query", "/funnels/list")
@@ -921,6 +948,24 @@ class Workspace:
     def test_webhook(self, params: t.WebhookTestParams | dict[str, Any]) -> t.WebhookTestResult:
         return _validate(t.WebhookTestResult, self._app("POST", "webhooks/test/", json=_body(params)),
                          "test_webhook")
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+\-]\d{2}:?\d{2})?)?$")
+
+
+def _scalar_type(values: list[Any]) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "boolean"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "number"
+    if all(isinstance(v, str) and _ISO_DATE.match(v) for v in values):
+        try:
+            for v in values:
+                datetime.fromisoformat(v.replace("Z", "+00:00"))
+            return "datetime"
+        except ValueError:
+            return "string"
+    return "string"
 
 
 def _error_of(body: Any) -> str:
