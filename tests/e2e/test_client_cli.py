@@ -94,13 +94,22 @@ def test_entities(server: ServerProcess, project: Any, tmp_path: Path) -> None:
     flag = _ok(mp(env, "flags", "create", "--name", "New nav", "--key", "new_nav"))
     assert [f["key"] for f in _ok(mp(env, "flags", "list"))] == ["new_nav"]
     assert _ok(mp(env, "flags", "get", str(flag["id"])))["name"] == "New nav"
+    assert _ok(mp(env, "flags", "update", str(flag["id"]), "--status", "enabled"))["status"] == "enabled"
+    assert _ok(mp(env, "flags", "duplicate", str(flag["id"])))["key"] == "new_nav_copy"
+    tag = _ok(mp(env, "annotations", "tags", "create", "--name", "ops"))
+    assert [t["name"] for t in _ok(mp(env, "annotations", "tags", "list"))] == ["ops"]
+    assert _ok(mp(env, "webhooks", "list")) == []
+    hook = _ok(mp(env, "webhooks", "create", "--name", "h", "--url", "https://example.invalid/x"))
+    assert _ok(mp(env, "webhooks", "update", str(hook["id"]), "--name", "h2"))["name"] == "h2"
+    assert tag["id"]
     note = _ok(mp(env, "annotations", "create", "--date", start, "--description", "launch"))
     assert [a["id"] for a in _ok(mp(env, "annotations", "list"))] == [note["id"]]
-    assert _ok(mp(env, "webhooks", "list")) == []
     exp = _ok(mp(env, "experiments", "create", "--name", "Exp"))
     assert _ok(mp(env, "experiments", "launch", str(exp["id"])))["status"] == "active"
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     assert _ok(mp(env, "experiments", "conclude", str(exp["id"]), "--end-date", tomorrow))["status"] == "concluded"
+    assert mp(env, "reports", "bulk-delete", "--ids", str(report["id"])).returncode == 0
+    assert _ok(mp(env, "reports", "list")) == []
     done = mp(env, "dashboards", "delete", str(dash["id"]))
     assert done.returncode == 0, done.stderr
     missing = mp(env, "dashboards", "get", str(dash["id"]))

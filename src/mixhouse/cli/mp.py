@@ -116,6 +116,26 @@ def _ws(ctx: typer.Context) -> Any:
                      target=opts.get("target"), _entry="cli")
 
 
+class _Busy:
+    """A spinner on stderr while a request runs (only on a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._status: Any = None
+
+    def __enter__(self) -> _Busy:
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(self.label)
+            self._status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)
+
+
 def _json_arg(value: str | None, name: str) -> Any:
     if value is None:
         return None
@@ -445,7 +465,7 @@ def query_segmentation(ctx: typer.Context, event: Annotated[str, typer.Option("-
                        where: Annotated[str | None, typer.Option("--where", "-w")] = None,
                        fmt: Format = JSON) -> None:
     """Event counts over time, optionally segmented by a property."""
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.segmentation(event, from_date=from_date, to_date=to_date, on=_on(on), unit=unit, where=where),
                 fmt)
 
@@ -463,7 +483,7 @@ def query_funnel(ctx: typer.Context, funnel_id: Annotated[int, typer.Argument()]
                  to_date: ToDate, unit: Annotated[str | None, typer.Option("--unit", "-u")] = None,
                  on: Annotated[str | None, typer.Option("--on", "-o")] = None, fmt: Format = JSON) -> None:
     """A saved funnel's steps."""
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.funnel(funnel_id, from_date=from_date, to_date=to_date, unit=unit, on=_on(on)), fmt)
 
 
@@ -477,7 +497,7 @@ def query_retention(ctx: typer.Context, born: Annotated[str, typer.Option("--bor
                     intervals: Annotated[int, typer.Option("--intervals", "-n")] = 10,
                     unit: Annotated[str, typer.Option("--unit", "-u")] = "day", fmt: Format = JSON) -> None:
     """Birth retention cohorts."""
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.retention(born_event=born, return_event=return_event, from_date=from_date, to_date=to_date,
                              born_where=born_where, return_where=return_where, interval=interval,
                              interval_count=intervals, unit=unit), fmt)
@@ -492,7 +512,7 @@ def query_event_counts(ctx: typer.Context, events: Annotated[str, typer.Option("
                        unit: Annotated[str, typer.Option("--unit", "-u")] = "day", fmt: Format = JSON) -> None:
     """Counts of several events over time."""
     names = [e.strip() for e in events.split(",") if e.strip()]
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.event_counts(names, from_date=from_date, to_date=to_date, type=type_, unit=unit), fmt)
 
 
@@ -505,7 +525,7 @@ def query_property_counts(ctx: typer.Context, event: Annotated[str, typer.Option
                           limit: Annotated[int | None, typer.Option("--limit", "-l")] = None,
                           fmt: Format = JSON) -> None:
     """Counts of an event per value of a property."""
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.property_counts(event, property_name, from_date=from_date, to_date=to_date, type=type_,
                                    unit=unit, limit=limit), fmt)
 
@@ -519,7 +539,7 @@ def query_frequency(ctx: typer.Context, from_date: FromDate, to_date: ToDate,
                     where: Annotated[str | None, typer.Option("--where", "-w")] = None,
                     fmt: Format = JSON) -> None:
     """How often users do an event."""
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.frequency(from_date=from_date, to_date=to_date, unit=unit, addiction_unit=addiction_unit,
                              event=event, where=where), fmt)
 
@@ -529,7 +549,7 @@ def _numeric(kind: str) -> Callable[..., None]:
                 on: Annotated[str, typer.Option("--on", "-o")], from_date: FromDate, to_date: ToDate,
                 unit: Annotated[str, typer.Option("--unit", "-u")] = "day",
                 where: Annotated[str | None, typer.Option("--where", "-w")] = None, fmt: Format = JSON) -> None:
-        with _ws(ctx) as ws:
+        with _ws(ctx) as ws, _Busy("Querying..."):
             method = getattr(ws, f"segmentation_{kind}")
             _result(method(event, from_date=from_date, to_date=to_date, on=_on(on), unit=unit, where=where), fmt)
 
@@ -549,7 +569,7 @@ def query_saved_report(ctx: typer.Context, bookmark_id: Annotated[int, typer.Arg
                        type_: Annotated[str, typer.Option("--type", "-t")] = "insights",
                        fmt: Format = JSON) -> None:
     """Run a saved report."""
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.query_saved_report(bookmark_id, bookmark_type=type_), fmt)
 
 
@@ -557,7 +577,7 @@ def query_saved_report(ctx: typer.Context, bookmark_id: Annotated[int, typer.Arg
 @handled
 def query_flows(ctx: typer.Context, bookmark_id: Annotated[int, typer.Argument()], fmt: Format = JSON) -> None:
     """Run a saved flows report."""
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.query_saved_flows(bookmark_id), fmt)
 
 
@@ -570,7 +590,7 @@ def query_activity_feed(ctx: typer.Context, users: Annotated[str, typer.Option("
                         limit: Annotated[int | None, typer.Option("--limit")] = None,
                         fmt: Format = JSON) -> None:
     """Events of some users, newest first."""
-    with _ws(ctx) as ws:
+    with _ws(ctx) as ws, _Busy("Querying..."):
         _result(ws.activity_feed([u.strip() for u in users.split(",") if u.strip()], from_date=from_date,
                                  to_date=to_date, limit=limit), fmt)
 
@@ -1041,6 +1061,179 @@ def webhooks_delete(ctx: typer.Context, webhook_id: Annotated[str, typer.Argumen
     with _ws(ctx) as ws:
         ws.delete_webhook(webhook_id)
     typer.echo(f"Deleted webhook {webhook_id}", err=True)
+
+
+# ----------------------------------------------------------------------------------------------- more commands
+@inspect_app.command("subproperties")
+@handled
+def inspect_subproperties(ctx: typer.Context, property_name: Annotated[str, typer.Option("--property", "-p")],
+                          event: Annotated[str | None, typer.Option("--event", "-e")] = None,
+                          sample_size: Annotated[int, typer.Option("--sample-size", "-s")] = 50,
+                          fmt: Format = JSON) -> None:
+    """Keys of an object-valued property."""
+    with _ws(ctx) as ws:
+        emit(ws.subproperties(property_name, event=event, sample_size=sample_size), fmt)
+
+
+def _bulk_delete(app_: typer.Typer, method: str, what: str) -> None:
+    def command(ctx: typer.Context, ids: Annotated[str, typer.Option("--ids", help="Comma-separated ids.")]) -> None:
+        wanted = _ids(ids) or []
+        with _ws(ctx) as ws:
+            getattr(ws, method)(wanted)
+        typer.echo(f"Deleted {len(wanted)} {what}", err=True)
+
+    command.__doc__ = f"Delete several {what} at once."
+    app_.command("bulk-delete")(handled(command))
+
+
+_bulk_delete(dashboards_app, "bulk_delete_dashboards", "dashboards")
+_bulk_delete(reports_app, "bulk_delete_bookmarks", "reports")
+_bulk_delete(cohorts_app, "bulk_delete_cohorts", "cohorts")
+
+
+@flags_app.command("update")
+@handled
+def flags_update(ctx: typer.Context, flag_id: Annotated[str, typer.Argument()],
+                 name: Annotated[str | None, typer.Option("--name")] = None,
+                 key: Annotated[str | None, typer.Option("--key")] = None,
+                 status: Annotated[str | None, typer.Option("--status")] = None,
+                 ruleset: Annotated[str | None, typer.Option("--ruleset", help="JSON or @file.")] = None,
+                 description: Annotated[str | None, typer.Option("--description")] = None,
+                 fmt: Format = JSON) -> None:
+    """Replace a flag (unspecified fields keep their current values)."""
+    from mixhouse.client.types import UpdateFeatureFlagParams
+
+    with _ws(ctx) as ws:
+        current = ws.get_feature_flag(flag_id)
+        params = UpdateFeatureFlagParams.model_validate({
+            "name": name or current.name, "key": key or current.key, "status": status or current.status,
+            "ruleset": _json_arg(ruleset, "--ruleset") if ruleset else (current.ruleset or {}),
+            "description": description if description is not None else current.description,
+            "tags": current.tags or [], "context": current.context or "distinct_id",
+            "serving_method": current.serving_method or "client"})
+        emit(ws.update_feature_flag(flag_id, params), fmt)
+
+
+@flags_app.command("duplicate")
+@handled
+def flags_duplicate(ctx: typer.Context, flag_id: Annotated[str, typer.Argument()], fmt: Format = JSON) -> None:
+    """Copy a flag (disabled)."""
+    with _ws(ctx) as ws:
+        emit(ws.duplicate_feature_flag(flag_id), fmt)
+
+
+@flags_app.command("set-test-users")
+@handled
+def flags_set_test_users(ctx: typer.Context, flag_id: Annotated[str, typer.Argument()],
+                         users: Annotated[str, typer.Option("--users", help='JSON {"variant": "distinct_id"}.')]
+                         ) -> None:
+    """Pin test users to variants."""
+    with _ws(ctx) as ws:
+        ws.set_flag_test_users(flag_id, {"users": _json_arg(users, "--users")})
+    typer.echo(f"Set test users of flag {flag_id}", err=True)
+
+
+@experiments_app.command("archive")
+@handled
+def experiments_archive(ctx: typer.Context, experiment_id: Annotated[str, typer.Argument()]) -> None:
+    """Archive an experiment."""
+    with _ws(ctx) as ws:
+        ws.archive_experiment(experiment_id)
+    typer.echo(f"Archived experiment {experiment_id}", err=True)
+
+
+@experiments_app.command("restore")
+@handled
+def experiments_restore(ctx: typer.Context, experiment_id: Annotated[str, typer.Argument()],
+                        fmt: Format = JSON) -> None:
+    """Restore an archived experiment."""
+    with _ws(ctx) as ws:
+        emit(ws.restore_experiment(experiment_id), fmt)
+
+
+@experiments_app.command("duplicate")
+@handled
+def experiments_duplicate(ctx: typer.Context, experiment_id: Annotated[str, typer.Argument()],
+                          name: Annotated[str, typer.Option("--name")], fmt: Format = JSON) -> None:
+    """Copy an experiment as a new draft."""
+    with _ws(ctx) as ws:
+        emit(ws.duplicate_experiment(experiment_id, {"name": name}), fmt)
+
+
+@experiments_app.command("erf")
+@handled
+def experiments_erf(ctx: typer.Context, fmt: Format = JSON) -> None:
+    """Experiments in the experiment-results format."""
+    with _ws(ctx) as ws:
+        emit(ws.list_erf_experiments(), fmt)
+
+
+@annotations_app.command("get")
+@handled
+def annotations_get(ctx: typer.Context, annotation_id: Annotated[int, typer.Argument()],
+                    fmt: Format = JSON) -> None:
+    """Show an annotation."""
+    with _ws(ctx) as ws:
+        emit(ws.get_annotation(annotation_id), fmt)
+
+
+@annotations_app.command("update")
+@handled
+def annotations_update(ctx: typer.Context, annotation_id: Annotated[int, typer.Argument()],
+                       description: Annotated[str | None, typer.Option("--description")] = None,
+                       tags: Annotated[str | None, typer.Option("--tags")] = None, fmt: Format = JSON) -> None:
+    """Change an annotation."""
+    from mixhouse.client.types import UpdateAnnotationParams
+
+    with _ws(ctx) as ws:
+        emit(ws.update_annotation(annotation_id, UpdateAnnotationParams(description=description,
+                                                                        tags=_ids(tags))), fmt)
+
+
+annotation_tags_app = typer.Typer(help="Annotation tags.", no_args_is_help=True)
+annotations_app.add_typer(annotation_tags_app, name="tags")
+
+
+@annotation_tags_app.command("list")
+@handled
+def annotation_tags_list(ctx: typer.Context, fmt: Format = JSON) -> None:
+    """List annotation tags."""
+    with _ws(ctx) as ws:
+        emit(ws.list_annotation_tags(), fmt)
+
+
+@annotation_tags_app.command("create")
+@handled
+def annotation_tags_create(ctx: typer.Context, name: Annotated[str, typer.Option("--name")],
+                           fmt: Format = JSON) -> None:
+    """Create an annotation tag."""
+    with _ws(ctx) as ws:
+        emit(ws.create_annotation_tag({"name": name}), fmt)
+
+
+@webhooks_app.command("update")
+@handled
+def webhooks_update(ctx: typer.Context, webhook_id: Annotated[str, typer.Argument()],
+                    name: Annotated[str | None, typer.Option("--name")] = None,
+                    url: Annotated[str | None, typer.Option("--url")] = None,
+                    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
+                    fmt: Format = JSON) -> None:
+    """Change a webhook."""
+    from mixhouse.client.types import UpdateWebhookParams
+
+    with _ws(ctx) as ws:
+        emit(ws.update_webhook(webhook_id, UpdateWebhookParams(name=name, url=url, is_enabled=enabled)), fmt)
+
+
+@webhooks_app.command("test")
+@handled
+def webhooks_test(ctx: typer.Context, url: Annotated[str, typer.Option("--url")],
+                  name: Annotated[str | None, typer.Option("--name")] = None, fmt: Format = JSON) -> None:
+    """Send a test message to a URL."""
+    from mixhouse.client.types import WebhookTestParams
+
+    with _ws(ctx) as ws:
+        emit(ws.test_webhook(WebhookTestParams(url=url, name=name)), fmt)
 
 
 # ------------------------------------------------------------------------------------------------------- alerts
