@@ -469,3 +469,27 @@ def test_typed_queries(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -
     assert compared.raw["time_comparison"]["series"] and compared.raw["meta"]["liftComparison"]
     with pytest.raises(mp.BookmarkValidationError, match="needs a property"):
         ws.query("Purchase", math="average")
+
+
+def test_query_user(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> None:
+    updates = [{"$token": loaded.creds.token, "$distinct_id": f"q{i}",
+                "$set": {"tier": ("gold", "silver")[i % 2], "ltv": i * 10}} for i in range(6)]
+    assert client.post("/engage", json=updates).text == "1"
+    deadline = time.time() + 10
+    gold: Any = None
+    while time.time() < deadline:
+        gold = ws.query_user(mode="profiles", where=mp.Filter.equals("tier", "gold"), limit=None,
+                             sort_by="ltv", sort_order="ascending", properties=["ltv", "tier"])
+        if gold.total == 3:
+            break
+        time.sleep(0.3)
+    assert [p["distinct_id"] for p in gold.profiles] == ["q0", "q2", "q4"]
+    assert [p["properties"]["ltv"] for p in gold.profiles] == [0, 20, 40]
+    assert list(gold.df["distinct_id"]) == ["q0", "q2", "q4"]
+    one = ws.query_user(mode="profiles", where='properties["ltv"] >= 30')
+    assert one.total == 1  # limit=1 by default, as in the seeds
+    rich = ws.query_user(mode="profiles", where=[mp.Filter.at_least("ltv", 30), mp.Filter.is_set("tier")],
+                         limit=10)
+    assert sorted(p["distinct_id"] for p in rich.profiles) == ["q3", "q4", "q5"]
+    with pytest.raises(mp.NotSupportedError, match="engage/stats"):
+        ws.query_user()  # aggregate mode (the default) needs /engage/stats

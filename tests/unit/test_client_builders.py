@@ -22,6 +22,7 @@ BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "workspace.build_funnel_params": b.build_funnel_params,
     "workspace.build_retention_params": b.build_retention_params,
     "workspace.build_flow_params": b.build_flow_params,
+    "workspace.build_user_params": b.build_user_params,
 }
 TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     b.Filter, b.Metric, b.GroupBy, b.Formula, b.FunnelStep, b.Exclusion, b.HoldingConstant, b.RetentionEvent,

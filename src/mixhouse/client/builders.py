@@ -585,3 +585,123 @@ def build_flow_params(event: str | FlowStep | list[str | FlowStep], *, forward: 
             "conversion_window": {"unit": conversion_window_unit, "value": conversion_window},
             "anchor_position": 1, "collapse_repeated": collapse_repeated, "show_custom_events": True,
             "hidden_events": hidden_events or [], "exclusions": []}
+
+
+# --------------------------------------------------------------------------------------------------------- users
+
+
+def _selector_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _fail("U_FILTER", f"a selector value must be a string or a number, not {value!r}")
+    return str(value)
+
+
+def _selector_prop(name: str) -> str:
+    return 'properties["' + name.replace("\\", "\\\\").replace('"', '\\"') + '"]'
+
+
+def filter_to_selector(f: Filter) -> str:
+    """An engage ``where`` selector expression for one filter."""
+    prop, op, value = _selector_prop(f._property), f._operator, f._value
+    if op in ("equals", "does not equal"):
+        if not isinstance(value, list):
+            _fail("U_FILTER", f"{op} expects a list of values")
+        comparator, joiner = ("==", " or ") if op == "equals" else ("!=", " and ")
+        parts = [f"{prop} {comparator} {_selector_value(v)}" for v in value if isinstance(v, str | int | float)]
+        if not parts:
+            _fail("U_FILTER", f"{op} has no scalar values")
+        return f"({joiner.join(parts)})" if len(parts) > 1 and op == "equals" else joiner.join(parts)
+    simple = {"contains": "{v} in {p}", "does not contain": "not {v} in {p}", "is greater than": "{p} > {v}",
+              "is less than": "{p} < {v}", "is at least": "{p} >= {v}", "is at most": "{p} <= {v}"}
+    if op in simple:
+        return simple[op].format(p=prop, v=_selector_value(value))
+    if op in ("is between", "not between"):
+        if not isinstance(value, list) or len(value) != 2:
+            _fail("U_FILTER", f"{op} expects two values")
+        lo, hi = (_selector_value(v) for v in value)
+        return f"{prop} >= {lo} and {prop} <= {hi}" if op == "is between" else f"({prop} < {lo} or {prop} > {hi})"
+    named = {"is set": "defined({p})", "is not set": "not defined({p})", "true": "{p} == true",
+             "false": "{p} == false"}
+    if op in named:
+        return named[op].format(p=prop)
+    from mixhouse.errors import NotSupportedError
+
+    raise NotSupportedError(f"the {op!r} filter has no engage selector in this client yet",
+                            details={"method": "query_user"})
+
+
+def build_user_params(*, where: Filter | list[Filter] | str | None = None, cohort: int | None = None,
+                      properties: list[str] | None = None, sort_by: str | None = None,
+                      sort_order: str = "descending", search: str | None = None, distinct_id: str | None = None,
+                      distinct_ids: list[str] | None = None, group_id: str | None = None,
+                      as_of: str | int | None = None, mode: str = "aggregate", aggregate: str = "count",
+                      aggregate_property: str | None = None, percentile: float | None = None,
+                      include_all_users: bool = False, **_ignored: Any) -> dict[str, Any]:
+    """The engage params ``query_user`` sends (profiles mode: ``POST /engage``; aggregate: ``/engage/stats``)."""
+    if mode not in ("profiles", "aggregate"):
+        _fail("U_MODE", f"mode must be profiles or aggregate, not {mode!r}")
+    if sort_order not in ("ascending", "descending"):
+        _fail("U_SORT_ORDER", f"sort_order must be ascending or descending, not {sort_order!r}")
+    if distinct_id is not None and distinct_ids is not None:
+        _fail("U_DISTINCT_IDS", "pass distinct_id or distinct_ids, not both")
+    if aggregate not in ("count", "extremes", "percentile", "numeric_summary"):
+        _fail("U_AGGREGATE", f"aggregate must be count, extremes, percentile or numeric_summary, not {aggregate!r}")
+    if mode == "aggregate" and aggregate != "count" and not aggregate_property:
+        _fail("U_AGGREGATE_PROPERTY", f"aggregate {aggregate!r} needs aggregate_property")
+    if aggregate == "percentile" and percentile is None:
+        _fail("U_PERCENTILE", "aggregate 'percentile' needs percentile")
+    params: dict[str, Any] = {}
+    cohort_filter: Filter | None = None
+    if isinstance(where, str):
+        params["where"] = where
+    elif where is not None:
+        items = [where] if isinstance(where, Filter) else list(where)
+        plain = []
+        for f in items:
+            if not isinstance(f, Filter):
+                _fail("U9", f"where must be a Filter, list[Filter], str, or None (got {type(f).__name__})")
+            if f._property == "$cohorts" and isinstance(f._value, list) and f._value and \
+                    isinstance(f._value[0], dict):
+                cohort_filter = f
+            else:
+                plain.append(f)
+        if plain:
+            params["where"] = " and ".join(filter_to_selector(f) for f in plain)
+    import json
+
+    if cohort is not None:
+        params["filter_by_cohort"] = json.dumps({"id": cohort})
+    elif cohort_filter is not None:
+        inner = cohort_filter._value[0].get("cohort") or {}
+        if "id" not in inner:
+            _fail("U_COHORT", "Filter.in_cohort() needs a saved cohort id here")
+        params["filter_by_cohort"] = json.dumps({"id": inner["id"]})
+    if properties is not None:
+        params["output_properties"] = json.dumps(properties)
+    if sort_by is not None:
+        params["sort_key"] = _selector_prop(sort_by)
+        params["sort_order"] = sort_order
+    if as_of is not None:
+        if isinstance(as_of, str):
+            import calendar
+
+            params["as_of_timestamp"] = calendar.timegm(date.fromisoformat(as_of).timetuple())
+        else:
+            params["as_of_timestamp"] = as_of
+    if distinct_id is not None:
+        params["distinct_id"] = distinct_id
+    if distinct_ids is not None:
+        params["distinct_ids"] = json.dumps(distinct_ids)
+    if group_id is not None:
+        params["data_group_id"] = group_id
+    if search is not None:
+        params["search"] = search
+    if "filter_by_cohort" in params:
+        params["include_all_users"] = include_all_users
+    if mode == "aggregate":
+        prop = _selector_prop(aggregate_property or "")
+        params["action"] = {"count": "count()", "percentile": f"percentile({prop}, {percentile})"}.get(
+            aggregate, f"{aggregate}({prop})")
+    return params

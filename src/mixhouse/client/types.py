@@ -351,6 +351,23 @@ class QueryResult(Result):
         return SavedReportResult._frame_rows(self)  # type: ignore[arg-type]
 
 
+class UserQueryResult(Result):
+    """``query_user``: profiles (``{distinct_id, last_seen, properties}``) or an aggregate."""
+
+    mode: str = "profiles"
+    profiles: list[dict[str, Any]] = Field(default_factory=list)
+    total: int = 0
+    aggregate_data: Any = None
+    computed_at: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
+        if self.mode == "aggregate":
+            return [{"value": self.aggregate_data}], ["value"]
+        return [{"distinct_id": p.get("distinct_id"), "last_seen": p.get("last_seen"), **(p.get("properties") or {})}
+                for p in self.profiles], None
+
+
 class FunnelQueryResult(QueryResult):
     """A funnel answer from ``/insights`` (``query_funnel``)."""
 
