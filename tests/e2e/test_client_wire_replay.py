@@ -8,6 +8,7 @@ callbacks) are left out; the test says how many ran.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,8 +17,10 @@ import orjson
 import pytest
 
 import mixhouse as mp
+from mixhouse.client import builders
 from mixhouse.client import types as t
 from mixhouse.client.config import Account, Project, Session, WorkspaceRef
+from mixhouse.client.workspace import NOT_SUPPORTED, Workspace
 from mixhouse.errors import MixhouseError
 from tests.support.recorder import Recorder
 from tests.support.vectors import VECTORS, require_vectors
@@ -25,13 +28,28 @@ from tests.support.vectors import VECTORS, require_vectors
 Call = Callable[[mp.Workspace, dict[str, Any]], Any]
 
 
+def _plain(value: Any) -> Any:
+    """The recorder's encodings of plain values (``{"$type": "float", "value": "1.0"}``) as those values."""
+    if isinstance(value, dict):
+        if value.get("$type") == "float":
+            return float(value["value"])
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _model(value: Any) -> Any:
     """A recorded ``{"$type": "CreateBookmarkParams", ...}`` as this client's params model (or a plain dict)."""
+    value = _plain(value)
     if isinstance(value, dict) and "$type" in value:
         fields = {k: v for k, v in value.items() if k != "$type"}
         cls = getattr(t, value["$type"], None)
         if cls is not None:
             return cls.model_validate(fields)
+        builder_cls = getattr(builders, value["$type"], None)
+        if isinstance(builder_cls, type):
+            return builder_cls(**{k: _model(v) for k, v in fields.items()})
         return {k: v for k, v in fields.items() if v is not None}
     if isinstance(value, list):
         return [_model(v) for v in value]
@@ -195,6 +213,20 @@ CALLS: dict[str, Call] = {
     "api_client.delete_webhook": lambda ws, i: ws.delete_webhook(i["webhook_id"]),
     "api_client.test_webhook": lambda ws, i: ws.test_webhook(i["body"]),
 }
+
+def _workspace_call(name: str) -> Call:
+    """``workspace.NAME`` vectors: the Workspace method of that name with the recorded keyword arguments."""
+
+    def call(ws: mp.Workspace, i: dict[str, Any]) -> Any:
+        result = getattr(ws, name)(**{k: _model(v) for k, v in i.items()})
+        return list(result) if inspect.isgenerator(result) else result
+
+    return call
+
+
+for _name, _member in inspect.getmembers(Workspace, inspect.isfunction):
+    if not _name.startswith("_") and _name not in NOT_SUPPORTED:
+        CALLS.setdefault(f"workspace.{_name}", _workspace_call(_name))
 
 DATE_KEYS = ("from_date", "to_date")
 DROP_RESPONSE_HEADERS = {"content-type", "content-length", "content-encoding", "transfer-encoding"}

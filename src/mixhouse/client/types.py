@@ -570,6 +570,14 @@ class CreateBookmarkParams(Params):
     is_modification_restricted: bool | None = None
 
 
+class UpdateReportLinkParams(Params):
+    link_type: str = Field(alias="type")
+
+
+class UpdateTextCardParams(Params):
+    markdown: str
+
+
 class UpdateBookmarkParams(Params):
     name: str | None = None
     params: dict[str, Any] | None = None
