@@ -493,3 +493,21 @@ def test_query_user(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> N
     assert sorted(p["distinct_id"] for p in rich.profiles) == ["q3", "q4", "q5"]
     with pytest.raises(mp.NotSupportedError, match="engage/stats"):
         ws.query_user()  # aggregate mode (the default) needs /engage/stats
+
+
+def test_blueprints_and_rca(ws: mp.Workspace) -> None:
+    templates = {t.name: t for t in ws.list_blueprint_templates()}
+    assert {"product_analytics", "company_kpis", "conversion"} <= set(templates)
+    dash = ws.create_blueprint("product_analytics")
+    config = ws.get_blueprint_config(dash.id)
+    cards = config.model_dump()["cards"]
+    reports = [c for c in cards if c["type"] == "report"]
+    assert reports
+    keep = mp.BlueprintFinishParams(dashboard_id=dash.id, cards=[
+        mp.BlueprintCard(type="report", bookmark_id=reports[0]["bookmark_id"])])
+    finished = ws.finalize_blueprint(keep)
+    assert finished.id == dash.id
+    assert ws.bookmark_linked_dashboard_ids(reports[0]["bookmark_id"]) == [dash.id]
+    rca = ws.create_rca_dashboard(mp.CreateRcaDashboardParams(
+        rca_source_id=reports[0]["bookmark_id"], rca_source_data=mp.RcaSourceData(type="anomaly")))
+    assert rca.id != dash.id and ws.get_dashboard_erf(rca.id)["metrics"]

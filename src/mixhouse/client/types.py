@@ -570,6 +570,43 @@ class CreateBookmarkParams(Params):
     is_modification_restricted: bool | None = None
 
 
+class BlueprintTemplate(Model):
+    name: str | None = None
+    template_type: str | None = None
+    title_key: str | None = None
+    description_key: str | None = None
+    number_of_reports: int | None = None
+
+
+class BlueprintConfig(Model):
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class BlueprintCard(Params):
+    card_type: str = Field(alias="type")
+    text_card_id: int | None = None
+    bookmark_id: int | None = None
+    markdown: str | None = None
+    name: str | None = None
+    params: dict[str, Any] | None = None
+
+
+class BlueprintFinishParams(Params):
+    dashboard_id: int
+    cards: list[BlueprintCard]
+
+
+class RcaSourceData(Params):
+    source_type: str = Field(alias="type")
+    date: str | None = None
+    metric_source: bool | None = None
+
+
+class CreateRcaDashboardParams(Params):
+    rca_source_id: int
+    rca_source_data: RcaSourceData
+
+
 class UpdateReportLinkParams(Params):
     link_type: str = Field(alias="type")
 

@@ -765,6 +765,32 @@ class Workspace:
             "action": "delete", "content_type": "report", "content_id": bookmark_id}})
         return _validate(t.Dashboard, body, "remove_report_from_dashboard")
 
+    def list_blueprint_templates(self, *, include_reports: bool = False) -> list[t.BlueprintTemplate]:
+        params = {"include_reports": "true"} if include_reports else None
+        body = self._app("GET", "dashboards/blueprints-all", params=params)
+        if isinstance(body, dict):
+            templates = body.get("templates") or {}
+            body = [{"name": name, **spec} for name, spec in templates.items() if isinstance(spec, dict)]
+        return _validate_list(t.BlueprintTemplate, body or [], "list_blueprint_templates")
+
+    def create_blueprint(self, template_type: str) -> t.Dashboard:
+        body = self._app("POST", "dashboards/blueprints", json={"template_type": template_type})
+        return _validate(t.Dashboard, body, "create_blueprint")
+
+    def get_blueprint_config(self, dashboard_id: int) -> t.BlueprintConfig:
+        body = self._app("GET", f"dashboards/{dashboard_id}/blueprint-config")
+        return _validate(t.BlueprintConfig, body, "get_blueprint_config")
+
+    def update_blueprint_cohorts(self, cohorts: list[dict[str, Any]]) -> None:
+        self._app("PUT", "dashboards/blueprints/cohorts", json={"cohorts": [_body(c) for c in cohorts]})
+
+    def finalize_blueprint(self, params: t.BlueprintFinishParams | dict[str, Any]) -> t.Dashboard:
+        return _validate(t.Dashboard, self._app("POST", "dashboards/blueprints/finish", json=_body(params)),
+                         "finalize_blueprint")
+
+    def create_rca_dashboard(self, params: t.CreateRcaDashboardParams | dict[str, Any]) -> t.Dashboard:
+        return _validate(t.Dashboard, self._app("POST", "dashboards/rca", json=_body(params)), "create_rca_dashboard")
+
     def get_bookmark_dashboard_ids(self, bookmark_id: int) -> list[int]:
         return [int(i) for i in self._app("GET", f"dashboards/bookmarks/{bookmark_id}/dashboard-ids") or []]
 
