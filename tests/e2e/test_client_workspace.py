@@ -465,6 +465,9 @@ def test_typed_queries(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -
     assert retention.series == raw["series"] and retention.series
     flow = ws.query_flow("Sign Up", forward=2, **dates)
     assert flow.steps and flow.mode == "sankey"
+    per_user = Counter(e["properties"]["distinct_id"] for e in purchases)
+    frequent = ws.query("Purchase", mode="total", where=mp.FrequencyFilter("Purchase", 3), **dates)
+    assert next(iter(frequent.series.values()))["all"] == sum(n for n in per_user.values() if n >= 3)
     compared = ws.query("Purchase", mode="total", time_comparison=mp.TimeComparison.relative("day"), **dates)
     assert compared.raw["time_comparison"]["series"] and compared.raw["meta"]["liftComparison"]
     with pytest.raises(mp.BookmarkValidationError, match="needs a property"):

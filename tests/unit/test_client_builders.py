@@ -26,7 +26,7 @@ BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 TYPES: dict[str, type] = {cls.__name__: cls for cls in (
     b.Filter, b.Metric, b.GroupBy, b.Formula, b.FunnelStep, b.Exclusion, b.HoldingConstant, b.RetentionEvent,
-    b.FlowStep, b.CohortMetric, b.CohortBreakdown, b.TimeComparison)}
+    b.FlowStep, b.CohortMetric, b.CohortBreakdown, b.TimeComparison, b.FrequencyFilter)}
 
 
 class Unsupported(Exception):
@@ -59,7 +59,7 @@ def _convert(value: Any) -> Any:
         extra = {k: v for k, v in fields.items() if k not in known}
         if any(v is not None for v in extra.values()):
             raise Unsupported(f"{name} option {sorted(k for k, v in extra.items() if v is not None)}")
-        if not all(isinstance(v, str | int | float | list | type(None) | b.Filter | _Refused)
+        if not all(isinstance(v, str | int | float | list | type(None) | b.Filter | b.FrequencyFilter | _Refused)
                    for v in fields.values()):
             raise Unsupported(f"{name} with a custom property")
         try:
@@ -164,3 +164,15 @@ def test_time_comparison_vector(vector: dict[str, Any]) -> None:
         assert info.value.rule == error["code"]
     else:
         b.TimeComparison(**inputs)
+
+
+@pytest.mark.parametrize("vector", _type_vectors("bookmark_builders.build_frequency_filter_entry"))
+def test_frequency_filter_entry_vector(vector: dict[str, Any]) -> None:
+    try:
+        ff = _convert(vector["call"]["input"]["ff"])
+    except Unsupported as exc:
+        pytest.skip(str(exc))
+    if isinstance(ff, _Refused):
+        assert "error" in vector["expect"]
+        return
+    assert ff.entry() == vector["expect"]["output"]

@@ -3,7 +3,7 @@
 
 The shapes follow the recorded ``expect.output`` of the wire vectors (``tests/unit/test_client_builders.py`` checks
 them). Not here yet: custom properties (``CustomPropertyRef``, ``InlineCustomProperty``), inline cohort definitions
-(``CohortDefinition``), ``FrequencyBreakdown``/``FrequencyFilter`` and flow-step filters.
+(``CohortDefinition``), ``FrequencyBreakdown`` and flow-step filters.
 """
 
 from __future__ import annotations
@@ -187,6 +187,47 @@ class FlowStep:
     filters_combinator: str = "all"
 
 
+FREQUENCY_OPERATORS = ("is at least", "is at most", "is greater than", "is less than", "is equal to", "is between")
+
+
+@dataclass(frozen=True)
+class FrequencyFilter:
+    """Keep users who did ``event`` (``operator``) ``value`` times, in the report's range or the filter's own
+    ``in the last`` window."""
+
+    event: str
+    value: float | list[float]
+    operator: str = "is at least"
+    date_range_value: int | None = None
+    date_range_unit: str | None = None
+    event_filters: list[Filter] | None = None
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.event:
+            _fail("FF_EVENT", "a frequency filter needs an event")
+        if self.operator not in FREQUENCY_OPERATORS:
+            _fail("FF_OPERATOR", f"operator must be one of {list(FREQUENCY_OPERATORS)}, not {self.operator!r}")
+        if (self.date_range_value is None) != (self.date_range_unit is None):
+            _fail("FF_DATE_RANGE", "date_range_value and date_range_unit go together")
+        if self.date_range_unit is not None and self.date_range_unit not in ("day", "week", "month"):
+            _fail("FF_DATE_RANGE_UNIT", f"date_range_unit must be day, week or month, not {self.date_range_unit!r}")
+
+    def entry(self) -> dict[str, Any]:
+        behavior: dict[str, Any] = {
+            "aggregationOperator": "total", "behaviorType": "$frequency", "dateRange": None,
+            "event": {"label": self.event, "value": self.event}, "filters": [], "filtersOperator": "and"}
+        if self.date_range_value is not None and self.date_range_unit is not None:
+            behavior["dateRange"] = {"type": "in the last", "unit": self.date_range_unit,
+                                     "window": {"unit": self.date_range_unit, "value": self.date_range_value}}
+        if self.event_filters is not None:
+            behavior["filters"] = [f.entry() for f in self.event_filters]
+        return {"dataset": "$mixpanel", "resourceType": "people", "profileType": None, "search": "",
+                "dataGroupId": None, "behavior": behavior, "filterType": "number", "defaultType": "number",
+                "filterOperator": self.operator, "filterValue": self.value, "propertyObjectKey": None,
+                "value": self.label if self.label is not None else f"{self.event} Frequency"}
+
+
 @dataclass(frozen=True)
 class CohortMetric:
     """Unique users of a saved cohort over time (a show clause of type ``cohort``)."""
@@ -280,13 +321,13 @@ def time_section(from_date: str | None, to_date: str | None, last: int, unit: st
     return [{"dateRangeType": "in the last", "unit": unit, "window": {"unit": "day", "value": last}}]
 
 
-def filter_section(where: Filter | list[Filter] | None) -> list[dict[str, Any]]:
+def filter_section(where: Any) -> list[dict[str, Any]]:
     if where is None:
         return []
     items = where if isinstance(where, list | tuple) else [where]
     for item in items:
-        if not isinstance(item, Filter):
-            _fail("filter_type", f"where takes Filter objects, not {type(item).__name__}")
+        if not isinstance(item, Filter | FrequencyFilter):
+            _fail("filter_type", f"where takes Filter or FrequencyFilter objects, not {type(item).__name__}")
     return [f.entry() for f in items]
 
 
