@@ -168,6 +168,30 @@ def _result(result: Any, fmt: str) -> None:
 
 
 @app.command()
+@handled
+def login(name: Annotated[str, typer.Option("--name", help="Account name to save.")] = "default",
+          region: Annotated[str, typer.Option("--region", help="us, eu or in.")] = "us",
+          project: Annotated[str | None, typer.Option("--project", help="Default project id.")] = None,
+          no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the address, open nothing.")] = False,
+          ) -> None:
+    """Sign in with OAuth (browser, PKCE) and save an oauth_browser account (MP_API_BASE_URL or
+    MP_OAUTH_BASE_URL picks a Mixhouse server)."""
+    from mixhouse.client import oauth
+    from mixhouse.client.config import Account
+
+    opener = (lambda url: typer.echo(f"Open this address to sign in:\n{url}", err=True)) if no_browser else None
+    tokens = oauth.login(region=region, open_url=opener)
+    oauth.save_tokens(name, tokens)
+    config = _config()
+    if name in {a.name for a in config.list_accounts()}:
+        config.update_account(name, type="oauth_browser", region=region,
+                              **({"default_project": project} if project else {}))
+    else:
+        config.add_account(Account(name=name, type="oauth_browser", region=region, default_project=project))
+    typer.echo(f"Signed in; account {name!r} saved in {config.config_path}", err=True)
+
+
+@app.command()
 def version() -> None:
     """Print the client version."""
     typer.echo(__version__)

@@ -7,7 +7,7 @@ The file has the mixpanel-headless schema::
     workspace = 7             # optional pinned workspace (data view)
 
     [accounts.team]
-    type = "service_account"  # or "oauth_token"
+    type = "service_account"  # or "oauth_token", or "oauth_browser" (made by `mp login`)
     region = "us"             # us | eu | in
     username = "sa.user"      # service_account
     secret = "..."            # service_account
@@ -44,7 +44,7 @@ from mixhouse.errors import ConfigError
 
 Region = Literal["us", "eu", "in"]
 REGIONS: tuple[str, ...] = ("us", "eu", "in")
-ACCOUNT_TYPES: tuple[str, ...] = ("service_account", "oauth_token")
+ACCOUNT_TYPES: tuple[str, ...] = ("service_account", "oauth_token", "oauth_browser")
 
 ENV_ACCOUNT_NAME = "env-service-account"
 ENV_OAUTH_ACCOUNT_NAME = "env-oauth-token"
@@ -52,7 +52,8 @@ ENV_OAUTH_ACCOUNT_NAME = "env-oauth-token"
 
 @dataclass(frozen=True)
 class Account:
-    """A named credential: a service account (HTTP Basic) or a static OAuth bearer token."""
+    """A named credential: a service account (HTTP Basic), a static OAuth bearer token, or the tokens ``mp login``
+    stored (``oauth_browser``, refreshed when they are about to expire)."""
 
     name: str
     type: str = "service_account"
@@ -78,6 +79,10 @@ class Account:
         if self.type == "service_account":
             raw = f"{self.username}:{self.secret}".encode()
             return "Basic " + base64.b64encode(raw).decode("ascii")
+        if self.type == "oauth_browser":
+            from mixhouse.client.oauth import access_token
+
+            return f"Bearer {access_token(self.name)}"
         token = self.token
         if token is None and self.token_env is not None:
             token = os.environ.get(self.token_env)
