@@ -514,3 +514,28 @@ def test_blueprints_and_rca(ws: mp.Workspace) -> None:
     rca = ws.create_rca_dashboard(mp.CreateRcaDashboardParams(
         rca_source_id=reports[0]["bookmark_id"], rca_source_data=mp.RcaSourceData(type="anomaly")))
     assert rca.id != dash.id and ws.get_dashboard_erf(rca.id)["metrics"]
+
+
+def test_cohorts_in_typed_queries(ws: mp.Workspace, loaded: Loaded) -> None:
+    """A saved cohort (users with 3+ purchases in the last 30 days) as a metric, a breakdown and a flow filter."""
+    definition = {"selector": {"operator": "and", "children": [
+        {"property": "behaviors", "value": "bhvr_0", "operator": ">=", "operand": 3}]},
+        "behaviors": {"bhvr_0": {"count": {"event_selector": {"event": "Purchase"}},
+                                 "window": {"unit": "day", "value": 30}}}}
+    cohort = ws.create_cohort(mp.CreateCohortParams(name="Buyers", definition=definition))
+    per_user = Counter(e["properties"]["distinct_id"] for e in loaded.events if e["event"] == "Purchase")
+    members = {u for u, n in per_user.items() if n >= 3}
+    assert 0 < len(members) < len(per_user)
+    assert ws.get_cohort(cohort.id).count == len(members)
+    dates = {"from_date": loaded.from_date, "to_date": loaded.to_date}
+    split = ws.query("Purchase", group_by=mp.CohortBreakdown(cohort.id, "Buyers"), mode="total", **dates)
+    series = next(iter(split.series.values()))
+    assert series["Buyers"]["all"] == sum(per_user[u] for u in members)
+    assert series["Not In Buyers"]["all"] == sum(n for u, n in per_user.items() if u not in members)
+    flow = ws.query_flow("Sign Up", forward=1, where=mp.Filter.in_cohort(cohort.id, "Buyers"), **dates)
+    assert flow.params["filter_by_cohort"] == {"name": "Buyers", "negated": False, "id": cohort.id}
+    anchor = flow.steps[0]["nodes"][0]
+    assert (anchor["event"], int(anchor["totalCount"])) == ("Sign Up", len(members))  # uniques: the members
+    with pytest.raises(mp.NotSupportedError, match="filter_by_event"):
+        ws.query_flow("Sign Up", where=mp.Filter.equals("plan", "pro"), **dates)
+    ws.delete_cohort(cohort.id)

@@ -12,7 +12,7 @@ import copy
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from mixhouse.errors import BookmarkValidationError
 
@@ -296,7 +296,7 @@ class TimeComparison:
 # ------------------------------------------------------------------------------------------------- shared pieces
 
 
-def _fail(rule: str, message: str) -> None:
+def _fail(rule: str, message: str) -> NoReturn:
     raise BookmarkValidationError(message, rule=rule)
 
 
@@ -595,7 +595,8 @@ def build_flow_params(event: str | FlowStep | list[str | FlowStep], *, forward: 
                       from_date: str | None = None, to_date: str | None = None, last: int = 30,
                       conversion_window: int = 7, conversion_window_unit: str = "day", count_type: str = "unique",
                       cardinality: int = 3, collapse_repeated: bool = False, hidden_events: list[str] | None = None,
-                      mode: str = "sankey") -> dict[str, Any]:
+                      mode: str = "sankey", where: Filter | list[Filter] | None = None,
+                      data_group_id: int | None = None) -> dict[str, Any]:
     raw = event if isinstance(event, list | tuple) else [event]
     steps = [FlowStep(s) if isinstance(s, str) else s for s in raw]
     if not steps:
@@ -619,13 +620,37 @@ def build_flow_params(event: str | FlowStep | list[str | FlowStep], *, forward: 
         {"type": "between", "from_date": from_date, "to_date": to_date}
         if from_date is not None and to_date is not None
         else {"type": "in the last", "from_date": {"unit": "day", "value": last}, "to_date": "$now"})
-    return {"steps": step_dicts, "date_range": date_range,
-            "chartType": "top-paths" if mode == "paths" else "sankey",
-            "flows_merge_type": "tree" if mode == "tree" else "list" if mode == "paths" else "graph",
-            "count_type": count_type, "cardinality_threshold": cardinality, "version": 2,
-            "conversion_window": {"unit": conversion_window_unit, "value": conversion_window},
-            "anchor_position": 1, "collapse_repeated": collapse_repeated, "show_custom_events": True,
-            "hidden_events": hidden_events or [], "exclusions": []}
+    params: dict[str, Any] = {
+        "steps": step_dicts, "date_range": date_range, "chartType": "top-paths" if mode == "paths" else "sankey",
+        "flows_merge_type": "tree" if mode == "tree" else "list" if mode == "paths" else "graph",
+        "count_type": count_type, "cardinality_threshold": cardinality, "version": 2,
+        "conversion_window": {"unit": conversion_window_unit, "value": conversion_window},
+        "anchor_position": 1, "collapse_repeated": collapse_repeated, "show_custom_events": True,
+        "hidden_events": hidden_events or [], "exclusions": []}
+    if data_group_id is not None:
+        params["data_group_id"] = data_group_id
+    if where is not None:
+        filters = where if isinstance(where, list | tuple) else [where]
+        cohorts = [f for f in filters if f._property == "$cohorts"]
+        if len(cohorts) != len(filters):
+            from mixhouse.errors import NotSupportedError
+
+            raise NotSupportedError("flow property filters (filter_by_event) are not supported by this client yet; "
+                                    "Filter.in_cohort / not_in_cohort are", details={"method": "build_flow_params"})
+        if len(cohorts) > 1:
+            _fail("BB5_FLOW_MULTIPLE_COHORT_FILTERS", "a flow takes a single cohort filter")
+        if cohorts:
+            f = cohorts[0]
+            inner = f._value[0].get("cohort") if isinstance(f._value, list) and f._value and \
+                isinstance(f._value[0], dict) else None
+            if not isinstance(inner, dict):
+                _fail("BB8_COHORT_KEY_MISSING", "the cohort filter has no cohort")
+            entry: dict[str, Any] = {"name": inner.get("name", ""), "negated": f._operator == "does not contain"}
+            for key in ("id", "raw_cohort"):
+                if key in inner:
+                    entry[key] = inner[key]
+            params["filter_by_cohort"] = entry
+    return params
 
 
 # --------------------------------------------------------------------------------------------------------- users
