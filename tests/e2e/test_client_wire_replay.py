@@ -62,11 +62,24 @@ def _kw(data: dict[str, Any], *names: str, **renames: str) -> dict[str, Any]:
     return out
 
 
+_RECORDER_URL: list[str] = []
+
+
+def _local(url: str) -> str:
+    """A recorded absolute Mixpanel URL, sent to the local recorder instead."""
+    return re.sub(r"^https://[^/]+", _RECORDER_URL[0], url)
+
+
 def _list(it: Iterator[Any]) -> list[Any]:
     return list(it)
 
 
 CALLS: dict[str, Call] = {
+    "api_client.request": lambda ws, i: ws.api.request(
+        i["method"], _local(i["url"]), params=i.get("params"), json_body=i.get("json_body"), headers=i.get("headers"),
+        timeout=i.get("timeout")),
+    "api_client.app_request": lambda ws, i: ws.api.app_request(
+        i["method"], i["path"], params=i.get("params"), json=i.get("json_body")),
     # discovery
     "api_client.get_events": lambda ws, i: ws.events(**_kw(i, "limit", "from_date", "to_date")),
     "api_client.get_event_properties": lambda ws, i: ws.properties(i["event"]),
@@ -293,6 +306,7 @@ def _session(call: dict[str, Any]) -> Session:
 def recorder() -> Iterator[Recorder]:
     require_vectors()
     server = Recorder().start()
+    _RECORDER_URL[:] = [server.url]
     yield server
     server.stop()
 

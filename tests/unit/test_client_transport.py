@@ -111,7 +111,7 @@ def test_retry_after_is_capped_and_backoff_grows(recorder: Recorder) -> None:
                         (429, {"Retry-After": "7200"}, None)]
     client = ApiClient(_session(), sleep=waits.append)
     with pytest.raises(mp.RateLimitError) as info:
-        client.request("GET", "query", "/segmentation", params={"event": "E"})
+        client.query_request("GET", "query", "/segmentation", params={"event": "E"})
     client.close()
     assert len(recorder.requests) == 4  # the first try and 3 retries
     assert waits[0] == 60.0  # Retry-After capped at 60 s

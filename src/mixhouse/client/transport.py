@@ -115,11 +115,12 @@ class ApiClient:
         self._http.close()
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        headers = {"Authorization": self.session.account.auth_header(), "User-Agent": self._user_agent}
+        headers = {"User-Agent": self._user_agent}
         name, value = os.environ.get("MP_CUSTOM_HEADER_NAME"), os.environ.get("MP_CUSTOM_HEADER_VALUE")
         if name and value:
             headers[name] = value
         headers.update(extra or {})
+        headers["Authorization"] = self.session.account.auth_header()  # never overridden by a caller's headers
         return headers
 
     def url(self, family: str, path: str) -> str:
@@ -187,9 +188,37 @@ class ApiClient:
             raise QueryError(_message(body, default), details=details)
         raise ServerError(f"Server error: {_message(body, str(status))}", details=details)
 
-    def request(self, method: str, family: str, path: str, *, params: dict[str, Any] | None = None,
-                json: Any = None, form: dict[str, Any] | None = None, inject_project_id: bool = True,
-                query_origin: bool = True) -> Any:
+    def request(self, method: str, url: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
+                headers: dict[str, str] | None = None, timeout: float | None = None) -> Any:
+        """The seeds' escape hatch: an authenticated request to any absolute URL (``query_origin`` added, retries
+        and error mapping as everywhere); the JSON answer, unwrapped of nothing."""
+        query = {**(params or {}), "query_origin": QUERY_ORIGIN}
+        attempt = 0
+        while True:
+            request = self._http.build_request(
+                method, url, params=_clean(query), headers=self._headers(headers),
+                content=orjson.dumps(json_body) if json_body is not None else None,
+                timeout=httpx.Timeout(timeout) if timeout is not None else httpx.Timeout(135.0, connect=30.0))
+            if json_body is not None:
+                request.headers["Content-Type"] = "application/json"
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError as exc:
+                raise ServerError(f"cannot reach {url}: {exc}", details={"url": url}) from exc
+            if response.status_code != 429 or attempt >= self.max_retries:
+                break
+            retry_after = _retry_after(response)
+            self._sleep(min(retry_after, RETRY_AFTER_CAP) if retry_after is not None else float(2**attempt))
+            attempt += 1
+        if response.status_code == 429:
+            wait = _retry_after(response) or 60.0
+            raise RateLimitError(f"rate limited by the server; retry after {wait:g} s", retry_after=min(wait, 3600.0),
+                                 details={"retry_after": min(wait, 3600.0), "url": url})
+        return self._check(response, app=False)
+
+    def query_request(self, method: str, family: str, path: str, *, params: dict[str, Any] | None = None,
+                      json: Any = None, form: dict[str, Any] | None = None, inject_project_id: bool = True,
+                      query_origin: bool = True) -> Any:
         """A Query/Engage/Export call: ``project_id`` and ``query_origin`` in the query string."""
         query: dict[str, Any] = dict(params or {})
         if inject_project_id:

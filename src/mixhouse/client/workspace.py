@@ -243,14 +243,14 @@ class Workspace:
                   "from_date": from_date if from_date is not None else "2000-01-01",
                   "to_date": to_date if to_date is not None else _today()}
         try:
-            body = self._api.request("GET", "query", "/events/names", params=params)
+            body = self._api.query_request("GET", "query", "/events/names", params=params)
         except QueryError as exc:
             # a project that keeps N days of history refuses the wide default: retry once from today - N days
             match = re.search(r"exceeds\s+(\d+)\s+days", exc.message)
             if from_date is not None or exc.details.get("status_code") != 403 or not match:
                 raise
             params["from_date"] = (date.today() - timedelta(days=int(match.group(1)))).isoformat()
-            body = self._api.request("GET", "query", "/events/names", params=params)
+            body = self._api.query_request("GET", "query", "/events/names", params=params)
         names = sorted(str(n) for n in (body or []))
         if cacheable:
             self._events_cache = names
@@ -260,11 +260,11 @@ class Workspace:
         self._events_cache = None
 
     def properties(self, event: str) -> list[str]:
-        body = self._api.request("GET", "query", "/events/properties/top", params={"event": event})
+        body = self._api.query_request("GET", "query", "/events/properties/top", params={"event": event})
         return sorted(body or {}) if isinstance(body, dict) else []
 
     def property_values(self, property_name: str, *, event: str | None = None, limit: int = 100) -> list[str]:
-        body = self._api.request("GET", "query", "/events/properties/values",
+        body = self._api.query_request("GET", "query", "/events/properties/values",
                                  params={"name": property_name, "limit": limit, "event": event})
         return [str(v) for v in body or []]
 
@@ -296,11 +296,11 @@ class Workspace:
         return out
 
     def funnels(self) -> list[t.FunnelInfo]:
-        body = self._api.request("GET", "query", "/funnels/list")
+        body = self._api.query_request("GET", "query", "/funnels/list")
         return sorted(_validate_list(t.FunnelInfo, body or [], "funnels"), key=lambda f: f.name)
 
     def cohorts(self) -> list[t.SavedCohort]:
-        body = self._api.request("POST", "query", "/cohorts/list")
+        body = self._api.query_request("POST", "query", "/cohorts/list")
         rows = []
         for row in body or []:
             row = dict(row)
@@ -312,7 +312,7 @@ class Workspace:
 
     def list_bookmarks(self, bookmark_type: str | None = None) -> list[t.BookmarkInfo]:
         """Saved reports, via the Query-style call the seeds make (``project_id`` and ``query_origin`` added)."""
-        body = self._api.request("GET", "app", f"/projects/{self.project.id}/bookmarks",
+        body = self._api.query_request("GET", "app", f"/projects/{self.project.id}/bookmarks",
                                  params={"v": "2", "type": bookmark_type})
         rows = body.get("results", body) if isinstance(body, dict) else body
         if isinstance(rows, dict):
@@ -320,7 +320,7 @@ class Workspace:
         return _validate_list(t.BookmarkInfo, rows or [], "list_bookmarks")
 
     def top_events(self, *, type: str = "general", limit: int | None = None) -> list[t.TopEvent]:
-        body = self._api.request("GET", "query", "/events/top", params={"type": type, "limit": limit})
+        body = self._api.query_request("GET", "query", "/events/top", params={"type": type, "limit": limit})
         events = body.get("events", []) if isinstance(body, dict) else []
         return [t.TopEvent(event=e["event"], count=int(e.get("amount", 0)),
                            percent_change=float(e.get("percent_change") or 0.0)) for e in events]
@@ -383,7 +383,7 @@ class Workspace:
         page, session_id = 0, None
         while True:
             request = {**body, "page": page, **({"session_id": session_id} if session_id else {})}
-            answer = self._api.request("POST", "engage", "/", json=request)
+            answer = self._api.query_request("POST", "engage", "/", json=request)
             results = answer.get("results") or [] if isinstance(answer, dict) else []
             for profile in results:
                 yield profile if raw else _transform_profile(profile)
@@ -395,7 +395,7 @@ class Workspace:
     # ------------------------------------------------------------------------------------------------- live queries
     def segmentation(self, event: str, *, from_date: str, to_date: str, on: str | None = None, unit: str = "day",
                      where: str | None = None) -> t.SegmentationResult:
-        body = self._api.request("GET", "query", "/segmentation", params={
+        body = self._api.query_request("GET", "query", "/segmentation", params={
             "event": event, "from_date": from_date, "to_date": to_date, "unit": unit, "type": "general",
             "on": on, "where": where})
         values = _dict(body, "data", "values")
@@ -405,7 +405,7 @@ class Workspace:
 
     def funnel(self, funnel_id: int, *, from_date: str, to_date: str, unit: str | None = None,
                on: str | None = None) -> t.FunnelResult:
-        body = self._api.request("GET", "query", "/funnels", params={
+        body = self._api.query_request("GET", "query", "/funnels", params={
             "funnel_id": funnel_id, "from_date": from_date, "to_date": to_date, "unit": unit, "on": on})
         totals: dict[int, tuple[str, int]] = {}
         for day in (_dict(body, "data")).values():
@@ -436,7 +436,7 @@ class Workspace:
             params["unit"] = unit
         params["born_where"] = born_where or None
         params["where"] = return_where or None
-        body = self._api.request("GET", "query", "/retention", params=params)
+        body = self._api.query_request("GET", "query", "/retention", params=params)
         cohorts = []
         for day in sorted(body or {}):
             entry = body[day]
@@ -450,7 +450,7 @@ class Workspace:
 
     def event_counts(self, events: list[str], *, from_date: str, to_date: str, type: str = "general",
                      unit: str = "day") -> t.EventCountsResult:
-        body = self._api.request("GET", "query", "/events", params={
+        body = self._api.query_request("GET", "query", "/events", params={
             "event": json.dumps(events), "type": type, "unit": unit, "from_date": from_date, "to_date": to_date})
         values = _dict(body, "data", "values")
         return t.EventCountsResult(events=events, from_date=from_date, to_date=to_date, unit=unit, type=type,
@@ -464,7 +464,7 @@ class Workspace:
         if values is not None:
             params["values"] = json.dumps(values)
         params["limit"] = limit
-        body = self._api.request("GET", "query", "/events/properties", params=params)
+        body = self._api.query_request("GET", "query", "/events/properties", params=params)
         series = _dict(body, "data", "values")
         return t.PropertyCountsResult(event=event, property_name=property_name, from_date=from_date,
                                       to_date=to_date, unit=unit, type=type, series=series).with_raw(body)
@@ -494,7 +494,7 @@ class Workspace:
         body.update({k: v for k, v in optional.items() if v is not None})
         if use_custom_events:
             body["use_custom_events"] = True
-        answer = self._api.request("POST", "query", "/stream/bookmark", json=body, inject_project_id=False)
+        answer = self._api.query_request("POST", "query", "/stream/bookmark", json=body, inject_project_id=False)
         results = answer.get("results") or {} if isinstance(answer, dict) else {}
         events = []
         for e in results.get("events") or []:
@@ -512,7 +512,7 @@ class Workspace:
         if bookmark_type == "funnels":
             end = to_date or _today()
             start = from_date or (date.fromisoformat(end) - timedelta(days=30)).isoformat()
-            body = self._api.request("GET", "query", "/funnels",
+            body = self._api.query_request("GET", "query", "/funnels",
                                      params={"funnel_id": bookmark_id, "from_date": start, "to_date": end})
             return t.SavedReportResult(bookmark_id=bookmark_id, computed_at=str(body.get("computed_at", "")),
                                        from_date=start, to_date=end, series=_dict(body, "data"),
@@ -522,7 +522,7 @@ class Workspace:
             return t.SavedReportResult(bookmark_id=bookmark_id, computed_at=flows.computed_at,
                                        series={"steps": flows.steps}, report_type="flows").with_raw(flows.raw)
         path = "/retention" if bookmark_type == "retention" else "/insights"
-        body = self._api.request("GET", "query", path, params={"bookmark_id": bookmark_id})
+        body = self._api.query_request("GET", "query", path, params={"bookmark_id": bookmark_id})
         if not isinstance(body, dict) or "error" in body:
             raise QueryError(f"saved report {bookmark_id} failed: {_error_of(body)}", details={"response": body})
         date_range = body.get("date_range") or {}
@@ -533,7 +533,7 @@ class Workspace:
             report_type=bookmark_type).with_raw(body)
 
     def query_saved_flows(self, bookmark_id: int) -> t.FlowsResult:
-        body = self._api.request("GET", "query", "/arb_funnels",
+        body = self._api.query_request("GET", "query", "/arb_funnels",
                                  params={"bookmark_id": bookmark_id, "query_type": "flows_sankey"})
         if not isinstance(body, dict) or "error" in body:
             raise QueryError(f"saved flows {bookmark_id} failed: {_error_of(body)}", details={"response": body})
@@ -544,7 +544,7 @@ class Workspace:
 
     def frequency(self, *, from_date: str, to_date: str, unit: str = "day", addiction_unit: str = "hour",
                   event: str | None = None, where: str | None = None) -> t.FrequencyResult:
-        body = self._api.request("GET", "query", "/retention/addiction", params={
+        body = self._api.query_request("GET", "query", "/retention/addiction", params={
             "from_date": from_date, "to_date": to_date, "unit": unit, "addiction_unit": addiction_unit,
             "event": event, "where": where})
         return t.FrequencyResult(event=event, from_date=from_date, to_date=to_date, unit=unit,
@@ -552,7 +552,7 @@ class Workspace:
 
     def segmentation_numeric(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
                              where: str | None = None, type: str = "general") -> t.NumericBucketResult:
-        body = self._api.request("GET", "query", "/segmentation/numeric", params={
+        body = self._api.query_request("GET", "query", "/segmentation/numeric", params={
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "type": type,
             "where": where})
         return t.NumericBucketResult(event=event, from_date=from_date, to_date=to_date, property_expr=on,
@@ -560,7 +560,7 @@ class Workspace:
 
     def segmentation_sum(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
                          where: str | None = None) -> t.NumericSumResult:
-        body = self._api.request("GET", "query", "/segmentation/sum", params={
+        body = self._api.query_request("GET", "query", "/segmentation/sum", params={
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "where": where})
         return t.NumericSumResult(event=event, from_date=from_date, to_date=to_date, property_expr=on, unit=unit,
                                   results=_dict(body, "results"),
@@ -568,7 +568,7 @@ class Workspace:
 
     def segmentation_average(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
                              where: str | None = None) -> t.NumericAverageResult:
-        body = self._api.request("GET", "query", "/segmentation/average", params={
+        body = self._api.query_request("GET", "query", "/segmentation/average", params={
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "where": where})
         return t.NumericAverageResult(event=event, from_date=from_date, to_date=to_date, property_expr=on,
                                       unit=unit, results=_dict(body, "results")).with_raw(body)
@@ -580,7 +580,7 @@ class Workspace:
         body = {"bookmark": params, "project_id": int(self.project.id),
                 "queryLimits": {"limit": limit if limit is not None else 3000}}
         query = {"workspace_id": str(workspace_id)} if workspace_id is not None else None
-        answer = self._api.request("POST", "query", "/insights", params=query, json=body, inject_project_id=False)
+        answer = self._api.query_request("POST", "query", "/insights", params=query, json=body, inject_project_id=False)
         if not isinstance(answer, dict) or "error" in answer or "series" not in answer:
             raise QueryError(f"Insights query failed: {_error_of(answer)}",
                              details={"response": answer, "request_body": body})
@@ -618,7 +618,8 @@ class Workspace:
             raise BookmarkValidationError(f"mode must be sankey, paths or tree, not {mode!r}", rule="flow_mode")
         body = {"bookmark": params, "project_id": int(self.project.id), "query_type": query_type}
         query = {"workspace_id": str(workspace_id)} if workspace_id is not None else None
-        answer = self._api.request("POST", "query", "/arb_funnels", params=query, json=body, inject_project_id=False)
+        answer = self._api.query_request("POST", "query", "/arb_funnels", params=query, json=body,
+                                         inject_project_id=False)
         if not isinstance(answer, dict) or "error" in answer:
             raise QueryError(f"flows query failed: {_error_of(answer)}", details={"response": answer})
         return t.FlowQueryResult(computed_at=str(answer.get("computed_at", "")), steps=answer.get("steps") or [],
@@ -683,7 +684,7 @@ class Workspace:
         if "action" in params:
             body = {"project_id": self.project.id, **params}
             try:
-                answer = self._api.request("POST", "engage", "/stats", json=body)
+                answer = self._api.query_request("POST", "engage", "/stats", json=body)
             except QueryError as exc:
                 if exc.details.get("status_code") in (404, 405):
                     raise NotSupportedError(
@@ -699,7 +700,7 @@ class Workspace:
             body = {"project_id": self.project.id, "page": page, **params,
                     **({"session_id": session_id} if session_id else {}),
                     **({"limit": limit} if limit is not None else {})}
-            answer = _dict(self._api.request("POST", "engage", "/", json=body))
+            answer = _dict(self._api.query_request("POST", "engage", "/", json=body))
             results = answer.get("results") or []
             profiles.extend(_transform_profile(p) for p in results)
             session_id = answer.get("session_id")
