@@ -539,3 +539,20 @@ def test_cohorts_in_typed_queries(ws: mp.Workspace, loaded: Loaded) -> None:
     with pytest.raises(mp.NotSupportedError, match="filter_by_event"):
         ws.query_flow("Sign Up", where=mp.Filter.equals("plan", "pro"), **dates)
     ws.delete_cohort(cohort.id)
+
+
+def test_inline_cohort_definitions(ws: mp.Workspace, loaded: Loaded) -> None:
+    per_user = Counter(e["properties"]["distinct_id"] for e in loaded.events if e["event"] == "Purchase")
+    members = {u for u, n in per_user.items() if n >= 3}
+    buyers = mp.CohortDefinition(mp.CohortCriteria.did_event("Purchase", at_least=3, within_days=30))
+    saved = ws.create_cohort(mp.CreateCohortParams(name="Inline buyers", definition=buyers))
+    assert ws.get_cohort(saved.id).count == len(members)
+    dates = {"from_date": loaded.from_date, "to_date": loaded.to_date}
+    only = ws.query("Purchase", mode="total", where=mp.Filter.in_cohort(buyers, "Buyers"), **dates)
+    assert next(iter(only.series.values()))["all"] == sum(per_user[u] for u in members)
+    profiles = ws.query_user(mode="profiles", cohort=buyers, include_all_users=True, limit=None)
+    assert {p["distinct_id"] for p in profiles.profiles} == members
+    either = mp.CohortDefinition.any_of(mp.CohortCriteria.in_cohort(saved.id),
+                                        mp.CohortCriteria.did_not_do_event("Purchase", within_days=30))
+    assert either.to_dict()["selector"]["operator"] == "or"
+    ws.delete_cohort(saved.id)

@@ -49,6 +49,10 @@ def _refusal(value: Any) -> BookmarkValidationError | None:
 
 
 def _convert(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("$type") == "CohortDefinition":
+        return b.CohortDefinition(*[_convert(c) for c in value["_criteria"]], _operator=value["_operator"])
+    if isinstance(value, dict) and value.get("$type") == "CohortCriteria":
+        return b.CohortCriteria(value["_selector_node"], value["_behavior_key"], value["_behavior"])
     if isinstance(value, dict) and "$type" in value:
         name = value["$type"]
         cls = TYPES.get(name)
@@ -59,7 +63,8 @@ def _convert(value: Any) -> Any:
         extra = {k: v for k, v in fields.items() if k not in known}
         if any(v is not None for v in extra.values()):
             raise Unsupported(f"{name} option {sorted(k for k, v in extra.items() if v is not None)}")
-        if not all(isinstance(v, str | int | float | list | type(None) | b.Filter | b.FrequencyFilter | _Refused)
+        if not all(isinstance(v, str | int | float | list | dict | type(None) | b.Filter | b.FrequencyFilter
+                              | _Refused | b.CohortDefinition)
                    for v in fields.values()):
             raise Unsupported(f"{name} with a custom property")
         try:
@@ -69,7 +74,7 @@ def _convert(value: Any) -> Any:
     if isinstance(value, list):
         return [_convert(v) for v in value]
     if isinstance(value, dict):
-        raise Unsupported("a raw dict argument")
+        return {k: _convert(v) for k, v in value.items()}
     return value
 
 
@@ -107,7 +112,7 @@ def test_builder_vector(vector: dict[str, Any]) -> None:
     if expected_error:
         try:
             builder(**kwargs)
-        except (BookmarkValidationError, ValueError, TypeError):
+        except (BookmarkValidationError, ValueError):
             return
         except NotSupportedError as exc:
             pytest.skip(str(exc))
@@ -176,3 +181,27 @@ def test_frequency_filter_entry_vector(vector: dict[str, Any]) -> None:
         assert "error" in vector["expect"]
         return
     assert ff.entry() == vector["expect"]["output"]
+
+
+@pytest.mark.parametrize("vector", [*_type_vectors("types.CohortCriteria.did_event"),
+                                    *_type_vectors("types.CohortCriteria.did_not_do_event"),
+                                    *_type_vectors("types.CohortCriteria.has_property"),
+                                    *_type_vectors("types.CohortCriteria.in_cohort"),
+                                    *_type_vectors("types.CohortCriteria.not_in_cohort"),
+                                    *_type_vectors("types.CohortDefinition.to_dict")])
+def test_cohort_definition_vector(vector: dict[str, Any]) -> None:
+    api = vector["call"]["api"]
+    inputs = vector["call"]["input"]
+    error = vector["expect"].get("error")
+    if api == "types.CohortDefinition.to_dict":
+        assert _convert(inputs["self"]).to_dict() == vector["expect"]["output"]
+        return
+    factory = getattr(b.CohortCriteria, api.rsplit(".", 1)[1])
+    if any(isinstance(v, dict) for v in inputs.values()) or "where" in inputs:
+        pytest.skip("event filters in cohort criteria are not in this client yet")
+    if error:
+        with pytest.raises(BookmarkValidationError) as info:
+            factory(**inputs)
+        assert info.value.rule == error["code"]
+    else:
+        factory(**inputs)

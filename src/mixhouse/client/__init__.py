@@ -8,6 +8,8 @@ from __future__ import annotations
 from mixhouse.client import types as _types
 from mixhouse.client.builders import (
     CohortBreakdown,
+    CohortCriteria,
+    CohortDefinition,
     CohortMetric,
     Exclusion,
     Filter,
@@ -37,6 +39,8 @@ __all__ = [
     "NOT_SUPPORTED",
     "Account",
     "CohortBreakdown",
+    "CohortCriteria",
+    "CohortDefinition",
     "CohortMetric",
     "Exclusion",
     "Filter",

@@ -636,6 +636,16 @@ class BulkUpdateBookmarkEntry(Params):
     is_modification_restricted: bool | None = None
 
 
+def _definition(value: Any) -> dict[str, Any]:
+    """A cohort definition's body keys: ``CohortDefinition.to_dict()`` or the dict given."""
+    if value is None:
+        return {}
+    if hasattr(value, "to_dict"):
+        out: dict[str, Any] = value.to_dict()
+        return out
+    return dict(value)
+
+
 class CreateCohortParams(Params):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
 
@@ -645,13 +655,12 @@ class CreateCohortParams(Params):
     is_locked: bool | None = None
     is_visible: bool | None = None
     deleted: bool | None = None
-    definition: dict[str, Any] | None = None
+    #: a ``CohortDefinition`` or its dict (``{"selector", "behaviors"}``, or raw keys such as ``filter``)
+    definition: Any = None
 
     def body(self) -> dict[str, Any]:
         out = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"definition"})
-        if self.definition:
-            out.update(self.definition)  # a raw definition's keys (filter / behavioral_filter / groups ...)
-        return out
+        return {**out, **_definition(self.definition)}
 
 
 class UpdateCohortParams(CreateCohortParams):
@@ -662,13 +671,11 @@ class BulkUpdateCohortEntry(Params):
     id: int
     name: str | None = None
     description: str | None = None
-    definition: dict[str, Any] | None = None
+    definition: Any = None
 
     def body(self) -> dict[str, Any]:
         out = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"definition"})
-        if self.definition:
-            out.update(self.definition)
-        return out
+        return {**out, **_definition(self.definition)}
 
 
 def _default_ruleset() -> dict[str, Any]:
