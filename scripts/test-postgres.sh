@@ -39,6 +39,6 @@ echo "PostgreSQL pass: metadata on ${app_url} (cluster up in $(( $(date +%s) - s
 "$PY" -m tests.support.meta_db reset "$app_url"
 # The metadata store tests empty their own database before and after each test: keep it apart from the servers'.
 MIXHOUSE_META_URL=$app_url MIXHOUSE_TEST_POSTGRES_URL=$unit_url "$PY" -m pytest -q "$@" \
-    tests/e2e/test_app_*.py tests/e2e/test_feature_flags.py tests/e2e/test_oauth.py tests/e2e/test_experiments.py \
+    tests/e2e/test_app_*.py tests/e2e/test_feature_flags.py tests/e2e/test_oauth.py tests/e2e/test_experiments.py tests/e2e/test_alerts.py \
     tests/e2e/test_meta_postgres.py tests/unit/test_meta_store.py
 echo "PostgreSQL pass: done in $(( $(date +%s) - started )) s"

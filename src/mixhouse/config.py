@@ -40,6 +40,20 @@ class Settings:
     ingest_workers: int = 2
     #: Feature flags a project may hold (archived ones do not count); creating one more is refused with a 400.
     feature_flag_limit: int = int(os.environ.get("MIXHOUSE_FEATURE_FLAG_LIMIT", "100"))
+    #: Custom alerts a project may hold; creating one more is refused with a 400.
+    alert_limit: int = int(os.environ.get("MIXHOUSE_ALERT_LIMIT", "50"))
+    #: Seconds between two passes of the alert scheduler over the alerts that are due (0 turns it off).
+    alert_tick_s: float = float(os.environ.get("MIXHOUSE_ALERT_TICK_S", "30"))
+    #: The shortest alert frequency accepted, in seconds (each check runs the alert's report).
+    alert_min_frequency_s: int = int(os.environ.get("MIXHOUSE_ALERT_MIN_FREQUENCY_S", "60"))
+    #: SMTP server that alert emails go through (no host: email subscriptions are recorded as not sent).
+    smtp_host: str | None = os.environ.get("MIXHOUSE_SMTP_HOST") or None
+    smtp_port: int = int(os.environ.get("MIXHOUSE_SMTP_PORT", "25"))
+    smtp_from: str = os.environ.get("MIXHOUSE_SMTP_FROM", "mixhouse@localhost")
+    smtp_user: str | None = os.environ.get("MIXHOUSE_SMTP_USER") or None
+    smtp_password: str | None = os.environ.get("MIXHOUSE_SMTP_PASSWORD") or None
+    #: Upgrade the SMTP connection with STARTTLS before logging in and sending.
+    smtp_starttls: bool = os.environ.get("MIXHOUSE_SMTP_STARTTLS", "0") == "1"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -242,6 +242,19 @@ def test_lifecycle_list_and_references(world: Any, client: httpx.Client) -> None
     ({"name": "x", "selector": {"operator": "and", "children": [
         {"property": "user", "value": "plan", "operator": "~", "operand": 1}]}}, "not supported"),
     ({"name": "x", "deleted": True}, "DELETE"),
+    ({"name": "x", "selector": {"operator": "and", "children": [
+        {"property": "behaviors", "value": "b", "operator": ">=", "operand": 1}]},
+      "behaviors": {"b": {"count": {"event_selector": {"event": "Login"}},
+                          "window": {"unit": "day", "value": 1000000000}}}}, "ten years"),
+    ({"name": "x", "selector": {"operator": "and", "children": [
+        {"property": "behaviors", "value": "b", "operator": ">=", "operand": 1}]},
+      "behaviors": {"b": {"count": {"event_selector": {"event": "Login"}}, "from_date": "2024-01-01",
+                          "to_date": "9999-12-31"}}}, "between 1970 and 2200"),
+    ({"name": "x", "selector": {"operator": "and", "children": [
+        {"property": "behaviors", "value": "b", "operator": ">=", "operand": 1}]},
+      "behaviors": {"b": {"count": {"event_selector": {"event": "Login"}}, "from_date": 20240101,
+                          "to_date": "2024-02-01"}}}, "YYYY-MM-DD"),
+    ({"name": "x", "data_group_id": "g" * 65}, "data_group_id"),
 ])
 def test_bad_cohorts_are_400(world: Any, client: httpx.Client, body: dict[str, Any], fragment: str) -> None:
     a, *_ = world

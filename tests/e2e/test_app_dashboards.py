@@ -190,3 +190,49 @@ def test_dashboard_keys_match_the_recorded_answers(projects: Any, client: httpx.
         assert set(item) <= set(ours), set(item) - set(ours)
         assert set(item["contents"]) <= set(ours["contents"])
         assert set(item["layout"]) == set(ours["layout"])
+
+
+def test_a_refused_patch_changes_nothing(projects: Any, client: httpx.Client) -> None:
+    """Settings, layout and the content change of one PATCH apply together or not at all; malformed layouts are
+    400s (a boolean content id would otherwise match report 1)."""
+    a, _, _ = projects
+    base = _boards(a.project_id)
+    board = call(client, "POST", base, sa(a), body={"title": "Steady"})["results"]
+    path = f"{base}/{board['id']}"
+    missing = {"title": "Changed", "content": {"action": "delete", "content_type": "report", "content_id": 999}}
+    call(client, "PATCH", path, sa(a), 404, body=missing)
+    bad_card = {"title": "Changed", "content": {"action": "update", "content_type": "text", "content_id": 1,
+                                                "content_params": "nope"}}
+    call(client, "PATCH", path, sa(a), 400, body=bad_card)
+    assert call(client, "GET", path, sa(a))["results"]["title"] == "Steady"
+    own = _report(client, a, "One", board["id"])
+    add = {"content": {"action": "create", "content_type": "report", "content_params": {"source_bookmark_id":
+                                                                                         own["id"]}}}
+    call(client, "PATCH", path, sa(a), body=add)
+    for layout in ({"order": ["r"], "rows": {"r": {"cells": [{"content_type": "report", "content_id": True}]}}},
+                   {"order": [1], "rows": {"1": {"cells": [{"content_type": "report", "content_id": own["id"]}]}}},
+                   {"order": ["r"], "rows": {"r": {"cells": [{"content_type": "report", "content_id": [1]}]}}}):
+        call(client, "PATCH", path, sa(a), 400, body={"layout": layout, "title": "Changed"})
+    got = call(client, "GET", path, sa(a))["results"]
+    assert got["title"] == "Steady" and _shown(got) == [("report", own["id"])]
+
+
+def test_deleting_a_report_takes_its_cards_and_links_off_dashboards(projects: Any, client: httpx.Client) -> None:
+    a, _, _ = projects
+    base = _boards(a.project_id)
+    board = call(client, "POST", base, sa(a), body={"title": "Holder"})["results"]
+    path = f"{base}/{board['id']}"
+    shown = _report(client, a, "Shown", board["id"])
+    linked = _report(client, a, "Linked elsewhere")
+    for content in ({"action": "create", "content_type": "report", "content_params": {"source_bookmark_id":
+                                                                                     shown["id"]}},
+                    {"action": "create", "content_type": "report-link",
+                     "content_params": {"bookmark_id": linked["id"], "type": "link"}},
+                    {"action": "create", "content_type": "text", "content_params": {"markdown": "stays"}}):
+        call(client, "PATCH", path, sa(a), body={"content": content})
+    bookmarks = f"/api/app/projects/{a.project_id}/bookmarks"
+    call(client, "POST", f"{bookmarks}/bulk-delete", sa(a), 204, body={"bookmark_ids": [shown["id"], linked["id"]]})
+    got = call(client, "GET", path, sa(a))["results"]
+    assert [kind for kind, _ in _shown(got)] == ["text"] and not got["contents"]["report-link"]
+    copy = call(client, "POST", base, sa(a), body={"title": "Copy", "duplicate": board["id"]})["results"]
+    assert [kind for kind, _ in _shown(copy)] == ["text"]

@@ -99,6 +99,7 @@ def test_lifecycle_history_and_bulk_calls(projects: Any, client: httpx.Client) -
 @pytest.mark.parametrize(("body", "fragment"), [
     ({"name": "x", "type": "dashboards", "params": {}}, "Invalid bookmark type"),
     ({"name": "", "type": "insights", "params": insights_params("Purchase")}, "name must be"),
+    ({"name": "two\nlines", "type": "insights", "params": insights_params("Purchase")}, "control characters"),
     ({"name": "x", "type": "insights"}, "params is required"),
     ({"name": "x", "type": "insights", "params": {"events": []}}, ""),
     ({"name": "x", "type": "insights", "params": "{not json"}, "JSON object"),

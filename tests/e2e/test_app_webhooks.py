@@ -4,9 +4,8 @@ receiver started here (basic auth checked on its side), consumers read-only, pro
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 
 from tests.conftest import ProjectCreds
 from tests.support.app_api import call, projects_with_consumer, sa
+from tests.support.receiver import serving
 from tests.support.server import ServerProcess, free_port
 
 #: What the receiver got: (Authorization header, JSON body) per request.
@@ -37,11 +37,8 @@ class _Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
-    http = HTTPServer(("127.0.0.1", free_port()), _Receiver)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
+    with serving(_Receiver) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

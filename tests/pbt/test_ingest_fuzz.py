@@ -307,7 +307,9 @@ def http_requests(draw: st.DrawFn, creds: Any) -> dict[str, Any]:
         headers["Content-Type"] = "application/x-ndjson"
     else:
         body = draw(st.binary(max_size=300))
-        headers["Content-Type"] = draw(CONTENT_TYPES.filter(lambda s: s.isascii() and s.isprintable()))
+        # a value HTTP can carry (no surrounding whitespace: h11 refuses to send ' ' before the server sees it)
+        headers["Content-Type"] = draw(CONTENT_TYPES.filter(lambda s: s.isascii() and s.isprintable()
+                                                            and s == s.strip()))
     if method == "POST" and draw(st.booleans()):
         if draw(st.booleans()):
             body = gzip.compress(body)

@@ -78,7 +78,7 @@ def test_migrate_twice_is_idempotent(url: str) -> None:
         meta.migrate()
         assert meta.list_projects() == [first.project]
         with meta.engine.connect() as connection:
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0011"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0012"
             tables = set(inspect(connection).get_table_names())
     assert {"organizations", "projects", "service_accounts", "project_members"} <= tables
 
@@ -387,3 +387,26 @@ def test_rotating_the_secret_and_the_token(store: MetaStore, created: CreatedPro
     assert rotated is not None and rotated.id == project.id
     with pytest.raises(NotFoundError):
         store.rotate_token(999)
+
+
+def test_a_code_and_a_refresh_token_are_used_once_under_concurrency(store: MetaStore,
+                                                                    created: CreatedProject) -> None:
+    """Write transactions hold the writer lock from their start (an advisory lock on PostgreSQL), so racing
+    redemptions of one authorization code or one refresh token succeed exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mixhouse.meta.oauth import OAuthStore
+
+    oauth = OAuthStore(store)
+    client = oauth.register("racer", ["http://localhost/cb"])
+    account = store.authenticate_service_account(created.service_account_username, created.service_account_secret)
+    assert account is not None
+    code = oauth.issue_code(client.client_id, account.id, "http://localhost/cb", "c" * 43)
+    with ThreadPoolExecutor(6) as pool:
+        redeemed = list(pool.map(lambda _: oauth.redeem_code(code, client.client_id, "http://localhost/cb"),
+                                 range(6)))
+    assert sum(r is not None for r in redeemed) == 1
+    refresh = oauth.issue_tokens(client.client_id, account.id).refresh_token
+    with ThreadPoolExecutor(6) as pool:
+        used = list(pool.map(lambda _: oauth.use_refresh_token(refresh, client.client_id), range(6)))
+    assert sum(u is not None for u in used) == 1

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mixhouse.errors import NotFoundError, ValidationError
+from mixhouse.errors import NotFoundError, PermissionDeniedError, ValidationError
 from mixhouse.meta import layout as layouts
 from mixhouse.meta import models
-from mixhouse.meta.records import Actor, Report
+from mixhouse.meta.records import Actor, Report, Viewer
 from mixhouse.meta.reports import add_report
 from mixhouse.meta.store import MetaStore, report_record
 
@@ -59,6 +59,38 @@ NewContent = NewReport | CopyReport | NewText | NewLink
 
 
 @dataclass(frozen=True, slots=True)
+class AddRow:
+    contents: list[NewContent]
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    kind: str
+    content_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardUpdate:
+    kind: str
+    card_id: int
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FinishCard:
+    """A card a finished blueprint shows: a report (``content_id``) or a text card (an existing ``content_id``,
+    new ``markdown``, or both)."""
+
+    kind: str
+    content_id: int | None
+    markdown: str | None = None
+
+
+#: One content change of a dashboard ``PATCH``.
+Change = AddRow | Removal | CardUpdate
+
+
+@dataclass(frozen=True, slots=True)
 class Card:
     id: int
     kind: str
@@ -92,11 +124,12 @@ class Dashboards:
     made in it (and the reports they make belong to it too)."""
 
     def __init__(self, store: MetaStore, project_id: int, account_id: int | None = None,
-                 workspace_id: int | None = None) -> None:
+                 workspace_id: int | None = None, viewer: Viewer | None = None) -> None:
         self._store = store
         self._project_id = project_id
         self._account_id = account_id
         self._workspace_id = workspace_id
+        self._viewer = viewer  # None: no restriction flags apply (the server's own work)
 
     # -- reads -------------------------------------------------------------------------------------------
 
@@ -107,7 +140,7 @@ class Dashboards:
         if self._workspace_id is not None:
             query = query.where(models.Dashboard.workspace_id == self._workspace_id)
         with self._store.reading() as session:
-            rows = list(session.scalars(query.order_by(models.Dashboard.id)))
+            rows = [row for row in session.scalars(query.order_by(models.Dashboard.id)) if self._visible(row)]
             favorites = self._favorites(session)
             return [self._record(session, row, row.id in favorites, with_contents=False) for row in rows]
 
@@ -162,46 +195,22 @@ class Dashboards:
                                              for c in cells], actor)
             return self._full(session, row)
 
-    def update(self, dashboard_id: int, settings: dict[str, Any], actor: Actor) -> Dashboard:
+    def patch(self, dashboard_id: int, settings: dict[str, Any], layout: Any, change: Change | None,
+              actor: Actor) -> Dashboard:
+        """A ``PATCH``: new settings, a rearranged ``layout`` (when not ``None``) and one content ``change``, all in
+        one transaction (a refusal of any part changes nothing)."""
         with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
+            row = self._writable(session, dashboard_id)
             for key, value in _setting_columns(settings).items():
                 setattr(row, key, value)
-            _touch(row, actor)
-            return self._full(session, row)
-
-    def replace_layout(self, dashboard_id: int, layout: Any, actor: Actor) -> Dashboard:
-        """Rearrange the dashboard: ``layout`` may show only what the dashboard already has."""
-        with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
-            known = set(layouts.contents(_layout(row)))
-            row.layout = json.dumps(layouts.checked(layout, known))
-            _touch(row, actor)
-            return self._full(session, row)
-
-    def add(self, dashboard_id: int, contents: list[NewContent], actor: Actor) -> Dashboard:
-        """Add a row holding ``contents`` at the bottom."""
-        with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
-            self._add_row(session, row, contents, actor)
-            _touch(row, actor)
-            return self._full(session, row)
-
-    def remove(self, dashboard_id: int, content_type: str, content_id: int, actor: Actor) -> Dashboard:
-        """Take a piece of content off the dashboard. A report stays saved (no longer on the dashboard); a text or
-        link card is deleted."""
-        with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
-            if (content_type, content_id) not in layouts.contents(_layout(row)):
-                raise NotFoundError(f"dashboard {dashboard_id} has no {content_type} {content_id}")
-            row.layout = json.dumps(layouts.without(_layout(row), (content_type, content_id)))
-            if content_type == "report":
-                report = session.get(models.Report, content_id)
-                if report is not None and report.dashboard_id == row.id:
-                    report.dashboard_id = None
-            else:
-                session.execute(delete(models.DashboardCard).where(models.DashboardCard.id == content_id,
-                                                                   models.DashboardCard.dashboard_id == row.id))
+            if layout is not None:
+                row.layout = json.dumps(layouts.checked(layout, set(layouts.contents(_layout(row)))))
+            if isinstance(change, AddRow):
+                self._add_row(session, row, change.contents, actor)
+            elif isinstance(change, Removal):
+                self._remove(session, row, change.kind, change.content_id)
+            elif isinstance(change, CardUpdate):
+                self._update_card(session, row, change.card_id, change.kind, change.values)
             _touch(row, actor)
             return self._full(session, row)
 
@@ -209,18 +218,44 @@ class Dashboards:
                     actor: Actor) -> None:
         """Change a text card's markdown or a report link's type."""
         with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
-            card = session.get(models.DashboardCard, card_id)
-            if card is None or card.dashboard_id != row.id or card.kind != kind:
-                raise NotFoundError(f"dashboard {dashboard_id} has no {kind} card {card_id}")
-            for key, value in values.items():
-                setattr(card, key, value)
+            row = self._writable(session, dashboard_id)
+            self._update_card(session, row, card_id, kind, values)
             _touch(row, actor)
+
+    def finish(self, dashboard_id: int, cards: list[FinishCard], state: dict[str, Any], actor: Actor) -> Dashboard:
+        """Show exactly ``cards``, two per row (reports from elsewhere copied in, new text cards made, what is left
+        out taken off) and store the blueprint ``state``, in one transaction."""
+        with self._store.writing() as session:
+            row = self._writable(session, dashboard_id)
+            shown = set(layouts.contents(_layout(row)))
+            wanted: list[layouts.Content] = []
+            for card in cards:
+                if card.kind == "report":
+                    content = ("report", card.content_id or 0)
+                    wanted.append(content if content in shown else self._place(
+                        session, row, CopyReport(card.content_id or 0), actor))
+                elif card.content_id is not None and ("text", card.content_id) in shown:
+                    if card.markdown is not None:
+                        self._update_card(session, row, card.content_id, "text", {"markdown": card.markdown})
+                    wanted.append(("text", card.content_id))
+                else:
+                    wanted.append(self._place(session, row, NewText(card.markdown or ""), actor))
+            if len(set(wanted)) != len(wanted):
+                raise ValidationError("a card may be shown once")
+            for kind, content_id in shown - set(wanted):
+                self._remove(session, row, kind, content_id)
+            layout = layouts.empty()
+            for start in range(0, len(wanted), 2):
+                layout = layouts.with_row(layout, wanted[start:start + 2])
+            row.layout = json.dumps(layout)
+            row.blueprint_variables = json.dumps(state)
+            _touch(row, actor)
+            return self._full(session, row)
 
     def delete_many(self, dashboard_ids: list[int]) -> None:
         """Delete every dashboard listed, or none when one is not the project's (404)."""
         with self._store.writing() as session:
-            for row in [self._existing(session, dashboard_id) for dashboard_id in dashboard_ids]:
+            for row in [self._writable(session, dashboard_id) for dashboard_id in dashboard_ids]:
                 session.delete(row)
 
     def set_favorite(self, dashboard_id: int, on: bool) -> None:
@@ -237,19 +272,54 @@ class Dashboards:
 
     def set_pinned(self, dashboard_id: int, on: bool) -> None:
         with self._store.writing() as session:
-            row = self._existing(session, dashboard_id)
+            row = self._writable(session, dashboard_id)
             row.pinned_at = datetime.now(UTC) if on else None
 
     def set_blueprint_variables(self, dashboard_id: int, variables: dict[str, Any]) -> None:
         with self._store.writing() as session:
-            self._existing(session, dashboard_id).blueprint_variables = json.dumps(variables)
+            self._writable(session, dashboard_id).blueprint_variables = json.dumps(variables)
 
     # -- inside a transaction ----------------------------------------------------------------------------
 
+    def _remove(self, session: Session, row: models.Dashboard, content_type: str, content_id: int) -> None:
+        if (content_type, content_id) not in layouts.contents(_layout(row)):
+            raise NotFoundError(f"dashboard {row.id} has no {content_type} {content_id}")
+        row.layout = json.dumps(layouts.without(_layout(row), (content_type, content_id)))
+        if content_type == "report":
+            report = session.get(models.Report, content_id)
+            if report is not None and report.dashboard_id == row.id:
+                report.dashboard_id = None
+        else:
+            session.execute(delete(models.DashboardCard).where(models.DashboardCard.id == content_id,
+                                                               models.DashboardCard.dashboard_id == row.id))
+
+    def _update_card(self, session: Session, row: models.Dashboard, card_id: int, kind: str,
+                     values: dict[str, Any]) -> None:
+        card = session.get(models.DashboardCard, card_id)
+        if card is None or card.dashboard_id != row.id or card.kind != kind:
+            raise NotFoundError(f"dashboard {row.id} has no {kind} card {card_id}")
+        for key, value in values.items():
+            setattr(card, key, value)
+
     def _existing(self, session: Session, dashboard_id: int) -> models.Dashboard:
+        """The dashboard if it is the project's and the viewer may see it (another account's private dashboard
+        reads as missing)."""
         row = session.get(models.Dashboard, dashboard_id)
-        if row is None or row.project_id != self._project_id:
+        if row is None or row.project_id != self._project_id or not self._visible(row):
             raise NotFoundError(f"no dashboard {dashboard_id} in project {self._project_id}")
+        return row
+
+    def _visible(self, row: models.Dashboard) -> bool:
+        viewer = self._viewer
+        return viewer is None or not row.is_private or row.creator_id == viewer.account_id
+
+    def _writable(self, session: Session, dashboard_id: int) -> models.Dashboard:
+        """The dashboard if the viewer may also change it: a restricted one only its creator, owners and admins."""
+        row = self._existing(session, dashboard_id)
+        viewer = self._viewer
+        if viewer is not None and row.is_restricted and row.creator_id != viewer.account_id and not viewer.overrides:
+            raise PermissionDeniedError(f"dashboard {dashboard_id} is restricted: only its creator, owners and "
+                                        "admins change it")
         return row
 
     def _report(self, session: Session, report_id: int) -> models.Report:
@@ -274,7 +344,7 @@ class Dashboards:
                 links.add(home.dashboard_id)
             rows = session.scalars(select(models.Dashboard).where(models.Dashboard.project_id == self._project_id)
                                    .order_by(models.Dashboard.id))
-            return [row.id for row in rows if keep(row, links)]
+            return [row.id for row in rows if self._visible(row) and keep(row, links)]
 
     def _add_row(self, session: Session, dashboard: models.Dashboard, contents: list[NewContent],
                  actor: Actor) -> None:

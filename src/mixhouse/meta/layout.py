@@ -62,7 +62,9 @@ def checked(value: Any, known: set[Content]) -> dict[str, Any]:
             or not isinstance(value.get("rows"), dict):
         raise ValidationError("layout must be {\"order\": [row ids], \"rows\": {row id: {\"cells\": [...]}}}")
     order, rows = value["order"], value["rows"]
-    if sorted(map(str, order)) != sorted(rows) or len(set(order)) != len(order):
+    if not all(isinstance(row_id, str) for row_id in order):
+        raise ValidationError("layout row ids must be strings")
+    if sorted(order) != sorted(rows) or len(set(order)) != len(order):
         raise ValidationError("layout order must list every row id exactly once")
     seen: set[Content] = set()
     out_rows: dict[str, Any] = {}
@@ -81,7 +83,10 @@ def checked(value: Any, known: set[Content]) -> dict[str, Any]:
 def _cell(cell: Any, known: set[Content], seen: set[Content]) -> dict[str, Any]:
     if not isinstance(cell, dict):
         raise ValidationError("a layout cell must be an object")
-    content = (cell.get("content_type"), cell.get("content_id"))
+    kind, content_id = cell.get("content_type"), cell.get("content_id")
+    if not isinstance(kind, str) or type(content_id) is not int:  # a bool is not an id
+        raise ValidationError("a layout cell needs a content_type string and an integer content_id")
+    content = (kind, content_id)
     if content not in known:
         raise ValidationError(f"layout cell names unknown content {content[0]} {content[1]}")
     if content in seen:

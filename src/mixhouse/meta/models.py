@@ -537,3 +537,49 @@ class Experiment(Base):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'active', 'concluded', 'success', 'fail')", name="status"),
     )
+class Alert(Base):
+    """A custom alert on a saved report: a ``condition`` on the report's latest value, checked every ``frequency``
+    seconds, notifying ``subscriptions`` when it holds. ``condition``, ``subscriptions`` and
+    ``notification_windows`` are JSON text; ``last_checked`` is when the scheduler last evaluated it."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False,
+                                            index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=False,
+                                           index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), nullable=False)
+    condition: Mapped[str] = _json_text("{}")
+    frequency: Mapped[int] = mapped_column(Integer, nullable=False)
+    paused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    subscriptions: Mapped[str] = _json_text("[]")
+    notification_windows: Mapped[str | None] = mapped_column(Text, nullable=True)
+    creator_id: Mapped[int | None] = _who_id()
+    creator_name: Mapped[str] = _who_name()
+    created_at: Mapped[datetime] = _created_at()
+    modified_at: Mapped[datetime] = _created_at()
+    last_checked: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_fired: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The last evaluation: ``{"value", "fired", "error"}`` as JSON text (null before the first).
+    last_result: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class AlertHistory(Base):
+    """One evaluation (or test) of an alert: whether it fired, the value read, and what each notification did."""
+
+    __tablename__ = "alert_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # "check" or "test"
+    fired: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    value: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON number (or null)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    chart: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [[bucket, value], ...] the check read
+    notifications: Mapped[str] = _json_text("[]")
+    at: Mapped[datetime] = _created_at()
+
+    __table_args__ = ({"sqlite_autoincrement": True},)

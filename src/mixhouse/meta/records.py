@@ -96,3 +96,12 @@ class Actor:
 
     id: int | None
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who reads or changes entities, for their restriction flags: the account, and whether its role (owner or
+    admin) overrides other accounts' restrictions."""
+
+    account_id: int
+    overrides: bool

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mixhouse.errors import NotFoundError
+from mixhouse.errors import NotFoundError, PermissionDeniedError
+from mixhouse.meta import layout as layouts
 from mixhouse.meta import models
-from mixhouse.meta.records import Actor, Report
+from mixhouse.meta.records import Actor, Report, Viewer
 from mixhouse.meta.store import MetaStore, report_record
 
 #: Columns a report update may change.
@@ -47,10 +48,12 @@ def _snapshot(row: models.Report) -> str:
 class Reports:
     """One project's saved reports; with ``workspace_id`` (a data view), those made in it."""
 
-    def __init__(self, store: MetaStore, project_id: int, workspace_id: int | None = None) -> None:
+    def __init__(self, store: MetaStore, project_id: int, workspace_id: int | None = None,
+                 viewer: Viewer | None = None) -> None:
         self._store = store
         self._project_id = project_id
         self._workspace_id = workspace_id
+        self._viewer = viewer  # None: no restriction flags apply (the server's own work)
 
     def all(self, report_type: str | None = None, ids: Iterable[int] | None = None) -> list[Report]:
         query = select(models.Report).where(models.Report.project_id == self._project_id)
@@ -61,7 +64,8 @@ class Reports:
         if self._workspace_id is not None:
             query = query.where(models.Report.workspace_id == self._workspace_id)
         with self._store.reading() as session:
-            return [report_record(row) for row in session.scalars(query.order_by(models.Report.id))]
+            return [report_record(row) for row in session.scalars(query.order_by(models.Report.id))
+                    if self._visible(row)]
 
     def get(self, report_id: int) -> Report | None:
         with self._store.reading() as session:
@@ -78,22 +82,38 @@ class Reports:
 
     def update(self, report_id: int, fields: dict[str, Any], actor: Actor) -> Report:
         with self._store.writing() as session:
-            row = self._existing(session, report_id)
+            row = self._writable(session, report_id)
             self._apply(session, row, fields, actor)
             return report_record(row)
 
     def update_many(self, changes: list[tuple[int, dict[str, Any]]], actor: Actor) -> None:
         """Apply every ``(id, fields)`` change, or none when an id is not the project's."""
         with self._store.writing() as session:
-            rows = [(self._existing(session, report_id), fields) for report_id, fields in changes]
+            rows = [(self._writable(session, report_id), fields) for report_id, fields in changes]
             for row, fields in rows:
                 self._apply(session, row, fields, actor)
 
     def delete_many(self, report_ids: list[int]) -> None:
-        """Delete every report listed, or none when one is not the project's (404)."""
+        """Delete every report listed, or none when one is not the project's (404); the dashboards showing them
+        lose those cards and the links to them."""
         with self._store.writing() as session:
-            for row in [self._existing(session, report_id) for report_id in report_ids]:
+            for row in [self._writable(session, report_id) for report_id in report_ids]:
                 session.delete(row)
+            gone = set(report_ids)
+            boards = session.scalars(select(models.Dashboard).where(models.Dashboard.project_id == self._project_id))
+            for board in boards:
+                shown = json.loads(board.layout)
+                links = set(session.scalars(select(models.DashboardCard.id).where(
+                    models.DashboardCard.dashboard_id == board.id, models.DashboardCard.kind == "report-link",
+                    models.DashboardCard.report_id.in_(gone))))
+                dropped = [c for c in layouts.contents(shown)
+                           if (c[0] == "report" and c[1] in gone) or (c[0] == "report-link" and c[1] in links)]
+                for content in dropped:
+                    shown = layouts.without(shown, content)
+                if dropped:
+                    board.layout = json.dumps(shown)
+                if links:
+                    session.execute(delete(models.DashboardCard).where(models.DashboardCard.id.in_(links)))
 
     def history(self, report_id: int, before: int | None, limit: int) -> list[HistoryEntry]:
         """Changes newest first, ``limit`` of them, older than history id ``before`` when given."""
@@ -109,8 +129,25 @@ class Reports:
     # -- inside a transaction ----------------------------------------------------------------------------
 
     def _row(self, session: Session, report_id: int) -> models.Report | None:
+        """The report if it is the project's and the viewer may see it (another account's
+        visibility-restricted report reads as missing)."""
         row = session.get(models.Report, report_id)
-        return row if row is not None and row.project_id == self._project_id else None
+        return row if row is not None and row.project_id == self._project_id and self._visible(row) else None
+
+    def _visible(self, row: models.Report) -> bool:
+        viewer = self._viewer
+        return viewer is None or not row.is_visibility_restricted or viewer.overrides \
+            or row.creator_id == viewer.account_id
+
+    def _writable(self, session: Session, report_id: int) -> models.Report:
+        """The report if the viewer may change it: a modification-restricted one only its creator, owners, admins."""
+        row = self._existing(session, report_id)
+        viewer = self._viewer
+        if viewer is not None and row.is_modification_restricted and row.creator_id != viewer.account_id \
+                and not viewer.overrides:
+            raise PermissionDeniedError(f"report {report_id} is restricted: only its creator, owners and admins "
+                                        "change it")
+        return row
 
     def _existing(self, session: Session, report_id: int) -> models.Report:
         row = self._row(session, report_id)

@@ -35,6 +35,10 @@ SERVICE_ACCOUNT_PREFIX: Final = "mixhouse-sa."
 ACCESS_TOKEN_PREFIX: Final = "mhat_"
 #: Arbitrary constant: the PostgreSQL advisory lock that serializes concurrent ``migrate`` calls.
 _PG_MIGRATION_LOCK: Final = 0x6D69786D657461  # "mixmeta"
+#: Arbitrary constant: the PostgreSQL advisory lock every metadata write transaction holds (see ``writing``).
+_PG_WRITE_LOCK: Final = 0x6D6978777269  # "mixwri"
+#: PostgreSQL: a value longer than its column.
+_PG_TOO_LONG: Final = "22001"
 #: Attempts of a write transaction that hit a unique-constraint race (e.g. two processes creating one org).
 _WRITE_ATTEMPTS: Final = 3
 #: PostgreSQL's SQLSTATE for a missing table (SQLite says "no such table").
@@ -56,6 +60,8 @@ def validate_name(value: object, what: str) -> str:
     value = value.strip()
     if len(value) > models.NAME_MAX_LENGTH:
         raise ValidationError(f"{what} is longer than {models.NAME_MAX_LENGTH} characters")
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError(f"{what} must not contain control characters (line breaks, tabs...)")
     return value
 
 
@@ -186,8 +192,13 @@ class MetaStore:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        """A write session: on SQLite, takes the write lock up front; commits at the end unless it raises."""
+        """A write session: it holds the database's single writer lock from its start, so every read-check-write in
+        it (a code used once, a limit, a status move) is atomic: SQLite's ``BEGIN IMMEDIATE``, or on PostgreSQL a
+        transaction-scoped advisory lock (metadata writes are few; READ COMMITTED alone would let two transactions
+        pass the same check). Commits at the end unless it raises."""
         with self._storage_errors(), self._write_sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK})
             yield session
 
     @contextmanager
@@ -197,7 +208,10 @@ class MetaStore:
         except DataError as exc:
             # An id no row can have (every integer column is an id): PostgreSQL refuses to compare it, where SQLite
             # finds nothing below 2**63. Either way that id names nothing.
-            if getattr(exc.orig, "sqlstate", None) != _PG_OUT_OF_RANGE:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate == _PG_TOO_LONG:
+                raise ValidationError("a value is longer than its field allows") from None
+            if sqlstate != _PG_OUT_OF_RANGE:
                 raise
             raise NotFoundError("no such id: it is out of range", details={"reason": "id_out_of_range"}) from None
         except OverflowError as exc:

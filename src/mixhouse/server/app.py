@@ -19,6 +19,7 @@ from mixhouse.server.front_door import FrontDoor, cors
 from mixhouse.server.responses import json_response
 from mixhouse.server.routes import (
     app_access,
+    app_alerts,
     app_annotations,
     app_blueprints,
     app_cohorts,
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings)
         app.state.runtime = rt
+        rt.start_alerts()
         try:
             yield
         finally:
@@ -83,7 +85,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += flows.routes() + app_access.routes() + app_annotations.routes()
     routes += app_webhooks.routes() + app_reports.routes() + app_dashboards.routes()
     routes += app_cohorts.routes() + app_feature_flags.routes() + flags.routes() + app_blueprints.routes()
-    routes += oauth.routes() + app_experiments.routes()
+    routes += oauth.routes() + app_experiments.routes() + app_alerts.routes()
     for route in routes:
         app.router.routes.append(route)
 

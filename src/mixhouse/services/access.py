@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mixhouse.errors import AuthenticationError, PermissionDeniedError
-from mixhouse.meta.records import Membership, Project, ServiceAccount, Workspace
+from mixhouse.meta.records import Membership, Project, ServiceAccount, Viewer, Workspace
 from mixhouse.meta.store import MetaStore
 
 
@@ -33,6 +33,15 @@ class Caller:
 
 #: Roles that may create, change and delete a project's entities; consumers only read.
 WRITERS = frozenset({"owner", "admin", "analyst"})
+
+
+#: Roles that may change other accounts' restricted entities (restricted dashboards, reports, locked cohorts).
+OVERRIDERS = frozenset({"owner", "admin"})
+
+
+def viewer(caller: Caller, project_id: int) -> Viewer:
+    """The caller as entity restriction flags see it."""
+    return Viewer(caller.account.id, caller.membership(project_id).role in OVERRIDERS)
 
 
 def check_writer(caller: Caller, project_id: int) -> None:

@@ -103,7 +103,7 @@ TEMPLATES: Final = {t.key: t for t in (
 
 
 def template(key: Any) -> Template:
-    if key not in TEMPLATES:
+    if not isinstance(key, str) or key not in TEMPLATES:
         raise ValidationError(f"unknown template_type {key!r} (one of {', '.join(TEMPLATES)})")
     return TEMPLATES[key]
 
@@ -165,6 +165,8 @@ def rca_reports(event: str, math: str, day: str | None) -> list[tuple[str, dict[
     reports = [(f"{event} per day", _metric(event, simple))]
     for prop in RCA_BREAKDOWNS:
         reports.append((f"{event} by {prop}", _metric(event, simple, chart="bar", groups=(prop,))))
+    if day is not None and not isinstance(day, str):
+        raise ValidationError("rca_source_data.date must be YYYY-MM-DD")
     if day is not None:
         try:
             last = date.fromisoformat(day[:10])

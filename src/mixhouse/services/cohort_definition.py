@@ -27,6 +27,9 @@ from mixhouse.expr.ast import Binary, Call, Expr, ListLiteral, Literal, Property
 from mixhouse.query.bookmark_filters import filters_expr
 
 COUNT_OPERATORS: Final = (">=", "<=", "==", ">", "<")
+#: The longest window a behaviour may look back (about ten years) and the days a cohort may name.
+MAX_WINDOW: Final = {"day": 3660, "week": 523, "month": 120}
+FIRST_YEAR, LAST_YEAR = 1970, 2200
 AGGREGATES: Final = ("total", "unique", "average", "min", "max", "median")
 WINDOW_UNITS: Final = ("day", "week", "month")
 MAX_DEPTH: Final = 8
@@ -111,19 +114,30 @@ def _parse_behavior(node: dict[str, Any], behaviors: dict[str, Any]) -> Behavior
     if window is not None:
         if not isinstance(window, dict) or window.get("unit") not in WINDOW_UNITS \
                 or isinstance(window.get("value"), bool) or not isinstance(window.get("value"), int) \
-                or window["value"] < 1:
-            raise ValidationError("window is {\"unit\": day|week|month, \"value\": a positive integer}")
+                or not 1 <= window["value"] <= MAX_WINDOW[window["unit"]]:
+            raise ValidationError("window is {\"unit\": day|week|month, \"value\": a whole number of units, "
+                                  "at most about ten years}")
         if "from_date" in spec or "to_date" in spec:
             raise ValidationError(f"behaviors.{key} has both a window and dates")
         window = (window["unit"], window["value"])
     else:
         if spec.get("from_date") is None or spec.get("to_date") is None:
             raise ValidationError(f"behaviors.{key} needs a window or from_date and to_date")
-        dates = (parse_date(spec["from_date"], "from_date"), parse_date(spec["to_date"], "to_date"))
+        dates = (cohort_day(spec["from_date"], "from_date"), cohort_day(spec["to_date"], "to_date"))
         if dates[0] > dates[1]:
             raise ValidationError("from_date must not be after to_date")
     return Behavior(event, _event_where(count["event_selector"].get("selector")), operator, operand, aggregate,
                     prop, window, dates)
+
+
+def cohort_day(value: Any, what: str) -> date:
+    """A ``YYYY-MM-DD`` day between 1970 and 2200 (a cohort's dates, or the day membership is worked out for)."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be a YYYY-MM-DD date")
+    day = parse_date(value, what)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValidationError(f"{what} must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 def _literal(value: Any, kind: Any) -> Expr:

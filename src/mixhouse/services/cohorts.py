@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from mixhouse.core.dates import parse_date
-from mixhouse.errors import ValidationError
+from mixhouse.errors import MixhouseError, ValidationError
 from mixhouse.meta.cohorts import Cohort, Cohorts
 from mixhouse.meta.records import Project
 from mixhouse.meta.store import validate_name
 from mixhouse.services import reports
-from mixhouse.services.cohort_definition import Node, parse_definition, referenced_cohorts
+from mixhouse.services.cohort_definition import Node, cohort_day, parse_definition, referenced_cohorts
 from mixhouse.services.cohort_members import Membership, ProfileRows, missing_cohort
 from mixhouse.services.insights_params import CohortRef
 from mixhouse.storage.base import Backend
@@ -53,8 +52,9 @@ def fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         out["description"] = body["description"]
     if "data_group_id" in body:
         group = body["data_group_id"]
-        if group is not None and (not isinstance(group, str | int) or isinstance(group, bool)):
-            raise ValidationError("data_group_id must be a string")
+        if group is not None and (not isinstance(group, str | int) or isinstance(group, bool)
+                                  or len(str(group)) > 64):
+            raise ValidationError("data_group_id must be a string of at most 64 characters")
         out["data_group_id"] = None if group is None else str(group)
     for flag in ("is_locked", "is_visible"):
         if body.get(flag) is not None:
@@ -68,21 +68,32 @@ def fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     return out
 
 
-def check_references(cohorts: Cohorts, cohort_id: int | None, definition: dict[str, Any]) -> None:
-    """Every cohort the definition names is the project's, and none leads back to ``cohort_id``."""
-    seen: set[int] = set()
-    pending = list(referenced_cohorts(parse_definition(definition)))
-    while pending:
-        other = pending.pop()
-        if other == cohort_id:
-            raise ValidationError(f"cohort {cohort_id} cannot refer to itself, directly or through another")
-        if other in seen:
-            continue
-        seen.add(other)
-        found = cohorts.get(other)
-        if found is None:
+def check_graph(definitions: dict[int, dict[str, Any]], deleted: frozenset[int]) -> None:
+    """The project's cohorts as a write would leave them: every cohort one names exists (a deleted one still named
+    is a 400 naming who uses it; an unknown one a 404), and no cohort leads back to itself."""
+    refs = {cohort_id: referenced_cohorts(parse_definition(definition))
+            for cohort_id, definition in definitions.items()}
+    for cohort_id, named in sorted(refs.items()):
+        for other in sorted(named):
+            if other in definitions:
+                continue
+            if other in deleted:
+                raise ValidationError(f"cohort {other} is used by cohort {cohort_id}; change that one first")
             raise missing_cohort(other)
-        pending.extend(referenced_cohorts(parse_definition(found.definition)))
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+
+    def visit(cohort_id: int) -> None:
+        state[cohort_id] = 1
+        for other in refs[cohort_id]:
+            if state.get(other) == 1:
+                raise ValidationError(f"cohort {other} cannot refer to itself, directly or through another")
+            if other not in state:
+                visit(other)
+        state[cohort_id] = 2
+
+    for cohort_id in sorted(refs):
+        if cohort_id not in state:
+            visit(cohort_id)
 
 
 def today(project: Project) -> date:
@@ -91,7 +102,7 @@ def today(project: Project) -> date:
 
 def as_of_date(project: Project, raw: str | None) -> date:
     """A membership day: ``YYYY-MM-DD``, or today in the project's time zone."""
-    return today(project) if raw in (None, "") else parse_date(raw, "as_of")
+    return today(project) if raw in (None, "") else cohort_day(raw, "as_of")
 
 
 def as_of_timestamp(project: Project, raw: Any) -> date:
@@ -99,9 +110,10 @@ def as_of_timestamp(project: Project, raw: Any) -> date:
     if raw in (None, ""):
         return today(project)
     try:
-        return datetime.fromtimestamp(float(raw), ZoneInfo(project.timezone or "UTC")).date()
+        day = datetime.fromtimestamp(float(raw), ZoneInfo(project.timezone or "UTC")).date()
     except (TypeError, ValueError, OverflowError, OSError):
         raise ValidationError("as_of_timestamp must be a Unix time in seconds") from None
+    return cohort_day(day.isoformat(), "as_of_timestamp")
 
 
 def membership(backend: Backend, project: Project, profiles: ProfileRows, cohorts: Cohorts,
@@ -136,7 +148,7 @@ def cohort_members(rt: Runtime, project: Project) -> Callable[[CohortRef], set[s
     return members_resolver(rt.backend, project, lambda: rt.profiles.snapshot(project.id), Cohorts(rt.meta, project.id))
 
 
-def cohort_json(cohort: Cohort, count: int) -> dict[str, Any]:
+def cohort_json(cohort: Cohort, count: int | None) -> dict[str, Any]:
     return {
         "id": cohort.id,
         "project_id": cohort.project_id,
@@ -158,7 +170,7 @@ def cohort_json(cohort: Cohort, count: int) -> dict[str, Any]:
     }
 
 
-def list_json(cohort: Cohort, count: int) -> dict[str, Any]:
+def list_json(cohort: Cohort, count: int | None) -> dict[str, Any]:
     """An entry of ``/api/query/cohorts/list`` (Mixpanel's documented shape: ``is_visible`` 1 or 0)."""
     return {"id": cohort.id, "name": cohort.name, "count": count, "description": cohort.description,
             "created": cohort.created_at.strftime("%Y-%m-%d %H:%M:%S"), "is_visible": int(cohort.is_visible),
@@ -166,5 +178,14 @@ def list_json(cohort: Cohort, count: int) -> dict[str, Any]:
 
 
 def counted(cohorts: list[Cohort], members: Membership,
-            shape: Callable[[Cohort, int], dict[str, Any]]) -> list[dict[str, Any]]:
-    return [shape(cohort, len(members.cohort(cohort.id))) for cohort in cohorts]
+            shape: Callable[[Cohort, int | None], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each cohort in ``shape`` with its member count; a cohort that cannot be worked out (saved by an older
+    version with a definition refused today, say) gets ``None`` instead of failing the whole list."""
+    out = []
+    for cohort in cohorts:
+        try:
+            count: int | None = len(members.cohort(cohort.id))
+        except MixhouseError:
+            count = None
+        out.append(shape(cohort, count))
+    return out

@@ -46,7 +46,7 @@ def moment(value: Any, name: str) -> datetime | None:
                 return datetime.combine(date.fromisoformat(value), time(), UTC)
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-        except ValueError:
+        except (ValueError, OverflowError):
             pass
     raise ValidationError(f"{name} must be an ISO 8601 date or date-time, got {value!r}", details={"field": name})
 

@@ -246,7 +246,9 @@ def cohort_ref(entry: Any) -> tuple[CohortRef, bool, str]:
         entry = entry["cohort"]
     if not isinstance(entry, dict):
         raise ValidationError("a cohort entry is {\"id\"} or {\"raw_cohort\"} with name and negated")
-    negated = bool(entry.get("negated", False))
+    negated = entry.get("negated", False)
+    if not isinstance(negated, bool):
+        raise ValidationError("a cohort entry's negated must be true or false")
     name = str(entry.get("name") or "")
     if entry.get("raw_cohort") is not None:
         raw = entry["raw_cohort"]

@@ -44,7 +44,10 @@ def register(store: MetaStore, body: dict[str, Any]) -> dict[str, Any]:
     checked = [_uri(uri) for uri in uris]
     if body.get("token_endpoint_auth_method", "none") != "none":
         raise OAuthError("invalid_client_metadata", "only public clients (token_endpoint_auth_method none)")
-    for grant in body.get("grant_types") or []:
+    grants = body.get("grant_types") or []
+    if not isinstance(grants, list):
+        raise OAuthError("invalid_client_metadata", "grant_types must be a list")
+    for grant in grants:
         if grant not in ("authorization_code", "refresh_token"):
             raise OAuthError("invalid_client_metadata", f"grant type {grant!r} is not supported")
     name = str(body.get("client_name") or "")[:255]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Any
 
 from mixhouse.config import Settings
 from mixhouse.ingest.geo import GeoLocator
 from mixhouse.ingest.workers import IngestWorkers
 from mixhouse.meta.store import MetaStore
+from mixhouse.services.alert_scheduler import AlertContext, AlertScheduler
 from mixhouse.services.engage import EngageService
 from mixhouse.services.identity_registry import IdentityRegistry
 from mixhouse.services.ingestion import IngestService
@@ -63,6 +66,20 @@ class Runtime:
         )
         self.engage = EngageService(self.profiles)
         self.committer.start()
+        self.alert_context = AlertContext(self.meta, self.backend, self._profiles_of, settings)
+        #: Alert checks and test notifications use it to cut their retry waits short at shutdown.
+        self.alert_stopping = threading.Event()
+        self._alerts: AlertScheduler | None = None
+
+    def _profiles_of(self, project_id: int) -> Any:
+        return lambda: self.profiles.snapshot(project_id)
+
+    def start_alerts(self) -> None:
+        """Start the alert scheduler (the server does; one-shot commands do not), unless ``alert_tick_s`` is 0."""
+        if self._alerts is None and self.settings.alert_tick_s > 0:
+            self._alerts = AlertScheduler(self.alert_context, tick_s=self.settings.alert_tick_s,
+                                          stopping=self.alert_stopping)
+            self._alerts.start()
 
     def _max_seq(self) -> int:
         sql = " UNION ALL ".join(
@@ -72,7 +89,10 @@ class Runtime:
         return int(rows[0]["s"]) if rows else 0
 
     def close(self) -> None:
-        """Commit what is queued, then release the data directory."""
+        """Finish the alert checks under way, commit what is queued, then release the data directory."""
+        self.alert_stopping.set()
+        if self._alerts is not None:
+            self._alerts.stop()
         self.workers.close()
         self.committer.stop()
         self.storage.close()

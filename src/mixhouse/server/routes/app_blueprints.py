@@ -12,20 +12,21 @@ from starlette.routing import Route
 from mixhouse.core.dates import DateRange
 from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.meta.cohorts import Cohorts
-from mixhouse.meta.dashboards import CopyReport, Dashboard, Dashboards, NewContent, NewReport, NewText
+from mixhouse.meta.dashboards import CopyReport, Dashboard, Dashboards, FinishCard, NewContent, NewReport, NewText
 from mixhouse.meta.reports import Reports
 from mixhouse.server.context import runtime
 from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import blueprints, discovery, reports
 from mixhouse.services import dashboards as service
-from mixhouse.services.access import Caller, check_writer
+from mixhouse.services.access import Caller, check_writer, viewer
 from mixhouse.services.cohorts import today
 
 
 def _writer(request: Request) -> tuple[Caller, int, Dashboards]:
     who, project_id = project_scope(request)
     check_writer(who, project_id)
-    return who, project_id, Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request))
+    return who, project_id, Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request),
+                                       viewer(who, project_id))
 
 
 def _new_report(name: str, kind: str, params: dict[str, Any], timezone: str) -> NewReport:
@@ -103,7 +104,7 @@ def _cohorts(request: Request, body: dict[str, Any] | None) -> object:
     mapping: dict[str, tuple[int, str]] = {}
     for entry in entries:
         placeholder = entry.get("placeholder") if isinstance(entry, dict) else None
-        if placeholder not in known:
+        if not isinstance(placeholder, str) or placeholder not in known:
             raise ValidationError(f"unknown cohort placeholder {placeholder!r} (one of {', '.join(sorted(known))})")
         cohort_id = reports.whole_id(entry.get("cohort_id"), "cohort_id")
         found = cohorts.get(cohort_id)
@@ -134,42 +135,25 @@ def _finish(request: Request, body: dict[str, Any] | None) -> object:
     who, _, boards = _writer(request)
     body = body or {}
     dashboard_id = reports.whole_id(body.get("dashboard_id"), "dashboard_id")
-    board = boards.get(dashboard_id)
-    state = _blueprint(board)
+    state = _blueprint(boards.get(dashboard_id))
     cards = body.get("cards")
     if not isinstance(cards, list) or not cards:
         raise ValidationError("cards must be a non-empty list of {\"type\": report|text, ...}")
-    actor = reports.actor(who)
-    shown = {(cell["content_type"], cell["content_id"]) for row in board.layout["rows"].values()
-             for cell in row["cells"]}
-    wanted: list[tuple[str, int]] = []
-    for card in cards:
+    chosen: list[FinishCard] = []
+    for card in cards:  # every card is checked before anything is written
         kind = card.get("type") if isinstance(card, dict) else None
         if kind == "report":
-            report_id = reports.whole_id(card.get("bookmark_id"), "bookmark_id")
-            if ("report", report_id) not in shown:
-                board = boards.add(dashboard_id, [CopyReport(report_id)], actor)
-                report_id = board.layout["rows"][board.layout["order"][-1]]["cells"][0]["content_id"]
-            wanted.append(("report", report_id))
+            chosen.append(FinishCard("report", reports.whole_id(card.get("bookmark_id"), "bookmark_id")))
         elif kind == "text":
-            if card.get("text_card_id") is not None and ("text", card["text_card_id"]) in shown:
-                if card.get("markdown") is not None:
-                    boards.update_card(dashboard_id, card["text_card_id"], "text",
-                                       {"markdown": service.markdown(card["markdown"])}, actor)
-                wanted.append(("text", card["text_card_id"]))
-            else:
-                board = boards.add(dashboard_id, [NewText(service.markdown(card.get("markdown", "")))], actor)
-                wanted.append(("text", board.layout["rows"][board.layout["order"][-1]]["cells"][0]["content_id"]))
+            card_id = card.get("text_card_id")
+            if card_id is not None and type(card_id) is not int:
+                raise ValidationError("text_card_id must be an integer id")
+            text = None if card.get("markdown") is None else service.markdown(card["markdown"])
+            chosen.append(FinishCard("text", card_id, text))
         else:
             raise ValidationError("a card's type is report or text")
-    for kind, content_id in shown - set(wanted):
-        boards.remove(dashboard_id, kind, content_id, actor)
-    rows = {f"r{n}": {"cells": [{"content_type": kind, "content_id": content_id, "width": 12 // len(pair)}
-                                for kind, content_id in pair]}
-            for n, pair in enumerate(wanted[i:i + 2] for i in range(0, len(wanted), 2))}
-    board = boards.replace_layout(dashboard_id, {"order": list(rows), "rows": rows}, actor)
-    boards.set_blueprint_variables(dashboard_id, {**state, "finished": True})
-    return service.dashboard_json(boards.get(dashboard_id), can_write=True)
+    board = boards.finish(dashboard_id, chosen, {**state, "finished": True}, reports.actor(who))
+    return service.dashboard_json(board, can_write=True)
 
 
 def _rca(request: Request, body: dict[str, Any] | None) -> object:

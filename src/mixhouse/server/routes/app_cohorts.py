@@ -16,8 +16,7 @@ from mixhouse.server.routes.app_access import data_view, project_scope, scoped_r
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import cohorts as service
 from mixhouse.services import reports
-from mixhouse.services.access import check_writer
-from mixhouse.services.cohort_definition import parse_definition, referenced_cohorts
+from mixhouse.services.access import check_writer, viewer
 from mixhouse.services.cohort_members import Membership
 from mixhouse.services.runtime import Runtime
 
@@ -26,7 +25,8 @@ def _scope(request: Request, *, write: bool = False) -> tuple[Any, Project, Coho
     who, project_id = project_scope(request)
     if write:
         check_writer(who, project_id)
-    return who, who.project(project_id), Cohorts(runtime(request).meta, project_id, data_view(request))
+    return who, who.project(project_id), Cohorts(runtime(request).meta, project_id, data_view(request),
+                                                 viewer(who, project_id))
 
 
 def _membership(rt: Runtime, project: Project, cohorts: Cohorts, as_of: str | None = None) -> Membership:
@@ -53,21 +53,8 @@ def _list_or_create(request: Request, body: dict[str, Any] | None) -> object:
         members = _membership(runtime(request), project, cohorts)
         return service.counted(found, members, service.cohort_json)
     who, project, cohorts = _scope(request, write=True)
-    changes = service.fields(body or {}, creating=True)
-    if "definition" in changes:
-        service.check_references(cohorts, None, changes["definition"])
-    created = cohorts.create(changes, reports.actor(who))
+    created = cohorts.create(service.fields(body or {}, creating=True), reports.actor(who), service.check_graph)
     return _answer(request, project, cohorts, created.id)
-
-
-def _dependents(cohorts: Cohorts, doomed: set[int]) -> None:
-    """Refuse to delete cohorts another (surviving) cohort is defined by."""
-    for cohort in cohorts.all(in_view=False):
-        if cohort.id in doomed:
-            continue
-        used = referenced_cohorts(parse_definition(cohort.definition)) & doomed
-        if used:
-            raise ValidationError(f"cohort {min(used)} is used by cohort {cohort.id}; change that one first")
 
 
 def _one(request: Request, body: dict[str, Any] | None) -> object:
@@ -78,28 +65,20 @@ def _one(request: Request, body: dict[str, Any] | None) -> object:
     if cohorts.get(cohort_id) is None:
         raise NotFoundError(f"no cohort {cohort_id} in project {project.id}")
     if request.method == "DELETE":
-        _dependents(cohorts, {cohort_id})
-        cohorts.delete_many([cohort_id])
+        cohorts.delete_many([cohort_id], service.check_graph)
         return None
     _update(cohorts, [(cohort_id, body or {})])
     return _answer(request, project, cohorts, cohort_id)
 
 
 def _update(cohorts: Cohorts, entries: list[tuple[int, dict[str, Any]]]) -> None:
-    changes = []
-    for cohort_id, body in entries:
-        fields = service.fields(body, creating=False)
-        if "definition" in fields:
-            service.check_references(cohorts, cohort_id, fields["definition"])
-        changes.append((cohort_id, fields))
-    cohorts.update_many(changes)
+    cohorts.update_many([(cohort_id, service.fields(body, creating=False)) for cohort_id, body in entries],
+                        service.check_graph)
 
 
 def _bulk_delete(request: Request, body: dict[str, Any] | None) -> object:
     _, _, cohorts = _scope(request, write=True)
-    ids = reports.id_list((body or {}).get("cohort_ids"), "cohort_ids")
-    _dependents(cohorts, set(ids))
-    cohorts.delete_many(ids)
+    cohorts.delete_many(reports.id_list((body or {}).get("cohort_ids"), "cohort_ids"), service.check_graph)
     return None
 
 

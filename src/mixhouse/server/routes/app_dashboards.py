@@ -8,12 +8,12 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from mixhouse.errors import ValidationError
-from mixhouse.meta.dashboards import Dashboards
+from mixhouse.meta.dashboards import AddRow, CardUpdate, Change, Dashboards, Removal
 from mixhouse.server.context import runtime
 from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import dashboards as service
 from mixhouse.services import reports
-from mixhouse.services.access import WRITERS, Caller, check_writer
+from mixhouse.services.access import WRITERS, Caller, check_writer, viewer
 
 
 def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Dashboards, bool]:
@@ -21,7 +21,7 @@ def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Dashb
     if write:
         check_writer(who, project_id)
     can_write = who.membership(project_id).role in WRITERS
-    boards = Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request))
+    boards = Dashboards(runtime(request).meta, project_id, who.account.id, data_view(request), viewer(who, project_id))
     return who, project_id, boards, can_write
 
 
@@ -60,32 +60,34 @@ def _one(request: Request, body: dict[str, Any] | None) -> object:
         boards.delete_many([dashboard_id])
         return None
     body = body or {}
-    actor = reports.actor(who)
-    board = boards.update(dashboard_id, service.settings(body, creating=False), actor)
-    if body.get("layout") is not None:
-        board = boards.replace_layout(dashboard_id, body["layout"], actor)
-    if body.get("content") is not None:
+    change: Change | None = None
+    if body.get("content") is not None:  # everything is checked before anything is written
         action, kind, content_id, params = service.content_change(body["content"])
         if action == "create":
-            board = boards.add(dashboard_id, [service.new_content(kind, params, _timezone(who, project_id))], actor)
+            change = AddRow([service.new_content(kind, params, _timezone(who, project_id))])
         elif action == "delete":
-            board = boards.remove(dashboard_id, str(kind), reports.whole_id(content_id, "content_id"), actor)
+            change = Removal(str(kind), reports.whole_id(content_id, "content_id"))
         else:
-            _update_card(boards, dashboard_id, kind, reports.whole_id(content_id, "content_id"), params or {},
-                         actor=who)
-            board = boards.get(dashboard_id)
+            change = _card_update(kind, reports.whole_id(content_id, "content_id"), params or {})
+    board = boards.patch(dashboard_id, service.settings(body, creating=False), body.get("layout"), change,
+                         reports.actor(who))
     return service.dashboard_json(board, can_write=True)
 
 
-def _update_card(boards: Dashboards, dashboard_id: int, kind: Any, card_id: int, params: dict[str, Any], *,
-                 actor: Caller) -> None:
+def _card_update(kind: Any, card_id: int, params: Any) -> CardUpdate:
+    if not isinstance(params, dict):
+        raise ValidationError("content_params must be a JSON object")
     if kind == "text":
-        values = {"markdown": service.markdown(params.get("markdown"))}
-    elif kind == "report-link":
-        values = {"link_type": service.link_type(params.get("type"))}
-    else:
-        raise ValidationError("only text cards and report links can be updated in place")
-    boards.update_card(dashboard_id, card_id, str(kind), values, reports.actor(actor))
+        return CardUpdate("text", card_id, {"markdown": service.markdown(params.get("markdown"))})
+    if kind == "report-link":
+        return CardUpdate("report-link", card_id, {"link_type": service.link_type(params.get("type"))})
+    raise ValidationError("only text cards and report links can be updated in place")
+
+
+def _update_card(boards: Dashboards, dashboard_id: int, kind: str, card_id: int, params: dict[str, Any], *,
+                 actor: Caller) -> None:
+    update = _card_update(kind, card_id, params)
+    boards.update_card(dashboard_id, update.card_id, update.kind, update.values, reports.actor(actor))
 
 
 def _text_card(request: Request, body: dict[str, Any] | None) -> object:

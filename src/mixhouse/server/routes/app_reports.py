@@ -13,7 +13,7 @@ from mixhouse.meta.reports import Reports
 from mixhouse.server.context import runtime
 from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import reports as service
-from mixhouse.services.access import WRITERS, Caller, check_writer
+from mixhouse.services.access import WRITERS, Caller, check_writer, viewer
 
 
 def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Reports, bool]:
@@ -21,7 +21,8 @@ def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Repor
     if write:
         check_writer(who, project_id)
     can_write = who.membership(project_id).role in WRITERS
-    return who, project_id, Reports(runtime(request).meta, project_id, data_view(request)), can_write
+    saved = Reports(runtime(request).meta, project_id, data_view(request), viewer(who, project_id))
+    return who, project_id, saved, can_write
 
 
 def _timezone(who: Caller, project_id: int) -> str:

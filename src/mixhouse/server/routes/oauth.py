@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -45,7 +45,9 @@ def _sign_in(params: dict[str, str], client_name: str, message: str = "", status
                      for key in _CARRIED)
     note = f'<p role="alert">{html.escape(message)}</p>' if message else ""
     who = html.escape(client_name or params.get("client_id", ""))
-    return _page("Sign in to Mixhouse", f"""<p>{who} asks to act as one of your service accounts.</p>{note}
+    back_to = html.escape(urlsplit(params.get("redirect_uri", "")).netloc)
+    return _page("Sign in to Mixhouse", f"""<p>{who} asks to act as one of your service accounts.
+It will send you back to <strong>{back_to}</strong>: allow only if you started this sign-in there.</p>{note}
 <form method="post">{hidden}
 <label>Service account username <input type="text" name="username" autocomplete="username" required></label>
 <label>Secret <input type="password" name="secret" autocomplete="current-password" required></label>
