@@ -108,6 +108,13 @@ def test_entities(server: ServerProcess, project: Any, tmp_path: Path) -> None:
     assert _ok(mp(env, "experiments", "launch", str(exp["id"])))["status"] == "active"
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     assert _ok(mp(env, "experiments", "conclude", str(exp["id"]), "--end-date", tomorrow))["status"] == "concluded"
+    condition = '{"keys": [], "type": "absolute", "op": ">", "value": 0}'
+    alert = _ok(mp(env, "alerts", "create", "--bookmark-id", str(report["id"]), "--name", "Any logins",
+                   "--condition", condition, "--paused"))
+    assert [a["name"] for a in _ok(mp(env, "alerts", "list"))] == ["Any logins"]
+    assert _ok(mp(env, "alerts", "history", str(alert["id"]), "--page-size", "10"))["results"] == []
+    assert _ok(mp(env, "alerts", "count"))["anomaly_alerts_count"] == 1
+    assert mp(env, "alerts", "delete", str(alert["id"])).returncode == 0
     assert mp(env, "reports", "bulk-delete", "--ids", str(report["id"])).returncode == 0
     assert _ok(mp(env, "reports", "list")) == []
     done = mp(env, "dashboards", "delete", str(dash["id"]))
@@ -123,8 +130,8 @@ def test_errors_and_exit_codes(server: ServerProcess, project: Any, tmp_path: Pa
     env = {k: v for k, v in _env(server, creds, tmp_path).items() if k not in ("MP_USERNAME", "MP_SECRET")}
     none = mp(env, "inspect", "events")
     assert none.returncode == 1 and "MP_USERNAME" in none.stderr
-    alerts = mp(_env(server, creds, tmp_path), "alerts", "list")
-    assert alerts.returncode == 1 and "not supported by this server yet" in alerts.stderr
+    missing = mp(_env(server, creds, tmp_path), "alerts", "history", "424242", "--page-size", "10")
+    assert missing.returncode == 4 and "Error:" in missing.stderr
     invalid = mp(_env(server, creds, tmp_path), "query", "segmentation", "-e", "X", "--from", "2024-01-02",
                  "--to", "2024-01-01", "--where", 'properties["a" ==')
     assert invalid.returncode == 3 and "Error:" in invalid.stderr

@@ -229,6 +229,19 @@ CALLS: dict[str, Call] = {
     "api_client.delete_annotation": lambda ws, i: ws.delete_annotation(i["annotation_id"]),
     "api_client.list_annotation_tags": lambda ws, i: ws.list_annotation_tags(),
     "api_client.create_annotation_tag": lambda ws, i: ws.create_annotation_tag(i["body"]),
+    # alerts
+    "api_client.list_alerts": lambda ws, i: ws.list_alerts(**_kw(i, "bookmark_id", "skip_user_filter")),
+    "api_client.create_alert": lambda ws, i: ws.create_alert(i["body"]),
+    "api_client.get_alert": lambda ws, i: ws.get_alert(i["alert_id"]),
+    "api_client.update_alert": lambda ws, i: ws.update_alert(i["alert_id"], i["body"]),
+    "api_client.delete_alert": lambda ws, i: ws.delete_alert(i["alert_id"]),
+    "api_client.bulk_delete_alerts": lambda ws, i: ws.bulk_delete_alerts(i["ids"]),
+    "api_client.get_alert_count": lambda ws, i: ws.get_alert_count(**_kw(i, "alert_type")),
+    "api_client.get_alert_history": lambda ws, i: ws.get_alert_history(
+        **_kw(i, "alert_id", "page_size", "next_cursor", "previous_cursor")),
+    "api_client.test_alert": lambda ws, i: ws.test_alert(i["body"]),
+    "api_client.get_alert_screenshot_url": lambda ws, i: ws.get_alert_screenshot_url(i["gcs_key"]),
+    "api_client.validate_alerts_for_bookmark": lambda ws, i: ws.validate_alerts_for_bookmark(i["body"]),
     # webhooks
     "api_client.list_webhooks": lambda ws, i: ws.list_webhooks(),
     "api_client.create_webhook": lambda ws, i: ws.create_webhook(i["body"]),

@@ -556,3 +556,35 @@ def test_inline_cohort_definitions(ws: mp.Workspace, loaded: Loaded) -> None:
                                         mp.CohortCriteria.did_not_do_event("Purchase", within_days=30))
     assert either.to_dict()["selector"]["operator"] == "or"
     ws.delete_cohort(saved.id)
+
+
+def test_alerts(ws: mp.Workspace, loaded: Loaded) -> None:
+    dash = ws.create_dashboard({"title": "Alerts"})
+    params = {"sections": {"show": [{"behavior": {"type": "event", "name": "Purchase", "resourceType": "events"},
+                                     "measurement": {"math": "total"}}],
+                           "time": [{"dateRangeType": "between", "unit": "day",
+                                     "value": [loaded.from_date, loaded.to_date]}]},
+              "displayOptions": {"chartType": "bar"}}
+    report = ws.create_bookmark(mp.CreateBookmarkParams(name="Buys", bookmark_type="insights", params=params,
+                                                        dashboard_id=dash.id))
+    condition = {"keys": [], "type": "absolute", "op": ">", "value": 0}
+    alert = ws.create_alert(mp.CreateAlertParams(bookmark_id=report.id, name="Any buys", condition=condition,
+                                                 frequency=86400, paused=True, subscriptions=[]))
+    assert alert.name == "Any buys" and alert.paused is True
+    assert [a.id for a in ws.list_alerts(bookmark_id=report.id)] == [alert.id]
+    assert ws.get_alert(alert.id).condition["op"] == ">"
+    assert ws.update_alert(alert.id, mp.UpdateAlertParams(name="Buys > 0")).name == "Buys > 0"
+    count = ws.get_alert_count()
+    assert count.anomaly_alerts_count == 1 and count.is_below_limit
+    assert ws.get_alert_history(alert.id, page_size=5).results == []
+    checked = ws.validate_alerts_for_bookmark(mp.ValidateAlertsForBookmarkParams(
+        alert_ids=[alert.id], bookmark_type="insights", bookmark_params=params))
+    assert checked.invalid_count == 0 and checked.alert_validations[0].valid
+    second = ws.create_alert({"bookmark_id": report.id, "name": "Two", "condition": condition,
+                              "frequency": 3600, "paused": True, "subscriptions": []})
+    ws.delete_alert(alert.id)
+    ws.bulk_delete_alerts([second.id])
+    assert ws.list_alerts() == []
+    with pytest.raises(mp.QueryError) as info:
+        ws.get_alert(alert.id)
+    assert info.value.details["status_code"] == 404

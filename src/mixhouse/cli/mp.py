@@ -1261,7 +1261,7 @@ def webhooks_test(ctx: typer.Context, url: Annotated[str, typer.Option("--url")]
 
 
 # ------------------------------------------------------------------------------------------------------- alerts
-alerts_app = typer.Typer(help="Custom alerts (not supported by a Mixhouse server yet).", no_args_is_help=True)
+alerts_app = typer.Typer(help="Custom alerts on saved Insights reports.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
 
@@ -1273,14 +1273,58 @@ def alerts_list(ctx: typer.Context, fmt: Format = JSON) -> None:
         emit(ws.list_alerts(), fmt)
 
 
+@alerts_app.command("get")
+@handled
+def alerts_get(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()], fmt: Format = JSON) -> None:
+    """Show an alert."""
+    with _ws(ctx) as ws:
+        emit(ws.get_alert(alert_id), fmt)
+
+
+@alerts_app.command("create")
+@handled
+def alerts_create(ctx: typer.Context, bookmark_id: Annotated[int, typer.Option("--bookmark-id")],
+                  name: Annotated[str, typer.Option("--name")],
+                  condition: Annotated[str, typer.Option("--condition", help="JSON or @file.")],
+                  frequency: Annotated[int, typer.Option("--frequency", help="Seconds between checks.")] = 86400,
+                  subscriptions: Annotated[str, typer.Option("--subscriptions", help="JSON list or @file.")] = "[]",
+                  paused: Annotated[bool, typer.Option("--paused/--active")] = False,
+                  fmt: Format = JSON) -> None:
+    """Create an alert on a saved Insights report."""
+    from mixhouse.client.types import CreateAlertParams
+
+    with _ws(ctx) as ws:
+        emit(ws.create_alert(CreateAlertParams(
+            bookmark_id=bookmark_id, name=name, condition=_json_arg(condition, "--condition"), frequency=frequency,
+            paused=paused, subscriptions=_json_arg(subscriptions, "--subscriptions"))), fmt)
+
+
+@alerts_app.command("delete")
+@handled
+def alerts_delete(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()]) -> None:
+    """Delete an alert."""
+    with _ws(ctx) as ws:
+        ws.delete_alert(alert_id)
+    typer.echo(f"Deleted alert {alert_id}", err=True)
+
+
+@alerts_app.command("count")
+@handled
+def alerts_count(ctx: typer.Context, fmt: Format = JSON) -> None:
+    """The project's alert count and limit."""
+    with _ws(ctx) as ws:
+        emit(ws.get_alert_count(), fmt)
+
+
 @alerts_app.command("history")
 @handled
 def alerts_history(ctx: typer.Context, alert_id: Annotated[int, typer.Argument()],
                    page_size: Annotated[int | None, typer.Option("--page-size")] = None,
+                   next_cursor: Annotated[str | None, typer.Option("--next-cursor")] = None,
                    fmt: Format = JSON) -> None:
-    """An alert's history."""
+    """An alert's checks, newest first."""
     with _ws(ctx) as ws:
-        emit(ws.get_alert_history(alert_id, page_size=page_size), fmt)
+        emit(ws.get_alert_history(alert_id, page_size=page_size, next_cursor=next_cursor), fmt)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m mixhouse.cli.mp`

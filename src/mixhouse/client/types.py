@@ -521,6 +521,42 @@ class WebhookTestResult(Model):
 class CustomAlert(Model):
     id: int
     name: str
+    bookmark: dict[str, Any] | None = None
+    condition: dict[str, Any] = Field(default_factory=dict)
+    frequency: int = 0
+    paused: bool = False
+    subscriptions: list[dict[str, Any]] = Field(default_factory=list)
+    notification_windows: dict[str, Any] | None = None
+    created: str = ""
+    modified: str = ""
+    valid: bool | None = None
+
+
+class AlertCount(Model):
+    anomaly_alerts_count: int
+    alert_limit: int
+    is_below_limit: bool
+
+
+class AlertHistoryResponse(Model):
+    results: list[dict[str, Any]] = Field(default_factory=list)
+    pagination: dict[str, Any] | None = None
+
+
+class AlertScreenshotResponse(Model):
+    signed_url: str
+
+
+class AlertValidation(Model):
+    alert_id: int
+    alert_name: str
+    valid: bool
+    reason: str | None = None
+
+
+class ValidateAlertsForBookmarkResponse(Model):
+    alert_validations: list[AlertValidation] = Field(default_factory=list)
+    invalid_count: int = 0
 
 
 # -------------------------------------------------------------------------------------------------------- params
@@ -787,3 +823,29 @@ class WebhookTestParams(Params):
     auth_type: str | None = None
     username: str | None = None
     password: str | None = None
+
+
+class CreateAlertParams(Params):
+    bookmark_id: int
+    name: str = Field(max_length=50)
+    condition: dict[str, Any]
+    frequency: int
+    paused: bool
+    subscriptions: list[dict[str, Any]]
+    notification_windows: dict[str, Any] | None = None
+
+
+class UpdateAlertParams(Params):
+    name: str | None = None
+    bookmark_id: int | None = None
+    condition: dict[str, Any] | None = None
+    frequency: int | None = None
+    paused: bool | None = None
+    subscriptions: list[dict[str, Any]] | None = None
+    notification_windows: dict[str, Any] | None = None
+
+
+class ValidateAlertsForBookmarkParams(Params):
+    alert_ids: list[int] = Field(min_length=1)
+    bookmark_type: str
+    bookmark_params: dict[str, Any]

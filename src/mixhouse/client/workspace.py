@@ -50,10 +50,6 @@ NOT_SUPPORTED: dict[str, str] = {
         "JQL (removed upstream; Mixhouse has no JQL engine)": [
             "jql", "property_distribution", "numeric_summary", "daily_counts", "engagement_distribution",
             "property_coverage"],
-        "alerts": [
-            "list_alerts", "create_alert", "get_alert", "update_alert", "delete_alert", "bulk_delete_alerts",
-            "get_alert_count", "get_alert_history", "test_alert", "get_alert_screenshot_url",
-            "validate_alerts_for_bookmark"],
         "session replays": [
             "list_replays", "events_for_replay", "events_for_replays", "sign_replay", "sign_replays",
             "fetch_replay", "stream_replay", "fetch_replays", "replays_for_user", "analyze_replay"],
@@ -996,6 +992,56 @@ class Workspace:
     def create_annotation_tag(self, params: t.CreateAnnotationTagParams | dict[str, Any]) -> t.AnnotationTag:
         body = self._app("POST", "annotations/tags/", json=_body(params))
         return _validate(t.AnnotationTag, body, "create_annotation_tag")
+
+    # ------------------------------------------------------------------------------------------------- alerts
+    def list_alerts(self, *, bookmark_id: int | None = None,
+                    skip_user_filter: bool | None = None) -> list[t.CustomAlert]:
+        params: dict[str, Any] = {"bookmark_id": None if bookmark_id is None else str(bookmark_id),
+                                  "skip_user_filter": None if skip_user_filter is None else
+                                  str(skip_user_filter).lower()}
+        return _validate_list(t.CustomAlert, self._app("GET", "alerts/custom/", params=params), "list_alerts")
+
+    def create_alert(self, params: t.CreateAlertParams | dict[str, Any]) -> t.CustomAlert:
+        return _validate(t.CustomAlert, self._app("POST", "alerts/custom/", json=_body(params)), "create_alert")
+
+    def get_alert(self, alert_id: int) -> t.CustomAlert:
+        return _validate(t.CustomAlert, self._app("GET", f"alerts/custom/{alert_id}/"), "get_alert")
+
+    def update_alert(self, alert_id: int, params: t.UpdateAlertParams | dict[str, Any]) -> t.CustomAlert:
+        return _validate(t.CustomAlert, self._app("PATCH", f"alerts/custom/{alert_id}/", json=_body(params)),
+                         "update_alert")
+
+    def delete_alert(self, alert_id: int) -> None:
+        self._app("DELETE", f"alerts/custom/{alert_id}/")
+
+    def bulk_delete_alerts(self, ids: list[int]) -> None:
+        self._app("POST", "alerts/custom/bulk-delete/", json={"alert_ids": list(ids)})
+
+    def get_alert_count(self, *, alert_type: str | None = None) -> t.AlertCount:
+        return _validate(t.AlertCount, self._app("GET", "alerts/custom/alert-count/", params={"type": alert_type}),
+                         "get_alert_count")
+
+    def get_alert_history(self, alert_id: int, *, page_size: int | None = None, next_cursor: str | None = None,
+                          previous_cursor: str | None = None) -> t.AlertHistoryResponse:
+        path = self._api.maybe_scoped_path(f"alerts/custom/{alert_id}/history/")
+        params = {"page_size": None if page_size is None else str(page_size), "next_cursor": next_cursor,
+                  "previous_cursor": previous_cursor}
+        body = self._api.app_request("GET", path, params=params, raw=True)
+        if isinstance(body, dict) and isinstance(body.get("results"), dict):
+            body = body["results"]  # the App envelope around {"results": [...], "pagination": {...}}
+        return _validate(t.AlertHistoryResponse, body, "get_alert_history")
+
+    def test_alert(self, params: t.CreateAlertParams | dict[str, Any]) -> dict[str, Any]:
+        return dict(self._app("POST", "alerts/custom/test/", json=_body(params)) or {})
+
+    def get_alert_screenshot_url(self, gcs_key: str) -> t.AlertScreenshotResponse:
+        body = self._app("GET", "alerts/custom/screenshot/", params={"gcs_key": gcs_key})
+        return _validate(t.AlertScreenshotResponse, body, "get_alert_screenshot_url")
+
+    def validate_alerts_for_bookmark(self, params: t.ValidateAlertsForBookmarkParams | dict[str, Any]
+                                     ) -> t.ValidateAlertsForBookmarkResponse:
+        body = self._app("POST", "alerts/custom/validate-alerts-for-bookmark/", json=_body(params))
+        return _validate(t.ValidateAlertsForBookmarkResponse, body, "validate_alerts_for_bookmark")
 
     # ------------------------------------------------------------------------------------------------- webhooks
     def list_webhooks(self) -> list[t.ProjectWebhook]:
