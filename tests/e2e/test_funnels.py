@@ -231,6 +231,11 @@ def _day(start: int, n: int) -> tuple[int, date]:
     (26, ["A", "B"], [("A", 0, {}), ("B", 2700, {})], [1, 1], {"window": 2, "unit": "session"}),
     (27, ["A", "B"], [("A", 0, {}), ("B", 300, {}), ("A", 3600, {}), ("A", 3700, {}), ("B", 3900, {})], [2, 2],
      {"math": "conversion_rate_session"}),
+    # totals in a window of one session: the first attempt closes with its session, the next session re-enters
+    (28, ["A", "B"], [("A", 0, {}), ("A", 3600, {}), ("B", 3700, {})], [2, 1],
+     {"math": "conversion_rate_total", "window": 1, "unit": "session"}),
+    (29, ["A", "B"], [("A", 0, {}), ("X", 1500, {}), ("A", 2400, {}), ("B", 2500, {})], [1, 1],
+     {"math": "conversion_rate_total", "window": 1, "unit": "session"}),  # the second A is inside the first
 ])
 def test_tricky_cases(cases: Any, server: ServerProcess, client: httpx.Client, n: int, steps: list[str],
                       log: list[tuple[str, float, dict[str, Any]]], counts: list[int],

@@ -74,8 +74,7 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
 
     names = chosen["steps"]
     last = len(names) - 1
-    # totals funnels take no window in sessions
-    sessions_window = chosen["window_sessions"] if chosen["counting"] != "totals" else None
+    sessions_window = chosen["window_sessions"]
     definition = FunnelDefinition(
         steps=tuple(FunnelStep(name) for name in names),
         window_ms=chosen["window"] * chosen["seconds"] * 1000 if sessions_window is None else 366 * 86_400_000,

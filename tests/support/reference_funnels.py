@@ -140,6 +140,10 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
             path = max(paths, key=lambda p: (len(p), [-user_events[j].time_ms for j in p]))
             level = len(path)
             exit_ms = e.time_ms + window
+            if window_sessions is not None:  # the window closes with the last event of its last session
+                last_session = sessions[i] + window_sessions - 1
+                exit_ms = max(other.time_ms for j, other in enumerate(user_events)
+                              if j >= i and sessions[j] <= last_session)
             for k in range(len(path) - 1):
                 low, high = user_events[path[k]].time_ms, user_events[path[k + 1]].time_ms
                 cutting = [other.time_ms for j, other in enumerate(user_events)

@@ -131,7 +131,7 @@ def _level_sql(shape: FunnelShape) -> str:
 
 def _exit_sql(shape: FunnelShape) -> str:
     """``exit``: when the attempt ends: at its last step when it converts, at the exclusion event that cut it, or
-    when its window closes."""
+    when its window closes (a window in sessions: at the last event of its last session)."""
     n = len(shape.steps)
     cases = [f"level = {n}, t{n - 1}"]
     for k in range(n - 1):
@@ -142,7 +142,10 @@ def _exit_sql(shape: FunnelShape) -> str:
                 f"AND t < t{k + 1} - {{grace_ms:Int64}}, ts, ms)"
             )
             cases.append(f"level = {k + 1} AND reached > {k + 1}, {first}")
-    return f"multiIf({', '.join(cases)}, deadline)"
+    # a window in sessions closes with the last event of its last session (the next session may start a new attempt)
+    closes = "arrayMax(arrayFilter((t, s) -> s <= smax AND t >= t0, ts, ss))" \
+        if shape.window_sessions is not None else "deadline"
+    return f"multiIf({', '.join(cases)}, {closes})"
 
 
 def _segment_sql(n: int) -> str:

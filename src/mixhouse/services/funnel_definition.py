@@ -12,8 +12,9 @@ after each exit), the others uniques.
 one (docs/query-api.md). ``funnelOrder: any`` lets the steps be done in any order; a step's own ``funnelOrder:
 loose`` anchors it at its position (first and/or last steps only). Not supported yet, and refused by name (400)
 rather than run with other semantics: anchored steps between free ones, the ``aggressive`` and ``basic`` re-entry
-modes, totals with a conversion window in sessions, cohort or custom-event steps. Sessions (``query/sessions.py``):
-``conversionWindowUnit: session`` lets an attempt use the entry's session and the ``duration - 1`` after it;
+modes, cohort or custom-event steps. Sessions (``query/sessions.py``):
+``conversionWindowUnit: session`` lets an attempt use the entry's session and the ``duration - 1`` after it (a
+totals attempt that does not convert closes with the last event of its last session, so the next session may enter);
 ``measurement.math`` ``session``/``conversion_rate_session`` makes the first step-1 event of each session an entry.
 Holding a profile (``people``) property constant changes nothing: a user has one profile value at query time.
 """
@@ -135,8 +136,6 @@ def parse_definition(params: Any) -> FunnelDefinition:
         raise ValidationError("optimized re-entry applies to uniques; totals and sessions funnels have own entries")
     unit = behavior.get("conversionWindowUnit", "day")
     duration = behavior.get("conversionWindowDuration", 14)
-    if unit == "session" and math in TOTAL_MATHS:
-        raise ValidationError("totals funnels with a conversion window in sessions are not supported yet")
     if json_list(behavior.get("filter"), "behavior.filter"):
         raise ValidationError("funnel-wide behavior filters are not supported yet; use sections.filter")
     specs = json_list(behavior.get("behaviors"), "funnel steps")
