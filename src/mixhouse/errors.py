@@ -14,8 +14,13 @@
     │   └── OAuthError                 "oauth_error"        a refused OAuth request (RFC 6749 ``error`` in details)
     ├── PayloadTooLargeError           "payload_too_large"  over the record or byte limits      (HTTP 413)
     ├── RateLimitError                 "rate_limited"       over a rate limit                   (HTTP 429)
-    └── ServerError                    "server_error"       a failure on our side               (HTTP 5xx)
-        └── StorageError               "storage_error"      the storage engine failed
+    ├── ServerError                    "server_error"       a failure on our side               (HTTP 5xx)
+    │   └── StorageError               "storage_error"      the storage engine failed
+    ├── WorkspaceScopeError            "workspace_scope"    client: no workspace to scope an App API call to
+    └── NotSupportedError              "not_supported"      client: the server has no route for this method yet
+
+Client-only: ``BookmarkValidationError`` ("bookmark_validation", a ``ValidationError``) for typed-query params
+refused before any request, naming the rule.
 
 The server maps ``code`` to an HTTP status and to the error body of the API family that was called; the client
 maps it back to the same class.
@@ -111,6 +116,30 @@ class StorageError(ServerError):
     http_status = 503
 
 
+class WorkspaceScopeError(MixhouseError):
+    """The client needed a workspace (data view) and found none it may use (``NO_WORKSPACES``...)."""
+
+    code = "workspace_scope"
+    http_status = 400
+
+
+class NotSupportedError(MixhouseError):
+    """The client method exists but the server it talks to has no route for it yet (e.g. data governance)."""
+
+    code = "not_supported"
+    http_status = 501
+
+
+class BookmarkValidationError(ValidationError):
+    """Typed-query params refused before any request; ``rule`` names the broken rule."""
+
+    code = "bookmark_validation"
+
+    def __init__(self, message: str, *, rule: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details={"rule": rule, **(details or {})})
+        self.rule = rule
+
+
 ERROR_CLASSES: dict[str, type[MixhouseError]] = {
     cls.code: cls
     for cls in (
@@ -127,6 +156,9 @@ ERROR_CLASSES: dict[str, type[MixhouseError]] = {
         RateLimitError,
         ServerError,
         StorageError,
+        WorkspaceScopeError,
+        NotSupportedError,
+        BookmarkValidationError,
     )
 }
 

@@ -1,0 +1,65 @@
+"""The Workspace client library: Mixpanel's wire protocol against a Mixhouse server (or Mixpanel itself).
+
+Needs only the base dependencies (httpx, pydantic, orjson; pandas for ``.df``): nothing here imports server code.
+"""
+
+from __future__ import annotations
+
+from mixhouse.client import types as _types
+from mixhouse.client.builders import (
+    CohortBreakdown,
+    CohortCriteria,
+    CohortDefinition,
+    CohortMetric,
+    Exclusion,
+    Filter,
+    FlowStep,
+    Formula,
+    FrequencyFilter,
+    FunnelStep,
+    GroupBy,
+    HoldingConstant,
+    Metric,
+    RetentionEvent,
+    TimeComparison,
+)
+from mixhouse.client.config import (
+    Account,
+    ConfigManager,
+    Project,
+    Session,
+    Target,
+    WorkspaceRef,
+    resolve_session,
+)
+from mixhouse.client.types import *  # noqa: F403
+from mixhouse.client.workspace import NOT_SUPPORTED, Workspace
+
+__all__ = [
+    "NOT_SUPPORTED",
+    "Account",
+    "CohortBreakdown",
+    "CohortCriteria",
+    "CohortDefinition",
+    "CohortMetric",
+    "Exclusion",
+    "Filter",
+    "FlowStep",
+    "Formula",
+    "FrequencyFilter",
+    "FunnelStep",
+    "GroupBy",
+    "HoldingConstant",
+    "Metric",
+    "RetentionEvent",
+    "ConfigManager",
+    "Project",
+    "Session",
+    "Target",
+    "TimeComparison",
+    "Workspace",
+    "WorkspaceRef",
+    "resolve_session",
+    *sorted(name for name, value in vars(_types).items() if isinstance(value, type) and not name.startswith("_")
+            and getattr(value, "__module__", "") == "mixhouse.client.types"),
+]
