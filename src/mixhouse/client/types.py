@@ -22,6 +22,13 @@ def _pandas() -> Any:
         raise ConfigError("`.df` needs pandas: pip install pandas") from exc
 
 
+
+def series_rows(series: dict[str, dict[str, float]], label: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """``{key: {date: count}}`` as rows of date, ``label`` (the key) and count, by date then key."""
+    rows = [{"date": day, label: key, "count": count}
+            for key, values in series.items() for day, count in values.items()]
+    return sorted(rows, key=lambda r: (r["date"], r[label])), ["date", label, "count"]
+
 class Model(BaseModel):
     """An entity or a result row: the fields the seeds require, plus whatever else the server sent."""
 
@@ -155,9 +162,7 @@ class SegmentationResult(Result):
     series: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
-        rows = [{"date": date, "segment": segment, "count": count}
-                for segment, values in self.series.items() for date, count in values.items()]
-        return sorted(rows, key=lambda r: (r["date"], r["segment"])), ["date", "segment", "count"]
+        return series_rows(self.series, "segment")
 
 
 class EventCountsResult(Result):
@@ -169,9 +174,7 @@ class EventCountsResult(Result):
     series: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
-        rows = [{"date": date, "event": event, "count": count}
-                for event, values in self.series.items() for date, count in values.items()]
-        return sorted(rows, key=lambda r: (r["date"], r["event"])), ["date", "event", "count"]
+        return series_rows(self.series, "event")
 
 
 class PropertyCountsResult(Result):
@@ -184,9 +187,7 @@ class PropertyCountsResult(Result):
     series: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
-        rows = [{"date": date, "value": value, "count": count}
-                for value, values in self.series.items() for date, count in values.items()]
-        return sorted(rows, key=lambda r: (r["date"], r["value"])), ["date", "value", "count"]
+        return series_rows(self.series, "value")
 
 
 class FunnelResultStep(Model):
@@ -256,9 +257,7 @@ class NumericBucketResult(Result):
     series: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
-        rows = [{"date": date, "bucket": bucket, "count": count}
-                for bucket, values in self.series.items() for date, count in values.items()]
-        return sorted(rows, key=lambda r: (r["date"], r["bucket"])), ["date", "bucket", "count"]
+        return series_rows(self.series, "bucket")
 
 
 class NumericSumResult(Result):
