@@ -54,6 +54,11 @@ class Settings:
     smtp_password: str | None = os.environ.get("MIXHOUSE_SMTP_PASSWORD") or None
     #: Upgrade the SMTP connection with STARTTLS before logging in and sending.
     smtp_starttls: bool = os.environ.get("MIXHOUSE_SMTP_STARTTLS", "0") == "1"
+    #: Hosts besides loopback on which an OAuth client may register https redirect URIs (``mp login`` needs
+    #: only loopback; an open list would let anyone register a look-alike sign-in).
+    oauth_redirect_hosts: tuple[str, ...] = tuple(
+        host.strip().lower() for host in os.environ.get("MIXHOUSE_OAUTH_REDIRECT_HOSTS", "").split(",") if host.strip()
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

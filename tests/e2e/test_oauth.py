@@ -114,8 +114,10 @@ def test_refusals(creds: ProjectCreds, client: httpx.Client) -> None:
                                                                       "client_id": "nope", "refresh_token": "x"}):
         refused = _token(client, **form)
         assert refused.status_code == 400 and refused.json()["error"] in ("unsupported_grant_type", "invalid_client")
-    bad: dict[str, Any] = {"redirect_uris": ["http://example.com/cb"]}
-    assert client.post("/oauth/mcp/register/", json=bad).json()["error"] == "invalid_redirect_uri"
+    for uri in ("http://example.com/cb", "https://example.com/cb"):  # https only on hosts the server lists
+        bad: dict[str, Any] = {"redirect_uris": [uri]}
+        refused = client.post("/oauth/mcp/register/", json=bad)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_redirect_uri"
     assert _client_names_are_escaped(client)
 
 

@@ -25,23 +25,29 @@ _CHALLENGE: Final = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 MAX_REDIRECT_URIS: Final = 10
 
 
-def _uri(value: Any) -> str:
+def _uri(value: Any, allowed_hosts: tuple[str, ...]) -> str:
     if not isinstance(value, str) or len(value) > 2048:
         raise OAuthError("invalid_redirect_uri", "a redirect URI must be an http(s) URL")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
         raise OAuthError("invalid_redirect_uri", f"{value!r} is not an http(s) URL without a fragment")
-    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+    if parts.hostname in ("localhost", "127.0.0.1", "::1"):
+        return value
+    if parts.scheme == "http":
         raise OAuthError("invalid_redirect_uri", "plain http redirect URIs must be loopback (localhost)")
+    if (parts.hostname or "") not in allowed_hosts:
+        raise OAuthError("invalid_redirect_uri", f"redirect URIs on {parts.hostname} are not allowed here: loopback "
+                                                 "only, or a host listed in MIXHOUSE_OAUTH_REDIRECT_HOSTS")
     return value
 
 
-def register(store: MetaStore, body: dict[str, Any]) -> dict[str, Any]:
-    """RFC 7591 registration of a public client (``token_endpoint_auth_method: none``)."""
+def register(store: MetaStore, body: dict[str, Any], allowed_hosts: tuple[str, ...] = ()) -> dict[str, Any]:
+    """RFC 7591 registration of a public client (``token_endpoint_auth_method: none``); redirect URIs on loopback,
+    or https on ``allowed_hosts``."""
     uris = body.get("redirect_uris")
     if not isinstance(uris, list) or not 1 <= len(uris) <= MAX_REDIRECT_URIS:
         raise OAuthError("invalid_client_metadata", f"redirect_uris must list 1 to {MAX_REDIRECT_URIS} URIs")
-    checked = [_uri(uri) for uri in uris]
+    checked = [_uri(uri, allowed_hosts) for uri in uris]
     if body.get("token_endpoint_auth_method", "none") != "none":
         raise OAuthError("invalid_client_metadata", "only public clients (token_endpoint_auth_method none)")
     grants = body.get("grant_types") or []

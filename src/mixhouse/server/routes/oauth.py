@@ -67,7 +67,8 @@ async def register(request: Request) -> Response:
         body = orjson.loads(await request.body() or b"{}")
         if not isinstance(body, dict):
             raise ValidationError("the registration must be a JSON object")
-        client = await run_in_threadpool(oauth.register, runtime(request).meta, body)
+        rt = runtime(request)
+        client = await run_in_threadpool(oauth.register, rt.meta, body, rt.settings.oauth_redirect_hosts)
     except orjson.JSONDecodeError:
         return _oauth_error(ValidationError("the registration must be JSON"))
     except MixhouseError as exc:
