@@ -112,7 +112,7 @@ class Cohorts:
         """The cohort if the viewer may change it: a locked one only its creator, owners and admins."""
         row = self._existing(session, cohort_id)
         viewer = self._viewer
-        if viewer is not None and row.is_locked and row.creator_id != viewer.account_id and not viewer.overrides:
+        if viewer is not None and not viewer.may_act_on(row.creator_id, row.is_locked):
             raise PermissionDeniedError(f"cohort {cohort_id} is locked: only its creator, owners and admins change it")
         return row
 

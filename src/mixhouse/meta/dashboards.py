@@ -317,7 +317,7 @@ class Dashboards:
         """The dashboard if the viewer may also change it: a restricted one only its creator, owners and admins."""
         row = self._existing(session, dashboard_id)
         viewer = self._viewer
-        if viewer is not None and row.is_restricted and row.creator_id != viewer.account_id and not viewer.overrides:
+        if viewer is not None and not viewer.may_act_on(row.creator_id, row.is_restricted):
             raise PermissionDeniedError(f"dashboard {dashboard_id} is restricted: only its creator, owners and "
                                         "admins change it")
         return row

@@ -105,3 +105,8 @@ class Viewer:
 
     account_id: int
     overrides: bool
+
+    def may_act_on(self, creator_id: int | None, restricted: bool) -> bool:
+        """Whether this viewer may see or change (as the flag says) an entity ``creator_id`` made, ``restricted``
+        or not."""
+        return not restricted or creator_id == self.account_id or self.overrides

@@ -136,15 +136,13 @@ class Reports:
 
     def _visible(self, row: models.Report) -> bool:
         viewer = self._viewer
-        return viewer is None or not row.is_visibility_restricted or viewer.overrides \
-            or row.creator_id == viewer.account_id
+        return viewer is None or viewer.may_act_on(row.creator_id, row.is_visibility_restricted)
 
     def _writable(self, session: Session, report_id: int) -> models.Report:
         """The report if the viewer may change it: a modification-restricted one only its creator, owners, admins."""
         row = self._existing(session, report_id)
         viewer = self._viewer
-        if viewer is not None and row.is_modification_restricted and row.creator_id != viewer.account_id \
-                and not viewer.overrides:
+        if viewer is not None and not viewer.may_act_on(row.creator_id, row.is_modification_restricted):
             raise PermissionDeniedError(f"report {report_id} is restricted: only its creator, owners and admins "
                                         "change it")
         return row

@@ -46,21 +46,13 @@ def fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         raise ValidationError("delete a cohort with DELETE (or bulk-delete), not deleted: true")
     if creating or "name" in body:
         out["name"] = validate_name(body.get("name"), "name")
-    if body.get("description") is not None:
-        if not isinstance(body["description"], str) or len(body["description"]) > reports.DESCRIPTION_MAX:
-            raise ValidationError(f"description must be text of at most {reports.DESCRIPTION_MAX} characters")
-        out["description"] = body["description"]
+    out.update(reports.description_and_flags(body, ("is_locked", "is_visible")))
     if "data_group_id" in body:
         group = body["data_group_id"]
         if group is not None and (not isinstance(group, str | int) or isinstance(group, bool)
                                   or len(str(group)) > 64):
             raise ValidationError("data_group_id must be a string of at most 64 characters")
         out["data_group_id"] = None if group is None else str(group)
-    for flag in ("is_locked", "is_visible"):
-        if body.get(flag) is not None:
-            if not isinstance(body[flag], bool):
-                raise ValidationError(f"{flag} must be true or false")
-            out[flag] = body[flag]
     definition = definition_of(body)
     if definition is not None:
         parse_definition(definition)

@@ -27,15 +27,7 @@ def settings(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if creating or "title" in body:
         out["title"] = validate_name(body.get("title"), "title")
-    if body.get("description") is not None:
-        if not isinstance(body["description"], str) or len(body["description"]) > reports.DESCRIPTION_MAX:
-            raise ValidationError(f"description must be text of at most {reports.DESCRIPTION_MAX} characters")
-        out["description"] = body["description"]
-    for flag in ("is_private", "is_restricted"):
-        if body.get(flag) is not None:
-            if not isinstance(body[flag], bool):
-                raise ValidationError(f"{flag} must be true or false")
-            out[flag] = body[flag]
+    out.update(reports.description_and_flags(body, ("is_private", "is_restricted")))
     for key in JSON_SETTINGS:
         if body.get(key) is not None:
             expected = dict if key == "time_filter" else list

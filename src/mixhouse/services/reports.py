@@ -69,17 +69,24 @@ def fields(body: dict[str, Any], timezone: str, *, current_type: str | None = No
         if body.get("params") is None:
             raise ValidationError("params is required")
         out["params"] = checked_params(body["params"], kind, timezone)
-    if body.get("description") is not None:
-        if not isinstance(body["description"], str) or len(body["description"]) > DESCRIPTION_MAX:
-            raise ValidationError(f"description must be text of at most {DESCRIPTION_MAX} characters")
-        out["description"] = body["description"]
+    out.update(description_and_flags(body, _FLAGS))
     if "icon" in body:
         if body["icon"] is not None and (not isinstance(body["icon"], str) or len(body["icon"]) > 64):
             raise ValidationError("icon must be a short string")
         out["icon"] = body["icon"]
     if "dashboard_id" in body:
         out["dashboard_id"] = optional_id(body["dashboard_id"], "dashboard_id")
-    for flag in _FLAGS:
+    return out
+
+
+def description_and_flags(body: dict[str, Any], flags: tuple[str, ...]) -> dict[str, Any]:
+    """The ``description`` (text, at most ``DESCRIPTION_MAX``) and the boolean ``flags`` an entity's body sets."""
+    out: dict[str, Any] = {}
+    if body.get("description") is not None:
+        if not isinstance(body["description"], str) or len(body["description"]) > DESCRIPTION_MAX:
+            raise ValidationError(f"description must be text of at most {DESCRIPTION_MAX} characters")
+        out["description"] = body["description"]
+    for flag in flags:
         if body.get(flag) is not None:
             if not isinstance(body[flag], bool):
                 raise ValidationError(f"{flag} must be true or false")
