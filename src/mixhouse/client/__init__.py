@@ -60,6 +60,5 @@ __all__ = [
     "Workspace",
     "WorkspaceRef",
     "resolve_session",
-    *sorted(name for name, value in vars(_types).items() if isinstance(value, type) and not name.startswith("_")
-            and getattr(value, "__module__", "") == "mixhouse.client.types"),
+    *sorted(name for name in _types.__all__ if isinstance(getattr(_types, name), type)),
 ]

@@ -2,475 +2,80 @@
 ``HoldingConstant``, ``RetentionEvent``, ``FlowStep`` and the bookmark params the seeds' ``build_*`` methods make.
 
 The shapes follow the recorded ``expect.output`` of the wire vectors (``tests/unit/test_client_builders.py`` checks
-them). Not here yet: custom properties (``CustomPropertyRef``, ``InlineCustomProperty``), inline cohort definitions
-(``CohortDefinition``), ``FrequencyBreakdown`` and flow-step filters.
+them). Not here yet: custom properties (``CustomPropertyRef``, ``InlineCustomProperty``), ``FrequencyBreakdown`` and
+flow-step filters.
+
+The spec classes live in ``mixhouse.client.query_specs``, the inline cohort definitions in
+``mixhouse.client.cohort_specs`` and the shared checks in ``mixhouse.client.spec_validation``; this module re-exports
+them, so ``from mixhouse.client.builders import Filter`` keeps working.
 """
 
 from __future__ import annotations
 
 import copy
-import re
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NoReturn
+from typing import Any
 
-from mixhouse.errors import BookmarkValidationError
+from mixhouse.client.cohort_specs import CohortCriteria, CohortDefinition, raw_cohort
+from mixhouse.client.query_specs import (
+    FREQUENCY_OPERATORS,
+    CohortBreakdown,
+    CohortMetric,
+    Exclusion,
+    Filter,
+    FlowStep,
+    Formula,
+    FrequencyFilter,
+    FunnelStep,
+    GroupBy,
+    HoldingConstant,
+    Metric,
+    RetentionEvent,
+    TimeComparison,
+)
+from mixhouse.client.spec_validation import _DATE, _fail
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+__all__ = [
+    "FREQUENCY_OPERATORS",
+    "PROPERTY_MATHS",
+    "RETENTION_SORTING",
+    "UNITS",
+    "CohortBreakdown",
+    "CohortCriteria",
+    "CohortDefinition",
+    "CohortMetric",
+    "EventSpec",
+    "Exclusion",
+    "Filter",
+    "FlowStep",
+    "Formula",
+    "FrequencyFilter",
+    "FunnelStep",
+    "GroupBy",
+    "GroupSpec",
+    "HoldingConstant",
+    "Metric",
+    "RetentionEvent",
+    "TimeComparison",
+    "build_flow_params",
+    "build_funnel_params",
+    "build_params",
+    "build_retention_params",
+    "build_user_params",
+    "filter_section",
+    "filter_to_selector",
+    "group_section",
+    "raw_cohort",
+    "time_section",
+    "validate_time",
+]
+
 PROPERTY_MATHS = frozenset({"average", "sum", "min", "max", "median", "p25", "p75", "p90", "p99", "percentile",
                             "custom_percentile"})
 UNITS = frozenset({"minute", "hour", "day", "week", "month", "quarter"})
 
 
-@dataclass(frozen=True)
-class Filter:
-    """One filter condition; build it with the class methods (``Filter.equals("country", "US")``)."""
-
-    _property: str
-    _operator: str
-    _value: Any = None
-    _property_type: str = "string"
-    _resource_type: str = "events"
-    _date_unit: str | None = None
-
-    @classmethod
-    def equals(cls, property: str, value: str | list[str], *, resource_type: str = "events") -> Filter:
-        return cls(property, "equals", [value] if isinstance(value, str) else list(value), "string", resource_type)
-
-    @classmethod
-    def not_equals(cls, property: str, value: str | list[str], *, resource_type: str = "events") -> Filter:
-        return cls(property, "does not equal", [value] if isinstance(value, str) else list(value), "string",
-                   resource_type)
-
-    @classmethod
-    def contains(cls, property: str, value: str, *, resource_type: str = "events") -> Filter:
-        return cls(property, "contains", value, "string", resource_type)
-
-    @classmethod
-    def not_contains(cls, property: str, value: str, *, resource_type: str = "events") -> Filter:
-        return cls(property, "does not contain", value, "string", resource_type)
-
-    @classmethod
-    def starts_with(cls, property: str, prefix: str, *, resource_type: str = "events") -> Filter:
-        return cls(property, "starts with", prefix, "string", resource_type)
-
-    @classmethod
-    def ends_with(cls, property: str, suffix: str, *, resource_type: str = "events") -> Filter:
-        return cls(property, "ends with", suffix, "string", resource_type)
-
-    @classmethod
-    def greater_than(cls, property: str, value: float, *, resource_type: str = "events") -> Filter:
-        return cls(property, "is greater than", value, "number", resource_type)
-
-    @classmethod
-    def less_than(cls, property: str, value: float, *, resource_type: str = "events") -> Filter:
-        return cls(property, "is less than", value, "number", resource_type)
-
-    @classmethod
-    def at_least(cls, property: str, value: float, *, resource_type: str = "events") -> Filter:
-        return cls(property, "is at least", value, "number", resource_type)
-
-    @classmethod
-    def at_most(cls, property: str, value: float, *, resource_type: str = "events") -> Filter:
-        return cls(property, "is at most", value, "number", resource_type)
-
-    @classmethod
-    def between(cls, property: str, min_val: float, max_val: float, *, resource_type: str = "events") -> Filter:
-        return cls(property, "is between", [min_val, max_val], "number", resource_type)
-
-    @classmethod
-    def not_between(cls, property: str, min_val: float, max_val: float, *, resource_type: str = "events") -> Filter:
-        return cls(property, "not between", [min_val, max_val], "number", resource_type)
-
-    @classmethod
-    def is_set(cls, property: str, *, resource_type: str = "events") -> Filter:
-        return cls(property, "is set", None, "string", resource_type)
-
-    @classmethod
-    def is_not_set(cls, property: str, *, resource_type: str = "events") -> Filter:
-        return cls(property, "is not set", None, "string", resource_type)
-
-    @classmethod
-    def is_true(cls, property: str, *, resource_type: str = "events") -> Filter:
-        return cls(property, "true", None, "boolean", resource_type)
-
-    @classmethod
-    def is_false(cls, property: str, *, resource_type: str = "events") -> Filter:
-        return cls(property, "false", None, "boolean", resource_type)
-
-    @classmethod
-    def in_cohort(cls, cohort: int | CohortDefinition, name: str | None = None) -> Filter:
-        """Events of users in a cohort (``$cohorts contains``): a saved id or an inline ``CohortDefinition``."""
-        return cls("$cohorts", "contains", [{"cohort": _cohort_ref(cohort, name, negated=False)}], "list", "events")
-
-    @classmethod
-    def not_in_cohort(cls, cohort: int | CohortDefinition, name: str | None = None) -> Filter:
-        return cls("$cohorts", "does not contain", [{"cohort": _cohort_ref(cohort, name, negated=True)}], "list",
-                   "events")
-
-    def entry(self) -> dict[str, Any]:
-        """The bookmark ``filter`` entry."""
-        out: dict[str, Any] = {"resourceType": self._resource_type, "filterType": self._property_type,
-                               "defaultType": self._property_type, "filterValue": self._value,
-                               "filterOperator": self._operator, "value": self._property}
-        if self._date_unit is not None:
-            out["filterDateUnit"] = self._date_unit
-        return out
-
-
-def _cohort_ref(cohort: Any, name: str | None, *, negated: bool) -> dict[str, Any]:
-    if isinstance(cohort, CohortDefinition):
-        return {"negated": negated, "name": name or "", "raw_cohort": raw_cohort(cohort)}
-    if not isinstance(cohort, int) or isinstance(cohort, bool) or cohort <= 0:
-        _fail("CD8_COHORT_ID_NOT_POSITIVE", f"a cohort is a positive id or a CohortDefinition, not {cohort!r}")
-    return {"id": cohort, "name": name or "", "negated": negated}
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One event metric with its own math, property, per-user aggregation and filters."""
-
-    event: str
-    math: str = "total"
-    property: str | None = None
-    per_user: str | None = None
-    percentile_value: float | None = None
-    filters: list[Filter] | None = None
-    filters_combinator: str = "all"
-    segment_method: str | None = None
-
-
-@dataclass(frozen=True)
-class GroupBy:
-    property: str
-    property_type: str = "string"
-    bucket_size: float | None = None
-    bucket_min: float | None = None
-    bucket_max: float | None = None
-
-
-@dataclass(frozen=True)
-class Formula:
-    expression: str
-    label: str | None = None
-
-
-@dataclass(frozen=True)
-class FunnelStep:
-    event: str
-    label: str | None = None
-    filters: list[Filter] | None = None
-    filters_combinator: str = "all"
-    order: str | None = None
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    event: str
-    from_step: int = 0
-    to_step: int | None = None
-
-
-@dataclass(frozen=True)
-class HoldingConstant:
-    property: str
-    resource_type: str = "events"
-
-
-@dataclass(frozen=True)
-class RetentionEvent:
-    event: str
-    filters: list[Filter] | None = None
-    filters_combinator: str = "all"
-
-
-@dataclass(frozen=True)
-class FlowStep:
-    event: str
-    forward: int | None = None
-    reverse: int | None = None
-    label: str | None = None
-    filters: list[Filter] | None = field(default=None)
-    filters_combinator: str = "all"
-
-
-_PROPERTY_OPERATORS = {"equals": "==", "not_equals": "!=", "contains": "in", "not_contains": "not in",
-                       "greater_than": ">", "less_than": "<", "is_set": "defined", "is_not_set": "not defined"}
-
-
-def _cohort_date(value: str) -> None:
-    if not _DATE.match(value):
-        _fail("CD6_DATE_FORMAT", f"dates must be YYYY-MM-DD, not {value!r}")
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        _fail("CD6_DATE_INVALID", f"{value!r} is not a calendar date")
-
-
-@dataclass(frozen=True)
-class CohortCriteria:
-    """One condition of an inline cohort definition (build it with the class methods)."""
-
-    _selector_node: dict[str, Any]
-    _behavior_key: str | None = None
-    _behavior: dict[str, Any] | None = None
-
-    @classmethod
-    def did_event(cls, event: str, *, at_least: int | None = None, at_most: int | None = None,
-                  exactly: int | None = None, within_days: int | None = None, within_weeks: int | None = None,
-                  within_months: int | None = None, from_date: str | None = None, to_date: str | None = None,
-                  where: Any = None, aggregation: str | None = None,
-                  aggregation_property: str | None = None) -> CohortCriteria:
-        """Users who did ``event`` at least / at most / exactly N times in a rolling window or between dates."""
-        if not event or not event.strip():
-            _fail("CD4_EMPTY_EVENT", "event must be non-empty")
-        if (aggregation is None) != (aggregation_property is None):
-            _fail("CA1_AGGREGATION_PAIR", "aggregation and aggregation_property go together")
-        if aggregation_property is not None and not aggregation_property.strip():
-            _fail("CA2_EMPTY_AGGREGATION_PROPERTY", "aggregation_property must be a non-empty string")
-        counts = {k: v for k, v in (("at_least", at_least), ("at_most", at_most), ("exactly", exactly))
-                  if v is not None}
-        if len(counts) != 1:
-            _fail("CD1_FREQUENCY_PARAM_REQUIRED", "exactly one of at_least, at_most, exactly must be set")
-        name, value = next(iter(counts.items()))
-        if value < 0:
-            _fail("CD2_FREQUENCY_NEGATIVE", "frequency value must be >= 0")
-        rolling = {k: v for k, v in (("day", within_days), ("week", within_weeks), ("month", within_months))
-                   if v is not None}
-        dated = from_date is not None or to_date is not None
-        if len(rolling) + (1 if dated else 0) != 1:
-            _fail("CD3_TIME_CONSTRAINT_REQUIRED",
-                  "exactly one time constraint required (within_days/weeks/months or from_date+to_date)")
-        if where is not None:
-            from mixhouse.errors import NotSupportedError
-
-            raise NotSupportedError("event filters in CohortCriteria.did_event are not supported by this client yet",
-                                    details={"method": "CohortCriteria.did_event"})
-        count: dict[str, Any] = {"event_selector": {"event": event, "selector": None}, "type": "absolute"}
-        if aggregation is not None:
-            count["aggregationOperator"] = aggregation
-            count["property"] = aggregation_property
-        behavior: dict[str, Any] = {"count": count}
-        if rolling:
-            unit, window = next(iter(rolling.items()))
-            if window <= 0:
-                _fail("CD3_WINDOW_NOT_POSITIVE", "time window value must be positive")
-            behavior["window"] = {"unit": unit, "value": window}
-        else:
-            if from_date is None:
-                _fail("CD5_TO_REQUIRES_FROM", "to_date requires from_date")
-            if to_date is None:
-                _fail("CD5_FROM_REQUIRES_TO", "from_date requires to_date")
-            _cohort_date(from_date)
-            _cohort_date(to_date)
-            if from_date > to_date:
-                _fail("CD6_DATE_ORDER", "from_date must be before or equal to to_date")
-            behavior["from_date"] = from_date
-            behavior["to_date"] = to_date
-        operator = {"at_least": ">=", "at_most": "<=", "exactly": "=="}[name]
-        return cls({"property": "behaviors", "value": "bhvr_0", "operator": operator, "operand": value},
-                   "bhvr_0", behavior)
-
-    @classmethod
-    def did_not_do_event(cls, event: str, *, within_days: int | None = None, within_weeks: int | None = None,
-                         within_months: int | None = None, from_date: str | None = None,
-                         to_date: str | None = None) -> CohortCriteria:
-        return cls.did_event(event, exactly=0, within_days=within_days, within_weeks=within_weeks,
-                             within_months=within_months, from_date=from_date, to_date=to_date)
-
-    @classmethod
-    def has_property(cls, property: str, value: Any, *, operator: str = "equals",
-                     property_type: str = "string") -> CohortCriteria:
-        if not property or not property.strip():
-            _fail("CD7_EMPTY_PROPERTY", "property name must be non-empty")
-        if operator not in _PROPERTY_OPERATORS:
-            _fail("CD7_OPERATOR", f"operator must be one of {sorted(_PROPERTY_OPERATORS)}, not {operator!r}")
-        return cls({"property": "user", "value": property, "operator": _PROPERTY_OPERATORS[operator],
-                    "operand": value, "type": property_type})
-
-    @classmethod
-    def property_is_set(cls, property: str) -> CohortCriteria:
-        return cls.has_property(property, "", operator="is_set")
-
-    @classmethod
-    def property_is_not_set(cls, property: str) -> CohortCriteria:
-        return cls.has_property(property, "", operator="is_not_set")
-
-    @classmethod
-    def in_cohort(cls, cohort_id: int) -> CohortCriteria:
-        if cohort_id <= 0:
-            _fail("CD8_COHORT_ID_NOT_POSITIVE", "cohort_id must be a positive integer")
-        return cls({"property": "cohort", "value": cohort_id, "operator": "in"})
-
-    @classmethod
-    def not_in_cohort(cls, cohort_id: int) -> CohortCriteria:
-        if cohort_id <= 0:
-            _fail("CD8_COHORT_ID_NOT_POSITIVE", "cohort_id must be a positive integer")
-        return cls({"property": "cohort", "value": cohort_id, "operator": "not in"})
-
-
-class CohortDefinition:
-    """An inline cohort: criteria combined with ``and`` (``CohortDefinition(...)``, ``all_of``) or ``or``
-    (``any_of``); groups nest."""
-
-    def __init__(self, *criteria: CohortCriteria | CohortDefinition, _operator: str = "and") -> None:
-        if not criteria:
-            _fail("CD9_EMPTY_CRITERIA", "CohortDefinition requires at least one criterion")
-        self._criteria = criteria
-        self._operator = _operator
-
-    @classmethod
-    def all_of(cls, *criteria: CohortCriteria | CohortDefinition) -> CohortDefinition:
-        return cls(*criteria, _operator="and")
-
-    @classmethod
-    def any_of(cls, *criteria: CohortCriteria | CohortDefinition) -> CohortDefinition:
-        return cls(*criteria, _operator="or")
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"selector", "behaviors"}`` with the behaviours numbered ``bhvr_0``, ``bhvr_1``... in order."""
-        behaviors: dict[str, Any] = {}
-
-        def build(item: CohortCriteria | CohortDefinition) -> dict[str, Any]:
-            if isinstance(item, CohortCriteria):
-                node = copy.deepcopy(item._selector_node)
-                if item._behavior_key is not None and item._behavior is not None:
-                    key = f"bhvr_{len(behaviors)}"
-                    behaviors[key] = copy.deepcopy(item._behavior)
-                    node["value"] = key
-                return node
-            return {"operator": item._operator, "children": [build(c) for c in item._criteria]}
-
-        return {"selector": build(self), "behaviors": behaviors}
-
-
-def raw_cohort(definition: CohortDefinition) -> dict[str, Any]:
-    """The definition as a ``raw_cohort`` (``None`` values dropped, as the web app sends it)."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
-    out: dict[str, Any] = clean(definition.to_dict())
-    return out
-
-
-FREQUENCY_OPERATORS = ("is at least", "is at most", "is greater than", "is less than", "is equal to", "is between")
-
-
-@dataclass(frozen=True)
-class FrequencyFilter:
-    """Keep users who did ``event`` (``operator``) ``value`` times, in the report's range or the filter's own
-    ``in the last`` window."""
-
-    event: str
-    value: float | list[float]
-    operator: str = "is at least"
-    date_range_value: int | None = None
-    date_range_unit: str | None = None
-    event_filters: list[Filter] | None = None
-    label: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.event:
-            _fail("FF_EVENT", "a frequency filter needs an event")
-        if self.operator not in FREQUENCY_OPERATORS:
-            _fail("FF_OPERATOR", f"operator must be one of {list(FREQUENCY_OPERATORS)}, not {self.operator!r}")
-        if (self.date_range_value is None) != (self.date_range_unit is None):
-            _fail("FF_DATE_RANGE", "date_range_value and date_range_unit go together")
-        if self.date_range_unit is not None and self.date_range_unit not in ("day", "week", "month"):
-            _fail("FF_DATE_RANGE_UNIT", f"date_range_unit must be day, week or month, not {self.date_range_unit!r}")
-
-    def entry(self) -> dict[str, Any]:
-        behavior: dict[str, Any] = {
-            "aggregationOperator": "total", "behaviorType": "$frequency", "dateRange": None,
-            "event": {"label": self.event, "value": self.event}, "filters": [], "filtersOperator": "and"}
-        if self.date_range_value is not None and self.date_range_unit is not None:
-            behavior["dateRange"] = {"type": "in the last", "unit": self.date_range_unit,
-                                     "window": {"unit": self.date_range_unit, "value": self.date_range_value}}
-        if self.event_filters is not None:
-            behavior["filters"] = [f.entry() for f in self.event_filters]
-        return {"dataset": "$mixpanel", "resourceType": "people", "profileType": None, "search": "",
-                "dataGroupId": None, "behavior": behavior, "filterType": "number", "defaultType": "number",
-                "filterOperator": self.operator, "filterValue": self.value, "propertyObjectKey": None,
-                "value": self.label if self.label is not None else f"{self.event} Frequency"}
-
-
-@dataclass(frozen=True)
-class CohortMetric:
-    """Unique users of a saved cohort over time (a show clause of type ``cohort``)."""
-
-    cohort: int
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class CohortBreakdown:
-    """Segments by membership of a saved cohort ("Name" and, with ``include_negated``, "Not In Name")."""
-
-    cohort: int | CohortDefinition
-    name: str | None = None
-    include_negated: bool = True
-
-
-@dataclass(frozen=True)
-class TimeComparison:
-    """Compare with an earlier period: ``relative`` with a ``unit``, or ``absolute-start``/``absolute-end`` with a
-    ``date``."""
-
-    type: str
-    unit: str | None = None
-    date: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.type not in ("relative", "absolute-start", "absolute-end"):
-            _fail("TC0_INVALID_TYPE", f"time comparison type must be relative, absolute-start or absolute-end, "
-                  f"not {self.type!r}")
-        if self.type == "relative":
-            if self.unit is None:
-                _fail("TC1_REQUIRES_UNIT", "a relative time comparison needs a unit")
-            if self.unit not in ("day", "week", "month", "quarter", "year"):
-                _fail("TC1B_INVALID_UNIT", f"unit must be day, week, month, quarter or year, not {self.unit!r}")
-            if self.date is not None:
-                _fail("TC1_REJECTS_DATE", "a relative time comparison takes no date")
-        else:
-            if self.date is None:
-                _fail("TC2_REQUIRES_DATE", f"an {self.type} time comparison needs a date")
-            if self.unit is not None:
-                _fail("TC2_REJECTS_UNIT", f"an {self.type} time comparison takes no unit")
-            if not _DATE.match(str(self.date)):
-                _fail("TC3_DATE_FORMAT", f"date must be YYYY-MM-DD, not {self.date!r}")
-            try:
-                date.fromisoformat(str(self.date))
-            except ValueError:
-                _fail("TC3B_DATE_INVALID", f"{self.date!r} is not a calendar date")
-
-    @classmethod
-    def relative(cls, unit: str) -> TimeComparison:
-        return cls("relative", unit=unit)
-
-    @classmethod
-    def absolute_start(cls, date: str) -> TimeComparison:
-        return cls("absolute-start", date=date)
-
-    @classmethod
-    def absolute_end(cls, date: str) -> TimeComparison:
-        return cls("absolute-end", date=date)
-
-    def entry(self) -> dict[str, str]:
-        return {"type": self.type, "value": str(self.unit if self.type == "relative" else self.date)}
-
-
 # ------------------------------------------------------------------------------------------------- shared pieces
-
-
-def _fail(rule: str, message: str) -> NoReturn:
-    raise BookmarkValidationError(message, rule=rule)
-
-
 def validate_time(from_date: str | None, to_date: str | None, last: int, unit: str | None = None) -> None:
     for name, value in (("from_date", from_date), ("to_date", to_date)):
         if value is not None and not _DATE.match(value):
