@@ -410,3 +410,39 @@ def test_a_code_and_a_refresh_token_are_used_once_under_concurrency(store: MetaS
     with ThreadPoolExecutor(6) as pool:
         used = list(pool.map(lambda _: oauth.use_refresh_token(refresh, client.client_id), range(6)))
     assert sum(u is not None for u in used) == 1
+
+
+def test_a_due_alert_check_is_claimed_once_across_stores(store: MetaStore, url: str, created: CreatedProject) -> None:
+    """Server processes sharing the metadata store each run an alert scheduler: a due check is claimed by exactly
+    one of them (here: four stores on the same database, claiming at once), and not again until it is due."""
+    from mixhouse.meta.alerts import Alerts, claim_check
+    from mixhouse.meta.records import Actor
+
+    report = store.create_report(created.project.id, "insights", "Daily logins", {"sections": {}})
+    alerts = Alerts(store, created.project.id)
+    alert = alerts.create({"report_id": report.id, "name": "drop", "condition": {}, "frequency": 3600,
+                           "subscriptions": []}, Actor(None, "test"), limit=10)
+    now = datetime.now(UTC)
+    others = [MetaStore(url) for _ in range(3)]
+    claims: list[object] = []
+    start = threading.Barrier(4)
+
+    def claim(meta: MetaStore) -> None:
+        start.wait()
+        claims.append(claim_check(meta, alert.id, now))
+
+    threads = [threading.Thread(target=claim, args=(meta,)) for meta in [store, *others]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for meta in others:
+        meta.close()
+    won = [claimed for claimed in claims if claimed is not None]
+    assert len(claims) == 4 and len(won) == 1
+    stored = alerts.get(alert.id)
+    assert stored is not None and stored.last_checked == now
+    assert claim_check(store, alert.id, now + timedelta(minutes=59)) is None  # not due yet
+    assert claim_check(store, alert.id, now + timedelta(hours=1)) is not None  # due again
+    alerts.update(alert.id, {"paused": True})
+    assert claim_check(store, alert.id, now + timedelta(hours=3)) is None  # paused alerts are never claimed

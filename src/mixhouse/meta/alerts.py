@@ -217,6 +217,22 @@ def history_entry(store: MetaStore, alert_id: int, check_id: int) -> Check | Non
         return None if row is None or row.alert_id != alert_id else _check(row)
 
 
+def claim_check(store: MetaStore, alert_id: int, now: datetime) -> Alert | None:
+    """The alert, when it is still un-paused and due at ``now``; its ``last_checked`` then moves to ``now`` in the
+    same write transaction, so of several server processes sharing the metadata store exactly one runs each due
+    check (the writer lock serializes the claims). ``None`` when it was paused, deleted or claimed meanwhile. A
+    process that dies between the claim and recording the check skips that one period."""
+    with store.writing() as session:
+        row = session.get(models.Alert, alert_id)
+        if row is None or row.paused:
+            return None
+        if row.last_checked is not None and row.last_checked + timedelta(seconds=row.frequency) > now:
+            return None
+        row.last_checked = now
+        session.flush()
+        return _record(row)
+
+
 def current_alert(store: MetaStore, alert_id: int) -> Alert | None:
     """The alert as stored now, whatever its project (the scheduler's re-read before a check)."""
     with store.reading() as session:

@@ -4,8 +4,10 @@ A tick (``alert_tick_s``) finds the un-paused alerts whose ``frequency`` has ela
 checked: due now) and hands each to a small pool of worker threads (one at a time per alert): the worker runs the
 alert's saved report through the Insights engine, reads the condition's value, notifies the subscriptions when it
 holds (retries with backoff, ``services/alert_notify.py``), then records the check (history, ``last_checked``,
-``last_fired``). Nothing a check does reaches the event loop, and no error ends the scheduler: it is recorded in the
-alert's history. ``last_checked`` is stored, so after a restart schedules continue where they were.
+``last_fired``). Each check is first claimed in a metadata write transaction (``claim_check``), so several server
+processes sharing one metadata store (PostgreSQL) never run the same check twice. Nothing a check does reaches the
+event loop, and no error ends the scheduler: it is recorded in the alert's history. ``last_checked`` is stored, so
+after a restart schedules continue where they were.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from mixhouse.config import Settings
 from mixhouse.errors import MixhouseError
-from mixhouse.meta.alerts import Alert, current_alert, due_alerts, record_check, record_notifications
+from mixhouse.meta.alerts import Alert, claim_check, due_alerts, record_check, record_notifications
 from mixhouse.meta.cohorts import Cohorts
 from mixhouse.meta.records import Project
 from mixhouse.meta.store import MetaStore
@@ -215,11 +217,11 @@ class AlertScheduler:
 
     def _check(self, alert: Alert) -> None:
         try:
-            fresh = current_alert(self._ctx.meta, alert.id)  # paused, deleted or checked since it was listed?
-            if fresh is None or fresh.paused or self.stopping.is_set():
+            if self.stopping.is_set():
                 return
-            if fresh.last_checked is not None \
-                    and fresh.last_checked + timedelta(seconds=fresh.frequency) > datetime.now(UTC):
+            # still due, and ours: not paused, deleted or claimed by another process since it was listed
+            fresh = claim_check(self._ctx.meta, alert.id, datetime.now(UTC))
+            if fresh is None:
                 return
             delivery = check(self._ctx, fresh)
             if delivery is not None:
