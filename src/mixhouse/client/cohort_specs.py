@@ -26,6 +26,31 @@ def _cohort_date(value: str) -> None:
         _fail("CD6_DATE_INVALID", f"{value!r} is not a calendar date")
 
 
+#: the ``Filter`` operators an event selector of a behaviour takes (written as bookmark filters)
+EVENT_SELECTOR_OPERATORS = frozenset({"equals", "does not equal", "contains", "does not contain", "is greater than",
+                                      "is less than", "is set", "is not set", "is between"})
+
+
+def _event_selector(where: Any) -> dict[str, Any] | None:
+    """``did_event``'s ``where`` (a ``Filter`` or a list, all must hold) as ``{"operator": "and", "children":
+    [bookmark filters]}``; ``CD10_UNSUPPORTED_FILTER_OPERATOR`` for operators outside
+    ``EVENT_SELECTOR_OPERATORS`` (dates, booleans)."""
+    if where is None:
+        return None
+    filters = list(where) if isinstance(where, list | tuple) else [where]
+    children = []
+    for f in filters:
+        operator = getattr(f, "_operator", None)
+        if operator not in EVENT_SELECTOR_OPERATORS:
+            _fail("CD10_UNSUPPORTED_FILTER_OPERATOR", f"unsupported filter operator for a cohort event selector: "
+                  f"{operator!r} (supported: {', '.join(sorted(EVENT_SELECTOR_OPERATORS))})")
+        if not isinstance(getattr(f, "_property", None), str):
+            _fail("CD10_UNSUPPORTED_FILTER_OPERATOR", "cohort event selectors take property names, not custom "
+                  "properties")
+        children.append(f.entry())
+    return {"operator": "and", "children": children}
+
+
 @dataclass(frozen=True)
 class CohortCriteria:
     """One condition of an inline cohort definition (build it with the class methods)."""
@@ -40,7 +65,8 @@ class CohortCriteria:
                   within_months: int | None = None, from_date: str | None = None, to_date: str | None = None,
                   where: Any = None, aggregation: str | None = None,
                   aggregation_property: str | None = None) -> CohortCriteria:
-        """Users who did ``event`` at least / at most / exactly N times in a rolling window or between dates."""
+        """Users who did ``event`` at least / at most / exactly N times in a rolling window or between dates;
+        ``where`` (Filters, all must hold) narrows the events counted."""
         if not event or not event.strip():
             _fail("CD4_EMPTY_EVENT", "event must be non-empty")
         if (aggregation is None) != (aggregation_property is None):
@@ -60,12 +86,8 @@ class CohortCriteria:
         if len(rolling) + (1 if dated else 0) != 1:
             _fail("CD3_TIME_CONSTRAINT_REQUIRED",
                   "exactly one time constraint required (within_days/weeks/months or from_date+to_date)")
-        if where is not None:
-            from mixhouse.errors import NotSupportedError
-
-            raise NotSupportedError("event filters in CohortCriteria.did_event are not supported by this client yet",
-                                    details={"method": "CohortCriteria.did_event"})
-        count: dict[str, Any] = {"event_selector": {"event": event, "selector": None}, "type": "absolute"}
+        count: dict[str, Any] = {"event_selector": {"event": event, "selector": _event_selector(where)},
+                                 "type": "absolute"}
         if aggregation is not None:
             count["aggregationOperator"] = aggregation
             count["property"] = aggregation_property
