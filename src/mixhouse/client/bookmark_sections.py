@@ -85,9 +85,10 @@ def filter_section(where: Any) -> list[dict[str, Any]]:
 
 def _property_entry(g: GroupBy, dgid: str | None) -> dict[str, Any]:
     if isinstance(g.property, CustomPropertyRef | InlineCustomProperty):
+        own_type = g.property.property_type if isinstance(g.property, InlineCustomProperty) else None
         entry: dict[str, Any] = {**custom_property_keys(g.property, g.property_type), "dataGroupId": dgid,
                                  "dataset": "$mixpanel", "isHidden": False, "profileType": None,
-                                 "propertyType": g.property_type, "resourceType": "events", "search": "",
+                                 "propertyType": own_type or g.property_type, "resourceType": "events", "search": "",
                                  "typeCast": None, "unit": None, "value": None}
     else:
         entry = {"value": g.property, "propertyName": g.property, "resourceType": "events",

@@ -111,9 +111,9 @@ def flow_cohort_filter(filters: list[Filter]) -> dict[str, Any]:
     if len(filters) > 1:
         _fail("BB5_FLOW_MULTIPLE_COHORT_FILTERS", "a flow takes a single cohort filter", "where")
     f = filters[0]
-    if not isinstance(f._value, list):
-        _fail("BB6_COHORT_VALUE_NOT_LIST", "the cohort filter's value must be a list", "where")
-    if not f._value or not isinstance(f._value[0], dict):
+    if not isinstance(f._value, list) or not f._value:
+        _fail("BB6_COHORT_VALUE_NOT_LIST", "the cohort filter's value must be a non-empty list", "where")
+    if not isinstance(f._value[0], dict):
         _fail("BB7_COHORT_VALUE_NOT_DICT", "the cohort filter's value must hold a dict", "where")
     inner = f._value[0].get("cohort")
     if not isinstance(inner, dict):

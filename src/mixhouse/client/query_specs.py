@@ -53,6 +53,11 @@ class Filter:
     _resource_type: str = "events"
     _date_unit: str | None = None
 
+    def __post_init__(self) -> None:
+        if self._operator == "list_contains":
+            _fail("LC1_MISSING_ITEM_FILTERS", "list_contains filters need item filters, which this client does not "
+                  "build yet")
+
     @classmethod
     def equals(cls, property: PropertySpec, value: str | list[str], *, resource_type: str = "events") -> Filter:
         return cls(property, "equals", [value] if isinstance(value, str) else list(value), "string", resource_type)
@@ -138,6 +143,9 @@ class Filter:
         if isinstance(self._property, CustomPropertyRef | InlineCustomProperty):
             out.update(custom_property_keys(self._property, self._property_type))
             out["dataset"] = "$mixpanel"
+            if isinstance(self._property, InlineCustomProperty):  # its own type and resource win
+                kind = self._property.property_type or self._property_type
+                out.update(filterType=kind, defaultType=kind, resourceType=self._property.resource_type)
         else:
             out["value"] = self._property
         if self._date_unit is not None:
@@ -201,6 +209,10 @@ class Formula:
     expression: str
     label: str | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.expression, str) or not self.expression.strip():
+            _fail("FM1_EMPTY_EXPRESSION", "a formula needs an expression")
+
 
 @dataclass(frozen=True)
 class FunnelStep:
@@ -209,6 +221,9 @@ class FunnelStep:
     filters: list[Filter] | None = None
     filters_combinator: str = "all"
     order: str | None = None
+
+    def __post_init__(self) -> None:
+        check_event_name(self.event, "a funnel step's event")
 
 
 @dataclass(frozen=True)
@@ -233,12 +248,19 @@ class HoldingConstant:
     property: str
     resource_type: str = "events"
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.property, str) or not self.property.strip():
+            _fail("HC1_EMPTY_PROPERTY", "holding_constant needs a property name")
+
 
 @dataclass(frozen=True)
 class RetentionEvent:
     event: str
     filters: list[Filter] | None = None
     filters_combinator: str = "all"
+
+    def __post_init__(self) -> None:
+        check_event_name(self.event, "a retention event")
 
 
 @dataclass(frozen=True)
@@ -367,6 +389,13 @@ class CohortBreakdown:
     cohort: int | CohortDefinition
     name: str | None = None
     include_negated: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cohort, CohortDefinition) and (
+                isinstance(self.cohort, bool) or not isinstance(self.cohort, int) or self.cohort <= 0):
+            _fail("CB1_COHORT_ID_NOT_POSITIVE", f"a cohort id is a positive whole number, not {self.cohort!r}")
+        if self.name is not None and not self.name.strip():
+            _fail("CB2_COHORT_NAME_EMPTY", "a cohort name must not be blank")
 
 
 @dataclass(frozen=True)
