@@ -1,13 +1,14 @@
 """``mp``: the Mixpanel-compatible client CLI on the Workspace library (a Mixhouse server or Mixpanel itself).
 
 Global options pick the account, project, workspace or target (each also from ``MP_*`` environment variables, as
-the library resolves them); every command takes ``--format/-f json|jsonl|table|csv|plain``. Errors go to stderr
-with what to fix, and exit codes 1 (general), 2 (authentication), 3 (invalid request), 4 (not found), 5 (rate
-limited).
+the library resolves them), and ``--quiet/-q`` turns off spinners and progress bars on stderr; every command takes
+``--format/-f json|jsonl|table|csv|plain``. Errors go to stderr with what to fix, and exit codes 1 (general),
+2 (authentication), 3 (invalid request), 4 (not found), 5 (rate limited).
 
 This module builds ``app`` from the command groups: ``mp_common`` (shared helpers), ``mp_config`` (login, account,
-project, workspace, target), ``mp_queries`` (inspect, query), ``mp_entities`` (dashboards, reports, cohorts,
-annotations), ``mp_flags`` (flags, experiments) and ``mp_alerts`` (webhooks, alerts).
+project, workspace, target), ``mp_queries`` (inspect, query), ``mp_stream`` (stream events and profiles),
+``mp_entities`` (dashboards, reports, cohorts, annotations), ``mp_flags`` (flags, experiments) and ``mp_alerts``
+(webhooks, alerts).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import typer
 
 from mixhouse import __version__
 from mixhouse.cli.mp_alerts import alerts_app, webhooks_app
+from mixhouse.cli.mp_common import set_quiet
 from mixhouse.cli.mp_config import account_app, login, project_app, target_app, workspace_app
 from mixhouse.cli.mp_entities import annotations_app, cohorts_app, dashboards_app, reports_app
 from mixhouse.cli.mp_flags import experiments_app, flags_app
 from mixhouse.cli.mp_queries import inspect_app, query_app
+from mixhouse.cli.mp_stream import stream_app
 
 app = typer.Typer(help="mp: query and manage a Mixhouse (or Mixpanel) project.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -34,8 +37,10 @@ def main(
     project: Annotated[str | None, typer.Option("--project", "-p", help="Project id (env MP_PROJECT_ID).")] = None,
     workspace: Annotated[int | None, typer.Option("--workspace", "-w", help="Workspace id (MP_WORKSPACE_ID).")] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Target name (env MP_TARGET).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No spinner or progress bar on stderr.")] = False,
 ) -> None:
-    ctx.obj = {"account": account, "project": project, "workspace": workspace, "target": target}
+    ctx.obj = {"account": account, "project": project, "workspace": workspace, "target": target, "quiet": quiet}
+    set_quiet(quiet)
 
 
 app.command()(login)
@@ -53,6 +58,7 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(target_app, name="target")
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(query_app, name="query")
+app.add_typer(stream_app, name="stream")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(reports_app, name="reports")
 app.add_typer(cohorts_app, name="cohorts")

@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 import typer
 
-from mixhouse.cli.mp_output import emit
+from mixhouse.cli.mp_output import emit, progress_allowed
 from mixhouse.errors import (
     AuthenticationError,
     ConfigError,
@@ -100,15 +100,29 @@ def _ws(ctx: typer.Context) -> Any:
                      target=opts.get("target"), _entry="cli")
 
 
+_QUIET = {"on": False}
+
+
+def set_quiet(on: bool) -> None:
+    """``mp --quiet`` (set by the root callback on every invocation)."""
+    _QUIET["on"] = on
+
+
+def quiet_requested() -> bool:
+    """``mp --quiet``: no spinner or progress bar on stderr."""
+    return _QUIET["on"]
+
+
 class _Busy:
-    """A spinner on stderr while a request runs (only on a terminal)."""
+    """A spinner on stderr while a request runs (only on a terminal, and not with ``--quiet``; the result is
+    printed after it ends, so any format may have one)."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self._status: Any = None
 
     def __enter__(self) -> _Busy:
-        if sys.stderr.isatty():
+        if progress_allowed(None, quiet=quiet_requested(), writes_while_running=False):
             from rich.console import Console
 
             self._status = Console(stderr=True).status(self.label)

@@ -106,3 +106,60 @@ def emit(value: Any, fmt: str) -> None:
     text = render(value, fmt)
     if text:
         sys.stdout.write(text + "\n")
+
+
+def progress_allowed(fmt: str | None, *, quiet: bool, writes_while_running: bool) -> bool:
+    """Whether a progress display may go to stderr: stderr is a terminal (as Rich sees it, so ``TTY_COMPATIBLE=1``
+    counts), ``--quiet`` is not given, and stdout does not receive lines on that same terminal while it runs
+    (a table is printed after it ends; a line format streamed to a terminal would tear the bar)."""
+    if quiet:
+        return False
+    from rich.console import Console
+
+    if not Console(stderr=True).is_terminal:
+        return False
+    return not (writes_while_running and fmt != "table" and sys.stdout.isatty())
+
+
+class RecordProgress:
+    """A Rich progress line on stderr counting records (``advance``) while a stream runs: a bar when the total is
+    known (``--limit``), else a spinner with the count; nothing at all when not ``enabled``. Stdout is untouched."""
+
+    def __init__(self, label: str, *, total: int | None = None, enabled: bool) -> None:
+        self.label = label
+        self.total = total
+        self.enabled = enabled
+        self.count = 0
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> RecordProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+            columns += [BarColumn(), MofNCompleteColumn()] if self.total is not None else [
+                TextColumn("{task.completed} records")]
+            columns.append(TimeElapsedColumn())
+            self._progress = Progress(*columns, console=Console(stderr=True), transient=False,
+                                      redirect_stdout=False, redirect_stderr=False)
+            self._progress.__enter__()
+            self._task = self._progress.add_task(self.label, total=self.total)
+        return self
+
+    def advance(self, n: int = 1) -> None:
+        self.count += n
+        if self._progress is not None:
+            self._progress.update(self._task, advance=n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(None, None, None)
