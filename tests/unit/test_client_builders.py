@@ -65,7 +65,8 @@ def _convert(value: Any) -> Any:
         known = set(inspect.signature(cls).parameters)
         extra = {k: v for k, v in fields.items() if k not in known}
         if any(v is not None for v in extra.values()):
-            raise Unsupported(f"{name} option {sorted(k for k, v in extra.items() if v is not None)}")
+            raise Unsupported(f"{name} option {sorted(k for k, v in extra.items() if v is not None)} is not in this "
+                              f"client yet (list-item filters and breakdowns)")
         try:
             return cls(**{k: v for k, v in fields.items() if k in known})
         except BookmarkValidationError as exc:
