@@ -304,16 +304,11 @@ class LiveQueriesMixin(WorkspaceBase):
         params = b.build_flow_params(event, **options)
         return self.run_flow_params(params, mode=options.get("mode"))
 
-    def build_user_params(self, *, mode: str = "aggregate", segment_by: list[int] | None = None,
-                          **options: Any) -> dict[str, Any]:
+    def build_user_params(self, **options: Any) -> dict[str, Any]:
         """The engage params of ``query_user`` (where, cohort, properties, sort_by, sort_order, search,
         distinct_id(s), group_id, as_of, mode, aggregate, aggregate_property, percentile, segment_by,
         include_all_users)."""
-        segments = user_aggregate.segment_by_cohorts(segment_by, mode)
-        params = b.build_user_params(mode=mode, **options)
-        if segments is not None:
-            params["segment_by_cohorts"] = segments
-        return params
+        return b.build_user_params(**options)
 
     def query_user(self, *, limit: int | None = 1, mode: str = "aggregate", **options: Any) -> t.UserQueryResult:
         """Profiles (``mode="profiles"``: up to ``limit``, ``None`` for all) or, by default, an aggregate over them

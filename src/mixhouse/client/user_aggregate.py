@@ -20,7 +20,7 @@ from typing import Any
 
 from mixhouse.client.results import UserQueryResult
 from mixhouse.client.transport import ApiClient
-from mixhouse.errors import BookmarkValidationError, QueryError
+from mixhouse.errors import QueryError
 
 
 def engage_stats(api: ApiClient, *, where: str | None = None, action: str = "count()",
@@ -45,19 +45,6 @@ def engage_stats(api: ApiClient, *, where: str | None = None, action: str = "cou
         raise QueryError(f"engage/stats answered {type(answer).__name__}, not an object: {answer!r}"[:500],
                          details={"code": "QUERY_FAILED", "status_code": 200, "response_body": str(answer)})
     return answer
-
-
-def segment_by_cohorts(segment_by: list[int] | None, mode: str) -> str | None:
-    """``segment_by`` (cohort ids, aggregate mode only) as the ``segment_by_cohorts`` param: ``{"<id>": true}``."""
-    if segment_by is None:
-        return None
-    if mode != "aggregate":
-        raise BookmarkValidationError("segment_by needs mode='aggregate'", rule="U16",
-                                      details={"path": "segment_by"})
-    if not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in segment_by):
-        raise BookmarkValidationError("segment_by must be a list of cohort ids", rule="U_SEGMENT_BY",
-                                      details={"path": "segment_by"})
-    return json.dumps({str(cohort_id): True for cohort_id in segment_by})
 
 
 def run_aggregate(api: ApiClient, params: dict[str, Any]) -> UserQueryResult:
