@@ -20,6 +20,7 @@ import mixhouse as mp
 from mixhouse.client import builders
 from mixhouse.client import types as t
 from mixhouse.client.config import Account, Project, Session, WorkspaceRef
+from mixhouse.client.user_aggregate import engage_stats
 from mixhouse.client.workspace import NOT_SUPPORTED, Workspace
 from mixhouse.errors import MixhouseError
 from tests.support.recorder import Recorder
@@ -121,6 +122,9 @@ CALLS: dict[str, Call] = {
     "api_client.arb_funnels_query": lambda ws, i: ws.run_flow_params(
         i["body"]["bookmark"], workspace_id=i.get("workspace_id"),
         mode={"flows_sankey": "sankey", "flows_top_paths": "paths", "flows": "tree"}[i["body"]["query_type"]]),
+    "api_client.engage_stats": lambda ws, i: engage_stats(ws.api, **_kw(
+        i, "where", "action", "filter_by_cohort", "segment_by_cohorts", "group_id", "as_of_timestamp",
+        "include_all_users")),
     # streaming
     "api_client.export_events": lambda ws, i: _list(ws.stream_events(
         raw=True, **_kw(i, "from_date", "to_date", "events", "where", "limit"))),

@@ -494,8 +494,10 @@ def test_query_user(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> N
     rich = ws.query_user(mode="profiles", where=[mp.Filter.at_least("ltv", 30), mp.Filter.is_set("tier")],
                          limit=10)
     assert sorted(p["distinct_id"] for p in rich.profiles) == ["q3", "q4", "q5"]
-    with pytest.raises(mp.NotSupportedError, match="engage/stats"):
-        ws.query_user()  # aggregate mode (the default) needs /engage/stats
+    gold_count = ws.query_user(where=mp.Filter.equals("tier", "gold"))  # aggregate mode (the default): a count
+    assert (gold_count.mode, gold_count.value, gold_count.total) == ("aggregate", 3, 3)
+    spread = ws.query_user(where=mp.Filter.equals("tier", "gold"), aggregate="extremes", aggregate_property="ltv")
+    assert spread.aggregate_data == {"max": 40, "min": 0}
 
 
 def test_blueprints_and_rca(ws: mp.Workspace) -> None:

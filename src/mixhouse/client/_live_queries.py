@@ -8,8 +8,9 @@ from typing import Any
 
 from mixhouse.client import builders as b
 from mixhouse.client import types as t
+from mixhouse.client import user_aggregate
 from mixhouse.client._base import WorkspaceBase, _today, _transform_profile
-from mixhouse.errors import BookmarkValidationError, NotSupportedError, QueryError
+from mixhouse.errors import BookmarkValidationError, QueryError
 
 
 def _dict(value: Any, *keys: str) -> dict[str, Any]:
@@ -305,29 +306,22 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def build_user_params(self, **options: Any) -> dict[str, Any]:
         """The engage params of ``query_user`` (where, cohort, properties, sort_by, sort_order, search,
-        distinct_id(s), group_id, as_of, mode, aggregate, aggregate_property, percentile, include_all_users)."""
+        distinct_id(s), group_id, as_of, mode, aggregate, aggregate_property, percentile, segment_by,
+        include_all_users)."""
         return b.build_user_params(**options)
 
     def query_user(self, *, limit: int | None = 1, mode: str = "aggregate", **options: Any) -> t.UserQueryResult:
-        """Profiles (``mode="profiles"``: up to ``limit``, ``None`` for all) or an aggregate over them."""
-        params = b.build_user_params(mode=mode, **options)
+        """Profiles (``mode="profiles"``: up to ``limit``, ``None`` for all) or, by default, an aggregate over them
+        (``aggregate``: count, extremes, percentile or numeric_summary of ``aggregate_property``; ``segment_by``
+        cohort ids answer per cohort) from ``/engage/stats``."""
+        params = self.build_user_params(mode=mode, **options)
         return self.run_user_params(params, limit=limit)
 
     def run_user_params(self, params: dict[str, Any], *, limit: int | None = 1, parallel: bool = False,
                         workers: int = 5) -> t.UserQueryResult:
+        """Run ``build_user_params`` output: ``/engage/stats`` when it has an ``action``, else ``/engage`` pages."""
         if "action" in params:
-            body = {"project_id": self.project.id, **params}
-            try:
-                answer = self._api.query_request("POST", "engage", "/stats", json=body)
-            except QueryError as exc:
-                if exc.details.get("status_code") in (404, 405):
-                    raise NotSupportedError(
-                        "Workspace.query_user(mode='aggregate') is not supported by this server yet (it has no "
-                        "/engage/stats); use mode='profiles'", details={"method": "query_user"}) from exc
-                raise
-            return t.UserQueryResult(mode="aggregate", aggregate_data=_dict(answer).get("results"),
-                                     params=params, computed_at=str(_dict(answer).get("computed_at", ""))
-                                     ).with_raw(answer)
+            return user_aggregate.run_aggregate(self._api, params)
         profiles: list[dict[str, Any]] = []
         page, session_id = 0, None
         while True:

@@ -350,7 +350,8 @@ class QueryResult(Result):
 
 
 class UserQueryResult(Result):
-    """``query_user``: profiles (``{distinct_id, last_seen, properties}``) or an aggregate."""
+    """``query_user``: profiles (``{distinct_id, last_seen, properties}``) or an aggregate (``aggregate_data``: a
+    number, an object of statistics, or with ``segment_by`` one of those per cohort id; decision 0032)."""
 
     mode: str = "profiles"
     profiles: list[dict[str, Any]] = Field(default_factory=list)
@@ -358,12 +359,40 @@ class UserQueryResult(Result):
     aggregate_data: Any = None
     computed_at: str = ""
     params: dict[str, Any] = Field(default_factory=dict)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def value(self) -> int | float | None:
+        """The aggregate when it is a single number (``count()``, ``percentile``), else ``None``."""
+        data = self.aggregate_data
+        if self.mode != "aggregate" or isinstance(data, bool) or not isinstance(data, int | float):
+            return None
+        return data
+
+    @property
+    def distinct_ids(self) -> list[str]:
+        """The profiles' distinct ids (empty in aggregate mode)."""
+        return [str(p.get("distinct_id", "")) for p in self.profiles] if self.mode == "profiles" else []
 
     def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
         if self.mode == "aggregate":
-            return [{"value": self.aggregate_data}], ["value"]
+            return self._aggregate_rows()
         return [{"distinct_id": p.get("distinct_id"), "last_seen": p.get("last_seen"), **(p.get("properties") or {})}
                 for p in self.profiles], None
+
+    def _aggregate_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
+        """Unsegmented: one row, ``metric`` (the action) and ``value`` or one column per statistic; segmented: one
+        row per cohort, ``segment`` and ``value`` or the statistics."""
+        data = self.aggregate_data
+        if data is None:
+            return [], ["metric", "value"]
+        if isinstance(data, dict) and self.meta.get("segmented"):
+            rows = [{"segment": key, **(val if isinstance(val, dict) else {"value": val})} for key, val in data.items()]
+            return rows, (None if rows else ["segment", "value"])
+        action = self.params.get("action", "aggregate")
+        if isinstance(data, dict):
+            return [{"metric": action, **data}], None
+        return [{"metric": action, "value": data}], ["metric", "value"]
 
 
 class FunnelQueryResult(QueryResult):

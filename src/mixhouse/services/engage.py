@@ -174,7 +174,10 @@ class EngageService:
         self._sessions: OrderedDict[str, tuple[float, int, list[str]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _matching_ids(self, project: Project, request: EngageRequest) -> list[str]:
+    def matching_profiles(self, project: Project, request: EngageRequest) -> list[tuple[str, dict[str, Any]]]:
+        """The ``(distinct id, properties)`` of the profiles ``request`` selects, in answer order (``members``
+        must already hold the ``filter_by_cohort`` members; members without a profile get empty properties when
+        ``include_all_users``)."""
         if (request.cohort_id is not None or request.raw_cohort is not None) and request.members is None:
             raise ValidationError("this paging session has expired: ask for page 0 again")
         rows: list[tuple[str, dict[str, Any]]] = self.profiles.snapshot(project.id, request.group_key)
@@ -203,8 +206,10 @@ class EngageService:
                 keyed = [(_sort_value(evaluate(key_expr, record(row))), row) for row in rows]
                 present = sorted((k for k in keyed if k[0][0] < 3), key=lambda k: k[0], reverse=request.descending)
                 rows = [row for _, row in present] + [row for k, row in keyed if k[0] >= 3]
-        ids = [distinct_id for distinct_id, _ in rows]
-        return ids[: request.limit] if request.limit else ids
+        return rows[: request.limit] if request.limit else rows
+
+    def _matching_ids(self, project: Project, request: EngageRequest) -> list[str]:
+        return [distinct_id for distinct_id, _ in self.matching_profiles(project, request)]
 
     def _session_ids(self, project: Project, request: EngageRequest) -> tuple[str, list[str]]:
         now = time.monotonic()
