@@ -40,7 +40,8 @@ merges = st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["c", "d"]
 MATHS = [("unique_values", "k", None), ("most_frequent", "k", None), ("first_value", "k", None),
          ("histogram", "n", None), ("numeric_summary", "n", None), ("average", "k", "unique_values"),
          ("histogram", None, "total"), ("histogram", "k", "unique_values"), ("numeric_summary", "n", "max"),
-         ("median", "n", "total"), ("multi_attribution", "k", None)]
+         ("median", "n", "total"), ("multi_attribution", "k", None), ("sessions", None, None),
+         ("cumulative_unique", None, None)]
 MODELS = ["first_touch", "last_touch", "linear", "participation", "time_decay", "u_shaped", "j_shaped",
           "inverse_j_shaped"]
 BUCKETS = [None, {"bucketSize": 1, "min": 1, "max": 3}, {"bucketSize": 2, "min": 0}]

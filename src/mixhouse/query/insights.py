@@ -82,13 +82,13 @@ def active_users_sql(days: int, day_sql: str, keys_sql: Sequence[str], condition
 
 def first_seen_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str]) -> str:
     """``bucket``, ``g…`` and ``value``: users first seen in the range in that bucket (running sums of these give
-    cumulative uniques)."""
+    cumulative uniques). Events without a user count no one but still list their segment."""
     segments, grouping = segments_sql(keys_sql)
     query = f"""
-        SELECT bucket{grouping}, toFloat64(count()) AS value
+        SELECT bucket{grouping}, toFloat64(countIf(distinct_id != '')) AS value
         FROM (
             SELECT distinct_id{grouping}, min(bucket) AS bucket
-            FROM (SELECT distinct_id, {bucket_sql} AS bucket{segments} FROM ({SOURCE}) WHERE distinct_id != '')
+            FROM (SELECT distinct_id, {bucket_sql} AS bucket{segments} FROM ({SOURCE}))
             GROUP BY distinct_id{grouping}
         )
         GROUP BY bucket{grouping}
@@ -99,12 +99,21 @@ def first_seen_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequenc
 def sessions_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str]) -> str:
     """``bucket``, ``g…`` and ``value``: sessions (``query/sessions.py``) with a matching event in the bucket.
 
-    Sessions are numbered over every event of the range; the metric's conditions then pick the events counted."""
+    Sessions are numbered over every event of the range; the metric's conditions then pick the events counted.
+    Events without a user (no session) count 0 but still list their segment."""
     segments, grouping = segments_sql(keys_sql)
     matched = " AND ".join(f"({condition})" for condition in ["event = {metric_event:String}", *conditions])
     query = f"""
-        SELECT bucket{grouping}, toFloat64(uniqExact(distinct_id, session)) AS value
-        FROM (SELECT *, {bucket_sql} AS bucket{segments} FROM ({numbered_sql(SOURCE)}) WHERE {matched})
+        SELECT bucket{grouping}, sum(sessions) AS value
+        FROM (
+            SELECT bucket{grouping}, toFloat64(uniqExact(distinct_id, session)) AS sessions
+            FROM (SELECT *, {bucket_sql} AS bucket{segments} FROM ({numbered_sql(SOURCE)}) WHERE {matched})
+            GROUP BY bucket{grouping}
+            UNION ALL
+            SELECT bucket{grouping}, toFloat64(0) AS sessions
+            FROM (SELECT *, {bucket_sql} AS bucket{segments} FROM ({SOURCE}) WHERE distinct_id = '' AND {matched})
+            GROUP BY bucket{grouping}
+        )
         GROUP BY bucket{grouping}
     """
     return over_events(query, WINDOW_CONDITIONS)
