@@ -3,7 +3,8 @@ down by properties, combined by formulas.
 
 The answer is ``{"computed_at", "date_range": {"from_date", "to_date"}, "headers": ["$metric", *breakdowns],
 "series": {metric: node}, "meta"}``. A node maps each bucket start (ISO 8601 in the project's timezone, e.g.
-``2024-01-01T00:00:00-08:00``; ``"all"`` for total charts) to the value; with breakdowns, each level maps
+``2024-01-01T00:00:00-08:00``; ``"all"`` for total charts) to the value (a number; a string or an object for
+the maths of decision 0030, ``services/insights_values.py``); with breakdowns, each level maps
 ``"$overall"`` (the rollup, computed, not summed: uniques and averages do not add up) and each segment to the next
 level. Every bucket of the range is listed, 0 where nothing happened. Metrics marked ``isHidden`` are computed for
 formulas but not listed. A metric's name is its event, with the math in brackets when two metrics share an event.
