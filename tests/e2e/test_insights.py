@@ -356,7 +356,7 @@ def test_saved_report_by_bookmark_id(shop: Any, server: ServerProcess, client: h
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
-    ({"measurement": {"math": "first_value"}}, "not supported yet"),
+    ({"measurement": {"math": "last_value", "property": "utm_source"}}, "not supported yet"),
     ({"measurement": {"math": "dau"}, "chart": "bar"}, "daily series"),
     ({"measurement": {"math": "sum"}}, "needs measurement.property"),
     ({"behavior": {"type": "cohort", "name": "x"}}, "not supported yet"),

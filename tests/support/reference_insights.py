@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
+from tests.support import reference_insights_values as own_maths
 from tests.support.reference_event_queries import Event, series
 from tests.support.reference_time import bucket_of, window_ms
 
@@ -24,6 +25,7 @@ class Metric:
     hidden: bool = False
     per_user: str | None = None
     percentile: float | None = None
+    attribution: tuple[str, int] | None = None  # multi_attribution: (model, look-back in ms)
 
 
 def _record(event: Event) -> Record:
@@ -62,20 +64,7 @@ def _across(math: str, values: list[float], percentile: float | None) -> float:
 
 
 def _per_user(metric: Metric, events: list[Event]) -> float:
-    by_user: dict[str, list[Event]] = defaultdict(list)
-    for e in events:
-        if e.user != "":
-            by_user[e.user].append(e)
-    values = []
-    for own in by_user.values():
-        if metric.prop is None:
-            values.append(float(len(own)))
-            continue
-        numbers = _numbers(own, metric.prop)
-        if metric.per_user == "total":
-            values.append(sum(numbers))
-        elif numbers:
-            values.append(_across(metric.per_user or "", numbers, None))
+    values = own_maths.per_user_values(metric.per_user or "", metric.prop, events)
     return _across(metric.math, values, metric.percentile)
 
 
@@ -154,9 +143,11 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
              timezone: str = "UTC", unit: str = "day", total: bool = False, where: str | None = None,
              groups: Sequence[str] = (), formulas: Sequence[tuple[str, str]] = (), analysis: str = "linear",
              rolling: int = 1, frequency: Sequence[Frequency] = (), profiles: dict[str, dict[str, Any]] | None = None,
-             people_where: str | None = None, people_groups: Sequence[str] = ()) -> dict[str, Any]:
+             people_where: str | None = None, people_groups: Sequence[str] = (),
+             frequency_groups: dict[str, own_maths.FrequencyGroup] | None = None) -> dict[str, Any]:
     """``profiles`` (canonical id -> properties) feed ``people_where`` (an expression over the user's profile) and
-    the breakdowns named in ``people_groups`` (profile properties rather than event properties)."""
+    the breakdowns named in ``people_groups`` (profile properties rather than event properties);
+    ``frequency_groups`` names the breakdowns by how many times the user did an event."""
     start, end = window_ms(from_date, to_date, timezone)
     people_filter = parse(people_where) if people_where else None
 
@@ -167,6 +158,10 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
     keys = ["all"] if total else series(unit, from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     group_exprs = [parse(f'properties["{name}"]') for name in groups]
+    look_back = max((ACTIVE_DAYS.get(m.math, 1) - 1 for m in metrics), default=0)
+    segmenters = {name: own_maths.frequency_segmenter(events, group, unit=unit, total=total, from_date=from_date,
+                                                      to_date=to_date, timezone=timezone, look_back=look_back)
+                  for name, group in (frequency_groups or {}).items()}
 
     def iso(key: str) -> str:
         return key if key == "all" else datetime.fromisoformat(key).replace(tzinfo=zone).isoformat()
@@ -189,7 +184,8 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
             if people_filter is not None and not keeps(people_filter, profile_of(e)):
                 continue
             bucket = "all" if total else bucket_of(e.time_ms, unit, timezone)
-            segments = [segment_keys(evaluate(expr, profile_of(e) if name in people_groups else _record(e)))
+            segments = [segmenters[name](e) if name in segmenters else
+                        segment_keys(evaluate(expr, profile_of(e) if name in people_groups else _record(e)))
                         or ["undefined"] for expr, name in zip(group_exprs, groups, strict=True)]
             paths: set[tuple[str, ...]] = {()}
             for depth in range(1, len(segments) + 1):
@@ -218,31 +214,41 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
         elif metric.math == "sessions":
             for (path, bucket), matched in cells.items():
                 found[path][bucket] = float(len({sessions[id(e)] for e in matched if e.user != ""}))
+        elif metric.math == "multi_attribution":
+            assert metric.prop is not None and metric.attribution is not None
+            touches = own_maths.touchpoints(events, metric.prop)
+            for (path, bucket), matched in cells.items():
+                found[path][bucket] = own_maths.attribution_value(matched, touches, metric.prop, *metric.attribution)
+        elif metric.math in own_maths.OWN_MATHS:
+            for (path, bucket), matched in cells.items():
+                found[path][bucket] = own_maths.value_of(metric.math, metric.prop, metric.per_user, matched)
         else:
             for (path, bucket), matched in cells.items():  # no look-back here: every event is in the range
                 found[path][bucket] = _aggregate(metric.math, matched, metric.prop, metric)
         values[n] = found
 
-    def node(found: dict[tuple[str, ...], dict[str, float]], prefix: tuple[str, ...], integral: bool) -> Any:
-        if len(prefix) == len(groups):
-            leaf = found.get(prefix, {})
+    def node(found: dict[tuple[str, ...], dict[str, Any]], prefix: tuple[str, ...], integral: bool,
+             math: str = "total") -> Any:
+        def leaf_of(leaf: dict[str, Any]) -> dict[str, Any]:
+            if math in own_maths.NON_SCALAR:
+                return {iso(key): leaf.get(key, own_maths.empty(math)) for key in keys}
             return {iso(key): (round(leaf.get(key, 0.0)) if integral else leaf.get(key, 0.0)) for key in keys}
+        if len(prefix) == len(groups):
+            return leaf_of(found.get(prefix, {}))
         below = sorted({p[len(prefix)] for p in found if len(p) > len(prefix) and p[: len(prefix)] == prefix})
-        leaf = found.get(prefix, {})
-        out: dict[str, Any] = {
-            "$overall": {iso(key): (round(leaf.get(key, 0.0)) if integral else leaf.get(key, 0.0)) for key in keys}
-        }
+        out: dict[str, Any] = {"$overall": leaf_of(found.get(prefix, {}))}
         for child in below:
-            out[child] = node(found, (*prefix, child), integral)
+            out[child] = node(found, (*prefix, child), integral, math)
         return out
 
     names = [m.event if sum(o.event == m.event for o in metrics) == 1 else f"{m.event} [{m.math}]" for m in metrics]
     result: dict[str, Any] = {}
     for n, metric in enumerate(metrics):
         if not metric.hidden:
-            counted = metric.math in ("total", "unique", "cumulative_unique", "sessions", *ACTIVE_DAYS) \
-                and analysis != "rolling"
-            result[names[n]] = node(_analysed(values[n], keys, analysis, rolling), (), counted)
+            counted = metric.math in ("total", "unique", "cumulative_unique", "sessions", "unique_values",
+                                      *ACTIVE_DAYS) and analysis != "rolling"
+            found = values[n] if metric.math in own_maths.NON_SCALAR else _analysed(values[n], keys, analysis, rolling)
+            result[names[n]] = node(found, (), counted, metric.math)
     letters = {chr(ord("A") + n): n for n in range(len(metrics))}
     all_paths = {path for found in values.values() for path in found}
     for name, definition in formulas:

@@ -3,7 +3,8 @@ down by properties, combined by formulas.
 
 The answer is ``{"computed_at", "date_range": {"from_date", "to_date"}, "headers": ["$metric", *breakdowns],
 "series": {metric: node}, "meta"}``. A node maps each bucket start (ISO 8601 in the project's timezone, e.g.
-``2024-01-01T00:00:00-08:00``; ``"all"`` for total charts) to the value; with breakdowns, each level maps
+``2024-01-01T00:00:00-08:00``; ``"all"`` for total charts) to the value (a number; a string or an object for
+the maths of decision 0030, ``services/insights_values.py``); with breakdowns, each level maps
 ``"$overall"`` (the rollup, computed, not summed: uniques and averages do not add up) and each segment to the next
 level. Every bucket of the range is listed, 0 where nothing happened. Metrics marked ``isHidden`` are computed for
 formulas but not listed. A metric's name is its event, with the math in brackets when two metrics share an event.
@@ -26,6 +27,8 @@ from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
 from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql, sessions_sql
+from mixhouse.query.insights_attribution import attribution_sql
+from mixhouse.query.insights_values import distribution_sql, value_sql
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
@@ -37,13 +40,18 @@ from mixhouse.services.insights_behaviors import (
     run_funnel_metric,
     run_retention_metric,
 )
+from mixhouse.services.insights_frequency import frequency_keys
+from mixhouse.services.insights_measurement import KEYED_MATHS
 from mixhouse.services.insights_params import (
     ACTIVE_DAYS,
+    NON_SCALAR_MATHS,
+    VALUE_MATHS,
     InsightsQuery,
     Metric,
     parse_insights,
     parse_time,
 )
+from mixhouse.services.insights_values import collect, empty_value
 from mixhouse.services.time_comparison import (
     comparison_range,
     parse_time_comparison,
@@ -75,7 +83,16 @@ def check_bookmark(params: Any, timezone: str) -> None:
     elif kind == "retention":
         retention_query(params, timezone)
     else:
-        parse_insights(params, timezone)
+        query = parse_insights(params, timezone)
+        if parse_time_comparison(params) is not None:
+            _comparable(query)
+
+
+def _comparable(query: InsightsQuery) -> None:
+    for metric in query.metrics:
+        if metric.math in NON_SCALAR_MATHS:
+            raise ValidationError(f"a time comparison needs numeric metrics; math {metric.math!r} is not one number "
+                                  "per bucket")
 
 
 def answer_bookmark(backend: Backend, project: Project, params: Any,
@@ -84,6 +101,8 @@ def answer_bookmark(backend: Backend, project: Project, params: Any,
     comparison, the same over the earlier range and the lift (``services/time_comparison.py``). ``profiles`` gives
     the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties."""
     comparison = parse_time_comparison(params)
+    if comparison is not None and behavior_type(params) not in ("funnel", "retention"):
+        _comparable(parse_insights(params, project.timezone or "UTC"))
     answer = _answer_range(backend, project, params, profiles, cohorts)
     if comparison is None:
         return answer
@@ -107,8 +126,9 @@ def _answer_range(backend: Backend, project: Project, params: Any,
 
 
 def _metric_values(backend: Backend, project: Project, query: InsightsQuery, metric: Metric,
-                   bucketing: Bucketing, people: PeopleSql) -> dict[Path, dict[str, float]]:
-    """Values by segment path (``()`` is the overall rollup, then one key per breakdown level) and bucket key."""
+                   bucketing: Bucketing, people: PeopleSql) -> dict[Path, dict[str, Any]]:
+    """Values by segment path (``()`` is the overall rollup, then one key per breakdown level) and bucket key: a
+    number, or for ``NON_SCALAR_MATHS`` what ``services/insights_values.py`` describes."""
     timezone = project.timezone or "UTC"
     start_ms, end_ms = query.dates.bounds_ms(timezone)
     params: dict[str, Any] = {"project_id": project.id, **bucketing.params(), "start_ms": start_ms,
@@ -124,12 +144,14 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
     params.update(people.params)
     number_sql = None
     if metric.prop is not None:
-        fragment = compile_typed(Property(metric.prop), replace(EVENT_CONTEXT, param_prefix="mp"))
+        by_key = metric.math in KEYED_MATHS or metric.per_user == "unique_values"
+        fragment = (compile_values if by_key else compile_typed)(Property(metric.prop),
+                                                                  replace(EVENT_CONTEXT, param_prefix="mp"))
         number_sql = fragment.sql
         params.update(fragment.params)
     keys = []
     for n, name in enumerate(query.groups):
-        if n in query.people_groups:
+        if n in people.keys:  # profile properties, cohorts and frequency breakdowns
             keys.append(people.keys[n])
             continue
         fragment = compile_values(Property(name), replace(EVENT_CONTEXT, param_prefix=f"g{n}"))
@@ -142,8 +164,19 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         days = ACTIVE_DAYS[metric.math]
         params.update(first_day=query.dates.from_date.isoformat(), last_day=query.dates.to_date.isoformat(),
                       active_from_ms=start_ms - (days - 1) * 86_400_000 - 3_600_000)  # a DST hour of slack
-    values: dict[Path, dict[str, float]] = {}
+    values: dict[Path, dict[str, Any]] = {}
     for depth in range(len(keys) + 1):
+        if metric.attribution is not None:
+            params["lookback_ms"] = metric.attribution.lookback_ms
+            sql = attribution_sql(metric.attribution.model, bucket_sql, keys[:depth], conditions, number_sql or "")
+            collect(metric.math, backend.query_rows(sql, params), depth, values)
+            continue
+        if metric.math in NON_SCALAR_MATHS:
+            sql = value_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql or "") \
+                if metric.math in VALUE_MATHS else \
+                distribution_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql, metric.per_user)
+            collect(metric.math, backend.query_rows(sql, params), depth, values)
+            continue
         if metric.math in ACTIVE_DAYS:
             sql = active_users_sql(ACTIVE_DAYS[metric.math], bucketing.sql, keys[:depth], conditions)
         elif metric.math == "cumulative_unique":
@@ -252,24 +285,28 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery,
     check_not_future(query.dates, timezone)
     bucketing = Bucketing(query.unit, timezone)
     keys = ["all"] if query.total else bucketing.keys(query.dates)
-    people = people_sql(query, profiles, cohorts)
+    people = _with_frequency_keys(backend, project, query, bucketing, people_sql(query, profiles, cohorts))
     per_metric = {m.letter: _cohort_sizes(query, m, bucketing, timezone, cohorts) if m.cohort is not None
                   else _metric_values(backend, project, query, m, bucketing, people) for m in query.metrics}
     depth = len(query.groups)
 
-    def leaf_of(integral: bool) -> Any:
-        def leaf(found: dict[str, float]) -> dict[str, Any]:
+    def leaf_of(integral: bool, math_: str = "total") -> Any:
+        def leaf(found: dict[str, Any]) -> dict[str, Any]:
+            if math_ in NON_SCALAR_MATHS:
+                return {(key if key == "all" else bucket_start_iso(key, timezone)): found.get(key, empty_value(math_))
+                        for key in keys}
             return {(key if key == "all" else bucket_start_iso(key, timezone)): _number(found.get(key, 0.0), integral)
                     for key in keys}
         return leaf
 
     series: dict[str, Any] = {}
-    counted = ("total", "unique", "cumulative_unique", "sessions", *ACTIVE_DAYS)
+    counted = ("total", "unique", "cumulative_unique", "sessions", "unique_values", *ACTIVE_DAYS)
     for metric, name in zip(query.metrics, _names(query.metrics), strict=True):
         if not metric.hidden:
             integral = metric.math in counted and query.analysis != "rolling"
-            series[name] = _node(_analysed(per_metric[metric.letter], query, keys), (), depth, leaf_of(integral))
-    letters = set(per_metric)
+            series[name] = _node(_analysed(per_metric[metric.letter], query, keys), (), depth,
+                                 leaf_of(integral, metric.math))
+    letters = {m.letter for m in query.metrics if m.math not in NON_SCALAR_MATHS}
     paths = {path for values in per_metric.values() for path in values}
     for formula in query.formulas:
         evaluate = compile_formula(formula.definition, letters)
@@ -281,3 +318,19 @@ def run_insights(backend: Backend, project: Project, query: InsightsQuery,
             }
         series[formula.name] = _node(_analysed(combined, query, keys), (), depth, leaf_of(False))
     return _envelope(query.dates, timezone, ["$metric", *query.groups], series, started)
+
+
+def _with_frequency_keys(backend: Backend, project: Project, query: InsightsQuery, bucketing: Bucketing,
+                         people: PeopleSql) -> PeopleSql:
+    """``people`` with the segment keys (and parameters) of the query's frequency breakdowns."""
+    if not query.frequency_groups:
+        return people
+    timezone = project.timezone or "UTC"
+    start_ms, _ = query.dates.bounds_ms(timezone)
+    look_back = max((ACTIVE_DAYS[m.math] for m in query.metrics if m.math in ACTIVE_DAYS), default=1) - 1
+    read_from_ms = start_ms - look_back * 86_400_000 - (3_600_000 if look_back else 0)
+    keys, params = dict(people.keys), dict(people.params)
+    for position, breakdown in query.frequency_groups:
+        keys[position] = frequency_keys(backend, project.id, position, breakdown, bucketing, query.total,
+                                        read_from_ms, query.dates, timezone, params)
+    return replace(people, keys=keys, params=params)

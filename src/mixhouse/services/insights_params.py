@@ -1,16 +1,15 @@
 """Insights bookmark params (``sections`` show/time/filter/group/formula, ``displayOptions``), read and checked.
 
-What runs: event metrics with math ``total``, ``unique``, ``cumulative_unique`` (users seen since the range's
-start), ``dau``/``wau``/``mau`` (users active that day or in the 7 or 30 days ending on it; daily series), ``sum``,
-``average``, ``min``, ``max``, ``median``, ``p25``/``p75``/``p90``/``p99``, ``custom_percentile`` of a numeric event
-property, optionally of per-user values first (``perUserAggregation`` ``total`` — of the property, or the user's
-event count without one — ``average``, ``min``, ``max``);
-``cumulative`` (running sums) and ``rolling`` (mean of the last ``rollingWindowSize`` buckets of the range)
-analysis; step filters and global filters (bookmark filters);
-breakdowns by event properties; formulas over the metrics' letters (A, B, … in ``show`` order); ``between``,
-``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a series per date) or total
-charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else (time comparison, cohort
-breakdowns, profile properties, the other maths) is refused by name.
+What runs: event metrics (the measurement — math, property, per-user aggregation, attribution model — is read by
+``services/insights_measurement.py``: counts, users, DAU/WAU/MAU, sessions, property maths, per-user values, and the
+maths of decision 0030 whose value per bucket is a string or an object, ``services/insights_values.py``); cohort
+metrics; ``cumulative`` (running sums) and ``rolling`` (mean of the last ``rollingWindowSize`` buckets of the range)
+analysis; step filters and global filters (bookmark filters), frequency filters, profile-property and cohort
+filters; breakdowns by event or profile properties, cohorts, and how many times each user did an event
+(``FrequencyBreakdown``, ``services/insights_frequency.py``); formulas over the metrics' letters (A, B, … in
+``show`` order); ``between``, ``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a
+series per date) or total charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else is
+refused by name.
 """
 
 from __future__ import annotations
@@ -28,15 +27,17 @@ from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
 from mixhouse.query.params import json_list, json_object
 from mixhouse.services.cohort_definition import parse_definition
+from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
+from mixhouse.services.insights_measurement import (
+    ACTIVE_DAYS,
+    NON_SCALAR_MATHS,
+    VALUE_MATHS,
+    Attribution,
+    parse_measurement,
+)
 
-PROPERTY_MATHS = ("sum", "average", "min", "max", "median", "p25", "p75", "p90", "p99", "custom_percentile")
-#: Per-user aggregations (``perUserAggregation``): each user's value first, then the math across users.
-PER_USER = ("total", "average", "min", "max")
-PER_USER_MATHS = ("average", "min", "max", "median", "p25", "p75", "p90", "p99", "custom_percentile")
-#: Users active on the day, or in the 7 or 30 days ending on it (daily buckets only).
-ACTIVE_DAYS = {"dau": 1, "wau": 7, "mau": 30}
-#: ``sessions``: sessions with the event (timeout based, ``query/sessions.py``).
-MATHS = ("total", "unique", "cumulative_unique", "sessions", *ACTIVE_DAYS, *PROPERTY_MATHS)
+__all__ = ["ACTIVE_DAYS", "NON_SCALAR_MATHS", "VALUE_MATHS", "InsightsQuery", "Metric", "parse_insights", "parse_time"]
+
 MAX_ROLLING = 366
 UNITS = ("hour", "day", "week", "month")
 TOTAL_CHARTS = ("bar", "table", "metric", "pie", "insights-metric")
@@ -54,6 +55,7 @@ class Metric:
     per_user: str | None = None
     percentile: float | None = None  # custom_percentile's level, 0–100
     cohort: CohortRef | None = None  # a cohort metric (``CohortMetric``): the cohort's size, not an event
+    attribution: Attribution | None = None  # ``multi_attribution``: the model and look-back
 
 @dataclass(frozen=True)
 class Formula:
@@ -121,6 +123,8 @@ class InsightsQuery:
     cohort_filters: tuple[CohortFilter, ...] = ()
     #: Breakdowns by cohort: (position in ``groups``, segments).
     cohort_groups: tuple[tuple[int, CohortSegments], ...] = ()
+    #: Breakdowns by how many times the user did an event: (position in ``groups``, breakdown).
+    frequency_groups: tuple[tuple[int, FrequencyBreakdown], ...] = ()
 
 
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
@@ -190,31 +194,11 @@ def _metric(spec: dict[str, Any], letter: str) -> Metric:
     name = behavior.get("name")
     if not isinstance(name, str) or not name:
         raise ValidationError("every metric needs an event name")
-    measurement = json_object(spec.get("measurement") or {}, "measurement")
-    math = measurement.get("math", "total")
-    if math not in MATHS:
-        raise ValidationError(f"math {math!r} is not supported yet")
-    per_user = measurement.get("perUserAggregation") or None
-    if per_user is not None and per_user not in PER_USER:
-        raise ValidationError(f"per-user aggregation {per_user!r} is not supported yet")
-    if per_user is not None and math not in PER_USER_MATHS:
-        raise ValidationError(f"math {math!r} cannot follow a per-user aggregation")
-    percentile = None
-    if math == "custom_percentile":
-        percentile = measurement.get("percentile")
-        if isinstance(percentile, bool) or not isinstance(percentile, int | float) or not 0 <= percentile <= 100:
-            raise ValidationError("custom_percentile needs measurement.percentile from 0 to 100")
-    prop = None
-    if math in PROPERTY_MATHS and not (per_user == "total" and not measurement.get("property")):
-        raw = measurement.get("property")
-        prop = raw.get("name") if isinstance(raw, dict) else raw
-        if not isinstance(prop, str) or not prop:
-            raise ValidationError(f"math {math!r} needs measurement.property")
-        if isinstance(raw, dict) and raw.get("resourceType", "events") not in ("events", "event"):
-            raise ValidationError("only event properties can be aggregated yet")
+    measured = parse_measurement(json_object(spec.get("measurement") or {}, "measurement"))
     filters = json_list(behavior.get("filters"), "metric filters")
-    return Metric(name, math, prop, filters_expr(filters, behavior.get("filtersDeterminer", "all")),
-                  bool(spec.get("isHidden")), letter, per_user, float(percentile) if percentile is not None else None)
+    return Metric(name, measured.math, measured.prop, filters_expr(filters, behavior.get("filtersDeterminer", "all")),
+                  bool(spec.get("isHidden")), letter, measured.per_user, measured.percentile,
+                  attribution=measured.attribution)
 
 
 def _frequency_filter(spec: dict[str, Any], timezone: str) -> FrequencyFilter:
@@ -350,9 +334,15 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     groups: list[str] = []
     people_groups: set[int] = set()
     cohort_groups: list[tuple[int, CohortSegments]] = []
+    frequency_groups: list[tuple[int, FrequencyBreakdown]] = []
     for spec in json_list(sections.get("group"), "sections.group"):
         spec = json_object(spec, "a group entry")
         resource = spec.get("resourceType", "events")
+        if is_frequency_breakdown(spec):
+            header, breakdown = parse_frequency_breakdown(spec, lambda window: _window(window, timezone))
+            frequency_groups.append((len(groups), breakdown))
+            groups.append(header)
+            continue
         if spec.get("cohorts"):
             cohort_groups.append((len(groups), _cohort_segments(spec)))
             people_groups.add(len(groups))
@@ -377,6 +367,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         raise ValidationError("DAU, WAU and MAU are daily series (unit day, a line chart)")
     if total and analysis != "linear":
         raise ValidationError(f"{analysis} analysis needs a series over time, not a total")
+    _check_non_scalar(metrics, formulas, analysis)
     return InsightsQuery(
         metrics=tuple(metrics),
         formulas=tuple(formulas),
@@ -394,4 +385,24 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         people_groups=frozenset(people_groups),
         cohort_filters=tuple(_cohort_filter(spec) for spec in filters if _is_cohort_filter(spec)),
         cohort_groups=tuple(cohort_groups),
+        frequency_groups=tuple(frequency_groups),
     )
+
+
+def _window(spec: dict[str, Any], timezone: str) -> DateRange:
+    """A behavior's ``in the last`` window (``{"window": {"unit", "value"}}``) as a date range ending today."""
+    dates, _ = parse_time({"time": [{"dateRangeType": "in the last", "unit": "day", "window": spec.get("window")}]},
+                          timezone)
+    return dates
+
+
+def _check_non_scalar(metrics: list[Metric], formulas: list[Formula], analysis: str) -> None:
+    """Maths that are not one number per bucket feed no formula and no cumulative or rolling analysis."""
+    odd = {m.letter: m.math for m in metrics if m.math in NON_SCALAR_MATHS}
+    if odd and analysis != "linear":
+        raise ValidationError(f"{analysis} analysis needs numeric metrics; math {next(iter(odd.values()))!r} is not "
+                              "one number per bucket")
+    for formula in formulas:
+        for letter in sorted({c for c in formula.definition.upper() if c.isalpha()} & set(odd)):
+            raise ValidationError(f"formula {formula.definition!r} uses metric {letter}, whose math {odd[letter]!r} "
+                                  "is not one number per bucket")
