@@ -338,7 +338,7 @@ def test_time_comparison_of_a_histogram_is_400(hand: Any, client: httpx.Client) 
 
 
 def test_client_reads_the_new_shapes(server: ServerProcess, hand: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    creds, _ = hand
+    creds, events = hand
     for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in {"MP_API_BASE_URL": server.url, "MP_USERNAME": creds.sa_username,
@@ -349,9 +349,12 @@ def test_client_reads_the_new_shapes(server: ServerProcess, hand: Any, monkeypat
         common = {"from_date": D1.isoformat(), "to_date": D2.isoformat()}
         most = ws.query("Play", math="most_frequent", math_property="song", **common)
         assert list(most.df["value"]) == ["b", "a"]
-        spread = ws.query("Play", math="histogram", per_user="total", mode="total", **common)
-        assert spread.series == {"Play": {"all": {"1": 1, "3": 2}}}
-        assert list(spread.df["value"]) == [{"1": 1, "3": 2}]
+        # the client wants a property and a per-user aggregation for a histogram, as the recorded client does
+        spread = ws.query("Play", math="histogram", math_property="secs", per_user="total", mode="total", **common)
+        counts = ref.insights(events, [ref.Metric("Play", "histogram", "secs", per_user="total")], D1, D2,
+                              total=True)["series"]["Play"]["all"]
+        assert counts and spread.series == {"Play": {"all": counts}}
+        assert list(spread.df["value"]) == [counts]
         summary = ws.query("Play", math="numeric_summary", math_property="secs", **common)
         assert [row["count"] for row in summary.df["value"]] == [4, 2]
         distinct = ws.query("Play", math="average", math_property="song", per_user="unique_values", **common)

@@ -79,3 +79,21 @@ def test_relative_needs_a_nonzero_previous_bucket() -> None:
     assert "two buckets" in (conditions.read(rise, _answer({"Signup": {"all": 3}})).error or "")
     total = conditions.parse({"op": ">=", "value": 3})
     assert conditions.read(total, _answer({"Signup": {"all": 3}})).fired
+
+
+def test_series_that_are_not_numbers_cannot_be_watched() -> None:
+    """A report with a ``most_frequent`` or ``histogram`` metric can carry an alert only on its numeric series."""
+    params = _params("Play", "Play")
+    params["sections"]["show"][0]["measurement"] = {"math": "most_frequent", "property": {
+        "name": "song", "resourceType": "events"}}
+    bare = conditions.parse({"op": "<", "value": 1})
+    keyed = conditions.parse({"keys": [{"value": "Play [most_frequent]"}], "op": "<", "value": 1})
+    with pytest.raises(ValidationError, match="not one number per bucket"):
+        conditions.check_against(keyed, "insights", params, "UTC")
+    conditions.check_against(conditions.parse({"keys": [{"value": "Play [total]"}], "op": "<", "value": 1}),
+                             "insights", params, "UTC")
+    single = _params("Play")
+    single["sections"]["show"][0]["measurement"] = {"math": "histogram", "perUserAggregation": "total",
+                                                    "property": {"name": "secs", "resourceType": "events"}}
+    with pytest.raises(ValidationError, match="not one number per bucket"):
+        conditions.check_against(bare, "insights", single, "UTC")

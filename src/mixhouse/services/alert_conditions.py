@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from mixhouse.errors import MixhouseError, ValidationError
 from mixhouse.services.insights_behaviors import behavior_type
-from mixhouse.services.insights_params import parse_insights
+from mixhouse.services.insights_measurement import NON_SCALAR_MATHS
+from mixhouse.services.insights_params import Metric, parse_insights
 
 OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
@@ -94,9 +95,21 @@ def series_names(report_type: str, params: Any, timezone: str) -> tuple[list[str
     if behavior_type(params) in ("funnel", "retention"):
         raise ValidationError("alerts watch event metrics and formulas, not funnel or retention metrics")
     query = parse_insights(params, timezone)
-    shared = {m.event for m in query.metrics if sum(o.event == m.event for o in query.metrics) > 1}
-    names = [f"{m.event} [{m.math}]" if m.event in shared else m.event for m in query.metrics if not m.hidden]
+    names = [name for name, metric in _labelled(query.metrics) if not metric.hidden]
     return names + [formula.name for formula in query.formulas], len(query.groups)
+
+
+def _labelled(metrics: Sequence[Metric]) -> list[tuple[str, Metric]]:
+    """Each metric with its series name (the event, with the math when several metrics share the event)."""
+    shared = {m.event for m in metrics if sum(o.event == m.event for o in metrics) > 1}
+    return [(f"{m.event} [{m.math}]" if m.event in shared else m.event, m) for m in metrics]
+
+
+def _not_numbers(params: Any, timezone: str) -> set[str]:
+    """The report's series whose buckets hold values, counts by value or summaries rather than one number
+    (``most_frequent``, ``histogram``, ``multi_attribution``...): an alert cannot compare them with a threshold."""
+    return {name for name, metric in _labelled(parse_insights(params, timezone).metrics)
+            if metric.math in NON_SCALAR_MATHS}
 
 
 def check_against(condition: Condition, report_type: str, params: Any, timezone: str) -> None:
@@ -112,12 +125,15 @@ def check_against(condition: Condition, report_type: str, params: Any, timezone:
         if len(names) != 1:
             raise ValidationError(f"the report has {len(names)} series ({', '.join(names)}): "
                                   "name one in condition.keys")
-        return
-    if condition.keys[0] not in names:
+    elif condition.keys[0] not in names:
         raise ValidationError(f"the report has no metric {condition.keys[0]!r} (it has {', '.join(names)})")
     if len(condition.keys) - 1 > depth:
         raise ValidationError(f"condition.keys names {len(condition.keys) - 1} segments, the report has {depth} "
                               "breakdowns")
+    watched = condition.keys[0] if condition.keys else names[0]
+    if watched in _not_numbers(params, timezone):
+        raise ValidationError(f"the series {watched!r} holds values or distributions, not one number per bucket: "
+                              "alerts watch counts, sums, averages and other numbers")
 
 
 def read(condition: Condition, answer: dict[str, Any]) -> Reading:
