@@ -189,6 +189,8 @@ def test_time_comparison(shop: Any, client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(("change", "fragment"), [
     ({"mode": "sometimes"}, "retentionUnboundedMode"),
+    ({"filters": [{"value": "plan", "resourceType": "people", "filterType": "string", "filterOperator": "equals",
+                   "filterValue": ["pro"]}]}, "event properties or cohorts"),
     ({"sizes": [2, 0]}, "retentionCustomBucketSizes"),
     ({"sizes": [400]}, "retentionCustomBucketSizes"),
     ({"math_": "median"}, "retention math"),
@@ -196,7 +198,7 @@ def test_time_comparison(shop: Any, client: httpx.Client) -> None:
     ({"math_": "unique", "prop": "price"}, "takes no property"),
     ({"groups": ("$os", "$browser")}, "at most one breakdown"),
     ({"filters": [{"value": "$cohorts", "resourceType": "events", "filterType": "list",
-                   "filterOperator": "contains", "filterValue": [{"cohort": {"id": 1, "name": "c"}}]}]},
+                   "filterOperator": "sometimes", "filterValue": [{"cohort": {"id": 1, "name": "c"}}]}]},
      "cohort filter"),
 ])
 def test_refusals(shop: Any, client: httpx.Client, change: dict[str, Any], fragment: str) -> None:
@@ -310,3 +312,40 @@ def test_query_retention_through_the_client(ws: mp.Workspace, small: Any, client
     frame = result.df
     assert len(frame) == len(raw["series"]["Sign Up and then Play"]) and set(frame["metric"]) == {
         "Sign Up and then Play"}
+
+
+def test_cohort_filter_and_breakdown_through_the_client(ws: mp.Workspace, small: Any, client: httpx.Client) -> None:
+    """A saved cohort (users who played at least 3 times: u1 and u3) as a breakdown and as a filter."""
+    creds, events = small
+    players = mp.CohortDefinition(mp.CohortCriteria.did_event("Play", at_least=3, from_date="2025-03-01",
+                                                              to_date="2025-03-10"))
+    cohort = ws.create_cohort(mp.CreateCohortParams(name="Players", definition=players))
+    plays = {user: sum(1 for e in events if e.user == user and e.name == "Play") for user in ("u1", "u2", "u3")}
+    members = {user for user, n in plays.items() if n >= 3}
+    assert members == {"u1", "u3"}
+    dates = {"from_date": DAY.isoformat(), "to_date": (DAY + timedelta(days=4)).isoformat()}
+    interval_count = 5
+    options = {"born_event": "Sign Up", "event": "Play", "interval_count": interval_count, "consecutive": True}
+
+    by_cohort = {"retention_unit": "day", "unbounded_mode": "consecutive_forward",
+                 "group_by": mp.CohortBreakdown(cohort.id, "Players"), **dates}
+    split = ws.query_retention("Sign Up", "Play", **by_cohort)
+    assert split.headers == ["$metric", "$cohorts"]
+    assert split.series == _post(client, creds, ws.build_retention_params("Sign Up", "Play", **by_cohort))["series"]
+    node = split.series["Sign Up and then Play"]
+    expected = ref.retention(events, DAY, DAY + timedelta(days=4), **options,
+                             segments_of_user=lambda user: ["Players" if user in members else "Not In Players"])
+    assert {segment: _by_day(found) for segment, found in node.items() if segment != "$overall"} == {
+        segment: _expected_node(found, "retention_rate") for segment, found in expected.items()}
+    assert _by_day(node["$overall"]) == _expected_node(
+        ref.retention(events, DAY, DAY + timedelta(days=4), **options), "retention_rate")
+    assert node["Players"]["$average"]["first"] == 2 and node["Not In Players"]["$average"]["first"] == 1
+
+    only = ws.query_retention("Sign Up", "Play", retention_unit="day", bucket_sizes=[1, 3],
+                              where=mp.Filter.in_cohort(cohort.id, "Players"), **dates)
+    expected = ref.retention(events, DAY, DAY + timedelta(days=4), born_event="Sign Up", event="Play",
+                             bracket_sizes=[1, 3], keep_user=members.__contains__)
+    assert _by_day(only.series["Sign Up and then Play"]) == _expected_node(expected, "retention_rate")
+    assert only.series["Sign Up and then Play"]["$average"]["counts"] == [0, 2, 2]  # u2 (day 0) is left out
+    assert only.df is not None and split.df is not None
+    ws.delete_cohort(cohort.id)

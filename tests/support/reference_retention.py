@@ -4,7 +4,7 @@ but the expression parser and evaluator."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -70,16 +70,20 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
               interval_count: int = 1, unbounded_retention: bool = False, on: str | None = None,
               on_or_before: bool = False, consecutive: bool = False, cumulative: bool = False,
               bracket_sizes: Sequence[int] = (), measure: str = "users", value_property: str | None = None,
+              keep_user: Callable[[str], bool] | None = None,
+              segments_of_user: Callable[[str], list[str]] | None = None,
               limit: int = 255, alignment: str = "rolling") -> dict[str, Any]:
     """``/retention``'s answer, and the Insights options: ``on_or_before`` (``carry_forward``), ``consecutive``
     (streaks from interval 1), ``cumulative``, ``bracket_sizes`` (custom brackets after interval 0) and
-    ``measure="events"`` (the sum of ``value_property``'s numbers, or the number, of the returning events)."""
+    ``measure="events"`` (the sum of ``value_property``'s numbers, or the number, of the returning events);
+    ``keep_user`` (cohort filters: only these users' events count) and ``segments_of_user`` (cohort breakdowns: the
+    user's segments, none when empty) in place of expressions."""
     start, end = window_ms(from_date, to_date, timezone)
     born_filter = parse(born_where) if born_where else None
     back_filter = parse(where) if where else None
     on_expr = parse(on) if on else None
     cohort_name = born_event if born_event is not None else event
-    counted = [e for e in events if e.user != ""]
+    counted = [e for e in events if e.user != "" and (keep_user is None or keep_user(e.user))]
 
     def is_birth(e: Event) -> bool:
         return (cohort_name is None or e.name == cohort_name) and (
@@ -124,7 +128,9 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
     for user, born_ms, birth in births:
         cohort = bucket_of(born_ms, unit, timezone)
         segments = [""]
-        if on_expr is not None:
+        if segments_of_user is not None:
+            segments = segments_of_user(user)
+        elif on_expr is not None:
             segments = segment_keys(evaluate(on_expr, _record(birth))) or ["undefined"]
         later = [(interval_of(born_ms, t), value) for t, value in returns[user] if t > born_ms]
         later = [(i, value) for i, value in later if i < length]
@@ -162,7 +168,7 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
     def filled(segment: str) -> dict[str, Any]:
         return {c: {"counts": values(segment, c), "first": first_count[segment].get(c, 0)} for c in cohorts}
 
-    if on_expr is None:
+    if on_expr is None and segments_of_user is None:
         return filled("")
     sizes = {segment: sum(per.values()) for segment, per in first_count.items()}
     chosen = sorted(sizes, key=lambda s: (-sizes[s], s))[:limit]

@@ -49,9 +49,11 @@ def _first_births_sql(bucket_sql: str, event_condition: str | None) -> str:
     return f"SELECT user, born_ms, {bucket_sql} AS cohort, '' AS segment FROM ({timed})"
 
 
-def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None, *, first_ever: bool) -> str:
+def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None, *, first_ever: bool,
+                undefined: bool = True) -> str:
     """``user``, ``born_ms``, ``cohort`` and ``segment``: each user's birth (first matching event ever, or the
-    first in each cohort bucket for compounded retention)."""
+    first in each cohort bucket for compounded retention). A birth without keys is in the ``undefined`` segment, or
+    with ``undefined=False`` in none."""
     keys = f"argMin({keys_sql}, (time_ms, insert_id))" if keys_sql else "['']"  # ties: the smallest insert id
     if first_ever:
         source = events_source_sql(
@@ -76,7 +78,7 @@ def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None
             SELECT distinct_id AS user, min(time) AS time, {keys} AS born_keys
             FROM (SELECT *, {bucket_sql} AS cohort_key FROM ({source})) GROUP BY user, cohort_key
         """
-    empty = f"if(empty(born_keys), ['{UNDEFINED_SEGMENT}'], born_keys)"
+    empty = f"if(empty(born_keys), ['{UNDEFINED_SEGMENT}'], born_keys)" if undefined else "born_keys"
     return f"""
         SELECT user, toUnixTimestamp64Milli(time) AS born_ms, {bucket_sql} AS cohort, segment
         FROM ({grouped}) ARRAY JOIN {empty} AS segment
@@ -185,6 +187,7 @@ def retention_sql(
     key_returns: bool = False,
     brackets: bool = False,
     value_sql: str | None = None,
+    undefined: bool = True,
 ) -> str:
     """``segment``, ``cohort``, ``first`` (cohort size) and ``back`` (``(index, value)`` pairs) per segment and
     cohort. The value is the number of distinct users counted in interval ``index`` 0..``interval_count`` as
@@ -194,13 +197,13 @@ def retention_sql(
     ``key_births`` / ``key_returns``: the birth (first ever, no segments) / return conditions are at most one
     ``event = …`` condition, so the cheaper readers of the stored rows apply (``_first_births_sql``,
     ``_day_returns_sql``; not with ``value_sql``, which needs every event). ``brackets``: custom brackets (bound
-    ``bracket_ends``) over whole units."""
+    ``bracket_ends``) over whole units. ``undefined``: as ``_births_sql`` has it."""
     if per_user not in PER_USER_MODES:
         raise ValueError(f"unknown per-user mode {per_user!r}")
     if key_births:
         births = _first_births_sql(bucket_sql, birth_conditions[0] if birth_conditions else None)
     else:
-        births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever)
+        births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever, undefined=undefined)
     if key_returns and value_sql is None:
         returns = _day_returns_sql(return_conditions[0] if return_conditions else None, calendar is not None)
     else:

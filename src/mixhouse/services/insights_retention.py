@@ -27,13 +27,18 @@ cohorts.
   ``counts`` holds the value and ``rates`` the value per cohort user; they take only the ``none`` mode.
 * ``$average`` adds up the cohorts (``first`` and the counts or sums; rates and averages over the total first).
 
-Refused (400): cohort and user-profile filters and breakdowns, more than one breakdown.
+Cohorts: a ``$cohorts`` entry of ``sections.filter`` keeps the users in (or, ``does not contain``, out of) any of
+its cohorts, for births and returns alike; a cohort breakdown (``CohortBreakdown``, header ``$cohorts``) puts each
+user in the segments of the cohorts they belong to (``"Not In …"`` for negated entries), users in none in no
+segment; ``$overall`` counts everyone. Members are worked out as of today and bound as sets, as for event metrics.
+
+Refused (400): user-profile filters and breakdowns, more than one breakdown.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mixhouse.errors import ValidationError
@@ -47,7 +52,16 @@ from mixhouse.query.segmentation import NUMBER_TAG
 from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services import retention
-from mixhouse.services.insights_params import parse_time
+from mixhouse.services.insights_audience import CohortMembers
+from mixhouse.services.insights_params import (
+    COHORTS_PROPERTY,
+    CohortFilter,
+    CohortRef,
+    CohortSegments,
+    _cohort_filter,
+    _cohort_segments,
+    parse_time,
+)
 from mixhouse.storage.base import Backend
 
 MODES = ("none", "carry_back", "carry_forward", "consecutive_forward")
@@ -56,31 +70,47 @@ SUM_MATHS = ("total", "average")
 MAX_BRACKETS = 60
 
 
-def _breakdown(sections: dict[str, Any]) -> str | None:
+@dataclass(frozen=True)
+class RetentionMetric:
+    """A parsed retention metric: the engine query (without its cohorts), the series name, the breakdown header
+    (``""`` for none), the math, and the cohorts that filter or split it (resolved when it runs)."""
+
+    query: retention.RetentionQuery
+    name: str
+    header: str
+    math: str
+    cohort_filters: tuple[CohortFilter, ...] = ()
+    cohort_segments: CohortSegments = ()
+
+
+def _breakdown(sections: dict[str, Any]) -> tuple[str, CohortSegments]:
+    """The breakdown's event property (``""`` for none) or cohort segments."""
     groups = sections.get("group") or []
     if not isinstance(groups, list) or len(groups) > 1:
         raise ValidationError("a retention metric takes at most one breakdown")
     if not groups:
-        return None
+        return "", ()
     spec = groups[0]
-    name = spec.get("value") if isinstance(spec, dict) else None
     if isinstance(spec, dict) and spec.get("cohorts") is not None:
-        raise ValidationError("a cohort breakdown of a retention metric is not supported yet")
+        return "", _cohort_segments(spec)
+    name = spec.get("value") if isinstance(spec, dict) else None
     if not isinstance(name, str) or not name or spec.get("resourceType", "events") not in ("events", "event"):
-        raise ValidationError("a retention metric is broken down by an event property only")
-    return name
+        raise ValidationError("a retention metric is broken down by an event property or by cohorts only")
+    return name, ()
 
 
-def _report_filter(sections: dict[str, Any]) -> SqlFragment | None:
-    """``sections.filter`` (event properties) as a condition on both the birth and the return events."""
+def _report_filter(sections: dict[str, Any]) -> tuple[SqlFragment | None, tuple[CohortFilter, ...]]:
+    """``sections.filter``: event-property filters as a condition on both the birth and the return events, and the
+    cohort filters."""
     specs = json_list(sections.get("filter"), "sections.filter")
+    cohort_filters = tuple(_cohort_filter(spec) for spec in specs
+                           if isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY)
+    specs = [spec for spec in specs if not (isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY)]
     for spec in specs:
-        if isinstance(spec, dict) and spec.get("value") == "$cohorts":
-            raise ValidationError("a cohort filter on a retention metric is not supported yet")
         if isinstance(spec, dict) and spec.get("resourceType", "events") not in ("events", "event"):
-            raise ValidationError("a retention metric's filters are on event properties only")
+            raise ValidationError("a retention metric's filters are on event properties or cohorts only")
     expr = filters_expr(specs)
-    return compile_filter(expr, replace(EVENT_CONTEXT, param_prefix="rf")) if expr else None
+    return (compile_filter(expr, replace(EVENT_CONTEXT, param_prefix="rf")) if expr else None), cohort_filters
 
 
 def _both(first: SqlFragment | None, second: SqlFragment | None) -> SqlFragment | None:
@@ -116,8 +146,8 @@ def _value(measurement: dict[str, Any], math_name: str) -> SqlFragment | None:
     return SqlFragment(number, typed.params)
 
 
-def retention_query(params: dict[str, Any], timezone: str) -> tuple[retention.RetentionQuery, str, str, str]:
-    """The engine query of a retention metric, its series name, breakdown (``""`` for none) and math."""
+def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
+    """A retention metric from bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
     sections = params["sections"]
     behavior = sections["show"][0]["behavior"]
     measurement = sections["show"][0].get("measurement") or {}
@@ -152,13 +182,13 @@ def retention_query(params: dict[str, Any], timezone: str) -> tuple[retention.Re
     span = (dates.to_date - dates.from_date).days + 1
     months = (dates.to_date.year - dates.from_date.year) * 12 + dates.to_date.month - dates.from_date.month + 1
     count = len(sizes) if sizes else {"day": span, "week": math.ceil(span / 7), "month": months}[unit]
-    report_filter = _report_filter(sections)
+    report_filter, cohort_filters = _report_filter(sections)
     wheres = []
     for n, step in enumerate(steps):
         expr = filters_expr(step.get("filters") or [], step.get("filtersDeterminer", "all"))
         own = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"rw{n}")) if expr else None
         wheres.append(_both(own, report_filter))
-    group = _breakdown(sections)
+    group, segments = _breakdown(sections)
     on = compile_values(Property(group), replace(EVENT_CONTEXT, param_prefix="on")) if group else None
     query = retention.RetentionQuery(
         dates=dates, compounded=False, born_event=names[0], event=names[1], born_where=wheres[0], where=wheres[1],
@@ -168,7 +198,41 @@ def retention_query(params: dict[str, Any], timezone: str) -> tuple[retention.Re
         consecutive=mode == "consecutive_forward", cumulative=cumulative, bracket_sizes=sizes,
         measure="events" if math_name in SUM_MATHS else "users", value=value,
     )
-    return query, f"{names[0]} and then {names[1]}", group or "", math_name
+    return RetentionMetric(query, f"{names[0]} and then {names[1]}", COHORTS_PROPERTY if segments else group,
+                           math_name, cohort_filters, segments)
+
+
+def _with_cohorts(metric: RetentionMetric, cohorts: CohortMembers | None) -> retention.RetentionQuery:
+    """The engine query with the metric's cohort filters (on births and returns) and cohort breakdown (segment
+    keys of the birth), members bound as sets."""
+    query = metric.query
+    if not metric.cohort_filters and not metric.cohort_segments:
+        return query
+    if cohorts is None:
+        raise ValidationError("cohort filters and breakdowns need the server's cohorts")
+    params: dict[str, Any] = {}
+
+    def member_test(name: str, ref: CohortRef, negated: bool) -> str:
+        params[name] = sorted(cohorts(ref))
+        return f"(distinct_id {'NOT IN' if negated else 'IN'} {{{name}:Array(String)}})"
+
+    conditions = []
+    for n, cohort_filter in enumerate(metric.cohort_filters):
+        anyone = " OR ".join(member_test(f"rcf{n}_{m}", ref, negated)
+                             for m, (ref, negated) in enumerate(cohort_filter.cohorts))
+        conditions.append(f"NOT ({anyone})" if cohort_filter.excluded else f"({anyone})")
+    members = SqlFragment(" AND ".join(conditions), dict(params)) if conditions else None
+    query = replace(query, born_where=_both(query.born_where, members), where=_both(query.where, members))
+    if not metric.cohort_segments:
+        return query
+    params.clear()
+    parts = []
+    for m, (ref, negated, label) in enumerate(metric.cohort_segments):
+        params[f"rcg{m}_label"] = label
+        test = member_test(f"rcg{m}", ref, negated)
+        parts.append(f"if({test}, [{{rcg{m}_label:String}}], CAST([] AS Array(String)))")
+    keys = f"arrayConcat({', '.join(parts)})" if len(parts) > 1 else parts[0]
+    return replace(query, on=SqlFragment(keys, dict(params)), undefined=False)
 
 
 def _per_user(values: list[Any], size: int) -> list[float]:
@@ -196,11 +260,12 @@ def _cohorts(found: dict[str, dict[str, Any]], timezone: str, math_name: str) ->
 
 
 def run_retention_metric(
-    backend: Backend, project: Project, params: dict[str, Any]
+    backend: Backend, project: Project, params: dict[str, Any], cohorts: CohortMembers | None = None
 ) -> tuple[dict[str, Any], list[str]]:
-    """``series`` and ``headers`` of a retention metric."""
+    """``series`` and ``headers`` of a retention metric; ``cohorts`` gives the members of the cohorts it names."""
     timezone = project.timezone or "UTC"
-    query, name, group, math_name = retention_query(params, timezone)
+    metric = retention_query(params, timezone)
+    query, name, group, math_name = _with_cohorts(metric, cohorts), metric.name, metric.header, metric.math
     answer = retention.retention(backend, project, query)
     if not group:
         return {name: _cohorts(answer, timezone, math_name)}, ["$metric"]

@@ -75,6 +75,8 @@ class RetentionQuery:
     #: (``None``: each event counts 1), an expression over the event.
     measure: str = "users"
     value: SqlFragment | None = None
+    #: With ``on``: a birth without a value is in the ``undefined`` segment (else in none, as for cohort breakdowns).
+    undefined: bool = True
 
 
 def _flag(params: dict[str, Any], name: str) -> bool:
@@ -186,6 +188,7 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         key_returns=query.where is None,
         brackets=bool(query.bracket_sizes),
         value_sql=value_sql,
+        undefined=query.undefined,
     )
     return _answer(backend.query_rows(sql, params), bucketing.keys(query.dates), query)
 
