@@ -149,15 +149,15 @@ PER_USER_MODES = ("on", "last", "first", "any", "streak", "streak_first")
 
 
 def _per_user_sql(per_user: str) -> tuple[str, str]:
-    """The array of interval indexes a user counts in and the grouping of the per-user step, from the user's
-    ``raw_idx`` rows."""
+    """The interval index a user counts in (an array of them for streaks) and the grouping of the per-user step,
+    from the user's ``raw_idx`` rows."""
     if per_user == "on":
-        return "[raw_idx]", ""
+        return "raw_idx", ""
     grouping = "GROUP BY segment, cohort, user"
     if per_user in ("last", "first"):
-        return ("[max(raw_idx)]" if per_user == "last" else "[min(raw_idx)]"), grouping
+        return ("max(raw_idx)" if per_user == "last" else "min(raw_idx)"), grouping
     if per_user == "any":
-        return "[toInt64(0)]", grouping
+        return "toInt64(0)", grouping
     got = "groupUniqArray(raw_idx)"
     streak = f"toInt64(arrayFirstIndex(i -> NOT has({got}, i), range(1, {{interval_count:Int64}} + 2))) - 1"
     if per_user == "streak":
@@ -223,9 +223,10 @@ def retention_sql(
     else:
         per_user_idx, grouping = _per_user_sql(per_user)
         counted = f"""
-            SELECT segment, cohort, arrayJoin(idxs) AS idx, uniqExact(user) AS amount
+            SELECT segment, cohort, {"arrayJoin(counted)" if per_user.startswith("streak") else "counted"} AS idx,
+                   uniqExact(user) AS amount
             FROM (
-                SELECT segment, cohort, user, {per_user_idx} AS idxs
+                SELECT segment, cohort, user, {per_user_idx} AS counted
                 FROM (
                     SELECT births.segment AS segment, births.cohort AS cohort, births.user AS user,
                            arrayJoin(if(first_ms = last_ms, [first_ms], [first_ms, last_ms])) AS back_ms,
