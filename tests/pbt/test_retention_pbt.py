@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from mixhouse.meta.records import Project
 from mixhouse.services import retention as service
+from mixhouse.services.insights_retention import summed_value
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
 from tests.support.stored_log import write_log
@@ -73,8 +74,7 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, int, 
     measure = "users" if chosen["measure"] == "users" else "events"
     value = None
     if chosen["measure"] == "sum":
-        from mixhouse.services.insights_retention import _value
-        value = _value({"property": {"name": "n"}}, "total")
+        value = summed_value({"property": {"name": "n"}}, "total")
     query = replace(service.parse_query(project, params), on_or_before=chosen["mode"] == "on or before",
                     consecutive=chosen["mode"] == "consecutive", cumulative=chosen["cumulative"],
                     bracket_sizes=brackets, measure=measure, value=value,

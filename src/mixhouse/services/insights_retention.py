@@ -130,7 +130,7 @@ def _bracket_sizes(behavior: dict[str, Any]) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _value(measurement: dict[str, Any], math_name: str) -> SqlFragment | None:
+def summed_value(measurement: dict[str, Any], math_name: str) -> SqlFragment | None:
     """The number a ``total``/``average`` sums per returning event: its property's (0 when not a number), or
     ``None`` to count the events."""
     prop = measurement.get("property")
@@ -173,7 +173,7 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
                               f"not {math_name!r}")
     if math_name in SUM_MATHS and mode != "none":
         raise ValidationError(f"retention math {math_name!r} takes retentionUnboundedMode none, not {mode!r}")
-    value = _value(measurement, math_name)
+    value = summed_value(measurement, math_name)
     unit = behavior.get("retentionUnit", "week")
     if unit not in retention.UNITS:
         raise ValidationError("retentionUnit must be day, week or month")
