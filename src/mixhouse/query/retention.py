@@ -3,7 +3,8 @@
 One query joins the cohort's births with the users' returning events and counts distinct users per
 (segment, cohort, interval index). Binds ``project_id``, ``tz``, the window (``start_ms``/``end_ms``), the horizon
 ``returns_end_ms`` (returning events are looked for past ``to_date``), ``interval_ms`` (day and week units) or
-``interval_months`` (month unit), ``interval_count``, and the parameters of the compiled fragments.
+``interval_months`` (month unit), ``interval_count``, with custom brackets ``bracket_ends``, and the parameters of
+the compiled fragments.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ def _first_births_sql(bucket_sql: str, event_condition: str | None) -> str:
     return f"SELECT user, born_ms, {bucket_sql} AS cohort, '' AS segment FROM ({timed})"
 
 
-def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None, *, first_ever: bool) -> str:
+def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None, *, first_ever: bool,
+                undefined: bool = True) -> str:
     """``user``, ``born_ms``, ``cohort`` and ``segment``: each user's birth (first matching event ever, or the
-    first in each cohort bucket for compounded retention)."""
+    first in each cohort bucket for compounded retention). A birth without keys is in the ``undefined`` segment, or
+    with ``undefined=False`` in none."""
     keys = f"argMin({keys_sql}, (time_ms, insert_id))" if keys_sql else "['']"  # ties: the smallest insert id
     if first_ever:
         source = events_source_sql(
@@ -75,7 +78,7 @@ def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None
             SELECT distinct_id AS user, min(time) AS time, {keys} AS born_keys
             FROM (SELECT *, {bucket_sql} AS cohort_key FROM ({source})) GROUP BY user, cohort_key
         """
-    empty = f"if(empty(born_keys), ['{UNDEFINED_SEGMENT}'], born_keys)"
+    empty = f"if(empty(born_keys), ['{UNDEFINED_SEGMENT}'], born_keys)" if undefined else "born_keys"
     return f"""
         SELECT user, toUnixTimestamp64Milli(time) AS born_ms, {bucket_sql} AS cohort, segment
         FROM ({grouped}) ARRAY JOIN {empty} AS segment
@@ -102,8 +105,9 @@ def _day_returns_sql(event_condition: str | None, local_days: bool) -> str:
     return _canonical_sql(per_day)
 
 
-def _returns_sql(conditions: Sequence[str]) -> str:
-    """``user``, ``first_ms`` and ``last_ms`` (the same): one row per returning event (deduplicated)."""
+def _returns_sql(conditions: Sequence[str], value_sql: str) -> str:
+    """``user``, ``first_ms`` and ``last_ms`` (the same) and ``value`` (``value_sql`` of the event): one row per
+    returning event (deduplicated)."""
     source = events_source_sql(
         [
             *conditions,
@@ -113,7 +117,7 @@ def _returns_sql(conditions: Sequence[str]) -> str:
         ],
         identity=True,
     )
-    return f"SELECT distinct_id AS user, time_ms AS first_ms, time_ms AS last_ms FROM ({source})"
+    return f"SELECT distinct_id AS user, time_ms AS first_ms, time_ms AS last_ms, {value_sql} AS value FROM ({source})"
 
 
 def _index_sql(monthly: bool, calendar: str | None = None) -> str:
@@ -136,6 +140,39 @@ def _index_sql(monthly: bool, calendar: str | None = None) -> str:
     return f"intDiv({whole}, {{interval_months:Int64}})"
 
 
+#: How each user's returns become the interval indexes they count in (``retention_sql``'s ``per_user``):
+#: ``on`` every interval with a return; ``last`` / ``first`` only their last / first one (the caller's suffix /
+#: prefix sums then give "on or after" / "on or before"); ``any`` interval 0 for anyone with a return (prefix sums:
+#: every interval); ``streak`` interval 0 if they came back in it, and 1..k for a run of returns in every interval
+#: 1..k; ``streak_first`` the first index ``streak`` gives (for prefix sums).
+PER_USER_MODES = ("on", "last", "first", "any", "streak", "streak_first")
+
+
+def _per_user_sql(per_user: str) -> tuple[str, str]:
+    """The interval index a user counts in (an array of them for streaks) and the grouping of the per-user step,
+    from the user's ``raw_idx`` rows."""
+    if per_user == "on":
+        return "raw_idx", ""
+    grouping = "GROUP BY segment, cohort, user"
+    if per_user in ("last", "first"):
+        return ("max(raw_idx)" if per_user == "last" else "min(raw_idx)"), grouping
+    if per_user == "any":
+        return "toInt64(0)", grouping
+    got = "groupUniqArray(raw_idx)"
+    streak = f"toInt64(arrayFirstIndex(i -> NOT has({got}, i), range(1, {{interval_count:Int64}} + 2))) - 1"
+    if per_user == "streak":
+        return f"arrayConcat(if(has({got}, 0), [toInt64(0)], []), range(1, {streak} + 1))", grouping
+    return f"if(has({got}, 0), [toInt64(0)], if(has({got}, 1), [toInt64(1)], CAST([] AS Array(Int64))))", grouping
+
+
+def _bracket_sql(raw_sql: str, brackets: bool) -> str:
+    """The interval of a return: its unit index, or with custom brackets the bracket holding that unit (the bound
+    ``bracket_ends`` lists each bracket's exclusive end, in units from the birth; -1 past the last)."""
+    if not brackets:
+        return raw_sql
+    return f"toInt64(arrayFirstIndex(e -> ({raw_sql}) < e, {{bracket_ends:Array(Int64)}})) - 1"
+
+
 def retention_sql(
     bucket_sql: str,
     birth_conditions: Sequence[str],
@@ -144,53 +181,70 @@ def retention_sql(
     *,
     first_ever: bool,
     monthly: bool,
-    unbounded: bool,
-    on_or_before: bool = False,
+    per_user: str = "on",
     calendar: str | None = None,
     key_births: bool = False,
     key_returns: bool = False,
+    brackets: bool = False,
+    value_sql: str | None = None,
+    undefined: bool = True,
 ) -> str:
-    """``segment``, ``cohort``, ``first`` (cohort size) and ``back`` (``(index, users)`` pairs: distinct users who
-    came back in interval ``index`` 0..``interval_count``; with ``unbounded``, users whose *last* interval with a
-    return is ``index``, so suffix sums give "in this interval or later"; with ``on_or_before``, users whose *first*
-    one is, for prefix sums) per segment and cohort.
+    """``segment``, ``cohort``, ``first`` (cohort size) and ``back`` (``(index, value)`` pairs) per segment and
+    cohort. The value is the number of distinct users counted in interval ``index`` 0..``interval_count`` as
+    ``per_user`` (``PER_USER_MODES``) says; with ``value_sql`` (an expression over a returning event's columns),
+    instead the sum of it over the cohort's returning events in the interval (``1`` counts them).
 
     ``key_births`` / ``key_returns``: the birth (first ever, no segments) / return conditions are at most one
     ``event = …`` condition, so the cheaper readers of the stored rows apply (``_first_births_sql``,
-    ``_day_returns_sql``)."""
+    ``_day_returns_sql``; not with ``value_sql``, which needs every event). ``brackets``: custom brackets (bound
+    ``bracket_ends``) over whole units. ``undefined``: as ``_births_sql`` has it."""
+    if per_user not in PER_USER_MODES:
+        raise ValueError(f"unknown per-user mode {per_user!r}")
     if key_births:
         births = _first_births_sql(bucket_sql, birth_conditions[0] if birth_conditions else None)
     else:
-        births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever)
-    if key_returns:
+        births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever, undefined=undefined)
+    if key_returns and value_sql is None:
         returns = _day_returns_sql(return_conditions[0] if return_conditions else None, calendar is not None)
     else:
-        returns = _returns_sql(return_conditions)
-    per_user = "max(raw_idx)" if unbounded else ("min(raw_idx)" if on_or_before else "raw_idx")
-    grouping = "GROUP BY segment, cohort, user" if unbounded or on_or_before else ""
+        returns = _returns_sql(return_conditions, value_sql or "toUInt64(1)")
+    index = _bracket_sql(_index_sql(monthly, calendar), brackets)
+    if value_sql is not None:
+        per_event = f"""
+            SELECT births.segment AS segment, births.cohort AS cohort, returns.value AS value,
+                   returns.first_ms AS back_ms, {index} AS idx
+            FROM births INNER JOIN ({returns}) AS returns ON births.user = returns.user
+            WHERE back_ms > born_ms
+        """
+        counted = f"""
+            SELECT segment, cohort, idx, sum(value) AS amount FROM ({per_event})
+            WHERE idx >= 0 AND idx <= {{interval_count:Int64}} GROUP BY segment, cohort, idx
+        """
+    else:
+        per_user_idx, grouping = _per_user_sql(per_user)
+        counted = f"""
+            SELECT segment, cohort, {"arrayJoin(counted)" if per_user.startswith("streak") else "counted"} AS idx,
+                   uniqExact(user) AS amount
+            FROM (
+                SELECT segment, cohort, user, {per_user_idx} AS counted
+                FROM (
+                    SELECT births.segment AS segment, births.cohort AS cohort, births.user AS user,
+                           arrayJoin(if(first_ms = last_ms, [first_ms], [first_ms, last_ms])) AS back_ms,
+                           {index} AS raw_idx
+                    FROM births
+                    INNER JOIN ({returns}) AS returns ON births.user = returns.user
+                    WHERE back_ms > born_ms
+                )
+                WHERE raw_idx >= 0 AND raw_idx <= {{interval_count:Int64}}
+                {grouping}
+            )
+            GROUP BY segment, cohort, idx
+        """
     return f"""
     WITH births AS ({births})
     SELECT b.segment AS segment, b.cohort AS cohort, b.first AS first, ifNull(r.back, []) AS back
     FROM (SELECT segment, cohort, uniqExact(user) AS first FROM births GROUP BY segment, cohort) AS b
     LEFT JOIN (
-        SELECT segment, cohort, groupArray((idx, users)) AS back
-        FROM (
-            SELECT segment, cohort, idx, uniqExact(user) AS users
-            FROM (
-                SELECT segment, cohort, user, {per_user} AS idx
-                FROM (
-                    SELECT births.segment AS segment, births.cohort AS cohort, births.user AS user,
-                           arrayJoin(if(first_ms = last_ms, [first_ms], [first_ms, last_ms])) AS back_ms,
-                           {_index_sql(monthly, calendar)} AS raw_idx
-                    FROM births
-                    INNER JOIN ({returns}) AS returns ON births.user = returns.user
-                    WHERE back_ms > born_ms
-                )
-                WHERE raw_idx <= {{interval_count:Int64}}
-                {grouping}
-            )
-            GROUP BY segment, cohort, idx
-        )
-        GROUP BY segment, cohort
+        SELECT segment, cohort, groupArray((idx, amount)) AS back FROM ({counted}) GROUP BY segment, cohort
     ) AS r ON b.segment = r.segment AND b.cohort = r.cohort
     """

@@ -118,8 +118,10 @@ def _answer_range(backend: Backend, project: Project, params: Any,
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)
     if kind in ("funnel", "retention"):
-        run = run_funnel_metric if kind == "funnel" else run_retention_metric
-        series, headers = run(backend, project, params)
+        if kind == "funnel":
+            series, headers = run_funnel_metric(backend, project, params)
+        else:
+            series, headers = run_retention_metric(backend, project, params, cohorts)
         dates, _ = parse_time(params["sections"], timezone)
         return _envelope(dates, timezone, headers, series, started)
     return run_insights(backend, project, parse_insights(params, timezone), profiles, cohorts)

@@ -7,34 +7,24 @@ params run by the funnel and retention engines, answered in the shapes the clien
   funnel over the whole range (``funnel-steps`` and other charts); a ``line`` chart gives one per ``unit`` bucket,
   ``{name: {"<bucket start>": metrics}}``. One breakdown (an event property) gives ``{name: {"$overall": metrics,
   "<segment>": metrics}}``.
-* Retention (``behavior.type == "retention"``; ``behaviors`` = [birth event, return event], ``retentionUnit``):
-  ``series = {"<birth> and then <return>": {"<cohort start>": {"first", "counts", "rates"}, "$average": {…}}}``;
-  with one breakdown, ``{name: {"$overall": cohorts, "<segment>": cohorts}}``. Cohorts are births (a user's first
-  birth event ever, as ``/retention`` counts them), rolling intervals, as many as the range has units (at least
-  one). ``retentionUnboundedMode`` ``carry_back`` carries a return back to the intervals before it ("on or after":
-  counted in an interval when they came back in it or later, ``/retention``'s ``unbounded_retention``);
-  ``carry_forward`` carries it forward ("on or before": in it or earlier); docs/decisions/0020.
-  ``$average`` adds up the cohorts (``rates`` = counts / first). Refused (400): custom buckets, cumulative,
-  ``consecutive_forward``.
+* Retention (``behavior.type == "retention"``): ``services/insights_retention.py`` (re-exported here).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
 from typing import Any
 
 from mixhouse.errors import ValidationError
-from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
-from mixhouse.query.bookmark_filters import filters_expr
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
-from mixhouse.query.where import EVENT_CONTEXT
-from mixhouse.services import funnels, retention
+from mixhouse.services import funnels
 from mixhouse.services.funnel_definition import parse_definition
 from mixhouse.services.insights_params import parse_time
+from mixhouse.services.insights_retention import retention_query, run_retention_metric
 from mixhouse.storage.base import Backend
+
+__all__ = ["behavior_type", "retention_query", "run_funnel_metric", "run_retention_metric"]
 
 FUNNEL_METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
 
@@ -99,77 +89,3 @@ def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any]
     else:
         node = metrics_of(next(iter(data.values())))
     return {name: node}, ["$metric", *([group] if group else [])]
-
-
-def retention_query(params: dict[str, Any], timezone: str) -> tuple[retention.RetentionQuery, str, str]:
-    sections = params["sections"]
-    behavior = sections["show"][0]["behavior"]
-    measurement = sections["show"][0].get("measurement") or {}
-    steps = behavior.get("behaviors") or []
-    if not isinstance(steps, list) or len(steps) != 2 or not all(isinstance(s, dict) for s in steps):
-        raise ValidationError("a retention metric has two behaviors: the birth event, then the return event")
-    names = [s.get("name") for s in steps]
-    if not all(isinstance(n, str) and n for n in names):
-        raise ValidationError("both retention behaviors need an event name")
-    alignment = behavior.get("retentionAlignmentType", "birth")
-    if alignment not in ("birth", "interval_start"):
-        raise ValidationError("retentionAlignmentType must be birth or interval_start")
-    if behavior.get("retentionCustomBucketSizes"):
-        raise ValidationError("custom retention buckets are not supported yet")
-    mode = behavior.get("retentionUnboundedMode") or "none"
-    if mode not in ("none", "carry_back", "carry_forward"):
-        raise ValidationError(f"unbounded mode {mode!r} is not supported yet")
-    if measurement.get("retentionCumulative"):
-        raise ValidationError("cumulative retention is not supported yet")
-    if measurement.get("math", "retention_rate") not in ("retention_rate", "unique"):
-        raise ValidationError(f"retention math {measurement.get('math')!r} is not supported yet")
-    unit = behavior.get("retentionUnit", "week")
-    if unit not in retention.UNITS:
-        raise ValidationError("retentionUnit must be day, week or month")
-    dates, _ = parse_time(sections, timezone)
-    check_not_future(dates, timezone)
-    span = (dates.to_date - dates.from_date).days + 1
-    months = (dates.to_date.year - dates.from_date.year) * 12 + dates.to_date.month - dates.from_date.month + 1
-    count = {"day": span, "week": math.ceil(span / 7), "month": months}[unit]
-    wheres = []
-    for n, step in enumerate(steps):
-        expr = filters_expr(step.get("filters") or [], step.get("filtersDeterminer", "all"))
-        wheres.append(compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"rw{n}")) if expr else None)
-    group = _one_group(sections)
-    on = compile_values(Property(group), replace(EVENT_CONTEXT, param_prefix="on")) if group else None
-    query = retention.RetentionQuery(
-        dates=dates, compounded=False, born_event=names[0], event=names[1], born_where=wheres[0], where=wheres[1],
-        unit=unit, interval=1, interval_count=max(1, min(count, retention.MAX_INTERVAL_COUNT)),
-        unbounded=mode == "carry_back", on=on, limit=retention.MAX_LIMIT, timezone=timezone,
-        calendar=alignment == "interval_start", on_or_before=mode == "carry_forward",
-    )
-    return query, f"{names[0]} and then {names[1]}", group or ""
-
-
-def _cohorts(found: dict[str, dict[str, Any]], timezone: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    first = 0
-    counts: list[int] = []
-    for day, cohort in found.items():
-        size, back = int(cohort["first"]), [int(c) for c in cohort["counts"]]
-        out[bucket_start_iso(day, timezone)] = {"first": size, "counts": back,
-                                    "rates": [round(c / size, 4) if size else 0 for c in back]}
-        first += size
-        counts = [a + b for a, b in zip(counts, back, strict=True)] if counts else list(back)
-    out["$average"] = {"first": first, "counts": counts, "rates": [round(c / first, 4) if first else 0 for c in counts]}
-    return out
-
-
-def run_retention_metric(
-    backend: Backend, project: Project, params: dict[str, Any]
-) -> tuple[dict[str, Any], list[str]]:
-    """``series`` and ``headers`` of a retention metric."""
-    timezone = project.timezone or "UTC"
-    query, name, group = retention_query(params, timezone)
-    answer = retention.retention(backend, project, query)
-    if not group:
-        return {name: _cohorts(answer, timezone)}, ["$metric"]
-    overall = retention.retention(backend, project, replace(query, on=None))
-    node = {"$overall": _cohorts(overall, timezone)}
-    node.update({segment: _cohorts(found, timezone) for segment, found in answer.items()})
-    return {name: node}, ["$metric", group]

@@ -13,6 +13,9 @@ Choices where the spec is silent:
   the return's, divided by ``interval``: a return later on the birth day is in interval 0, one the next morning in 1.
   ``counts`` has ``interval_count + 1`` elements; returns are looked for past ``to_date``. With
   ``unbounded_retention``, ``counts[i]`` counts users who came back in interval *i* or any later one.
+* The Insights options (``services/insights_retention.py``, docs/decisions/0020 and 0028) are fields of
+  ``RetentionQuery``: ``on_or_before``, ``consecutive`` (streaks), ``cumulative``, ``bracket_sizes`` (custom
+  brackets) and ``measure``/``value`` (sums over the returning events instead of distinct users).
 * Users are canonical ids after identity merge; the empty id is never counted. Every cohort bucket of the range is
   listed (``first`` 0 and zero counts when nobody was born).
 * ``on`` segments by the birth event's value (list values fan out, no value is ``"undefined"``); the answer is then
@@ -59,6 +62,21 @@ class RetentionQuery:
     calendar: bool = False  # intervals aligned to calendar units instead of rolling from each birth
     #: "On or before" (Insights ``carry_forward``): a user counts in every interval from their first return on.
     on_or_before: bool = False
+    #: Streaks (Insights ``consecutive_forward``): a user counts in interval 0 if they came back in it, and in
+    #: 1..k when they came back in every one of the intervals 1..k.
+    consecutive: bool = False
+    #: Cumulative (Insights ``retentionCumulative``): a user counts in every interval from the first one they count
+    #: in by the mode on; sums (``measure``) add up the intervals so far.
+    cumulative: bool = False
+    #: Custom brackets (Insights ``retentionCustomBucketSizes``): interval 0 is the first unit, then one bracket per
+    #: size, each that many units long (``interval`` is then 1 and ``interval_count`` the number of brackets).
+    bracket_sizes: tuple[int, ...] = ()
+    #: ``users`` (distinct users), or the sum over the cohort's returning events in each interval of ``value``
+    #: (``None``: each event counts 1), an expression over the event.
+    measure: str = "users"
+    value: SqlFragment | None = None
+    #: With ``on``: a birth without a value is in the ``undefined`` segment (else in none, as for cohort breakdowns).
+    undefined: bool = True
 
 
 def _flag(params: dict[str, Any], name: str) -> bool:
@@ -111,7 +129,7 @@ def _alignment(params: dict[str, Any]) -> bool:
 
 def _horizon_ms(query: RetentionQuery, end_ms: int) -> int:
     """Returns are looked for until the last birth's last interval ends."""
-    spans = query.interval * (query.interval_count + 1)
+    spans = 1 + sum(query.bracket_sizes) if query.bracket_sizes else query.interval * (query.interval_count + 1)
     if query.unit == "month":
         return end_ms + spans * 31 * 86_400_000 + 86_400_000
     return end_ms + spans * _UNIT_MS[query.unit]
@@ -131,6 +149,11 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         "interval_months": query.interval,
         "interval_units": query.interval,
     }
+    if query.bracket_sizes:
+        ends = [1]
+        for size in query.bracket_sizes:
+            ends.append(ends[-1] + size)
+        params["bracket_ends"] = ends
     birth_conditions: list[str] = []
     born_event = query.born_event if query.born_event is not None else query.event
     if born_event is not None:
@@ -146,6 +169,12 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
             params.update(fragment.params)
     if query.on is not None:
         params.update(query.on.params)
+    value_sql = None
+    if query.measure == "events":
+        value_sql = "toUInt64(1)"
+        if query.value is not None:
+            value_sql = query.value.sql
+            params.update(query.value.params)
     sql = retention_sql(
         bucketing.sql,
         birth_conditions,
@@ -153,24 +182,39 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         query.on.sql if query.on else None,
         first_ever=not query.compounded,
         monthly=query.unit == "month",
-        unbounded=query.unbounded,
-        on_or_before=query.on_or_before,
+        per_user=per_user_mode(query),
         calendar=query.unit if query.calendar else None,
         key_births=not query.compounded and query.born_where is None and query.on is None,
         key_returns=query.where is None,
+        brackets=bool(query.bracket_sizes),
+        value_sql=value_sql,
+        undefined=query.undefined,
     )
     return _answer(backend.query_rows(sql, params), bucketing.keys(query.dates), query)
 
 
-def _counts(back: list[Any], length: int, unbounded: bool, on_or_before: bool = False) -> list[int]:
-    counts = [0] * length
-    for index, users in back:
+def per_user_mode(query: RetentionQuery) -> str:
+    """How the SQL reduces each user's returns (``query.retention.PER_USER_MODES``); ``_counts`` then adds up."""
+    if query.consecutive:
+        return "streak_first" if query.cumulative else "streak"
+    if query.unbounded:
+        return "any" if query.cumulative else "last"
+    return "first" if query.on_or_before or query.cumulative else "on"
+
+
+def _counts(back: list[Any], length: int, query: RetentionQuery) -> list[Any]:
+    """The interval values from the SQL's ``(index, value)`` pairs, with the sums the per-user mode needs; sums of
+    events (``measure``) add up only when cumulative."""
+    summed = query.measure == "events"
+    counts: list[Any] = [0] * length
+    for index, value in back:
         if 0 <= int(index) < length:
-            counts[int(index)] = int(users)
-    if unbounded:  # users by their last return: suffix sums are "in this interval or later"
+            counts[int(index)] = float(value) if summed and query.value is not None else int(value)
+    mode = ("first" if query.cumulative else "on") if summed else per_user_mode(query)
+    if mode == "last":  # users by their last return: suffix sums are "in this interval or later"
         for i in range(length - 2, -1, -1):
             counts[i] += counts[i + 1]
-    elif on_or_before:  # users by their first return: prefix sums are "in this interval or earlier"
+    elif mode in ("first", "any", "streak_first"):  # by their first: prefix sums are "in this one or earlier"
         for i in range(1, length):
             counts[i] += counts[i - 1]
     return counts
@@ -182,7 +226,7 @@ def _answer(rows: list[dict[str, Any]], cohorts: list[str], query: RetentionQuer
     sizes: dict[str, int] = {}
     for row in rows:
         segment, cohort = str(row["segment"]), str(row["cohort"])
-        entry = {"counts": _counts(row["back"], length, query.unbounded, query.on_or_before),
+        entry = {"counts": _counts(row["back"], length, query),
                  "first": int(row["first"])}
         per_segment.setdefault(segment, {})[cohort] = entry
         sizes[segment] = sizes.get(segment, 0) + int(row["first"])

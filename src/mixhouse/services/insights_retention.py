@@ -1,0 +1,275 @@
+"""Retention metrics in the Insights API (what ``query_retention`` posts): bookmark params with
+``behavior.type == "retention"`` run by the retention engine (``services/retention.py``), answered in the shape the
+client library reads.
+
+``behaviors`` = [birth event, return event], each with its own filters; the report's filters (``sections.filter``,
+event properties) apply to both. ``series = {"<birth> and then <return>": {"<cohort start>": {"first", "counts",
+"rates"}, "$average": {…}}}``; with one breakdown (an event property of the birth event), ``{name: {"$overall":
+cohorts, "<segment>": cohorts}}``. Cohorts are births (a user's first birth event ever, as ``/retention`` counts
+them), one per ``retentionUnit`` of the range (at least one); the curve has one interval per unit of the range
+after interval 0 (rolling from each birth, or calendar units with ``retentionAlignmentType: interval_start``).
+The chart type (``retention-curve``, ``line``, ``table``…) does not change the answer: every chart reads the same
+cohorts.
+
+* ``retentionCustomBucketSizes`` (Mixpanel's custom brackets): interval 0 stays the first unit after the birth
+  ("< 1 day"); then one bracket per size, in order, each that many units long and starting where the previous one
+  ended (``[1, 3, 7]`` in days: day 1, days 2–4, days 5–11). A user is retained in a bracket when they came back at
+  any time inside it. ``counts`` has one element more than the list.
+* ``retentionUnboundedMode``: ``none`` ("on": came back in the interval); ``carry_back`` ("on or after": in it or a
+  later one); ``carry_forward`` ("on or before": in it or an earlier one), docs/decisions/0020;
+  ``consecutive_forward`` (streaks): interval 0 counts who came back in it, interval *k* ≥ 1 counts who came back
+  in every one of the intervals 1..*k*, so one missed interval ends the streak (docs/decisions/0028).
+* ``measurement.retentionCumulative``: a user counts in every interval from the first one the mode counts them in,
+  so the counts never decrease (with ``none``, the same as ``carry_forward``); sums add up the intervals so far.
+* ``measurement.math``: ``retention_rate`` and ``unique`` count users (``counts``; ``rates`` = counts / first,
+  4 places). ``total`` sums over the cohort's returning events in each interval: the number of events, or with
+  ``measurement.property`` the sum of its numbers; ``average`` is that sum per cohort user (sum / first). For both,
+  ``counts`` holds the value and ``rates`` the value per cohort user; they take only the ``none`` mode.
+* ``$average`` adds up the cohorts (``first`` and the counts or sums; rates and averages over the total first).
+
+Cohorts: a ``$cohorts`` entry of ``sections.filter`` keeps the users in (or, ``does not contain``, out of) any of
+its cohorts, for births and returns alike; a cohort breakdown (``CohortBreakdown``, header ``$cohorts``) puts each
+user in the segments of the cohorts they belong to (``"Not In …"`` for negated entries), users in none in no
+segment; ``$overall`` counts everyone. Members are worked out as of today and bound as sets, as for event metrics.
+
+Refused (400): user-profile filters and breakdowns, more than one breakdown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mixhouse.errors import ValidationError
+from mixhouse.expr import SqlFragment, compile_filter, compile_values
+from mixhouse.expr.ast import Property
+from mixhouse.expr.compile_sql import compile_typed
+from mixhouse.meta.records import Project
+from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.params import json_list
+from mixhouse.query.segmentation import NUMBER_TAG
+from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
+from mixhouse.query.where import EVENT_CONTEXT
+from mixhouse.services import retention
+from mixhouse.services.insights_audience import CohortMembers
+from mixhouse.services.insights_params import (
+    COHORTS_PROPERTY,
+    CohortFilter,
+    CohortRef,
+    CohortSegments,
+    _cohort_filter,
+    _cohort_segments,
+    parse_time,
+)
+from mixhouse.storage.base import Backend
+
+MODES = ("none", "carry_back", "carry_forward", "consecutive_forward")
+USER_MATHS = ("retention_rate", "unique")
+SUM_MATHS = ("total", "average")
+MAX_BRACKETS = 60
+
+
+@dataclass(frozen=True)
+class RetentionMetric:
+    """A parsed retention metric: the engine query (without its cohorts), the series name, the breakdown header
+    (``""`` for none), the math, and the cohorts that filter or split it (resolved when it runs)."""
+
+    query: retention.RetentionQuery
+    name: str
+    header: str
+    math: str
+    cohort_filters: tuple[CohortFilter, ...] = ()
+    cohort_segments: CohortSegments = ()
+
+
+def _breakdown(sections: dict[str, Any]) -> tuple[str, CohortSegments]:
+    """The breakdown's event property (``""`` for none) or cohort segments."""
+    groups = sections.get("group") or []
+    if not isinstance(groups, list) or len(groups) > 1:
+        raise ValidationError("a retention metric takes at most one breakdown")
+    if not groups:
+        return "", ()
+    spec = groups[0]
+    if isinstance(spec, dict) and spec.get("cohorts") is not None:
+        return "", _cohort_segments(spec)
+    name = spec.get("value") if isinstance(spec, dict) else None
+    if not isinstance(name, str) or not name or spec.get("resourceType", "events") not in ("events", "event"):
+        raise ValidationError("a retention metric is broken down by an event property or by cohorts only")
+    return name, ()
+
+
+def _report_filter(sections: dict[str, Any]) -> tuple[SqlFragment | None, tuple[CohortFilter, ...]]:
+    """``sections.filter``: event-property filters as a condition on both the birth and the return events, and the
+    cohort filters."""
+    specs = json_list(sections.get("filter"), "sections.filter")
+    cohort_filters = tuple(_cohort_filter(spec) for spec in specs
+                           if isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY)
+    specs = [spec for spec in specs if not (isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY)]
+    for spec in specs:
+        if isinstance(spec, dict) and spec.get("resourceType", "events") not in ("events", "event"):
+            raise ValidationError("a retention metric's filters are on event properties or cohorts only")
+    expr = filters_expr(specs)
+    return (compile_filter(expr, replace(EVENT_CONTEXT, param_prefix="rf")) if expr else None), cohort_filters
+
+
+def _both(first: SqlFragment | None, second: SqlFragment | None) -> SqlFragment | None:
+    if first is None or second is None:
+        return first or second
+    return SqlFragment(f"(({first.sql}) AND ({second.sql}))", {**first.params, **second.params})
+
+
+def _bracket_sizes(behavior: dict[str, Any]) -> tuple[int, ...]:
+    sizes = behavior.get("retentionCustomBucketSizes") or []
+    if not isinstance(sizes, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
+                                              for s in sizes):
+        raise ValidationError("retentionCustomBucketSizes must be a list of positive whole numbers")
+    if len(sizes) > MAX_BRACKETS or sum(sizes) + 1 > retention.MAX_INTERVAL_COUNT:
+        raise ValidationError(f"retentionCustomBucketSizes takes at most {MAX_BRACKETS} brackets spanning at most "
+                              f"{retention.MAX_INTERVAL_COUNT - 1} units")
+    return tuple(sizes)
+
+
+def summed_value(measurement: dict[str, Any], math_name: str) -> SqlFragment | None:
+    """The number a ``total``/``average`` sums per returning event: its property's (0 when not a number), or
+    ``None`` to count the events."""
+    prop = measurement.get("property")
+    if prop is None:
+        return None
+    name = prop.get("name") if isinstance(prop, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ValidationError("measurement.property needs the property's name")
+    if math_name not in SUM_MATHS:
+        raise ValidationError(f"retention math {math_name!r} takes no property")
+    typed = compile_typed(Property(name), replace(EVENT_CONTEXT, param_prefix="rv"))
+    number = f"if(tupleElement({typed.sql}, 1) = {NUMBER_TAG}, tupleElement({typed.sql}, 3), toFloat64(0))"
+    return SqlFragment(number, typed.params)
+
+
+def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
+    """A retention metric from bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
+    sections = params["sections"]
+    behavior = sections["show"][0]["behavior"]
+    measurement = sections["show"][0].get("measurement") or {}
+    steps = behavior.get("behaviors") or []
+    if not isinstance(steps, list) or len(steps) != 2 or not all(isinstance(s, dict) for s in steps):
+        raise ValidationError("a retention metric has two behaviors: the birth event, then the return event")
+    names = [s.get("name") for s in steps]
+    if not all(isinstance(n, str) and n for n in names):
+        raise ValidationError("both retention behaviors need an event name")
+    alignment = behavior.get("retentionAlignmentType", "birth")
+    if alignment not in ("birth", "interval_start"):
+        raise ValidationError("retentionAlignmentType must be birth or interval_start")
+    sizes = _bracket_sizes(behavior)
+    mode = behavior.get("retentionUnboundedMode") or "none"
+    if mode not in MODES:
+        raise ValidationError(f"retentionUnboundedMode must be one of {', '.join(MODES)}, not {mode!r}")
+    cumulative = measurement.get("retentionCumulative", False)
+    if not isinstance(cumulative, bool):
+        raise ValidationError("retentionCumulative must be true or false")
+    math_name = measurement.get("math", "retention_rate")
+    if math_name not in USER_MATHS + SUM_MATHS:
+        raise ValidationError(f"retention math must be one of {', '.join(USER_MATHS + SUM_MATHS)}, "
+                              f"not {math_name!r}")
+    if math_name in SUM_MATHS and mode != "none":
+        raise ValidationError(f"retention math {math_name!r} takes retentionUnboundedMode none, not {mode!r}")
+    value = summed_value(measurement, math_name)
+    unit = behavior.get("retentionUnit", "week")
+    if unit not in retention.UNITS:
+        raise ValidationError("retentionUnit must be day, week or month")
+    dates, _ = parse_time(sections, timezone)
+    check_not_future(dates, timezone)
+    span = (dates.to_date - dates.from_date).days + 1
+    months = (dates.to_date.year - dates.from_date.year) * 12 + dates.to_date.month - dates.from_date.month + 1
+    count = len(sizes) if sizes else {"day": span, "week": math.ceil(span / 7), "month": months}[unit]
+    report_filter, cohort_filters = _report_filter(sections)
+    wheres = []
+    for n, step in enumerate(steps):
+        expr = filters_expr(step.get("filters") or [], step.get("filtersDeterminer", "all"))
+        own = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"rw{n}")) if expr else None
+        wheres.append(_both(own, report_filter))
+    group, segments = _breakdown(sections)
+    on = compile_values(Property(group), replace(EVENT_CONTEXT, param_prefix="on")) if group else None
+    query = retention.RetentionQuery(
+        dates=dates, compounded=False, born_event=names[0], event=names[1], born_where=wheres[0], where=wheres[1],
+        unit=unit, interval=1, interval_count=max(1, min(count, retention.MAX_INTERVAL_COUNT)),
+        unbounded=mode == "carry_back", on=on, limit=retention.MAX_LIMIT, timezone=timezone,
+        calendar=alignment == "interval_start", on_or_before=mode == "carry_forward",
+        consecutive=mode == "consecutive_forward", cumulative=cumulative, bracket_sizes=sizes,
+        measure="events" if math_name in SUM_MATHS else "users", value=value,
+    )
+    return RetentionMetric(query, f"{names[0]} and then {names[1]}", COHORTS_PROPERTY if segments else group,
+                           math_name, cohort_filters, segments)
+
+
+def _with_cohorts(metric: RetentionMetric, cohorts: CohortMembers | None) -> retention.RetentionQuery:
+    """The engine query with the metric's cohort filters (on births and returns) and cohort breakdown (segment
+    keys of the birth), members bound as sets."""
+    query = metric.query
+    if not metric.cohort_filters and not metric.cohort_segments:
+        return query
+    if cohorts is None:
+        raise ValidationError("cohort filters and breakdowns need the server's cohorts")
+    params: dict[str, Any] = {}
+
+    def member_test(name: str, ref: CohortRef, negated: bool) -> str:
+        params[name] = sorted(cohorts(ref))
+        return f"(distinct_id {'NOT IN' if negated else 'IN'} {{{name}:Array(String)}})"
+
+    conditions = []
+    for n, cohort_filter in enumerate(metric.cohort_filters):
+        anyone = " OR ".join(member_test(f"rcf{n}_{m}", ref, negated)
+                             for m, (ref, negated) in enumerate(cohort_filter.cohorts))
+        conditions.append(f"NOT ({anyone})" if cohort_filter.excluded else f"({anyone})")
+    members = SqlFragment(" AND ".join(conditions), dict(params)) if conditions else None
+    query = replace(query, born_where=_both(query.born_where, members), where=_both(query.where, members))
+    if not metric.cohort_segments:
+        return query
+    params.clear()
+    parts = []
+    for m, (ref, negated, label) in enumerate(metric.cohort_segments):
+        params[f"rcg{m}_label"] = label
+        test = member_test(f"rcg{m}", ref, negated)
+        parts.append(f"if({test}, [{{rcg{m}_label:String}}], CAST([] AS Array(String)))")
+    keys = f"arrayConcat({', '.join(parts)})" if len(parts) > 1 else parts[0]
+    return replace(query, on=SqlFragment(keys, dict(params)), undefined=False)
+
+
+def _per_user(values: list[Any], size: int) -> list[float]:
+    return [round(v / size, 4) if size else 0 for v in values]
+
+
+def _entry(size: int, values: list[Any], math_name: str) -> dict[str, Any]:
+    if math_name == "average":
+        averages = [v / size if size else 0.0 for v in values]
+        return {"first": size, "counts": averages, "rates": _per_user(values, size)}
+    return {"first": size, "counts": values, "rates": _per_user(values, size)}
+
+
+def _cohorts(found: dict[str, dict[str, Any]], timezone: str, math_name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    first = 0
+    totals: list[Any] = []
+    for day, cohort in found.items():
+        size, back = int(cohort["first"]), list(cohort["counts"])
+        out[bucket_start_iso(day, timezone)] = _entry(size, back, math_name)
+        first += size
+        totals = [a + b for a, b in zip(totals, back, strict=True)] if totals else back
+    out["$average"] = _entry(first, totals, math_name)
+    return out
+
+
+def run_retention_metric(
+    backend: Backend, project: Project, params: dict[str, Any], cohorts: CohortMembers | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """``series`` and ``headers`` of a retention metric; ``cohorts`` gives the members of the cohorts it names."""
+    timezone = project.timezone or "UTC"
+    metric = retention_query(params, timezone)
+    query, name, group, math_name = _with_cohorts(metric, cohorts), metric.name, metric.header, metric.math
+    answer = retention.retention(backend, project, query)
+    if not group:
+        return {name: _cohorts(answer, timezone, math_name)}, ["$metric"]
+    overall = retention.retention(backend, project, replace(query, on=None))
+    node = {"$overall": _cohorts(overall, timezone, math_name)}
+    node.update({segment: _cohorts(found, timezone, math_name) for segment, found in answer.items()})
+    return {name: node}, ["$metric", group]
