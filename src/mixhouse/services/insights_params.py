@@ -267,7 +267,7 @@ def cohort_ref(entry: Any) -> tuple[CohortRef, bool, str]:
     return CohortRef(cohort_id, None), negated, name
 
 
-def _cohort_filter(spec: dict[str, Any]) -> CohortFilter:
+def cohort_filter(spec: dict[str, Any]) -> CohortFilter:
     operator = spec.get("filterOperator", "contains")
     if operator not in ("contains", "does not contain"):
         raise ValidationError("a cohort filter's operator is contains or does not contain")
@@ -278,7 +278,7 @@ def _cohort_filter(spec: dict[str, Any]) -> CohortFilter:
                         operator == "does not contain")
 
 
-def _cohort_segments(spec: dict[str, Any]) -> CohortSegments:
+def cohort_segments(spec: dict[str, Any]) -> CohortSegments:
     entries = spec.get("cohorts")
     if not isinstance(entries, list) or not entries:
         raise ValidationError("a cohort breakdown lists its cohorts")
@@ -344,7 +344,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
             groups.append(header)
             continue
         if spec.get("cohorts"):
-            cohort_groups.append((len(groups), _cohort_segments(spec)))
+            cohort_groups.append((len(groups), cohort_segments(spec)))
             people_groups.add(len(groups))
             groups.append(COHORTS_PROPERTY)
             continue
@@ -383,7 +383,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         people_where=filters_expr([{**spec, "resourceType": "events"} for spec in filters
                                    if _is_people(spec) and not _is_frequency(spec) and not _is_cohort_filter(spec)]),
         people_groups=frozenset(people_groups),
-        cohort_filters=tuple(_cohort_filter(spec) for spec in filters if _is_cohort_filter(spec)),
+        cohort_filters=tuple(cohort_filter(spec) for spec in filters if _is_cohort_filter(spec)),
         cohort_groups=tuple(cohort_groups),
         frequency_groups=tuple(frequency_groups),
     )

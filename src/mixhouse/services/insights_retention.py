@@ -58,8 +58,8 @@ from mixhouse.services.insights_params import (
     CohortFilter,
     CohortRef,
     CohortSegments,
-    _cohort_filter,
-    _cohort_segments,
+    cohort_filter,
+    cohort_segments,
     parse_time,
 )
 from mixhouse.storage.base import Backend
@@ -92,7 +92,7 @@ def _breakdown(sections: dict[str, Any]) -> tuple[str, CohortSegments]:
         return "", ()
     spec = groups[0]
     if isinstance(spec, dict) and spec.get("cohorts") is not None:
-        return "", _cohort_segments(spec)
+        return "", cohort_segments(spec)
     name = spec.get("value") if isinstance(spec, dict) else None
     if not isinstance(name, str) or not name or spec.get("resourceType", "events") not in ("events", "event"):
         raise ValidationError("a retention metric is broken down by an event property or by cohorts only")
@@ -103,7 +103,7 @@ def _report_filter(sections: dict[str, Any]) -> tuple[SqlFragment | None, tuple[
     """``sections.filter``: event-property filters as a condition on both the birth and the return events, and the
     cohort filters."""
     specs = json_list(sections.get("filter"), "sections.filter")
-    cohort_filters = tuple(_cohort_filter(spec) for spec in specs
+    cohort_filters = tuple(cohort_filter(spec) for spec in specs
                            if isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY)
     specs = [spec for spec in specs if not (isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY)]
     for spec in specs:
@@ -217,10 +217,10 @@ def _with_cohorts(metric: RetentionMetric, cohorts: CohortMembers | None) -> ret
         return f"(distinct_id {'NOT IN' if negated else 'IN'} {{{name}:Array(String)}})"
 
     conditions = []
-    for n, cohort_filter in enumerate(metric.cohort_filters):
+    for n, one_filter in enumerate(metric.cohort_filters):
         anyone = " OR ".join(member_test(f"rcf{n}_{m}", ref, negated)
-                             for m, (ref, negated) in enumerate(cohort_filter.cohorts))
-        conditions.append(f"NOT ({anyone})" if cohort_filter.excluded else f"({anyone})")
+                             for m, (ref, negated) in enumerate(one_filter.cohorts))
+        conditions.append(f"NOT ({anyone})" if one_filter.excluded else f"({anyone})")
     members = SqlFragment(" AND ".join(conditions), dict(params)) if conditions else None
     query = replace(query, born_where=_both(query.born_where, members), where=_both(query.where, members))
     if not metric.cohort_segments:
