@@ -24,7 +24,7 @@ from tests.support import reference_insights as ref
 from tests.support.reference_insights_values import FrequencyGroup
 from tests.support.stored_log import write_log
 
-_project_ids = itertools.count(70_000)
+_project_ids = itertools.count(110_000)  # apart from the other modules sharing the backend
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
 FROM, TO = date(2025, 3, 1), date(2025, 3, 9)
