@@ -94,7 +94,7 @@ anchored_events = _anchored_names.flatmap(lambda names: st.tuples(*(
     for name in names)).map(list))
 anchored_options = st.fixed_dictionaries({
     "steps": st.sampled_from([["A", "B", "X", "C"], ["A", "B", "X", "C"], ["A", "B", "X", "C", "A"],
-                              ["A", "X", "B", "C"]]),
+                              ["A", "X", "B", "C"], ["X", "A", "B", "X", "C"]]),
     "window": st.sampled_from([120, 3600, 3600]),
     "seconds": st.just(1),
     "exclude": st.just(False),
