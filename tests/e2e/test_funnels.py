@@ -140,14 +140,20 @@ def test_unsupported_definitions_are_refused_when_saved(server: ServerProcess, s
     done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "any order",
                      "--type", "funnels", "--params", orjson.dumps(step_any).decode())
     assert done.returncode == 2 and "a step's funnelOrder 'any' needs the funnel's funnelOrder 'any'" in done.stderr
-    done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "aggressive",
-                     "--type", "funnels", "--params",
-                     orjson.dumps(_params(["A", "B"], funnelReentryMode="aggressive")).decode())
-    assert done.returncode == 2 and "re-entry mode 'aggressive' is not supported yet" in done.stderr
-    anchored_middle = _params(["A", "B", "C"], funnelOrder="any", orders=["any", "loose", "any"])
-    done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "middle",
-                     "--type", "funnels", "--params", orjson.dumps(anchored_middle).decode())
-    assert done.returncode == 2 and "anchor only the first and/or last steps" in done.stderr
+    refused = [
+        (_params(["A", "B"], funnelReentryMode="eager"), "funnelReentryMode must be default, optimized, basic or"),
+        (_params(["A", "B"], propertyAttribution=3), "propertyAttribution must be first_defined, last_defined or"),
+        (_params(["A", "B"], propertyAttribution="first"), "propertyAttribution must be"),
+        # 12 free steps split 6 + 6 around an anchor: 924 ways
+        (_params([f"S{k}" for k in range(13)], funnelOrder="any", orders=["any"] * 6 + ["loose"] + ["any"] * 6),
+         "split them among 924 ways, more than the 252 supported"),
+        (_params(["A", "B"], filter=[{"value": "plan", "filterOperator": "sounds like", "filterValue": "x"}]),
+         "filter operator 'sounds like' is not supported yet"),
+    ]
+    for params, fragment in refused:
+        done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "refused",
+                         "--type", "funnels", "--params", orjson.dumps(params).decode())
+        assert done.returncode == 2 and fragment in done.stderr, done.stderr
 
 
 # --- the documented tricky cases ----------------------------------------------------------------------------------
@@ -277,3 +283,135 @@ def test_step_filters(cases: Any, server: ServerProcess, client: httpx.Client) -
     at, day = _day(start, 21)
     log = [(name, ms + DAY_MS, props) for name, ms, props in log]
     assert _run(server, client, creds, _params(["View", "Buy"], filters=low), log, "filters-low", day) == [1, 1]
+
+
+@pytest.fixture(scope="module")
+def later_cases(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, int]:
+    """A second UTC project for the cases of decision 29 (the first one's days are all taken)."""
+    creds = make_project(server.data_dir, "funnel-cases-29")
+    return creds, int((END - timedelta(days=30)).timestamp() * 1000)
+
+
+@pytest.mark.parametrize(("n", "steps", "log", "counts", "behavior"), [
+    # totals re-entry (decision 29): default after the attempt exits, basic once its window closes, aggressive at
+    # every step-1 event (attempts overlap; both A's convert with the one B)
+    (0, ["A", "B"], [("A", 0, {}), ("B", 10, {}), ("A", 20, {}), ("B", 30, {})], [1, 1],
+     {"math": "conversion_rate_total", "funnelReentryMode": "basic"}),  # the second A is inside the first window
+    (1, ["A", "B"], [("A", 0, {}), ("A", 7200, {}), ("B", 7300, {})], [2, 1],
+     {"math": "total", "funnelReentryMode": "basic", "conversionWindowDuration": 1, "conversionWindowUnit": "hour"}),
+    (2, ["A", "B"], [("A", 0, {}), ("A", 10, {}), ("B", 20, {})], [2, 2],
+     {"math": "conversion_rate_total", "funnelReentryMode": "aggressive"}),
+    (3, ["A", "B"], [("A", 0, {}), ("A", 10, {}), ("B", 20, {})], [1, 1],
+     {"math": "conversion_rate_total", "funnelReentryMode": "default"}),
+    (4, ["A", "B"], [("A", 0, {}), ("A", 10, {}), ("B", 20, {})], [1, 1],
+     {"funnelReentryMode": "aggressive"}),  # uniques: one entry per bucket whatever the mode
+    # behavior.filter: only matching events are steps (the free A cannot enter; B on free cannot convert)
+    (5, ["A", "B"], [("A", 0, {"plan": "free"}), ("A", 10, {"plan": "pro"}), ("B", 20, {"plan": "pro"})], [1, 1],
+     {"filter": [{"value": "plan", "resourceType": "events", "filterOperator": "equals", "filterValue": ["pro"]}]}),
+    (6, ["A", "B"], [("A", 0, {"plan": "pro"}), ("B", 10, {"plan": "free"})], [1, 0],
+     {"filter": [{"value": "plan", "resourceType": "events", "filterOperator": "equals", "filterValue": ["pro"]}]}),
+    # an anchored step between free ones: B must fill position 2 so that C is left for after X
+    (7, ["A", "B", "X", "C"], [("A", 0, {}), ("C", 10, {}), ("B", 20, {}), ("X", 30, {}), ("C", 40, {})],
+     [1, 1, 1, 1], {"funnelOrder": "any", "orders": ["any", "any", "loose", "any"]}),
+    (8, ["A", "B", "X", "C"], [("A", 0, {}), ("C", 10, {}), ("B", 20, {}), ("X", 30, {})], [1, 1, 1, 0],
+     {"funnelOrder": "any", "orders": ["any", "any", "loose", "any"]}),
+    (9, ["A", "X", "B"], [("B", 0, {}), ("X", 10, {}), ("A", 20, {})], [1, 1, 1],
+     {"funnelOrder": "any", "orders": ["any", "loose", "any"]}),
+])
+def test_tricky_cases_of_the_remaining_options(later_cases: Any, server: ServerProcess, client: httpx.Client, n: int,
+                                                steps: list[str], log: list[tuple[str, float, dict[str, Any]]],
+                                                counts: list[int], behavior: dict[str, Any]) -> None:
+    creds, start = later_cases
+    at, day = _day(start, n)
+    timed = [(name, at + round(seconds * 1000), props) for name, seconds, props in log]
+    assert _run(server, client, creds, _params(steps, **behavior), timed, f"case-{n}", day) == counts
+
+
+@pytest.mark.parametrize(("n", "attribution", "segments"), [
+    (10, None, {"x": [1, 1, 1]}),  # first step defined: A's value
+    (11, "first_defined", {"x": [1, 1, 1]}),
+    (12, "last_defined", {"y": [1, 1, 1]}),  # C has none: B's value
+    (13, 2, {"y": [1, 1, 1]}),  # step 2: B's value
+    (14, 3, {"undefined": [1, 1, 1]}),  # step 3: C has no value
+])
+def test_breakdown_attribution(later_cases: Any, server: ServerProcess, client: httpx.Client, n: int,
+                               attribution: Any, segments: dict[str, list[int]]) -> None:
+    creds, start = later_cases
+    at, day = _day(start, n)
+    user = f"attribution-{n}"
+    log = [("A", 0, {"k": "x"}), ("B", 10, {"k": "y"}), ("C", 20, {})]
+    events = [{"event": name, "properties": {"distinct_id": user, "time": at + seconds * 1000,
+                                             "$insert_id": f"{user}-{i}", **props}}
+              for i, (name, seconds, props) in enumerate(log)]
+    import_all(client, creds, events)
+    behavior = {} if attribution is None else {"propertyAttribution": attribution}
+    funnel_id = _save_params(server.data_dir, creds, user, _params(["A", "B", "C"], **behavior))
+    answer = _funnel(client, creds, funnel_id=funnel_id, from_date=day.isoformat(), to_date=day.isoformat(),
+                     on='properties["k"]')
+    got = {segment: [step["count"] for step in steps] for segment, steps in answer["data"][day.isoformat()].items()
+           if segment != "$overall"}
+    assert got == segments
+
+
+def test_attribution_drops_off_in_its_segment(later_cases: Any, server: ServerProcess,
+                                              client: httpx.Client) -> None:
+    """A user who stops at step 2 counts under step 2's value with last_defined, under undefined with step 3."""
+    creds, start = later_cases
+    at, day = _day(start, 15)
+    events = [{"event": name, "properties": {"distinct_id": "drop", "time": at + seconds * 1000,
+                                             "$insert_id": f"drop-{n}", "k": k}}
+              for n, (name, seconds, k) in enumerate([("A", 0, "x"), ("B", 10, "y")])]
+    import_all(client, creds, events)
+    for attribution, segment in [("last_defined", "y"), (3, "undefined"), ("first_defined", "x")]:
+        funnel_id = _save_params(server.data_dir, creds, f"drop-{attribution}",
+                                 _params(["A", "B", "C"], propertyAttribution=attribution))
+        answer = _funnel(client, creds, funnel_id=funnel_id, from_date=day.isoformat(), to_date=day.isoformat(),
+                         on='properties["k"]')
+        by_segment = answer["data"][day.isoformat()]
+        assert set(by_segment) == {"$overall", segment}
+        assert [step["count"] for step in by_segment[segment]] == [1, 1, 0]
+
+
+@pytest.mark.parametrize("behavior", [
+    {"math": "conversion_rate_total", "funnelReentryMode": "aggressive"},
+    {"math": "conversion_rate_total", "funnelReentryMode": "basic"},
+    {"funnelOrder": "any", "orders": ["any", "loose", "any", "any"], "propertyAttribution": "last_defined"},
+    {"propertyAttribution": 2, "filter": [{"value": "$os", "resourceType": "events", "filterOperator":
+                                           "does not equal", "filterValue": ["Android"]}]},
+])
+def test_new_options_match_reference_on_generated_data(shop: Any, server: ServerProcess, client: httpx.Client,
+                                                       behavior: dict[str, Any]) -> None:
+    """Re-entry modes, a middle anchor, attribution and behavior.filter on the generated shop, through ``/funnels``
+    (with ``on``) and through ``/insights`` (with a breakdown)."""
+    creds, events, _ = shop
+    params = _params(STEPS, window=3, **behavior)
+    funnel_id = _save_params(server.data_dir, creds, f"options {sorted(behavior)}", params)
+    got = _funnel(client, creds, funnel_id=funnel_id, from_date=FROM.isoformat(), to_date=TO.isoformat(),
+                  on='properties["$browser"]')
+    math = behavior.get("math", "")
+    attribution = behavior.get("propertyAttribution", "first_defined")
+    options: dict[str, Any] = {
+        "timezone": TZ, "window": 3 * DAY_MS, "totals": "total" in math,
+        "reentry": behavior.get("funnelReentryMode", "default"),
+        "attribution": attribution - 1 if isinstance(attribution, int) else attribution,
+        "free": frozenset(k for k, order in enumerate(behavior.get("orders", [])) if order == "any"),
+        "where": 'properties["$os"] != "Android"' if "filter" in behavior else None,
+    }
+    expected = ref.funnel(events, [ref.Step(s) for s in STEPS], FROM, TO, on='properties["$browser"]', **options)
+    assert got == expected
+    assert sum(day["$overall"][-1]["count"] for day in got["data"].values()) > 0
+
+    params["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                   "value": [FROM.isoformat(), TO.isoformat()]}]
+    params["sections"]["group"] = [{"value": "$browser", "resourceType": "events"}]
+    response = client.post("/api/query/insights", params={"workspace_id": "1"},
+                           json={"bookmark": params, "project_id": creds.project_id},
+                           auth=(creds.sa_username, creds.sa_secret))
+    assert response.status_code == 200, response.text
+    whole = ref.funnel(events, [ref.Step(s) for s in STEPS], FROM, TO, on='properties["$browser"]',
+                       interval=(TO - FROM).days + 1, limit=10_000, **options)
+    node = response.json()["series"][f"{STEPS[0]} through {STEPS[-1]}"]
+    counts = {segment: [metrics["count"][f"{k + 1}. {s}"]["all"] for k, s in enumerate(STEPS)]
+              for segment, metrics in node.items()}
+    assert counts == {segment: [step["count"] for step in steps]
+                      for segment, steps in whole["data"][FROM.isoformat()].items()}

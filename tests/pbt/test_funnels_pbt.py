@@ -1,5 +1,6 @@
 """Funnels on random event logs: the SQL path (greedy matching) equals the brute-force reference (every
-assignment of events to steps), and step counts never increase.
+assignment of events to steps), and step counts never increase. The options vary together: counting and re-entry
+modes, any order with anchors first, last or between free steps, breakdown attribution, behavior filters.
 
 Each example writes a small random log (a few users, four event names, close timestamps so the 2-second grace and
 the window matter, duplicates, identity merges) straight into the in-process storage under a fresh project id, then
@@ -15,6 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mixhouse.expr import parse
 from mixhouse.meta.records import Project
 from mixhouse.services import funnels as service
 from mixhouse.services.funnel_definition import FunnelDefinition, FunnelExclusion, FunnelStep
@@ -43,25 +45,81 @@ options = st.fixed_dictionaries({
     "seconds": st.sampled_from([1, 1, 60]),
     "exclude": st.booleans(),
     "held": st.booleans(),
-    "on": st.booleans(),
+    "on": st.sampled_from([False, True, True]),
     "interval": st.sampled_from([None, 2]),
-    # optimized: uniques with optimized re-entry; sessions: the first step-1 event of each session is an entry
-    "counting": st.sampled_from(["uniques", "totals", "optimized", "sessions"]),
+    # optimized: uniques with optimized re-entry; sessions: the first step-1 event of each session is an entry;
+    # totals with each re-entry mode (uniques and sessions ignore the mode: "uniques-aggressive")
+    "counting": st.sampled_from(["uniques", "uniques-aggressive", "totals", "totals-basic", "totals-aggressive",
+                                 "optimized", "sessions"]),
     "window_sessions": st.sampled_from([None, None, 1, 2]),  # a conversion window in sessions instead
     # any order: which steps are free (the others anchored at their position)
-    "order": st.sampled_from(["loose", "loose", "any", "any-first-anchored", "any-last-anchored"]),
+    "order": st.sampled_from(["loose", "loose", "any", "any-first-anchored", "any-last-anchored",
+                              "any-middle-anchored", "any-middle-anchored"]),
+    # which step gives the segment (a step number beyond the funnel is its last step)
+    "attribution": st.sampled_from(["first_defined", "last_defined", 0, 1, 3]),
+    # behavior.filter: a filter on every step's events
+    "step_filter": st.sampled_from([None, None, 'properties["k"] != "y"']),
 })
 
 
-def _free(order: str, n: int) -> frozenset[int]:
+def _free(order: str, names: list[str]) -> frozenset[int]:
+    """The free steps; ``any-middle-anchored`` anchors step ``n // 2`` between free ones (three or more steps),
+    ``any-x-anchored`` the X step."""
+    n = len(names)
     return {"loose": frozenset(), "any": frozenset(range(n)), "any-first-anchored": frozenset(range(1, n)),
-            "any-last-anchored": frozenset(range(n - 1))}[order]
+            "any-last-anchored": frozenset(range(n - 1)),
+            "any-middle-anchored": frozenset(range(n)) - {n // 2},
+            "any-x-anchored": frozenset(k for k, name in enumerate(names) if name != "X")}[order]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(log=events, merged=merges, chosen=options)
 def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str | None]], merged: dict[str, str],
                               chosen: dict[str, Any]) -> None:
+    _check(backend, log, merged, chosen)
+
+
+#: Anchored steps between free ones, where the split of the free steps among the runs matters: logs of the step
+#: events only, mostly one user's, mostly more than the grace apart (within it, order does not matter), funnels
+#: whose anchor (X) leaves a choice of free steps before it. Half the logs start with a trap for A B X C in any
+#: order with X anchored: A C B X C (filling position 2 with the earliest free event, C, leaves no B after X).
+_anchored_names = st.one_of(
+    st.lists(st.sampled_from(["A", "B", "C", "X"]), min_size=8, max_size=16),
+    st.tuples(st.permutations(["A", "B", "C"]), st.lists(st.sampled_from(["A", "B", "C", "X"]), max_size=4)).map(
+        lambda trap: [trap[0][0], trap[0][1], trap[0][2], "X", trap[0][1], *trap[1]]),
+)
+anchored_events = _anchored_names.flatmap(lambda names: st.tuples(*(
+    st.tuples(st.sampled_from(["a", "a", "a", "b"]), st.just(name), st.sampled_from([3, 5, 40, -1]),
+              st.sampled_from(["x", "y", None]))
+    for name in names)).map(list))
+anchored_options = st.fixed_dictionaries({
+    "steps": st.sampled_from([["A", "B", "X", "C"], ["A", "B", "X", "C"], ["A", "B", "X", "C", "A"],
+                              ["A", "X", "B", "C"], ["X", "A", "B", "X", "C"]]),
+    "window": st.sampled_from([120, 3600, 3600]),
+    "seconds": st.just(1),
+    "exclude": st.just(False),
+    "held": st.booleans(),
+    "on": st.booleans(),
+    "interval": st.just(None),
+    "counting": st.sampled_from(["uniques", "totals", "optimized"]),
+    "window_sessions": st.just(None),
+    "order": st.just("any-x-anchored"),
+    "attribution": st.sampled_from(["first_defined", "last_defined", 2]),
+    "step_filter": st.just(None),
+})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(log=anchored_events, chosen=anchored_options)
+def test_anchors_between_free_steps_equal_reference(backend: Any, log: list[tuple[str, str, int, str | None]],
+                                                    chosen: dict[str, Any]) -> None:
+    _check(backend, log, {}, chosen)
+
+
+def _check(backend: Any, log: list[tuple[str, str, int, str | None]], merged: dict[str, str],
+           chosen: dict[str, Any]) -> None:
+    """Write ``log``, run the funnel ``chosen`` describes through the service and the reference: equal answers,
+    step counts that never increase."""
     pid = next(_project_ids)
     clock: dict[str, int] = {}
     times = []
@@ -75,16 +133,23 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
     names = chosen["steps"]
     last = len(names) - 1
     sessions_window = chosen["window_sessions"]
+    counting, _, reentry = chosen["counting"].partition("-")
+    reentry = "optimized" if counting == "optimized" else reentry or "default"
+    attribution = chosen["attribution"] if isinstance(chosen["attribution"], str) else min(chosen["attribution"], last)
+    step_filter = chosen["step_filter"]
     definition = FunnelDefinition(
         steps=tuple(FunnelStep(name) for name in names),
         window_ms=chosen["window"] * chosen["seconds"] * 1000 if sessions_window is None else 366 * 86_400_000,
         exclusions=(FunnelExclusion("X", 0, last),) if chosen["exclude"] else (),
         held=("k",) if chosen["held"] else (),
-        totals=chosen["counting"] == "totals",
-        optimized=chosen["counting"] == "optimized",
-        free=_free(chosen["order"], len(names)),
+        totals=counting == "totals",
+        optimized=counting == "optimized",
+        free=_free(chosen["order"], names),
         window_sessions=sessions_window,
-        per_session=chosen["counting"] == "sessions",
+        per_session=counting == "sessions",
+        reentry=reentry,
+        step_where=parse(step_filter) if step_filter else None,
+        attribution=attribution,
     )
     params = {"funnel_id": "1", "from_date": "2025-03-01", "to_date": "2025-03-03"}
     if chosen["on"]:
@@ -101,9 +166,10 @@ def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, str |
         window=chosen["window"] * chosen["seconds"] * 1000,
         exclusions=[ref.Exclusion("X", 0, last)] if chosen["exclude"] else [],
         held=["k"] if chosen["held"] else [], on='properties["k"]' if chosen["on"] else None,
-        interval=chosen["interval"], totals=chosen["counting"] == "totals",
-        optimized=chosen["counting"] == "optimized", free=_free(chosen["order"], len(names)),
-        window_sessions=sessions_window, per_session=chosen["counting"] == "sessions",
+        interval=chosen["interval"], totals=counting == "totals",
+        optimized=counting == "optimized", free=_free(chosen["order"], names),
+        window_sessions=sessions_window, per_session=counting == "sessions", reentry=reentry,
+        attribution=attribution, where=step_filter,
     )
     assert got == expected
     for per_date in got["data"].values():

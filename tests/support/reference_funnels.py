@@ -80,9 +80,12 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
            held: Sequence[str] = (), where: str | None = None, on: str | None = None, unit: str = "day",
            interval: int | None = None, limit: int = 255, totals: bool = False,
            optimized: bool = False, free: frozenset[int] = frozenset(), window_sessions: int | None = None,
-           per_session: bool = False) -> dict[str, Any]:
+           per_session: bool = False, reentry: str = "default",
+           attribution: str | int = "first_defined") -> dict[str, Any]:
     """``window_sessions``: the conversion window in sessions instead of ``window``; ``per_session``: sessions
-    counting (the first step-1 event of each session is an entry)."""
+    counting (the first step-1 event of each session is an entry). ``reentry`` (totals): ``default`` re-enters after
+    the attempt exits, ``basic`` once its window closes, ``aggressive`` at every step-1 event. ``attribution``: the
+    step whose event gives the segment (``first_defined``, ``last_defined`` or a 0-based step)."""
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     step_filters = [parse(step.where) if step.where else None for step in steps]
@@ -144,6 +147,7 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
                 last_session = sessions[i] + window_sessions - 1
                 exit_ms = max(other.time_ms for j, other in enumerate(user_events)
                               if j >= i and sessions[j] <= last_session)
+            window_closes = exit_ms
             for k in range(len(path) - 1):
                 low, high = user_events[path[k]].time_ms, user_events[path[k + 1]].time_ms
                 cutting = [other.time_ms for j, other in enumerate(user_events)
@@ -155,15 +159,18 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
                     break
             if level == n:
                 exit_ms = user_events[path[-1]].time_ms
-            busy_until[bucket(e.time_ms)] = exit_ms if totals else 2**62
+            if not totals:
+                busy_until[bucket(e.time_ms)] = 2**62
+            elif reentry != "aggressive":
+                busy_until[bucket(e.time_ms)] = window_closes if reentry == "basic" else exit_ms
             segments = ["$overall"]
             if on_expr is not None:
-                chosen = ["undefined"]
-                for k in range(level):
-                    keys = segment_keys(evaluate(on_expr, _record(user_events[path[k]])))
-                    if keys:
-                        chosen = keys
-                        break
+                values = [segment_keys(evaluate(on_expr, _record(user_events[path[k]]))) for k in range(level)]
+                if isinstance(attribution, int):
+                    chosen = values[attribution] if attribution < level and values[attribution] else ["undefined"]
+                else:
+                    ordered = values[::-1] if attribution == "last_defined" else values
+                    chosen = next((keys for keys in ordered if keys), ["undefined"])
                 segments += chosen
             times = [user_events[j].time_ms for j in path]
             for segment in dict.fromkeys(segments):

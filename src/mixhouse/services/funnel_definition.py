@@ -9,10 +9,17 @@ is a global filter on the steps' events.
 after each exit), the others uniques.
 
 ``funnelReentryMode`` ``optimized`` (uniques only) evaluates every step-1 event as an attempt and counts the best
-one (docs/query-api.md). ``funnelOrder: any`` lets the steps be done in any order; a step's own ``funnelOrder:
-loose`` anchors it at its position (first and/or last steps only). Not supported yet, and refused by name (400)
-rather than run with other semantics: anchored steps between free ones, the ``aggressive`` and ``basic`` re-entry
-modes, cohort or custom-event steps. Sessions (``query/sessions.py``):
+one (docs/query-api.md). ``basic`` and ``aggressive`` (docs/decisions/0029) change when a totals funnel lets a user
+enter again: ``basic`` only once the attempt's conversion window has closed (converted, excluded or not),
+``aggressive`` at every step-1 event, attempts overlapping; uniques and sessions funnels enter once per bucket or
+session whatever the mode, so there they count as ``default``. ``behavior.filter`` (bookmark filters, all of them)
+keeps only step events that match, like ``sections.filter``. ``behavior.propertyAttribution`` picks the step whose
+event gives a breakdown its value: ``first_defined`` (the default: the first reached step whose event has a value),
+``last_defined`` (the last such step) or a step number (that step's event; ``undefined`` when it has no value or was
+not reached). ``funnelOrder: any`` lets the steps be done in any order; a step's own ``funnelOrder: loose`` anchors
+it at its position, anywhere (anchors between free steps: at most ``MAX_ASSIGNMENTS`` splits of the free steps
+among their runs, ``query/funnel_assignments.py``). Not supported yet, and refused by name (400) rather than run
+with other semantics: cohort or custom-event steps. Sessions (``query/sessions.py``):
 ``conversionWindowUnit: session`` lets an attempt use the entry's session and the ``duration - 1`` after it (a
 totals attempt that does not convert closes with the last event of its last session, so the next session may enter);
 ``measurement.math`` ``session``/``conversion_rate_session`` makes the first step-1 event of each session an entry.
@@ -27,6 +34,7 @@ from typing import Any
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.funnel_assignments import MAX_ASSIGNMENTS, assignment_count
 from mixhouse.query.params import json_list, json_object
 
 #: Milliseconds per conversion-window unit (a month is 30 days).
@@ -50,6 +58,9 @@ TOTAL_MATHS = ("conversion_rate_total", "total", "general")
 SESSION_MATHS = ("conversion_rate_session", "session")
 #: The longest conversion window in sessions (Mixpanel's limit).
 MAX_WINDOW_SESSIONS = 12
+REENTRY_MODES = (None, "default", "optimized", "basic", "aggressive")
+#: Breakdown attribution: the first or the last reached step whose event has a value (or a step number).
+ATTRIBUTIONS = ("first_defined", "last_defined")
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,13 @@ class FunnelDefinition:
     window_sessions: int | None = None
     #: Sessions counting: one entry per session with a step-1 event.
     per_session: bool = False
+    #: Totals re-entry: ``default`` (after the attempt exits), ``basic`` (after its window closes) or
+    #: ``aggressive`` (at every step-1 event). Uniques and sessions counting ignore it.
+    reentry: str = "default"
+    #: ``behavior.filter``: a filter on every step's events (with ``where``, the saved ``sections.filter``).
+    step_where: Expr | None = None
+    #: Which step gives a breakdown its value: ``first_defined``, ``last_defined`` or a step (0-based).
+    attribution: str | int = "first_defined"
 
 
 def window_sessions(duration: Any) -> int:
@@ -130,18 +148,17 @@ def parse_definition(params: Any) -> FunnelDefinition:
     if order not in ORDERS:
         raise ValidationError(f"funnelOrder must be loose or any, not {order!r}")
     reentry = behavior.get("funnelReentryMode")
-    if reentry not in (None, "default", "optimized"):
-        raise ValidationError(f"re-entry mode {reentry!r} is not supported yet (default and optimized are)")
+    if reentry not in REENTRY_MODES:
+        raise ValidationError(f"funnelReentryMode must be default, optimized, basic or aggressive, not {reentry!r}")
     if reentry == "optimized" and math in (*TOTAL_MATHS, *SESSION_MATHS):
         raise ValidationError("optimized re-entry applies to uniques; totals and sessions funnels have own entries")
     unit = behavior.get("conversionWindowUnit", "day")
     duration = behavior.get("conversionWindowDuration", 14)
-    if json_list(behavior.get("filter"), "behavior.filter"):
-        raise ValidationError("funnel-wide behavior filters are not supported yet; use sections.filter")
     specs = json_list(behavior.get("behaviors"), "funnel steps")
     steps = tuple(_step(spec) for spec in specs)
     if not 2 <= len(steps) <= MAX_STEPS:
         raise ValidationError(f"a funnel has 2 to {MAX_STEPS} steps")
+    attribution = _attribution(behavior.get("propertyAttribution"), len(steps))
     free = _free_steps(order, specs)
     exclusions = []
     for spec in json_list(behavior.get("exclusions"), "exclusions"):
@@ -175,12 +192,28 @@ def parse_definition(params: Any) -> FunnelDefinition:
         totals=math in TOTAL_MATHS,
         optimized=reentry == "optimized",
         free=free,
+        reentry=reentry or "default",
+        step_where=filters_expr(json_list(behavior.get("filter"), "behavior.filter")),
+        attribution=attribution,
+    )
+
+
+def _attribution(spec: Any, n: int) -> str | int:
+    """``behavior.propertyAttribution``: ``first_defined`` (absent), ``last_defined``, or a step number 1..n (returned
+    0-based)."""
+    if spec is None or spec in ATTRIBUTIONS:
+        return spec or "first_defined"
+    if isinstance(spec, int) and not isinstance(spec, bool) and 1 <= spec <= n:
+        return spec - 1
+    raise ValidationError(
+        f"propertyAttribution must be first_defined, last_defined or a step number 1 to {n}, not {spec!r}"
     )
 
 
 def _free_steps(order: str, specs: list[Any]) -> frozenset[int]:
     """Any order: the steps that may be done in any order (a step's own ``funnelOrder: loose`` anchors it at its
-    position). The free steps must be one run: anchored steps first and/or last (docs/decisions/0018)."""
+    position). Anchors between free steps split the free steps among runs (docs/decisions/0029): at most
+    ``MAX_ASSIGNMENTS`` ways."""
     orders = [spec.get("funnelOrder") or order for spec in specs]
     for step_order in orders:
         if step_order not in ORDERS:
@@ -189,13 +222,14 @@ def _free_steps(order: str, specs: list[Any]) -> frozenset[int]:
         if "any" in orders:
             raise ValidationError("a step's funnelOrder 'any' needs the funnel's funnelOrder 'any'")
         return frozenset()
-    free = [k for k, step_order in enumerate(orders) if step_order == "any"]
-    if free and free != list(range(free[0], free[-1] + 1)):
+    free = frozenset(k for k, step_order in enumerate(orders) if step_order == "any")
+    ways = assignment_count(free, len(specs))
+    if ways > MAX_ASSIGNMENTS:
         raise ValidationError(
-            "any-order funnels with an anchored step between steps in any order are not supported yet: "
-            "anchor only the first and/or last steps"
+            f"funnelOrder any: anchored steps between steps in any order split them among {ways} ways, "
+            f"more than the {MAX_ASSIGNMENTS} supported; anchor fewer steps between free ones"
         )
-    return frozenset(free)
+    return free
 
 
 def funnel_params(

@@ -15,10 +15,14 @@ Semantics (uniques counting, the default re-entry mode, specific loose order):
   earlier step.
 * Held-constant properties: every step's event must carry the entry event's values (an absent value matches only
   absence).
-* ``where`` and the saved ``sections.filter`` keep only step events that match; ``on`` segments each attempt by the
-  value of the first reached step whose event has one ("first step defined"; list values fan out; none is
-  ``"undefined"``), and the answer is then ``{date: {"$overall": [steps], segment: [steps]}}`` for the ``limit``
-  segments with the most entries (default 255, at most 10,000).
+* ``where``, the saved ``sections.filter`` and ``behavior.filter`` keep only step events that match; ``on``
+  segments each attempt by the value of the first reached step whose event has one ("first step defined"; with the
+  saved ``propertyAttribution`` ``last_defined`` the last such step, with a step number that step's event; list
+  values fan out; none is ``"undefined"``), and the answer is then ``{date: {"$overall": [steps], segment:
+  [steps]}}`` for the ``limit`` segments with the most entries (default 255, at most 10,000).
+* Totals re-entry (``funnelReentryMode``): ``basic`` lets the user enter again only once the attempt's window has
+  closed; ``aggressive`` makes every step-1 event an attempt (attempts overlap). Uniques and sessions counting enter
+  once per bucket or session, so the modes do not change them.
 * ``count`` = attempts reaching the step; ``avg_time``/``avg_time_from_start`` = mean whole seconds from the previous
   step / the entry over those attempts (``null`` for step 1 and when nobody reached the step); ratios are rounded to
   4 places (0 when the base is 0); ``worst`` = the 0-based index of the step with the largest drop.
@@ -107,7 +111,7 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
     window_sessions = definition.window_sessions if query.window_ms is None else None
     if window_sessions is not None:
         params["window_sessions"] = window_sessions
-    wheres = [expr for expr in (definition.where, query.where) if expr is not None]
+    wheres = [expr for expr in (definition.where, definition.step_where, query.where) if expr is not None]
     global_sql = []
     for n, expr in enumerate(wheres):
         fragment = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"fw{n}"))
@@ -139,6 +143,7 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
     return FunnelShape(
         tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None, definition.totals,
         definition.optimized, definition.free, window_sessions, definition.per_session,
+        reentry=definition.reentry, attribution=definition.attribution,
     )
 
 
