@@ -476,7 +476,8 @@ def test_typed_queries(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -
 
 def test_query_user(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> None:
     updates = [{"$token": loaded.creds.token, "$distinct_id": f"q{i}",
-                "$set": {"tier": ("gold", "silver")[i % 2], "ltv": i * 10}} for i in range(6)]
+                "$set": {"tier": ("gold", "silver")[i % 2], "ltv": i * 10,
+                         **({"$email": "q0@example.com"} if i == 0 else {})}} for i in range(6)]
     assert client.post("/engage", json=updates).text == "1"
     deadline = time.time() + 10
     gold: Any = None
@@ -489,6 +490,11 @@ def test_query_user(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> N
     assert [p["distinct_id"] for p in gold.profiles] == ["q0", "q2", "q4"]
     assert [p["properties"]["ltv"] for p in gold.profiles] == [0, 20, 40]
     assert list(gold.df["distinct_id"]) == ["q0", "q2", "q4"]
+    assert list(gold.df.columns) == ["distinct_id", "last_seen", "ltv", "tier"]
+    everyone = ws.query_user(mode="profiles", where='properties["ltv"] >= 0', limit=None)
+    built_in = [name for name in everyone.df.columns if name not in ("distinct_id", "last_seen")]
+    assert built_in == sorted(built_in) and "email" in built_in and not any(n.startswith("$") for n in built_in)
+    assert everyone.df.set_index("distinct_id").loc["q0", "email"] == "q0@example.com"
     one = ws.query_user(mode="profiles", where='properties["ltv"] >= 30')
     assert one.total == 1  # limit=1 by default, as in the seeds
     rich = ws.query_user(mode="profiles", where=[mp.Filter.at_least("ltv", 30), mp.Filter.is_set("tier")],

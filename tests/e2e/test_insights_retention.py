@@ -309,9 +309,14 @@ def test_query_retention_through_the_client(ws: mp.Workspace, small: Any, client
     assert result.series == raw["series"]
     cohort = _by_day(result.series["Sign Up and then Play"])[DAY.isoformat()]
     assert cohort["first"] == 3 and any(cohort["counts"])
-    frame = result.df
-    assert len(frame) == len(raw["series"]["Sign Up and then Play"]) and set(frame["metric"]) == {
-        "Sign Up and then Play"}
+    cohorts = {key[:10]: value for key, value in raw["series"]["Sign Up and then Play"].items() if key != "$average"}
+    assert result.cohorts == cohorts and result.average == raw["series"]["Sign Up and then Play"]["$average"]
+    assert not result.segments
+    frame = result.df  # one row per cohort and bucket, as the client library lays it out
+    assert list(frame.columns) == ["cohort_date", "bucket", "count", "rate"]
+    assert len(frame) == sum(len(cohort["counts"]) for cohort in cohorts.values())
+    first = frame[frame["cohort_date"] == DAY.isoformat()]
+    assert list(first["count"]) == cohort["counts"] and list(first["bucket"]) == list(range(len(cohort["counts"])))
 
 
 def test_cohort_filter_and_breakdown_through_the_client(ws: mp.Workspace, small: Any, client: httpx.Client) -> None:
@@ -347,5 +352,10 @@ def test_cohort_filter_and_breakdown_through_the_client(ws: mp.Workspace, small:
                              bracket_sizes=[1, 3], keep_user=members.__contains__)
     assert _by_day(only.series["Sign Up and then Play"]) == _expected_node(expected, "retention_rate")
     assert only.series["Sign Up and then Play"]["$average"]["counts"] == [0, 2, 2]  # u2 (day 0) is left out
-    assert only.df is not None and split.df is not None
+    assert set(split.segments) == {"Players", "Not In Players"} and split.segment_averages["Players"]["first"] == 2
+    assert split.cohorts == {key[:10]: value for key, value in node["$overall"].items() if key != "$average"}
+    frame = split.df
+    assert list(frame.columns) == ["segment", "cohort_date", "bucket", "count", "rate"]
+    assert set(frame["segment"]) == {"Players", "Not In Players"}
+    assert list(only.df.columns) == ["cohort_date", "bucket", "count", "rate"]
     ws.delete_cohort(cohort.id)

@@ -377,8 +377,20 @@ class UserQueryResult(Result):
     def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
         if self.mode == "aggregate":
             return self._aggregate_rows()
-        return [{"distinct_id": p.get("distinct_id"), "last_seen": p.get("last_seen"), **(p.get("properties") or {})}
-                for p in self.profiles], None
+        return self._profile_rows()
+
+    def _profile_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
+        """One row per profile: ``distinct_id``, ``last_seen``, then the properties in name order, built-in names
+        without their ``$`` (``$email`` is ``email``), as the client library lays them out."""
+        rows = []
+        for profile in self.profiles:
+            props = profile.get("properties")
+            row = {(key[1:] if key.startswith("$") else key): value
+                   for key, value in (props.items() if isinstance(props, dict) else ())}
+            row.update(distinct_id=profile.get("distinct_id", ""), last_seen=profile.get("last_seen"))
+            rows.append(row)
+        names = sorted({key for row in rows for key in row} - {"distinct_id", "last_seen"})
+        return rows, ["distinct_id", "last_seen", *names]
 
     def _aggregate_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
         """Unsegmented: one row, ``metric`` (the action) and ``value`` or one column per statistic; segmented: one
@@ -400,7 +412,66 @@ class FunnelQueryResult(QueryResult):
 
 
 class RetentionQueryResult(QueryResult):
-    """A retention answer from ``/insights`` (``query_retention``)."""
+    """A retention answer from ``/insights`` (``query_retention``). Besides the raw ``series``: ``cohorts``
+    (cohort date ``YYYY-MM-DD`` → ``{first, counts, rates}``; the ``$overall`` ones when broken down), ``average``
+    (the ``$average`` cohort), and with a breakdown ``segments`` / ``segment_averages`` per segment. ``df`` has one
+    row per cohort and bucket: ``cohort_date, bucket, count, rate`` (``segment`` first when broken down)."""
+
+    def _cohort_tree(self) -> dict[str, Any]:
+        tree: Any = next(iter(self.series.values())) if len(self.series) == 1 else {}
+        return tree if isinstance(tree, dict) else {}
+
+    @staticmethod
+    def _split(node: Any) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        """Dated cohorts (keys cut to the day) and the ``$average`` entry of one cohort map."""
+        if not isinstance(node, dict):
+            return {}, {}
+        cohorts = {str(key)[:10]: value for key, value in node.items()
+                   if key != "$average" and isinstance(value, dict)}
+        average = node.get("$average")
+        return cohorts, average if isinstance(average, dict) else {}
+
+    def _broken_down(self) -> bool:
+        return isinstance(self._cohort_tree().get("$overall"), dict)
+
+    @property
+    def cohorts(self) -> dict[str, dict[str, Any]]:
+        tree = self._cohort_tree()
+        return self._split(tree["$overall"] if self._broken_down() else tree)[0]
+
+    @property
+    def average(self) -> dict[str, Any]:
+        tree = self._cohort_tree()
+        return self._split(tree["$overall"] if self._broken_down() else tree)[1]
+
+    @property
+    def segments(self) -> dict[str, dict[str, dict[str, Any]]]:
+        if not self._broken_down():
+            return {}
+        return {str(name): self._split(node)[0] for name, node in self._cohort_tree().items() if name != "$overall"}
+
+    @property
+    def segment_averages(self) -> dict[str, dict[str, Any]]:
+        if not self._broken_down():
+            return {}
+        found = {str(name): self._split(node)[1] for name, node in self._cohort_tree().items()
+                 if name != "$overall"}
+        return {name: average for name, average in found.items() if average}
+
+    def _frame_rows(self) -> tuple[list[dict[str, Any]], list[str] | None]:
+        def rows(cohorts: dict[str, dict[str, Any]], **lead: str) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            for day in sorted(cohorts):
+                counts, rates = cohorts[day].get("counts") or [], cohorts[day].get("rates") or []
+                out.extend({**lead, "cohort_date": day, "bucket": n, "count": count,
+                            "rate": rates[n] if n < len(rates) else 0.0} for n, count in enumerate(counts))
+            return out
+
+        if self._broken_down():
+            segments = self.segments
+            return ([row for name in sorted(segments) for row in rows(segments[name], segment=name)],
+                    ["segment", "cohort_date", "bucket", "count", "rate"])
+        return rows(self.cohorts), ["cohort_date", "bucket", "count", "rate"]
 
 
 class FlowQueryResult(Result):
