@@ -95,3 +95,22 @@ def filters_expr(specs: Sequence[Any], determiner: str = "all") -> Expr | None:
         expr = filter_expr(spec)
         joined = expr if joined is None else Binary("and" if determiner == "all" else "or", joined, expr)
     return joined
+
+
+CUSTOM_PROPERTY_KEYS = ("customPropertyId", "customProperty")
+
+
+def refuse_custom_properties(params: Any) -> None:
+    """400 naming the feature when bookmark params use a custom property (``customPropertyId`` or an inline
+    ``customProperty``, what the client library writes in place of a property name): they are not evaluated yet,
+    and reading the entry without its name would answer something else."""
+    pending = [params]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key in CUSTOM_PROPERTY_KEYS:
+                if node.get(key) is not None:
+                    raise ValidationError(f"custom properties ({key}) are not supported by this server yet")
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
