@@ -3,6 +3,8 @@ paths on generated data; saved flows reports by ``bookmark_id``; refusals."""
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +14,7 @@ import pytest
 
 from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from mixhouse.services import flows as service
+from mixhouse.services.flows_answer import breakdown_groups
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_flows as ref
@@ -52,15 +55,25 @@ def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, lis
 
 
 def _expected(events: list[events_ref.Event], params: dict[str, Any], query_type: str,
-              anchor_where: str | None = None) -> dict[str, Any]:
+              anchor_where: str | None = None, *, step_wheres: tuple[str | None, ...] = (), where: str | None = None,
+              segments: tuple[str | ref.CohortSegment, ...] = ()) -> dict[str, Any]:
+    """The answer built from the brute-force outcomes: ``anchor_where``/``step_wheres`` are the steps' filters,
+    ``where`` the flow's ``filter_by_event``, ``segments`` its breakdowns, as expressions."""
     query = service.parse_flow(params, TZ)
-    counted = ref.flow_paths(events, query.anchor, FROM, TO, timezone=TZ, forward=query.forward,
-                             reverse=query.reverse, window=query.window_ms, totals=query.totals,
-                             collapse=query.collapse, hidden=query.hidden, excluded=query.excluded,
-                             per_session=query.per_session, window_sessions=query.window_sessions,
-                             anchor_where=anchor_where)
-    paths = [(reverse, forward, users) for (reverse, forward), users in counted.items()]
-    answer = service.build_answer(query, paths, query_type)
+    wheres = step_wheres or (anchor_where,)
+    anchors = [ref.Anchor(a.event, a.forward, a.reverse, wheres[k] if k < len(wheres) else None)
+               for k, a in enumerate(query.anchors)]
+    counted = ref.flow_outcomes(events, anchors, query.dates.from_date, query.dates.to_date, timezone=TZ,
+                                window=query.window_ms, totals=query.totals, collapse=query.collapse,
+                                hidden=query.hidden, excluded=query.excluded, per_session=query.per_session,
+                                window_sessions=query.window_sessions, where=where, segments=segments)
+    paths: Counter[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = Counter()
+    rows = []
+    for (reverse, after, keys), users in counted.items():
+        paths[(reverse, after)] += users
+        rows.append((reverse, after, keys, users))
+    groups = breakdown_groups(rows, lambda keys: list(itertools.product(*keys))) if segments else []
+    answer = service.build_answer(query, [(r, a, n) for (r, a), n in paths.items()], query_type, groups)
     answer.pop("computed_at")
     return answer
 
@@ -128,12 +141,19 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
-    ({"steps": [{"event": "A"}, {"event": "B"}]}, "several anchor"),
+    ({"steps": [{"event": "A"}] * 6}, "at most 5 anchor steps"),
+    ({"steps": [{"event": "$session_start", "session_event": "start"}]}, "session_event"),
+    ({"date_range": {"type": "relative_after", "from_date": {"unit": "day", "value": 3}}}, "relative_after"),
+    ({"segments": [{"value": "plan", "resourceType": "people"}]}, "people properties"),
+    ({"segments": [{"value": "price", "customBucket": {"bucketSize": 10}}]}, "customBucket"),
+    ({"segments": [{"behavior": {"behaviorType": "$frequency"}}]}, "frequency segments"),
+    ({"filter_by_event": {"operator": "and", "children": [{"propertyName": "plan", "resourceType": "people",
+                                                           "filterOperator": "equals", "filterValue": ["a"]}]}},
+     "filter_by_event on people"),
     ({"count_type": "sometimes"}, "count_type must be unique, total or session"),
     ({"steps": [{"event": "A", "property_filter_params_list": [_segfilter("d", "datetime", "==", "2024-01-01")]}]},
      "datetime properties are not supported yet"),
     ({"conversion_window": {"unit": "session", "value": 13}}, "from 1 to 12"),
-    ({"segments": [{"value": "$os"}]}, "segments"),
     ({"conversion_window": {"unit": "hour", "value": 1}}, "conversion_window"),
 ])
 def test_unsupported_flows_are_400(shop: Any, client: httpx.Client, change: dict[str, Any], fragment: str) -> None:
@@ -165,3 +185,159 @@ def test_filter_by_cohort(shop: Any, client: httpx.Client, negated: bool) -> Non
     got = _post(client, creds, params)
     assert got.pop("computed_at")
     assert got == _expected(chosen, _flow(), "flows_sankey")
+
+
+def _step(event: str, forward: int = 3, reverse: int = 0, filters: list[dict[str, Any]] | None = None
+          ) -> dict[str, Any]:
+    return {"event": event, "forward": forward, "reverse": reverse, "bool_op": "and",
+            "property_filter_params_list": filters or [], "step_label": event}
+
+
+@pytest.mark.parametrize(("steps", "options", "query_type"), [
+    ([_step("View Item", 2, 1), _step("Add To Cart", 1, 1)], {}, "flows_sankey"),
+    ([_step("View Item", 1), _step("Add To Cart", 2, 2), _step("Purchase", 1, 1)],
+     {"conversion_window": {"unit": "day", "value": 3}}, "flows_top_paths"),
+    ([_step("Add To Cart", 2), _step("Purchase", 2, 1)],
+     {"exclusions": ["Search"], "count_type": "total", "collapse_repeated": True}, "flows"),
+    ([_step("View Item", 1), _step("View Item", 1, 1)], {"count_type": "session"}, "flows_sankey"),
+    ([_step("Search", 1, 2), _step("Add To Cart", 0, 1)],
+     {"conversion_window": {"unit": "session", "value": 2}, "hidden_events": ["View Item"]}, "flows_sankey"),
+])
+def test_several_anchor_steps(shop: Any, client: httpx.Client, steps: list[dict[str, Any]],
+                              options: dict[str, Any], query_type: str) -> None:
+    """The path passes through the anchors in order: between two of them, the first ``forward`` events after the
+    one and the last ``reverse`` before the other; a path that misses the next anchor drops off."""
+    creds, events = shop
+    params = {**_flow(), "steps": steps, **options}
+    got = _post(client, creds, params, query_type)
+    got.pop("computed_at")
+    assert got == _expected(events, params, query_type)
+    anchors = [k for k, step in enumerate(got["steps"]) if any(n["type"] == "ANCHOR" for n in step["nodes"])]
+    assert len(anchors) == len(steps)
+    entries, second = (int(got["steps"][k]["nodes"][0]["totalCount"]) for k in anchors[:2])
+    assert 0 < second < entries  # some reach the second anchor, some drop off on the way
+
+
+def test_several_anchors_with_step_filters(shop: Any, client: httpx.Client) -> None:
+    creds, events = shop
+    steps = [_step("View Item", 1, 0, [_segfilter("price", "number", ">", 50)]),
+             _step("Add To Cart", 1, 1, [_segfilter("$os", "string", "==", ["Windows", "Mac OS X"])])]
+    params = {**_flow(), "steps": steps}
+    got = _post(client, creds, params)
+    got.pop("computed_at")
+    assert got == _expected(events, params, "flows_sankey",
+                            step_wheres=('properties["price"] > 50', 'properties["$os"] in ["Windows", "Mac OS X"]'))
+
+
+def test_filter_by_event(shop: Any, client: httpx.Client) -> None:
+    """``Filter`` entries on the whole flow (``filter_by_event``): only events that pass are in a flow at all."""
+    creds, events = shop
+    spec = {"operator": "and", "children": [
+        {"propertyName": "$os", "filterOperator": "equals", "filterType": "string", "filterValue": ["iOS", "Android"],
+         "resourceType": "events"},
+        {"propertyName": "logged_in", "filterOperator": "true", "filterType": "boolean", "resourceType": "events"}]}
+    params = {**_flow(forward=2, reverse=1), "filter_by_event": spec}
+    got = _post(client, creds, params)
+    got.pop("computed_at")
+    where = 'properties["$os"] in ["iOS", "Android"] and properties["logged_in"] == true'
+    assert got == _expected(events, params, "flows_sankey", where=where)
+    everyone = _post(client, creds, _flow(forward=2, reverse=1))
+    assert 0 < int(got["steps"][1]["nodes"][0]["totalCount"]) < int(everyone["steps"][1]["nodes"][0]["totalCount"])
+    either = {**spec, "operator": "or"}
+    got = _post(client, creds, {**params, "filter_by_event": either}, "flows_top_paths")
+    got.pop("computed_at")
+    where = 'properties["$os"] in ["iOS", "Android"] or properties["logged_in"] == true'
+    assert got == _expected(events, {**params, "filter_by_event": either}, "flows_top_paths", where=where)
+
+
+def _segment(name: str) -> dict[str, Any]:
+    """A segment as the client library's ``build_flow_params`` writes a ``GroupBy``."""
+    return {"value": name, "propertyName": name, "resourceType": "events", "propertyType": "string",
+            "propertyDefaultType": "string"}
+
+
+@pytest.mark.parametrize(("segments", "query_type"), [
+    (["mp_country_code"], "flows_sankey"),
+    (["tags"], "flows_top_paths"),  # a list property: an entry in the segment of each item
+    (["logged_in", "plan"], "flows"),  # every combination; plan is missing on anonymous events: "undefined"
+])
+def test_segments(shop: Any, client: httpx.Client, segments: list[str], query_type: str) -> None:
+    creds, events = shop
+    params = {**_flow(forward=2, reverse=1), "segments": [_segment(name) for name in segments]}
+    got = _post(client, creds, params, query_type)
+    got.pop("computed_at")
+    assert got == _expected(events, params, query_type, segments=tuple(segments))
+    whole = _post(client, creds, _flow(forward=2, reverse=1), query_type)
+    assert got["steps"] == whole["steps"]  # the top level stays the whole flow
+    assert len(got["breakdowns"]) > 1
+    assert all(set(b["segments"]) == set(segments) for b in got["breakdowns"])
+    if segments == ["mp_country_code"]:  # one key per entry: the breakdowns add up to the whole
+        assert sum(b["metadata"]["entries"] for b in got["breakdowns"]) == got["metadata"]["entries"]
+
+
+def test_cohort_segments(shop: Any, client: httpx.Client) -> None:
+    """A ``CohortBreakdown`` entry (cohort and its negation): each entry in the side its user is on."""
+    from tests.support import reference_cohorts as cohort_ref
+    from tests.support.app_api import call
+
+    creds, events = shop
+    definition = {"selector": {"operator": "and", "children": [
+        {"property": "behaviors", "value": "b", "operator": ">=", "operand": 1}]},
+        "behaviors": {"b": {"count": {"event_selector": {"event": "Purchase"}, "type": "absolute"},
+                            "window": {"unit": "day", "value": 30}}}}
+    cohort = call(client, "POST", f"/api/app/projects/{creds.project_id}/cohorts", (creds.sa_username,
+                                                                                     creds.sa_secret),
+                  body={"name": "Buyers", **definition})["results"]
+    logged = [cohort_ref.LoggedEvent(e.name, e.user, e.time_ms // 1000, e.properties) for e in events if e.user]
+    members = frozenset(cohort_ref.members(logged, {}, definition, datetime.now(ZoneInfo(TZ)).date(), TZ,
+                                           lambda _: {}))
+    base = {"id": cohort["id"], "name": "Buyers", "negated": False}
+    segment = {"value": ["Buyers", "Not In Buyers"], "resourceType": "events", "propertyType": None,
+               "cohorts": [base, {**base, "negated": True}]}
+    params = {**_flow(forward=1), "segments": [segment]}
+    got = _post(client, creds, params)
+    got.pop("computed_at")
+    sides = ref.CohortSegment(((members, False, "Buyers"), (members, True, "Not In Buyers")))
+    assert got == _expected(events, params, "flows_sankey", segments=(sides,))
+    assert {b["segment"][0] for b in got["breakdowns"]} == {"Buyers", "Not In Buyers"}
+
+
+@pytest.mark.parametrize("kind", ["since", "on"])
+def test_date_range_types(shop: Any, client: httpx.Client, kind: str) -> None:
+    """``since`` runs from ``from_date`` to today, ``on`` is one day: the same answers as ``between``."""
+    creds, events = shop
+    today = datetime.now(ZoneInfo(TZ)).date()
+    day = (END - timedelta(days=3)).date().isoformat()
+    spec = {"type": kind, "from_date": FROM.isoformat() if kind == "since" else day}
+    same = {"type": "between", "from_date": spec["from_date"],
+            "to_date": today.isoformat() if kind == "since" else day}
+    got = _post(client, creds, {**_flow(), "date_range": spec})
+    got.pop("computed_at")
+    assert got == _expected(events, {**_flow(), "date_range": same}, "flows_sankey")
+    assert int(got["steps"][0]["nodes"][0]["totalCount"]) > 0
+
+
+def test_client_query_flow(shop: Any, server: ServerProcess, client: httpx.Client,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Workspace.query_flow`` with several ``FlowStep`` anchors, and flow params with segments through
+    ``run_flow_params``: the client reads the answers and ``.df`` frames them."""
+    import mixhouse as mp
+
+    creds, _ = shop
+    for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"MP_API_BASE_URL": server.url, "MP_USERNAME": creds.sa_username,
+                        "MP_SECRET": creds.sa_secret, "MP_PROJECT_ID": str(creds.project_id), "MP_REGION": "us",
+                        "MP_CONFIG_PATH": "/nonexistent/mixhouse-test/config.toml"}.items():
+        monkeypatch.setenv(name, value)
+    with mp.Workspace() as ws:
+        flow = ws.query_flow([mp.FlowStep("View Item", forward=1), mp.FlowStep("Purchase", forward=1, reverse=1)],
+                             from_date=FROM.isoformat(), to_date=TO.isoformat(), conversion_window=1, mode="paths")
+        raw = _post(client, creds, flow.params, "flows_top_paths")
+        assert flow.steps == raw["steps"] and flow.flows == raw["flows"]
+        assert flow.params["steps"][1]["event"] == "Purchase"
+        assert list(flow.df["step"]) == list(range(1, 6))
+        params = {**_flow(forward=1), "segments": [_segment("mp_country_code")]}
+        split = ws.run_flow_params(params)
+        assert split.breakdowns and split.breakdowns == _post(client, creds, params)["breakdowns"]
+        assert len(split.df) == 2

@@ -1,16 +1,37 @@
 """Brute-force flow paths (``/arb_funnels``) over the raw event list: plain Python, sharing no code with the SQL
-path. Returns, for every distinct (reverse names, forward names), how many entries had it."""
+path. Returns, for every distinct (reverse names, after names per anchor reached, segment keys), how many entries
+had it."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
-from mixhouse.expr import Record, keeps, parse
+from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
 from tests.support.reference_event_queries import Event
 from tests.support.reference_insights import sessions_of
 from tests.support.reference_time import window_ms
+
+Outcome = tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An anchor step: ``where`` (an expression) is the filter its events must pass."""
+
+    event: str
+    forward: int = 3
+    reverse: int = 0
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class CohortSegment:
+    """A cohort breakdown: (members, negated, label) per cohort."""
+
+    cohorts: tuple[tuple[frozenset[str], bool, str], ...]
 
 
 def _collapse(first: str, names: list[str]) -> list[str]:
@@ -23,15 +44,33 @@ def _collapse(first: str, names: list[str]) -> list[str]:
     return out
 
 
-def flow_paths(events: Sequence[Event], anchor: str, from_date: date, to_date: date, *, timezone: str = "UTC",
-               forward: int = 3, reverse: int = 0, window: int = 7 * 86_400_000, totals: bool = False,
-               collapse: bool = False, hidden: Sequence[str] = (), excluded: Sequence[str] = (),
-               per_session: bool = False, window_sessions: int | None = None,
-               anchor_where: str | None = None) -> Counter[tuple[tuple[str, ...], tuple[str, ...]]]:
+def _record(e: Event) -> Record:
+    return Record(e.name, e.time_ms, e.user, e.properties)
+
+
+def _keys(e: Event, segments: Sequence[str | CohortSegment]) -> tuple[tuple[str, ...], ...]:
+    out = []
+    for segment in segments:
+        if isinstance(segment, str):
+            found = segment_keys(evaluate(parse(f"properties[{segment!r}]".replace("'", '"')), _record(e)))
+            out.append(tuple(found) or ("undefined",))
+        else:
+            out.append(tuple(label for members, negated, label in segment.cohorts if (e.user in members) != negated))
+    return tuple(out)
+
+
+def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date: date, to_date: date, *,
+                  timezone: str = "UTC", window: int = 7 * 86_400_000, totals: bool = False, collapse: bool = False,
+                  hidden: Sequence[str] = (), excluded: Sequence[str] = (), per_session: bool = False,
+                  window_sessions: int | None = None, where: str | None = None,
+                  segments: Sequence[str | CohortSegment] = ()) -> Counter[Outcome]:
     """``per_session``: an entry per session (its first anchor), paths inside it; ``window_sessions``: paths reach
-    that many sessions from the anchor's (sessions over every event, hidden ones included); ``anchor_where``: an
-    expression the anchor event must pass to start a path."""
-    anchor_filter = parse(anchor_where) if anchor_where else None
+    that many sessions from the entry's (sessions over every event, hidden and filtered ones included); ``where``:
+    an expression every event in a flow must pass; ``segments``: property names (read on the entry event) or
+    cohorts."""
+    tests = [parse(a.where) if a.where else None for a in anchors]
+    kept = parse(where) if where else None
+    names = {a.event for a in anchors}
     start, end = window_ms(from_date, to_date, timezone)
     session_of = sessions_of(events, -(2**62), 2**62, timezone)
     reach = 0 if per_session else (window_sessions - 1 if window_sessions is not None else None)
@@ -39,33 +78,58 @@ def flow_paths(events: Sequence[Event], anchor: str, from_date: date, to_date: d
         window = 366 * 86_400_000
     by_user: dict[str, list[Event]] = defaultdict(list)
     for e in events:
-        if e.user != "" and (e.name not in hidden or e.name == anchor):
+        if e.user != "" and (e.name not in hidden or e.name in names) and (kept is None or keeps(kept, _record(e))):
             by_user[e.user].append(e)
-    paths: Counter[tuple[tuple[str, ...], tuple[str, ...]]] = Counter()
-    for user_events in by_user.values():
-        user_events.sort(key=lambda e: (e.time_ms, e.name))
-        entries = [i for i, e in enumerate(user_events) if e.name == anchor and start <= e.time_ms < end
-                   and (anchor_filter is None or keeps(anchor_filter, Record(e.name, e.time_ms, e.user,
-                                                                             e.properties)))]
+
+    def qualifies(e: Event, k: int) -> bool:
+        test = tests[k]
+        return e.name == anchors[k].event and (test is None or keeps(test, _record(e)))
+
+    out: Counter[Outcome] = Counter()
+    for own in by_user.values():
+        own.sort(key=lambda e: (e.time_ms, e.name))
+        entries = [i for i, e in enumerate(own) if qualifies(e, 0) and start <= e.time_ms < end]
         if per_session:
             firsts: dict[int, int] = {}
             for i in entries:
-                firsts.setdefault(session_of[id(user_events[i])][1], i)
+                firsts.setdefault(session_of[id(own[i])][1], i)
             entries = sorted(firsts.values())
         for i in entries if totals or per_session else entries[:1]:
-            t0 = user_events[i].time_ms
-            s0 = session_of[id(user_events[i])][1]
+            t0, s0 = own[i].time_ms, session_of[id(own[i])][1]
 
-            def near(e: Event, sign: int, s0: int = s0) -> bool:
-                return reach is None or 0 <= sign * (session_of[id(e)][1] - s0) <= reach
+            def near(e: Event, sign: int, t0: int = t0, s0: int = s0) -> bool:
+                in_time = e.time_ms <= t0 + window if sign > 0 else e.time_ms >= t0 - window
+                return in_time and (reach is None or 0 <= sign * (session_of[id(e)][1] - s0) <= reach)
 
-            after = [e.name for e in user_events[i + 1:] if e.time_ms <= t0 + window and near(e, 1)]
-            before = [e.name for e in reversed(user_events[:i]) if e.time_ms >= t0 - window and near(e, -1)]
+            before = [e.name for e in reversed(own[:i]) if near(e, -1)]
             if collapse:
-                after, before = _collapse(anchor, after), _collapse(anchor, before)
-            for n, name in enumerate(after):
-                if name in excluded:
-                    after = after[:n]
-                    break
-            paths[(tuple(before[:reverse]), tuple(after[:forward]))] += 1
-    return paths
+                before = _collapse(anchors[0].event, before)
+            after: list[tuple[str, ...]] = []
+            p = i
+            for k, anchor in enumerate(anchors):
+                nxt = None
+                if k + 1 < len(anchors):
+                    stop = next((j for j in range(p + 1, len(own)) if own[j].name in excluded), len(own))
+                    nxt = next((j for j in range(p + 1, stop) if qualifies(own[j], k + 1) and near(own[j], 1)), None)
+                if nxt is not None:
+                    between = [e.name for e in own[p + 1: nxt]]
+                    if collapse:
+                        between = _collapse(anchor.event, between)
+                    behind = anchors[k + 1].reverse
+                    if len(between) > anchor.forward + behind:
+                        between = between[: anchor.forward] + (between[len(between) - behind:] if behind else [])
+                    after.append(tuple(between))
+                    p = nxt
+                    continue
+                following = [e.name for e in own[p + 1:] if near(e, 1)]
+                if collapse:
+                    following = _collapse(anchor.event, following)
+                for n, name in enumerate(following):
+                    if name in excluded:
+                        following = following[:n]
+                        break
+                after.append(tuple(following[: anchor.forward]))
+                break
+            out[(tuple(before[: anchors[0].reverse]), tuple(after), _keys(own[i], segments))] += 1
+    return out
+

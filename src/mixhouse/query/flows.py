@@ -1,22 +1,30 @@
-"""SQL for flows (``/arb_funnels``, spec §6.4): the events users did before and after an anchor event.
+"""SQL for flows (``/arb_funnels``, spec §6.4): the events users did before, between and after anchor events.
 
-Two queries. ``EVENT_NAMES_SQL`` lists the event names in the scan window; the caller numbers them (1…n, the anchor
-included) and binds ``{names:Array(String)}`` / ``{codes:Array(UInt32)}`` and ``{anchor_code:UInt32}``. Then
-``flows_sql`` returns ``reverse`` (codes before the anchor, nearest first), ``forward`` (codes after it) and
-``users`` (how many entries had exactly that pair); the service decodes the names and builds the sankey, top paths
-and trees from those rows.
+Two queries. ``EVENT_NAMES_SQL`` lists the event names in the scan window; the caller numbers them (1…n, the anchors
+included) and binds ``{names:Array(String)}`` / ``{codes:Array(UInt32)}`` and ``{anchor_codes:Array(UInt32)}``
+(one per anchor step). Then ``flows_sql`` returns, per distinct outcome, ``reverse`` (codes before the first anchor,
+nearest first), ``after`` (one array per anchor reached: the events after it, see below), ``keys`` (the breakdown
+keys of the entry, one array per segment) and ``users`` (how many entries had exactly that); the service decodes the
+names and builds the sankey, top paths and trees from those rows.
 
-Each event is one ``UInt128`` (time since the scan's start above, name code below), so a user's events group and
-sort as plain numbers; hidden events are left out (code 0). An entry is the user's first anchor event in the range
-(every one with ``totals``); forward events are those after it, no later than the conversion window, consecutive
-repeats collapsed when asked, cut at the first exclusion event, first ``{forward:UInt32}`` kept; reverse likewise
-backwards. Only users with an anchor event in the range are grouped.
+Each event is one ``UInt128`` (time since the scan's start above, session number in the middle when asked, name
+code below), so a user's events group and sort as plain numbers; hidden events and events the flow's filter drops
+are left out (code 0). The code's top bits flag the anchor steps an event qualifies for (name and step filters):
+bit ``31 - k`` for step k. An entry is the user's first qualifying first-step event in the range (every one with
+``totals``, the first of each session with ``per_session``). Anchor k+1 is the first event qualifying for step k+1
+after anchor k, within the conversion window of the entry (and the session bounds), with no exclusion event before
+it. ``after[k]`` for a reached next anchor holds the events between the two anchors, cut to their first
+``{forward_k:UInt32}`` and last ``{reverse_k+1:UInt32}``; for the last anchor reached it holds the events after it
+within the window, cut at the first exclusion, first ``{forward_k:UInt32}`` kept. Consecutive repeats collapse (the
+anchor counted as the first of its stretch) when asked. ``reverse`` likewise backwards from the first anchor.
 
 Binds ``project_id``, ``start_ms``/``end_ms`` (entries), ``scan_from_ms``/``scan_to_ms``, ``window_ms``,
-``{excluded_codes:Array(UInt32)}``, ``forward`` and ``reverse``.
+``{excluded_codes:Array(UInt32)}``, ``forward_k``/``reverse_k`` per step (0-based) and the filters' own params.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from mixhouse.query.events_source import events_source_sql
 from mixhouse.query.sessions import numbered_sql
@@ -31,9 +39,13 @@ EVENT_NAMES_SQL = f"""
     SELECT DISTINCT event AS name FROM ({events_source_sql([], identity=False, key_conditions=_SCAN_KEYS)})
 """
 
+#: At most this many anchor steps: step k's flag is bit ``31 - k`` of an event's code; names are coded below them.
+MAX_ANCHORS = 5
+NAME_CODE_LIMIT = 1 << (32 - MAX_ANCHORS - 1)
 
-#: Set on the code of an anchor event that passes the anchor step's filters: entries start only there.
-ANCHOR_FLAG = 1 << 31
+
+def _bit(step: int) -> int:
+    return 31 - step
 
 
 def _collapsed(codes: str) -> str:
@@ -41,91 +53,159 @@ def _collapsed(codes: str) -> str:
     return f"arrayFilter((x, before) -> x != before, {codes}, arrayPushFront(arrayPopBack({codes}), 0))"
 
 
+def _collapse_after(codes: str, anchor: int, collapse: bool) -> str:
+    """``codes`` (events after anchor ``anchor``, nearest first) with repeats merged, the anchor counting as the one
+    before the first."""
+    if not collapse:
+        return codes
+    return f"arrayPopFront({_collapsed(f'arrayPushFront({codes}, {{anchor_codes:Array(UInt32)}}[{anchor + 1}])')})"
+
+
 def _session_bounds(per_session: bool) -> str:
-    """``smax``/``smin``: the last and first session a path may reach from its anchor's (``ss[i0]``)."""
+    """``smax``/``smin``: the last and first session a path may reach from its entry's (``ss[i0]``)."""
     reach = "0" if per_session else "{window_sessions:UInt32} - 1"
     return f", toInt64(ss[i0]) + {reach} AS smax, toInt64(ss[i0]) - ({reach}) AS smin"
 
 
-def _side(*, forward: bool, sessions: bool) -> str:
-    """The name codes on one side of the anchor, nearest first, within the window (and the session bounds)."""
-    arrays = ["cs", "ts", *(["ss"] if sessions else [])]
+def _reachable(sessions: bool, forward: bool) -> tuple[str, str]:
+    """(lambda arguments, test): an event within the window (and session bounds) on one side of the entry."""
     if forward:
-        sliced = [f"arraySlice({name}, i0 + 1)" for name in arrays]
         test = "t <= t0 + {window_ms:Int64}" + (" AND s <= smax" if sessions else "")
     else:
-        sliced = [f"arrayReverse(arraySlice({name}, 1, i0 - 1))" for name in arrays]
         test = "t >= t0 - {window_ms:Int64}" + (" AND s >= smin" if sessions else "")
-    args = "c, t, s" if sessions else "c, t"
-    return f"arrayFilter(({args}) -> {test}, {', '.join(sliced)})"
+    return ("c, t, s" if sessions else "c, t"), test
 
 
-def flows_sql(*, totals: bool, collapse: bool, per_session: bool = False, window_sessions: bool = False,
-              anchor_filter: str | None = None, users: str | None = None) -> str:
-    """Rows of ``reverse``, ``forward`` (``Array(UInt32)`` of name codes) and ``users``.
+def _arrays(sessions: bool, names: Sequence[str] = ("cs", "ts")) -> list[str]:
+    return [*names, *(["ss"] if sessions else [])]
 
-    ``per_session``: an entry per session (its first anchor event), and paths stay inside the anchor's session;
-    ``window_sessions``: paths reach ``{window_sessions:UInt32}`` sessions from the anchor's (its own included) in
-    each direction. Both number sessions over every event (``query/sessions.py``; binds ``tz``).
-    ``anchor_filter``: SQL over the event source that an anchor event must pass to start a path; ``users``: a
-    condition on the canonical ``distinct_id`` a user must pass (a cohort filter)."""
+
+def _backward(sessions: bool) -> str:
+    """The name codes before the entry, nearest first, within the window."""
+    args, test = _reachable(sessions, forward=False)
+    sliced = ", ".join(f"arrayReverse(arraySlice({name}, 1, i0 - 1))" for name in _arrays(sessions))
+    return f"arrayFilter(({args}) -> {test}, {sliced})"
+
+
+def _forward_from(position: str, anchor: int, sessions: bool, collapse: bool) -> str:
+    """The events after ``position`` within the window, repeats merged, cut at the first exclusion, first
+    ``forward_<anchor>`` kept: what follows the last anchor a path reaches."""
+    args, test = _reachable(sessions, forward=True)
+    sliced = ", ".join(f"arraySlice({name}, {position} + 1)" for name in _arrays(sessions))
+    codes = _collapse_after(f"arrayFilter(({args}) -> {test}, {sliced})", anchor, collapse)
+    cut = f"arrayFirstIndex(c -> has({{excluded_codes:Array(UInt32)}}, c), {codes})"
+    kept = f"if({cut} = 0, {codes}, arraySlice({codes}, 1, {cut} - 1))"
+    return f"arraySlice({kept}, 1, {{forward_{anchor}:UInt32}})"
+
+
+def _between(start: str, end: str, anchor: int, collapse: bool) -> str:
+    """The events strictly between anchors at ``start`` and ``end``, repeats merged, cut to the first ``forward`` of
+    anchor ``anchor`` and the last ``reverse`` of the next one."""
+    codes = _collapse_after(f"arraySlice(cs, {start} + 1, {end} - {start} - 1)", anchor, collapse)
+    head, tail = f"{{forward_{anchor}:UInt32}}", f"{{reverse_{anchor + 1}:UInt32}}"
+    shortened = f"arrayConcat(arraySlice({codes}, 1, {head}), if({tail} = 0, [], arraySlice({codes}, -{tail})))"
+    return f"if(length({codes}) > {head} + {tail}, {shortened}, {codes})"
+
+
+def _next_anchor(previous: str, step: int, sessions: bool) -> str:
+    """The position of step ``step``'s anchor after the one at ``previous`` (0: not reached): the first qualifying
+    event after it within the window, before any exclusion event."""
+    args, test = _reachable(sessions, forward=True)
+    sliced = ", ".join(f"arraySlice({name}, {previous} + 1)" for name in _arrays(sessions, ("flagged", "ts")))
+    found = f"arrayFirstIndex(({args}) -> bitTest(c, {_bit(step)}) AND {test}, {sliced})"
+    excluded = f"arrayFirstIndex(c -> has({{excluded_codes:Array(UInt32)}}, c), arraySlice(cs, {previous} + 1))"
+    return (f"if({previous} = 0 OR {found} = 0 OR ({excluded} != 0 AND {excluded} <= {found}), 0, "
+            f"{previous} + {found})")
+
+
+def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool = False,
+              window_sessions: bool = False, anchor_filters: Sequence[str | None] = (), where: str | None = None,
+              users: str | None = None, segment_keys: Sequence[str] = ()) -> str:
+    """Rows of ``reverse`` (``Array(UInt32)``), ``after`` (``Array(Array(UInt32))``), ``keys``
+    (``Array(Array(String))``) and ``users``.
+
+    ``anchors``: how many anchor steps (1…``MAX_ANCHORS``); ``anchor_filters[k]``: SQL over the event source that
+    step k's events must pass. ``per_session``: an entry per session (its first anchor event), and paths stay inside
+    the entry's session; ``window_sessions``: paths reach ``{window_sessions:UInt32}`` sessions from the entry's (its
+    own included) in each direction. Both number sessions over every event (``query/sessions.py``; binds ``tz``).
+    ``where``: SQL over the event source an event must pass to be in a flow at all (still counting for sessions);
+    ``users``: a condition on the canonical ``distinct_id`` a user must pass (a cohort filter); ``segment_keys``:
+    ``Array(String)`` SQL per breakdown, read on the entry event."""
+    if not 1 <= anchors <= MAX_ANCHORS:
+        raise ValueError(f"a flow has 1 to {MAX_ANCHORS} anchor steps")
+    filters = [*anchor_filters, *([None] * anchors)][:anchors]
     sessions = per_session or window_sessions
-    qualifies = "event = {anchor:String}" + (f" AND ({anchor_filter})" if anchor_filter else "")
-    code = (
-        "transform(event, {names:Array(String)}, {codes:Array(UInt32)}, toUInt32(0)) "
-        f"+ if({qualifies}, toUInt32({ANCHOR_FLAG}), toUInt32(0))"
+    flags = " + ".join(
+        f"if(event = {{anchor_names:Array(String)}}[{k + 1}]{f' AND ({sql})' if sql else ''}, "
+        f"toUInt32({1 << _bit(k)}), toUInt32(0))"
+        for k, sql in enumerate(filters)
     )
+    code = f"transform(event, {{names:Array(String)}}, {{codes:Array(UInt32)}}, toUInt32(0)) + {flags}"
+    if where:
+        code = f"if({where}, {code}, toUInt32(0))"
     conditions = ["distinct_id != ''", *([users] if users else [])]
     source = events_source_sql(conditions, identity=True, key_conditions=_SCAN_KEYS)
     in_range = "time_ms >= {start_ms:Int64} AND time_ms < {end_ms:Int64}"
+    first_filter = [sql for sql in (filters[0], where) if sql]
     anchor_source = events_source_sql(
-        [*conditions, in_range, *([anchor_filter] if anchor_filter else [])], identity=True,
-        key_conditions=[*_SCAN_KEYS, "e.event = {anchor:String}"],
+        [*conditions, in_range, *first_filter], identity=True,
+        key_conditions=[*_SCAN_KEYS, "e.event = {anchor_names:Array(String)}[1]"],
     )
     packed = "bitShiftLeft(toUInt128(time_ms - {scan_from_ms:Int64}), 64) + code"
     if sessions:
         # the session number between the time and the name code (hidden events still count for sessions)
         source = numbered_sql(source)
         packed += " + bitShiftLeft(toUInt128(session), 32)"
-    rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev FROM ({source})"
-    entry = f"c = {{anchor_code:UInt32}} + {ANCHOR_FLAG} AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
-    anchors = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, flagged)"  # every qualifying anchor
-    if per_session:  # the first anchor event of each session
+    none = "CAST([] AS Array(Array(String)))"
+    keys = f"if(bitTest(code, {_bit(0)}), [{', '.join(segment_keys)}], {none})" if segment_keys else none
+    rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev, {keys} AS ks FROM ({source})"
+    entry = f"bitTest(c, {_bit(0)}) AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
+    starts = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, flagged)"  # every qualifying entry event
+    if per_session:  # the first entry event of each session
         steps = f"arrayDifference(arrayMap(s -> toInt64(s), arrayFilter((s, t, c) -> {entry}, ss, ts, flagged)))"
-        entries = f"arrayFilter((i, step, k) -> k = 1 OR step != 0, anchors, {steps}, arrayEnumerate(anchors))"
+        entries = f"arrayFilter((i, step, k) -> k = 1 OR step != 0, starts, {steps}, arrayEnumerate(starts))"
     elif totals:
-        entries = "anchors"
+        entries = "starts"
     else:
         entries = f"[arrayFirstIndex((t, c) -> {entry}, ts, flagged)]"
     session_array = ", arrayMap(v -> toUInt32(bitAnd(bitShiftRight(v, 32), 4294967295)), evs) AS ss" \
         if sessions else ""
-    # ``flagged`` keeps the anchor flag for finding entries; ``cs``, the name codes paths are made of, drops it
-    users = f"""
+    # ``flagged`` keeps the anchor flags for finding anchors; ``cs``, the name codes paths are made of, drops them
+    grouped = f"""
         SELECT user, arraySort(groupArray(ev)) AS evs,
+               arraySort((k, v) -> v, groupArray(ks), groupArray(ev)) AS keyed,
                arrayMap(v -> toInt64(bitShiftRight(v, 64)) + {{scan_from_ms:Int64}}, evs) AS ts,
                arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS flagged,
-               arrayMap(c -> bitAnd(c, {ANCHOR_FLAG - 1}), flagged) AS cs{session_array},
-               {anchors} AS anchors,
+               arrayMap(c -> bitAnd(c, {NAME_CODE_LIMIT - 1}), flagged) AS cs{session_array},
+               {starts} AS starts,
                arrayFilter(i -> i > 0, {entries}) AS entries
         FROM ({rows})
         WHERE code != 0 AND user IN (SELECT distinct_id FROM ({anchor_source}))
         GROUP BY user
         HAVING notEmpty(entries)
     """
-    carried = "ts, cs, ss" if sessions else "ts, cs"
-    per_entry = f"SELECT {carried}, i0, ts[i0] AS t0{_session_bounds(per_session) if sessions else ''} " \
-                f"FROM ({users}) ARRAY JOIN entries AS i0"
-    forward, backward = _side(forward=True, sessions=sessions), _side(forward=False, sessions=sessions)
-    if collapse:
-        forward = f"arrayPopFront({_collapsed(f'arrayPushFront({forward}, {{anchor_code:UInt32}})')})"
-        backward = f"arrayPopFront({_collapsed(f'arrayPushFront({backward}, {{anchor_code:UInt32}})')})"
-    cut = "arrayFirstIndex(c -> has({excluded_codes:Array(UInt32)}, c), fwd)"
+    carried = ", ".join(_arrays(sessions, ("ts", "cs", "flagged")))
+    per_entry = f"SELECT {carried}, keyed[i0] AS keys, i0, ts[i0] AS t0" \
+                f"{_session_bounds(per_session) if sessions else ''} FROM ({grouped}) ARRAY JOIN entries AS i0"
+    positions = ["i0"]
+    for k in range(1, anchors):
+        positions.append(f"p{k}")
+    found = ", ".join(f"{_next_anchor(positions[k - 1], k, sessions)} AS {positions[k]}" for k in range(1, anchors))
+    parts = []
+    for k in range(anchors):
+        forward = _forward_from(positions[k], k, sessions, collapse)
+        if k + 1 < anchors:
+            segment = f"if({positions[k + 1]} > 0, {_between(positions[k], positions[k + 1], k, collapse)}, {forward})"
+        else:
+            segment = forward
+        parts.append(f"[{segment}]" if k == 0 else f"if({positions[k]} > 0, [{segment}], [])")
+    after = parts[0] if len(parts) == 1 else f"arrayConcat({', '.join(parts)})"
+    backward = f"arraySlice({_collapse_after(_backward(sessions), 0, collapse)}, 1, {{reverse_0:UInt32}})"
     return f"""
-        SELECT reverse, forward, count() AS users
+        SELECT reverse, after, keys, count() AS users
         FROM (
-            SELECT arraySlice(bwd, 1, {{reverse:UInt32}}) AS reverse,
-                   arraySlice(if({cut} = 0, fwd, arraySlice(fwd, 1, {cut} - 1)), 1, {{forward:UInt32}}) AS forward
-            FROM (SELECT {forward} AS fwd, {backward} AS bwd FROM ({per_entry}))
+            SELECT {backward} AS reverse, {after} AS after, keys
+            FROM (SELECT *{', ' + found if found else ''} FROM ({per_entry}))
         )
-        GROUP BY reverse, forward
+        GROUP BY reverse, after, keys
     """

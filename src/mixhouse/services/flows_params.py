@@ -1,0 +1,229 @@
+"""Flow bookmark params (``/arb_funnels``), read and checked: the flat params the client library's
+``build_flow_params`` makes (``steps``, ``date_range``, ``conversion_window``, ``count_type``, ``segments``,
+``filter_by_event``, ``filter_by_cohort``, ...). The semantics are in ``services/flows.py``; anything this module
+does not read correctly is refused by name (400).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mixhouse.core.dates import DateRange, parse_date
+from mixhouse.errors import ValidationError
+from mixhouse.expr.ast import Expr
+from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.flows import MAX_ANCHORS
+from mixhouse.query.segfilters import segfilters_expr
+from mixhouse.query.timebuckets import check_not_future
+from mixhouse.services.insights_params import CohortRef, CohortSegments, _cohort_segments, cohort_ref, parse_time
+
+WINDOW_UNIT_MS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
+MAX_STEPS_EACH_WAY = 5
+MAX_WINDOW_SESSIONS = 12
+MAX_SEGMENTS = 3
+
+
+@dataclass(frozen=True)
+class FlowAnchor:
+    """One anchor step: its event, how many steps to show before (``reverse``) and after (``forward``) it, and the
+    filter its events must pass (``None``: every event of that name)."""
+
+    event: str
+    forward: int = 3
+    reverse: int = 0
+    filter: Expr | None = None
+
+
+@dataclass(frozen=True)
+class FlowSegment:
+    """A breakdown: an event property read on the entry event (``property``), or cohorts (``cohorts``: each a
+    cohort, whether it is the "not in" side, and its label)."""
+
+    label: str
+    property: str | None = None
+    cohorts: CohortSegments = ()
+
+
+@dataclass(frozen=True)
+class FlowQuery:
+    anchors: tuple[FlowAnchor, ...]
+    dates: DateRange
+    window_ms: int
+    totals: bool
+    collapse: bool
+    hidden: tuple[str, ...]
+    excluded: tuple[str, ...]
+    cardinality: int
+    per_session: bool = False  # count_type session: an entry per session, paths inside it
+    window_sessions: int | None = None  # conversion_window in sessions (window_ms is then the 366-day limit)
+    cohort: CohortRef | None = None  # filter_by_cohort: only the cohort's members (``cohort_negated``: the others)
+    cohort_negated: bool = False
+    where: Expr | None = None  # filter_by_event: only events that pass it are in a flow
+    segments: tuple[FlowSegment, ...] = ()
+
+    @property
+    def anchor(self) -> str:
+        """The first anchor step's event: where a path enters."""
+        return self.anchors[0].event
+
+
+def _whole(value: Any, what: str, low: int, high: int, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(f"{what} must be a whole number from {low} to {high}")
+    return value
+
+
+def _names(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValidationError(f"{what} must be a list of event names")
+    names = [item.get("event") if isinstance(item, dict) else item for item in value]
+    if not all(isinstance(name, str) and name for name in names):
+        raise ValidationError(f"{what} must be a list of event names")
+    return tuple(str(name) for name in names)
+
+
+def _today(timezone: str) -> date:
+    return datetime.now(ZoneInfo(timezone) if timezone != "UTC" else None).date()
+
+
+def _dates(params: dict[str, Any], timezone: str) -> DateRange:
+    """``between`` (from_date … to_date), ``since`` (from_date … today), ``on`` (one day, from_date) or ``in the
+    last`` (``from_date: {unit, value}`` days, weeks or months up to today)."""
+    spec = params.get("date_range") or {"type": "in the last", "from_date": {"unit": "day", "value": 30}}
+    if not isinstance(spec, dict):
+        raise ValidationError("date_range must be an object")
+    kind = spec.get("type", "in the last")
+    if kind == "between":
+        return DateRange(parse_date(spec.get("from_date"), "from_date"), parse_date(spec.get("to_date"), "to_date"))
+    if kind == "since":
+        return DateRange(parse_date(spec.get("from_date"), "from_date"), _today(timezone))
+    if kind == "on":
+        day = parse_date(spec.get("from_date") or spec.get("date"), "from_date")
+        return DateRange(day, day)
+    if kind == "in the last":
+        window = spec.get("from_date") or {"unit": "day", "value": 30}
+        time = [{"dateRangeType": "in the last", "unit": "day", "window": window}]
+        dates, _ = parse_time({"time": time}, timezone)
+        return dates
+    raise ValidationError(f"date_range type {kind!r} is not supported in flows (between, since, on, in the last)")
+
+
+def _anchor(step: Any, n: int) -> FlowAnchor:
+    if not isinstance(step, dict) or not isinstance(step.get("event"), str) or not step["event"]:
+        raise ValidationError("every flow step needs an event name")
+    if step.get("session_event"):
+        raise ValidationError("session_event anchors (session start/end) are not supported in flows yet")
+    filters = step.get("property_filter_params_list") or []
+    if not isinstance(filters, list):
+        raise ValidationError("property_filter_params_list must be a list")
+    return FlowAnchor(
+        event=step["event"],
+        forward=_whole(step.get("forward"), f"steps[{n}].forward", 0, MAX_STEPS_EACH_WAY, 3),
+        reverse=_whole(step.get("reverse"), f"steps[{n}].reverse", 0, MAX_STEPS_EACH_WAY, 0),
+        filter=segfilters_expr(filters, step.get("bool_op") or "and"),
+    )
+
+
+def _where(spec: Any) -> Expr | None:
+    """``filter_by_event``: ``{"operator": "and"|"or", "children": [{"propertyName", "filterOperator",
+    "filterType", "filterValue", "resourceType"}]}`` as one expression over the event's properties."""
+    if not spec:
+        return None
+    if not isinstance(spec, dict) or not isinstance(spec.get("children", []), list):
+        raise ValidationError("filter_by_event must be {\"operator\", \"children\": [...]}")
+    operator = spec.get("operator", "and")
+    if operator not in ("and", "or"):
+        raise ValidationError("filter_by_event operator must be and or or")
+    children = []
+    for child in spec.get("children") or []:
+        if not isinstance(child, dict):
+            raise ValidationError("a filter_by_event child must be an object")
+        if child.get("resourceType", "events") not in ("events", "event"):
+            raise ValidationError(f"filter_by_event on {child.get('resourceType')} properties is not supported yet")
+        children.append({**child, "value": child.get("propertyName") or child.get("value")})
+    return filters_expr(children, "all" if operator == "and" else "any")
+
+
+def _segment(spec: Any) -> FlowSegment:
+    if not isinstance(spec, dict):
+        raise ValidationError("a flow segment must be an object")
+    if spec.get("cohorts"):
+        cohorts = _cohort_segments(spec)
+        return FlowSegment(label="$cohorts", cohorts=cohorts)
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict) or spec.get("behaviorType"):
+        raise ValidationError("frequency segments in flows are not supported yet")
+    if spec.get("resourceType", "events") not in ("events", "event"):
+        raise ValidationError(f"flow segments on {spec.get('resourceType')} properties are not supported yet")
+    if spec.get("customBucket"):
+        raise ValidationError("bucketed flow segments (customBucket) are not supported yet")
+    name = spec.get("propertyName") or spec.get("value")
+    if not isinstance(name, str) or not name:
+        raise ValidationError("a flow segment needs the property name in value or propertyName")
+    return FlowSegment(label=name, property=name)
+
+
+def _segments(value: Any) -> tuple[FlowSegment, ...]:
+    if not value:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_SEGMENTS:
+        raise ValidationError(f"a flow takes at most {MAX_SEGMENTS} segments")
+    return tuple(_segment(item) for item in items)
+
+
+def parse_flow(params: Any, timezone: str) -> FlowQuery:
+    if not isinstance(params, dict):
+        raise ValidationError("flow params must be an object")
+    steps = params.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ValidationError("a flow needs steps: [{event, forward, reverse}]")
+    if len(steps) > MAX_ANCHORS:
+        raise ValidationError(f"a flow takes at most {MAX_ANCHORS} anchor steps")
+    anchors = tuple(_anchor(step, n) for n, step in enumerate(steps))
+    cohort, cohort_negated = None, False
+    if params.get("filter_by_cohort"):
+        cohort, cohort_negated, _ = cohort_ref(params["filter_by_cohort"])
+    count_type = params.get("count_type", "unique")
+    if count_type not in ("unique", "total", "session"):
+        raise ValidationError(f"count_type must be unique, total or session, not {count_type!r}")
+    window = params.get("conversion_window") or {"unit": "day", "value": 7}
+    unit = window.get("unit", "day") if isinstance(window, dict) else None
+    if unit not in (*WINDOW_UNIT_MS, "session"):
+        raise ValidationError("conversion_window unit must be day, week, month or session")
+    window_sessions = None
+    if unit == "session":
+        window_sessions = _whole(window.get("value"), "conversion_window value in sessions", 1, MAX_WINDOW_SESSIONS, 1)
+        value, unit = 366, "day"
+    else:
+        value = _whole(window.get("value"), "conversion_window value", 1, 366, 7)
+    if value * WINDOW_UNIT_MS[unit] > 366 * 86_400_000:
+        raise ValidationError("the conversion window may be at most 366 days")
+    dates = _dates(params, timezone)
+    if dates.to_date < dates.from_date:
+        raise ValidationError("to_date must not be before from_date")
+    check_not_future(dates, timezone)
+    anchor_names = {anchor.event for anchor in anchors}
+    return FlowQuery(
+        anchors=anchors,
+        dates=dates,
+        window_ms=value * WINDOW_UNIT_MS[unit],
+        totals=count_type == "total",
+        collapse=bool(params.get("collapse_repeated")),
+        hidden=tuple(n for n in _names(params.get("hidden_events"), "hidden_events") if n not in anchor_names),
+        excluded=_names(params.get("exclusions"), "exclusions"),
+        cardinality=_whole(params.get("cardinality_threshold"), "cardinality_threshold", 1, 250, 3),
+        per_session=count_type == "session",
+        window_sessions=window_sessions,
+        cohort=cohort,
+        cohort_negated=cohort_negated,
+        where=_where(params.get("filter_by_event")),
+        segments=_segments(params.get("segments")),
+    )
