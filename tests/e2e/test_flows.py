@@ -4,6 +4,7 @@ paths on generated data; saved flows reports by ``bookmark_id``; refusals."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,17 +57,19 @@ def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, lis
 
 def _expected(events: list[events_ref.Event], params: dict[str, Any], query_type: str,
               anchor_where: str | None = None, *, step_wheres: tuple[str | None, ...] = (), where: str | None = None,
-              segments: tuple[str | ref.CohortSegment, ...] = ()) -> dict[str, Any]:
+              segments: tuple[str | ref.CohortSegment | ref.ProfileSegment, ...] = (),
+              profiles: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The answer built from the brute-force outcomes: ``anchor_where``/``step_wheres`` are the steps' filters,
     ``where`` the flow's ``filter_by_event``, ``segments`` its breakdowns, as expressions."""
     query = service.parse_flow(params, TZ)
     wheres = step_wheres or (anchor_where,)
-    anchors = [ref.Anchor(a.event, a.forward, a.reverse, wheres[k] if k < len(wheres) else None)
+    anchors = [ref.Anchor(a.event, a.forward, a.reverse, wheres[k] if k < len(wheres) else None, a.session_event)
                for k, a in enumerate(query.anchors)]
     counted = ref.flow_outcomes(events, anchors, query.dates.from_date, query.dates.to_date, timezone=TZ,
                                 window=query.window_ms, totals=query.totals, collapse=query.collapse,
                                 hidden=query.hidden, excluded=query.excluded, per_session=query.per_session,
-                                window_sessions=query.window_sessions, where=where, segments=segments)
+                                window_sessions=query.window_sessions, where=where, segments=segments,
+                                profiles=profiles)
     paths: Counter[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = Counter()
     rows = []
     for (reverse, after, keys), users in counted.items():
@@ -142,14 +145,18 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
 
 @pytest.mark.parametrize(("change", "fragment"), [
     ({"steps": [{"event": "A"}] * 6}, "at most 5 anchor steps"),
-    ({"steps": [{"event": "$session_start", "session_event": "start"}]}, "session_event"),
+    ({"steps": [{"event": "Sign Up", "session_event": "start"}]}, "session_event start goes with"),
+    ({"steps": [{"event": "$session_end", "session_event": "end",
+                 "property_filter_params_list": [_segfilter("$os", "string", "==", ["iOS"])]}]}, "no property filters"),
+    ({"steps": [{"event": "$session_start", "session_event": "start"}], "segments": [{"value": "$os"}]},
+     "takes none"),
     ({"date_range": {"type": "relative_after", "from_date": {"unit": "day", "value": 3}}}, "relative_after"),
-    ({"segments": [{"value": "plan", "resourceType": "people"}]}, "people properties"),
+    ({"segments": [{"value": "plan", "resourceType": "groups"}]}, "groups properties"),
     ({"segments": [{"value": "price", "customBucket": {"bucketSize": 10}}]}, "customBucket"),
     ({"segments": [{"behavior": {"behaviorType": "$frequency"}}]}, "frequency segments"),
-    ({"filter_by_event": {"operator": "and", "children": [{"propertyName": "plan", "resourceType": "people",
+    ({"filter_by_event": {"operator": "and", "children": [{"propertyName": "plan", "resourceType": "groups",
                                                            "filterOperator": "equals", "filterValue": ["a"]}]}},
-     "filter_by_event on people"),
+     "filter_by_event on groups"),
     ({"count_type": "sometimes"}, "count_type must be unique, total or session"),
     ({"steps": [{"event": "A", "property_filter_params_list": [_segfilter("d", "datetime", "==", "2024-01-01")]}]},
      "datetime properties are not supported yet"),
@@ -300,6 +307,58 @@ def test_cohort_segments(shop: Any, client: httpx.Client) -> None:
     sides = ref.CohortSegment(((members, False, "Buyers"), (members, True, "Not In Buyers")))
     assert got == _expected(events, params, "flows_sankey", segments=(sides,))
     assert {b["segment"][0] for b in got["breakdowns"]} == {"Buyers", "Not In Buyers"}
+
+
+def test_profile_filters_and_segments(shop: Any, client: httpx.Client) -> None:
+    """``resourceType: people`` in ``filter_by_event`` and ``segments``: read on the user's profile (a user without
+    one has no value: the filter fails, the segment is ``"undefined"``)."""
+    creds, events = shop
+    users = sorted({e.user for e in events if e.user})
+    profiles = {user: {"tier": ("gold", "silver")[n % 2]} for n, user in enumerate(users) if n % 3}
+    updates = [{"$token": creds.token, "$distinct_id": user, "$set": props} for user, props in profiles.items()]
+    response = client.post("/engage", data={"data": json.dumps(updates), "verbose": "1"})
+    assert response.status_code == 200 and response.json()["status"] == 1, response.text
+    spec = {"operator": "and", "children": [
+        {"propertyName": "tier", "filterOperator": "equals", "filterType": "string", "filterValue": ["gold"],
+         "resourceType": "people"},
+        {"propertyName": "$os", "filterOperator": "does not equal", "filterType": "string",
+         "filterValue": ["Windows"], "resourceType": "events"}]}
+    params = {**_flow(forward=2, reverse=1), "filter_by_event": spec}
+    got = _post(client, creds, params)
+    got.pop("computed_at")
+    where = 'user["tier"] == "gold" and not (properties["$os"] == "Windows")'
+    assert got == _expected(events, params, "flows_sankey", where=where, profiles=profiles)
+    assert int(got["steps"][1]["nodes"][0]["totalCount"]) > 0
+    segment = {**_segment("tier"), "resourceType": "people"}
+    params = {**_flow(forward=2), "segments": [segment, _segment("logged_in")]}
+    got = _post(client, creds, params, "flows_top_paths")
+    got.pop("computed_at")
+    assert got == _expected(events, params, "flows_top_paths", segments=(ref.ProfileSegment("tier"), "logged_in"),
+                            profiles=profiles)
+    assert {b["segments"]["tier"] for b in got["breakdowns"]} == {"gold", "silver", "undefined"}
+
+
+@pytest.mark.parametrize(("steps", "options", "query_type"), [
+    ([{**_step("$session_start", 3), "session_event": "start"}], {}, "flows_sankey"),
+    ([{**_step("$session_end", 1, 2), "session_event": "end"}], {"count_type": "total"}, "flows_top_paths"),
+    ([_step("View Item", 1, 1), {**_step("$session_end", 1, 1), "session_event": "end"}],
+     {"hidden_events": ["Search"]}, "flows"),
+    ([{**_step("$session_start", 1), "session_event": "start"}, _step("Purchase", 1, 1)],
+     {"count_type": "session", "collapse_repeated": True}, "flows_sankey"),
+])
+def test_session_start_and_end_anchors(shop: Any, client: httpx.Client, steps: list[dict[str, Any]],
+                                       options: dict[str, Any], query_type: str) -> None:
+    """``FlowStep("$session_start", session_event="start")``: the anchor is a session's start, just before its first
+    event (``end``: just after its last); such virtual events are never steps of a path."""
+    creds, events = shop
+    params = {**_flow(), "steps": steps, **options}
+    got = _post(client, creds, params, query_type)
+    got.pop("computed_at")
+    assert got == _expected(events, params, query_type)
+    anchor = next(n for step in got["steps"] for n in step["nodes"] if n["type"] == "ANCHOR")
+    assert anchor["event"] == steps[0]["event"] and int(anchor["totalCount"]) > 50
+    shown = {n["event"] for step in got["steps"] for n in step["nodes"] if n["type"] != "ANCHOR"}
+    assert not shown & {"$session_start", "$session_end"}
 
 
 @pytest.mark.parametrize("kind", ["since", "on"])

@@ -2,7 +2,8 @@
 
 Each example writes a small random log (a few users, five event names, close timestamps, a property, duplicates,
 identity merges) straight into the in-process storage under a fresh project id, then runs the service's path query:
-one to three anchor steps (with step filters), a filter on every event, segments.
+one to three anchor steps (with step filters, or session starts/ends), a filter on every event (event or profile
+properties), segments (event and profile properties).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ events = st.lists(
 )
 merges = st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["c"]), max_size=1)
 steps = st.lists(
-    st.tuples(st.sampled_from(["A", "B", "C", "D"]), st.integers(0, 3), st.integers(0, 2),
-              st.sampled_from([None, None, 'properties["plan"] == "pro"'])),
+    st.tuples(st.sampled_from(["A", "B", "C", "D", "A", "$session_start", "$session_end"]), st.integers(0, 3),
+              st.integers(0, 2), st.sampled_from([None, None, 'properties["plan"] == "pro"'])),
     min_size=1, max_size=3,
 )
 options = st.fixed_dictionaries({
@@ -46,9 +47,11 @@ options = st.fixed_dictionaries({
     "collapse": st.booleans(),
     "hidden": st.sampled_from([(), ("C",)]),
     "excluded": st.sampled_from([(), ("D",)]),
-    "where": st.sampled_from([None, None, 'properties["plan"] != "free"']),
-    "segmented": st.booleans(),
+    "where": st.sampled_from([None, None, 'properties["plan"] != "free"', 'user["tier"] == "gold"']),
+    "segments": st.sampled_from([(), (), ("plan",), ("tier",), ("plan", "tier")]),  # tier: a profile property
 })
+#: User profiles (canonical id → properties); "b" has none.
+PROFILES = {"a": {"tier": "gold"}, "c": {"tier": "silver"}}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -57,6 +60,8 @@ def test_sql_paths_equal_reference(backend: Any, log: list[tuple[str, str, int, 
                                    merged: dict[str, str], anchors: list[tuple[str, int, int, str | None]],
                                    chosen: dict[str, Any]) -> None:
     pid = next(_project_ids)
+    kinds = {"$session_start": "start", "$session_end": "end"}
+    anchors = [(name, forward, reverse, None if name in kinds else test) for name, forward, reverse, test in anchors]
     stored_log = [(user, name, START + 30 * MINUTE + _time(log, n % len(log)), f"i{n % len(log)}",
                    {} if plan is None else {"plan": plan})
                   for n, (user, name, _, plan) in enumerate(log + log[:2])]  # the first two again: resends
@@ -64,27 +69,31 @@ def test_sql_paths_equal_reference(backend: Any, log: list[tuple[str, str, int, 
 
     window = chosen["window_minutes"] * MINUTE if chosen["window_sessions"] is None else 366 * 86_400_000
     totals, per_session = chosen["count"] == "total", chosen["count"] == "session"
-    segments = ("plan",) if chosen["segmented"] else ()
+    segments = chosen["segments"] if anchors[0][0] not in kinds else ()
     hidden = tuple(name for name in chosen["hidden"] if name not in {step[0] for step in anchors})  # as parse_flow
     query = service.FlowQuery(
-        anchors=tuple(service.FlowAnchor(name, forward, reverse, parse(test) if test else None)
+        anchors=tuple(service.FlowAnchor(name, forward, reverse, parse(test) if test else None, kinds.get(name))
                       for name, forward, reverse, test in anchors),
         dates=DateRange(date(2025, 3, 1), date(2025, 3, 2)), window_ms=window, totals=totals,
         collapse=chosen["collapse"], hidden=hidden, excluded=chosen["excluded"], cardinality=3,
         per_session=per_session, window_sessions=chosen["window_sessions"],
         where=parse(chosen["where"]) if chosen["where"] else None,
-        segments=tuple(service.FlowSegment(label=name, property=name) for name in segments))
+        segments=tuple(service.FlowSegment(label=name, property=name, on_profile=name == "tier")
+                       for name in segments))
     project = Project(pid, 1, "pbt", "UTC", "t", "simplified", datetime.now(UTC))
     got = Counter({(reverse, after, keys): users
-                   for reverse, after, keys, users in service.flow_rows(backend, project, query)})
+                   for reverse, after, keys, users in service.flow_rows(backend, project, query,
+                                                                       profiles=lambda: list(PROFILES.items()))})
 
     stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
                                e.properties) for e in events_ref.load(sent)]
     expected = ref.flow_outcomes(
-        stored, [ref.Anchor(*step) for step in anchors], date(2025, 3, 1), date(2025, 3, 2), window=window,
+        stored, [ref.Anchor(*step, session_event=kinds.get(step[0])) for step in anchors], date(2025, 3, 1),
+        date(2025, 3, 2), window=window,
         totals=totals, collapse=chosen["collapse"], hidden=hidden,
         excluded=chosen["excluded"], per_session=per_session, window_sessions=chosen["window_sessions"],
-        where=chosen["where"], segments=segments)
+        where=chosen["where"], segments=[ref.ProfileSegment(n) if n == "tier" else n for n in segments],
+        profiles=PROFILES)
     assert got == expected
 
 

@@ -5,9 +5,10 @@ had it."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
 from tests.support.reference_event_queries import Event
@@ -19,12 +20,14 @@ Outcome = tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[tuple[str, .
 
 @dataclass(frozen=True)
 class Anchor:
-    """An anchor step: ``where`` (an expression) is the filter its events must pass."""
+    """An anchor step: ``where`` (an expression) is the filter its events must pass; ``session_event`` ``"start"``
+    or ``"end"``: the starts or ends of sessions instead."""
 
     event: str
     forward: int = 3
     reverse: int = 0
     where: str | None = None
+    session_event: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,13 @@ class CohortSegment:
     """A cohort breakdown: (members, negated, label) per cohort."""
 
     cohorts: tuple[tuple[frozenset[str], bool, str], ...]
+
+
+@dataclass(frozen=True)
+class ProfileSegment:
+    """A breakdown by a property of the entry's user profile."""
+
+    name: str
 
 
 def _collapse(first: str, names: list[str]) -> list[str]:
@@ -44,15 +54,13 @@ def _collapse(first: str, names: list[str]) -> list[str]:
     return out
 
 
-def _record(e: Event) -> Record:
-    return Record(e.name, e.time_ms, e.user, e.properties)
-
-
-def _keys(e: Event, segments: Sequence[str | CohortSegment]) -> tuple[tuple[str, ...], ...]:
+def _keys(e: Event, segments: Sequence[str | CohortSegment | ProfileSegment], record: Record
+          ) -> tuple[tuple[str, ...], ...]:
     out = []
     for segment in segments:
-        if isinstance(segment, str):
-            found = segment_keys(evaluate(parse(f"properties[{segment!r}]".replace("'", '"')), _record(e)))
+        if isinstance(segment, str | ProfileSegment):
+            text = f'properties["{segment}"]' if isinstance(segment, str) else f'user["{segment.name}"]'
+            found = segment_keys(evaluate(parse(text), record))
             out.append(tuple(found) or ("undefined",))
         else:
             out.append(tuple(label for members, negated, label in segment.cohorts if (e.user in members) != negated))
@@ -63,11 +71,17 @@ def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date:
                   timezone: str = "UTC", window: int = 7 * 86_400_000, totals: bool = False, collapse: bool = False,
                   hidden: Sequence[str] = (), excluded: Sequence[str] = (), per_session: bool = False,
                   window_sessions: int | None = None, where: str | None = None,
-                  segments: Sequence[str | CohortSegment] = ()) -> Counter[Outcome]:
+                  segments: Sequence[str | CohortSegment | ProfileSegment] = (),
+                  profiles: Mapping[str, dict[str, Any]] | None = None) -> Counter[Outcome]:
     """``per_session``: an entry per session (its first anchor), paths inside it; ``window_sessions``: paths reach
     that many sessions from the entry's (sessions over every event, hidden and filtered ones included); ``where``:
-    an expression every event in a flow must pass; ``segments``: property names (read on the entry event) or
-    cohorts."""
+    an expression every event in a flow must pass (``user[...]``: ``profiles``, canonical id → properties);
+    ``segments``: property names (read on the entry event), profile properties or cohorts."""
+    people = profiles or {}
+
+    def _record(e: Event) -> Record:
+        return Record(e.name, e.time_ms, e.user, e.properties, people.get(e.user, {}))
+
     tests = [parse(a.where) if a.where else None for a in anchors]
     kept = parse(where) if where else None
     names = {a.event for a in anchors}
@@ -80,14 +94,33 @@ def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date:
     for e in events:
         if e.user != "" and (e.name not in hidden or e.name in names) and (kept is None or keeps(kept, _record(e))):
             by_user[e.user].append(e)
+    # session starts and ends: virtual events before a session's first event and after its last (every event)
+    virtual: dict[int, str] = {}
+    place = {"start": 0, "end": 2}
+    if any(a.session_event for a in anchors):
+        spans: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for e in events:
+            if id(e) in session_of:
+                spans[session_of[id(e)]].append(e.time_ms)
+        for (user, number), times in spans.items():
+            for kind, at in (("start", min(times)), ("end", max(times))):
+                item = Event(f"$session_{kind}", "", user, at, "", {})
+                virtual[id(item)] = kind
+                session_of[id(item)] = (user, number)
+                by_user[user].append(item)
 
     def qualifies(e: Event, k: int) -> bool:
+        if anchors[k].session_event or id(e) in virtual:
+            return virtual.get(id(e)) == anchors[k].session_event
         test = tests[k]
         return e.name == anchors[k].event and (test is None or keeps(test, _record(e)))
 
+    def real(items: Sequence[Event]) -> list[str]:
+        return [e.name for e in items if id(e) not in virtual]
+
     out: Counter[Outcome] = Counter()
     for own in by_user.values():
-        own.sort(key=lambda e: (e.time_ms, e.name))
+        own.sort(key=lambda e: (e.time_ms, place.get(virtual.get(id(e), ""), 1), e.name))
         entries = [i for i, e in enumerate(own) if qualifies(e, 0) and start <= e.time_ms < end]
         if per_session:
             firsts: dict[int, int] = {}
@@ -101,7 +134,7 @@ def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date:
                 in_time = e.time_ms <= t0 + window if sign > 0 else e.time_ms >= t0 - window
                 return in_time and (reach is None or 0 <= sign * (session_of[id(e)][1] - s0) <= reach)
 
-            before = [e.name for e in reversed(own[:i]) if near(e, -1)]
+            before = real([e for e in reversed(own[:i]) if near(e, -1)])
             if collapse:
                 before = _collapse(anchors[0].event, before)
             after: list[tuple[str, ...]] = []
@@ -112,7 +145,7 @@ def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date:
                     stop = next((j for j in range(p + 1, len(own)) if own[j].name in excluded), len(own))
                     nxt = next((j for j in range(p + 1, stop) if qualifies(own[j], k + 1) and near(own[j], 1)), None)
                 if nxt is not None:
-                    between = [e.name for e in own[p + 1: nxt]]
+                    between = real(own[p + 1: nxt])
                     if collapse:
                         between = _collapse(anchor.event, between)
                     behind = anchors[k + 1].reverse
@@ -121,7 +154,7 @@ def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date:
                     after.append(tuple(between))
                     p = nxt
                     continue
-                following = [e.name for e in own[p + 1:] if near(e, 1)]
+                following = real([e for e in own[p + 1:] if near(e, 1)])
                 if collapse:
                     following = _collapse(anchor.event, following)
                 for n, name in enumerate(following):
@@ -130,6 +163,6 @@ def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date:
                         break
                 after.append(tuple(following[: anchor.forward]))
                 break
-            out[(tuple(before[: anchors[0].reverse]), tuple(after), _keys(own[i], segments))] += 1
+            out[(tuple(before[: anchors[0].reverse]), tuple(after), _keys(own[i], segments, _record(own[i])))] += 1
     return out
 

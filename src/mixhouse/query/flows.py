@@ -67,51 +67,58 @@ def _session_bounds(per_session: bool) -> str:
     return f", toInt64(ss[i0]) + {reach} AS smax, toInt64(ss[i0]) - ({reach}) AS smin"
 
 
-def _reachable(sessions: bool, forward: bool) -> tuple[str, str]:
+def _reachable(bounded: bool, forward: bool) -> tuple[str, str]:
     """(lambda arguments, test): an event within the window (and session bounds) on one side of the entry."""
     if forward:
-        test = "t <= t0 + {window_ms:Int64}" + (" AND s <= smax" if sessions else "")
+        test = "t <= t0 + {window_ms:Int64}" + (" AND s <= smax" if bounded else "")
     else:
-        test = "t >= t0 - {window_ms:Int64}" + (" AND s >= smin" if sessions else "")
-    return ("c, t, s" if sessions else "c, t"), test
+        test = "t >= t0 - {window_ms:Int64}" + (" AND s >= smin" if bounded else "")
+    return ("c, t, s" if bounded else "c, t"), test
 
 
-def _arrays(sessions: bool, names: Sequence[str] = ("cs", "ts")) -> list[str]:
-    return [*names, *(["ss"] if sessions else [])]
+def _arrays(bounded: bool, names: Sequence[str] = ("cs", "ts")) -> list[str]:
+    """``names`` plus the session numbers when paths are bounded by sessions."""
+    return [*names, *(["ss"] if bounded else [])]
 
 
-def _backward(sessions: bool) -> str:
+_REAL = "c <= {last_code:UInt32}"  # not a virtual session start or end
+
+
+def _backward(bounded: bool, virtual: bool) -> str:
     """The name codes before the entry, nearest first, within the window."""
-    args, test = _reachable(sessions, forward=False)
-    sliced = ", ".join(f"arrayReverse(arraySlice({name}, 1, i0 - 1))" for name in _arrays(sessions))
+    args, test = _reachable(bounded, forward=False)
+    test += f" AND {_REAL}" if virtual else ""
+    sliced = ", ".join(f"arrayReverse(arraySlice({name}, 1, i0 - 1))" for name in _arrays(bounded))
     return f"arrayFilter(({args}) -> {test}, {sliced})"
 
 
-def _forward_from(position: str, anchor: int, sessions: bool, collapse: bool) -> str:
+def _forward_from(position: str, anchor: int, bounded: bool, collapse: bool, virtual: bool) -> str:
     """The events after ``position`` within the window, repeats merged, cut at the first exclusion, first
     ``forward_<anchor>`` kept: what follows the last anchor a path reaches."""
-    args, test = _reachable(sessions, forward=True)
-    sliced = ", ".join(f"arraySlice({name}, {position} + 1)" for name in _arrays(sessions))
+    args, test = _reachable(bounded, forward=True)
+    test += f" AND {_REAL}" if virtual else ""
+    sliced = ", ".join(f"arraySlice({name}, {position} + 1)" for name in _arrays(bounded))
     codes = _collapse_after(f"arrayFilter(({args}) -> {test}, {sliced})", anchor, collapse)
     cut = f"arrayFirstIndex(c -> has({{excluded_codes:Array(UInt32)}}, c), {codes})"
     kept = f"if({cut} = 0, {codes}, arraySlice({codes}, 1, {cut} - 1))"
     return f"arraySlice({kept}, 1, {{forward_{anchor}:UInt32}})"
 
 
-def _between(start: str, end: str, anchor: int, collapse: bool) -> str:
+def _between(start: str, end: str, anchor: int, collapse: bool, virtual: bool) -> str:
     """The events strictly between anchors at ``start`` and ``end``, repeats merged, cut to the first ``forward`` of
     anchor ``anchor`` and the last ``reverse`` of the next one."""
-    codes = _collapse_after(f"arraySlice(cs, {start} + 1, {end} - {start} - 1)", anchor, collapse)
+    codes = f"arraySlice(cs, {start} + 1, {end} - {start} - 1)"
+    codes = _collapse_after(f"arrayFilter(c -> {_REAL}, {codes})" if virtual else codes, anchor, collapse)
     head, tail = f"{{forward_{anchor}:UInt32}}", f"{{reverse_{anchor + 1}:UInt32}}"
     shortened = f"arrayConcat(arraySlice({codes}, 1, {head}), if({tail} = 0, [], arraySlice({codes}, -{tail})))"
     return f"if(length({codes}) > {head} + {tail}, {shortened}, {codes})"
 
 
-def _next_anchor(previous: str, step: int, sessions: bool) -> str:
+def _next_anchor(previous: str, step: int, bounded: bool) -> str:
     """The position of step ``step``'s anchor after the one at ``previous`` (0: not reached): the first qualifying
     event after it within the window, before any exclusion event."""
-    args, test = _reachable(sessions, forward=True)
-    sliced = ", ".join(f"arraySlice({name}, {previous} + 1)" for name in _arrays(sessions, ("flagged", "ts")))
+    args, test = _reachable(bounded, forward=True)
+    sliced = ", ".join(f"arraySlice({name}, {previous} + 1)" for name in _arrays(bounded, ("flagged", "ts")))
     found = f"arrayFirstIndex(({args}) -> bitTest(c, {_bit(step)}) AND {test}, {sliced})"
     excluded = f"arrayFirstIndex(c -> has({{excluded_codes:Array(UInt32)}}, c), arraySlice(cs, {previous} + 1))"
     return (f"if({previous} = 0 OR {found} = 0 OR ({excluded} != 0 AND {excluded} <= {found}), 0, "
@@ -120,7 +127,8 @@ def _next_anchor(previous: str, step: int, sessions: bool) -> str:
 
 def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool = False,
               window_sessions: bool = False, anchor_filters: Sequence[str | None] = (), where: str | None = None,
-              users: str | None = None, segment_keys: Sequence[str] = ()) -> str:
+              users: str | None = None, segment_keys: Sequence[str] = (),
+              session_steps: Sequence[str | None] = ()) -> str:
     """Rows of ``reverse`` (``Array(UInt32)``), ``after`` (``Array(Array(UInt32))``), ``keys``
     (``Array(Array(String))``) and ``users``.
 
@@ -130,16 +138,23 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     own included) in each direction. Both number sessions over every event (``query/sessions.py``; binds ``tz``).
     ``where``: SQL over the event source an event must pass to be in a flow at all (still counting for sessions);
     ``users``: a condition on the canonical ``distinct_id`` a user must pass (a cohort filter); ``segment_keys``:
-    ``Array(String)`` SQL per breakdown, read on the entry event."""
+    ``Array(String)`` SQL per breakdown, read on the entry event.
+
+    ``session_steps[k]`` ``"start"``/``"end"``: step k's anchors are the starts/ends of sessions, virtual events
+    (codes ``{session_codes:Array(UInt32)}``, start then end; never shown as steps) just before a session's first
+    event and just after its last; binds ``{last_code:UInt32}``, the highest code of a real event name."""
     if not 1 <= anchors <= MAX_ANCHORS:
         raise ValueError(f"a flow has 1 to {MAX_ANCHORS} anchor steps")
     filters = [*anchor_filters, *([None] * anchors)][:anchors]
-    sessions = per_session or window_sessions
+    kinds = [*session_steps, *([None] * anchors)][:anchors]
+    virtual = any(kinds)
+    bounded = per_session or window_sessions  # paths stay within session bounds
+    sessions = bounded or virtual  # events carry their session numbers
     flags = " + ".join(
         f"if(event = {{anchor_names:Array(String)}}[{k + 1}]{f' AND ({sql})' if sql else ''}, "
         f"toUInt32({1 << _bit(k)}), toUInt32(0))"
-        for k, sql in enumerate(filters)
-    )
+        for k, sql in enumerate(filters) if kinds[k] is None
+    ) or "toUInt32(0)"
     code = f"transform(event, {{names:Array(String)}}, {{codes:Array(UInt32)}}, toUInt32(0)) + {flags}"
     if where:
         code = f"if({where}, {code}, toUInt32(0))"
@@ -147,11 +162,13 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     source = events_source_sql(conditions, identity=True, key_conditions=_SCAN_KEYS)
     in_range = "time_ms >= {start_ms:Int64} AND time_ms < {end_ms:Int64}"
     first_filter = [sql for sql in (filters[0], where) if sql]
-    anchor_source = events_source_sql(
-        [*conditions, in_range, *first_filter], identity=True,
-        key_conditions=[*_SCAN_KEYS, "e.event = {anchor_names:Array(String)}[1]"],
+    anchor_source = events_source_sql(  # a session starts or ends in the range only where an event is in it
+        [*conditions, in_range, *([] if kinds[0] else first_filter)], identity=True,
+        key_conditions=[*_SCAN_KEYS, *([] if kinds[0] else ["e.event = {anchor_names:Array(String)}[1]"])],
     )
-    packed = "bitShiftLeft(toUInt128(time_ms - {scan_from_ms:Int64}), 64) + code"
+    # with virtual events, each millisecond has three places: session starts, events, session ends
+    scale, place = ("4", " + 1") if virtual else ("1", "")
+    packed = f"bitShiftLeft(toUInt128((time_ms - {{scan_from_ms:Int64}}) * {scale}{place}), 64) + code"
     if sessions:
         # the session number between the time and the name code (hidden events still count for sessions)
         source = numbered_sql(source)
@@ -159,6 +176,18 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     none = "CAST([] AS Array(Array(String)))"
     keys = f"if(bitTest(code, {_bit(0)}), [{', '.join(segment_keys)}], {none})" if segment_keys else none
     rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev, {keys} AS ks FROM ({source})"
+    for n, (kind, edge, slot) in enumerate((("start", "min", 0), ("end", "max", 2))):
+        steps_of_kind = [k for k in range(anchors) if kinds[k] == kind]
+        if not steps_of_kind:
+            continue
+        vflags = sum(1 << _bit(k) for k in steps_of_kind)
+        vcode = f"toUInt32({{session_codes:Array(UInt32)}}[{n + 1}] + {vflags})"
+        vpacked = (f"bitShiftLeft(toUInt128(({edge}(time_ms) - {{scan_from_ms:Int64}}) * 4 + {slot}), 64) "
+                   f"+ bitShiftLeft(toUInt128(session), 32) + {vcode}")
+        rows += f"""
+            UNION ALL
+            SELECT distinct_id AS user, {vcode} AS code, {vpacked} AS ev, {none} AS ks
+            FROM ({source}) GROUP BY distinct_id, session"""
     entry = f"bitTest(c, {_bit(0)}) AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
     starts = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, flagged)"  # every qualifying entry event
     if per_session:  # the first entry event of each session
@@ -174,7 +203,7 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     grouped = f"""
         SELECT user, arraySort(groupArray(ev)) AS evs,
                arraySort((k, v) -> v, groupArray(ks), groupArray(ev)) AS keyed,
-               arrayMap(v -> toInt64(bitShiftRight(v, 64)) + {{scan_from_ms:Int64}}, evs) AS ts,
+               arrayMap(v -> intDiv(toInt64(bitShiftRight(v, 64)), {scale}) + {{scan_from_ms:Int64}}, evs) AS ts,
                arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS flagged,
                arrayMap(c -> bitAnd(c, {NAME_CODE_LIMIT - 1}), flagged) AS cs{session_array},
                {starts} AS starts,
@@ -186,21 +215,22 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     """
     carried = ", ".join(_arrays(sessions, ("ts", "cs", "flagged")))
     per_entry = f"SELECT {carried}, keyed[i0] AS keys, i0, ts[i0] AS t0" \
-                f"{_session_bounds(per_session) if sessions else ''} FROM ({grouped}) ARRAY JOIN entries AS i0"
+                f"{_session_bounds(per_session) if bounded else ''} FROM ({grouped}) ARRAY JOIN entries AS i0"
     positions = ["i0"]
     for k in range(1, anchors):
         positions.append(f"p{k}")
-    found = ", ".join(f"{_next_anchor(positions[k - 1], k, sessions)} AS {positions[k]}" for k in range(1, anchors))
+    found = ", ".join(f"{_next_anchor(positions[k - 1], k, bounded)} AS {positions[k]}" for k in range(1, anchors))
     parts = []
     for k in range(anchors):
-        forward = _forward_from(positions[k], k, sessions, collapse)
+        forward = _forward_from(positions[k], k, bounded, collapse, virtual)
         if k + 1 < anchors:
-            segment = f"if({positions[k + 1]} > 0, {_between(positions[k], positions[k + 1], k, collapse)}, {forward})"
+            between = _between(positions[k], positions[k + 1], k, collapse, virtual)
+            segment = f"if({positions[k + 1]} > 0, {between}, {forward})"
         else:
             segment = forward
         parts.append(f"[{segment}]" if k == 0 else f"if({positions[k]} > 0, [{segment}], [])")
     after = parts[0] if len(parts) == 1 else f"arrayConcat({', '.join(parts)})"
-    backward = f"arraySlice({_collapse_after(_backward(sessions), 0, collapse)}, 1, {{reverse_0:UInt32}})"
+    backward = f"arraySlice({_collapse_after(_backward(bounded, virtual), 0, collapse)}, 1, {{reverse_0:UInt32}})"
     return f"""
         SELECT reverse, after, keys, count() AS users
         FROM (

@@ -12,6 +12,10 @@ segments):
   ``session``: at the first of each session, the path staying inside that session. A ``conversion_window`` in
   sessions (1–12) lets paths reach that many sessions from the entry's, its own included (sessions:
   ``query/sessions.py``). Users are canonical ids; the empty id never counts.
+* ``session_event`` steps (``$session_start`` with ``start``, ``$session_end`` with ``end``; no step filters): the
+  anchors are virtual events just before a session's first event and just after its last (sessions over every
+  event, hidden and filtered ones included); they are anchors only, never steps of a path. A flow that enters at
+  a session start/end takes no segments (they read the entry event).
 * Several anchors: the path passes through them in order. Anchor k+1 is the first event of step k+1 after anchor k,
   within the conversion window of the entry (and its session bounds), with no ``exclusions`` event before it; the
   date range applies to the entry only. Between two anchors the sankey shows the first ``forward`` events after
@@ -23,23 +27,24 @@ segments):
   ``collapse_repeated`` (within each stretch, the anchor counting as its first event); an event in ``exclusions``
   ends the path there. Reverse steps of the first anchor likewise, backwards. A path that ends early shows
   ``$dropoff`` (type ``DROPOFF``) at the next step and nothing after.
-* ``filter_by_event`` (``{"operator", "children": [{"propertyName", "filterOperator", ...}]}``, event properties):
-  only events that pass it are in a flow (anchors and steps alike); sessions still count every event.
-  ``filter_by_cohort``: only the cohort's members (negated: everyone else), members as of today.
-* ``segments`` (event properties, or cohorts as Insights' ``CohortBreakdown`` writes them; at most 3): each entry
-  falls in the segment of its entry event's value (``on`` keys: a list property puts it in one segment per item,
-  no value is ``"undefined"``) or of each listed cohort its user is in (none: no segment); with several segments,
-  every combination. ``breakdowns`` lists one ``{"segments": {label: key}, "segment": [keys], "steps", "flows",
-  "overallConversionRate", "metadata"}`` (and ``trees``) per key, most entries first, at most 50; the top-level
-  answer stays the whole flow. Frequency segments and profile properties are refused (400).
+* ``filter_by_event`` (``{"operator", "children": [{"propertyName", "filterOperator", ..., "resourceType"}]}``;
+  ``people`` children read the user's profile): only events that pass it are in a flow (anchors and steps alike);
+  sessions still count every event. ``filter_by_cohort``: only the cohort's members (negated: everyone else),
+  members as of today.
+* ``segments`` (event or profile properties, or cohorts as Insights' ``CohortBreakdown`` writes them; at most 3):
+  each entry falls in the segment of its entry event's (profile: its user's) value (``on`` keys: a list property
+  puts it in one segment per item, no value is ``"undefined"``) or of each listed cohort its user is in (none: no
+  segment); with several segments, every combination. ``breakdowns`` lists one ``{"segments": {label: key},
+  "segment": [keys], "steps", "flows", "overallConversionRate", "metadata"}`` (and ``trees``) per key, most
+  entries first, at most 50; the top-level answer stays the whole flow. Frequency and bucketed segments: 400.
 * Per step, the ``cardinality_threshold`` events with the most users are kept (ties by name); the others are one
   ``$other`` node (type ``PRUNED``). ``overallConversionRate`` = share of entries that reach the last column.
 * ``steps[i].nodes[j]``: ``event``, ``type`` (``ANCHOR``, ``NORMAL``, ``PRUNED``, ``DROPOFF``), ``totalCount`` (a
   string, as Mixpanel sends it), ``anchorType``, ``edges`` to the next filled step's nodes. Top paths: the 50 most
   common (``flowSteps`` with each step's count); trees: the prefix tree from the first anchor on with
   ``totalCount``, ``dropOffTotalCount`` and ``convertedTotalCount`` per node.
-* ``date_range``: ``between``, ``since``, ``on`` or ``in the last``. Not supported yet (400): ``session_event``
-  anchors, date (datetime) step filters, frequency and profile-property segments, ``relative_after`` ranges.
+* ``date_range``: ``between``, ``since``, ``on`` or ``in the last``. Not supported yet (400): date (datetime) step
+  filters, frequency and bucketed segments, group properties, ``relative_after`` ranges.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from typing import Any
+
+import orjson
 
 from mixhouse.errors import ValidationError
 from mixhouse.expr import compile_filter, compile_values
@@ -56,7 +63,7 @@ from mixhouse.query.flows import EVENT_NAMES_SQL, NAME_CODE_LIMIT, flows_sql
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.flows_answer import DROPOFF, OTHER, TOP_PATHS, Paths, breakdown_groups, build_answer
 from mixhouse.services.flows_params import FlowAnchor, FlowQuery, FlowSegment, parse_flow
-from mixhouse.services.insights_audience import CohortMembers
+from mixhouse.services.insights_audience import CohortMembers, Profiles
 from mixhouse.storage.base import Backend
 
 __all__ = ["DROPOFF", "OTHER", "QUERY_TYPES", "TOP_PATHS", "FlowAnchor", "FlowQuery", "FlowSegment", "Paths",
@@ -68,12 +75,17 @@ QUERY_TYPES = ("flows_sankey", "flows_top_paths", "flows")
 FlowRows = list[tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...], int]]
 
 
+#: Expressions over the event source, ``user[...]`` read from the bound profiles (``{flow_profiles:Map}``).
+_CONTEXT = replace(EVENT_CONTEXT, user_properties_column="{flow_profiles:Map(String, String)}[distinct_id]")
+
+
 def _segment_keys(query: FlowQuery, cohorts: CohortMembers | None, params: dict[str, Any]) -> list[str]:
     """``Array(String)`` SQL per segment, over the event source (the entry event)."""
     keys = []
     for n, segment in enumerate(query.segments):
         if segment.property is not None:
-            fragment = compile_values(Property(segment.property), replace(EVENT_CONTEXT, param_prefix=f"sg{n}_"))
+            prop = Property(segment.property, "user" if segment.on_profile else "properties")
+            fragment = compile_values(prop, replace(_CONTEXT, param_prefix=f"sg{n}_"))
             params.update(fragment.params)
             keys.append(f"if(empty({fragment.sql}), ['undefined'], {fragment.sql})")
             continue
@@ -88,20 +100,23 @@ def _segment_keys(query: FlowQuery, cohorts: CohortMembers | None, params: dict[
     return keys
 
 
-def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: CohortMembers | None = None) -> FlowRows:
+def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: CohortMembers | None = None,
+              profiles: Profiles | None = None) -> FlowRows:
     """Every distinct (reverse, after, segment keys) with its entries; ``cohorts`` resolves cohort filters and
-    segments."""
+    segments, ``profiles`` the user profiles a filter or segment reads."""
     timezone = project.timezone or "UTC"
     start_ms, end_ms = query.dates.bounds_ms(timezone)
     window = {"project_id": project.id, "scan_from_ms": start_ms - query.window_ms,
               "scan_to_ms": end_ms + query.window_ms}
     present = sorted(str(row["name"]) for row in backend.query_rows(EVENT_NAMES_SQL, window))
     names = [name for name in present if name not in query.hidden]
-    if query.anchor not in names:
+    if query.anchor not in names and not query.anchors[0].session_event:
         return []
-    if len(names) >= NAME_CODE_LIMIT:
+    if len(names) + 2 >= NAME_CODE_LIMIT:
         raise ValidationError("too many distinct event names in the flow's range")
     codes = {name: n for n, name in enumerate(names, 1)}
+    # session starts and ends, when steps use them: virtual events coded after every real name
+    session_codes = {"start": len(names) + 1, "end": len(names) + 2}
     params: dict[str, Any] = {
         **window,
         "start_ms": start_ms,
@@ -110,12 +125,19 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
         "names": names,
         "codes": list(codes.values()),
         "anchor_names": [anchor.event for anchor in query.anchors],
-        "anchor_codes": [codes.get(anchor.event, 0) for anchor in query.anchors],
+        "anchor_codes": [session_codes[anchor.session_event] if anchor.session_event else codes.get(anchor.event, 0)
+                         for anchor in query.anchors],
+        "session_codes": list(session_codes.values()),
+        "last_code": len(names),
         "excluded_codes": [codes[name] for name in query.excluded if name in codes],
         "tz": timezone,
     }
     for k, anchor in enumerate(query.anchors):
         params[f"forward_{k}"], params[f"reverse_{k}"] = anchor.forward, anchor.reverse
+    if query.reads_profiles:
+        if profiles is None:
+            raise ValidationError("filters and segments on user profile properties need the server's profiles")
+        params["flow_profiles"] = {uid: orjson.dumps(props).decode() for uid, props in profiles()}
     if query.window_sessions is not None:
         params["window_sessions"] = query.window_sessions
     anchor_filters: list[str | None] = []
@@ -128,7 +150,7 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
         params.update(fragment.params)
     where = None
     if query.where is not None:
-        fragment = compile_filter(query.where, replace(EVENT_CONTEXT, param_prefix="fe"))
+        fragment = compile_filter(query.where, replace(_CONTEXT, param_prefix="fe"))
         where = fragment.sql
         params.update(fragment.params)
     users = None
@@ -140,7 +162,8 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
     sql = flows_sql(anchors=len(query.anchors), totals=query.totals, collapse=query.collapse,
                     per_session=query.per_session, window_sessions=query.window_sessions is not None,
                     anchor_filters=anchor_filters, where=where, users=users,
-                    segment_keys=_segment_keys(query, cohorts, params))
+                    segment_keys=_segment_keys(query, cohorts, params),
+                    session_steps=[anchor.session_event for anchor in query.anchors])
 
     def decoded(found: list[int]) -> tuple[str, ...]:
         return tuple(names[code - 1] for code in found)
@@ -158,16 +181,16 @@ def _merged(rows: FlowRows) -> Paths:
     return [(reverse, after, users) for (reverse, after), users in merged.items()]
 
 
-def flow_paths(backend: Backend, project: Project, query: FlowQuery,
-               cohorts: CohortMembers | None = None) -> Paths:
+def flow_paths(backend: Backend, project: Project, query: FlowQuery, cohorts: CohortMembers | None = None,
+               profiles: Profiles | None = None) -> Paths:
     """(reverse names, after names per anchor reached, entries) for every distinct path, segments ignored."""
-    return _merged(flow_rows(backend, project, query, cohorts))
+    return _merged(flow_rows(backend, project, query, cohorts, profiles))
 
 
 def run_flow(backend: Backend, project: Project, query: FlowQuery, query_type: str,
-             cohorts: CohortMembers | None = None) -> dict[str, Any]:
+             cohorts: CohortMembers | None = None, profiles: Profiles | None = None) -> dict[str, Any]:
     if query_type not in QUERY_TYPES:
         raise ValidationError(f"query_type must be one of {', '.join(QUERY_TYPES)}")
-    rows = flow_rows(backend, project, query, cohorts)
+    rows = flow_rows(backend, project, query, cohorts, profiles)
     groups = breakdown_groups(rows, lambda keys: list(itertools.product(*keys))) if query.segments else []
     return build_answer(query, _merged(rows), query_type, groups)

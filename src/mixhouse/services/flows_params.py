@@ -6,15 +6,15 @@ does not read correctly is refused by name (400).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.errors import ValidationError
-from mixhouse.expr.ast import Expr
-from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.expr.ast import Binary, Call, Expr, Property, Unary, children
+from mixhouse.query.bookmark_filters import filter_expr
 from mixhouse.query.flows import MAX_ANCHORS
 from mixhouse.query.segfilters import segfilters_expr
 from mixhouse.query.timebuckets import check_not_future
@@ -24,27 +24,32 @@ WINDOW_UNIT_MS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_40
 MAX_STEPS_EACH_WAY = 5
 MAX_WINDOW_SESSIONS = 12
 MAX_SEGMENTS = 3
+#: ``session_event`` → the step's (virtual) event name.
+SESSION_EVENTS = {"start": "$session_start", "end": "$session_end"}
 
 
 @dataclass(frozen=True)
 class FlowAnchor:
     """One anchor step: its event, how many steps to show before (``reverse``) and after (``forward``) it, and the
-    filter its events must pass (``None``: every event of that name)."""
+    filter its events must pass (``None``: every event of that name). ``session_event`` ``"start"``/``"end"``: the
+    anchors are the starts/ends of sessions (``event`` ``$session_start``/``$session_end``)."""
 
     event: str
     forward: int = 3
     reverse: int = 0
     filter: Expr | None = None
+    session_event: str | None = None
 
 
 @dataclass(frozen=True)
 class FlowSegment:
-    """A breakdown: an event property read on the entry event (``property``), or cohorts (``cohorts``: each a
-    cohort, whether it is the "not in" side, and its label)."""
+    """A breakdown: a property (``property``) read on the entry event, or with ``on_profile`` on its user's
+    profile; or cohorts (``cohorts``: each a cohort, whether it is the "not in" side, and its label)."""
 
     label: str
     property: str | None = None
     cohorts: CohortSegments = ()
+    on_profile: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,31 @@ class FlowQuery:
     def anchor(self) -> str:
         """The first anchor step's event: where a path enters."""
         return self.anchors[0].event
+
+    @property
+    def reads_profiles(self) -> bool:
+        """Whether the flow filter or a segment reads user profile properties."""
+        return any(s.on_profile for s in self.segments) or (self.where is not None and _reads_user(self.where))
+
+
+def _reads_user(expr: Expr) -> bool:
+    return (isinstance(expr, Property) and expr.source == "user") or any(map(_reads_user, children(expr)))
+
+
+def _on_profiles(expr: Expr) -> Expr:
+    """``expr`` with every ``properties[...]`` read from the user's profile instead (``user[...]``)."""
+    if isinstance(expr, Property):
+        return replace(expr, source="user")
+    if isinstance(expr, Unary):
+        return replace(expr, operand=_on_profiles(expr.operand))
+    if isinstance(expr, Binary):
+        return replace(expr, left=_on_profiles(expr.left), right=_on_profiles(expr.right))
+    if isinstance(expr, Call):
+        return replace(expr, args=tuple(map(_on_profiles, expr.args)))
+    return expr
+
+
+_PROFILE_RESOURCES = ("people", "user")
 
 
 def _whole(value: Any, what: str, low: int, high: int, default: int) -> int:
@@ -118,22 +148,28 @@ def _dates(params: dict[str, Any], timezone: str) -> DateRange:
 def _anchor(step: Any, n: int) -> FlowAnchor:
     if not isinstance(step, dict) or not isinstance(step.get("event"), str) or not step["event"]:
         raise ValidationError("every flow step needs an event name")
-    if step.get("session_event"):
-        raise ValidationError("session_event anchors (session start/end) are not supported in flows yet")
     filters = step.get("property_filter_params_list") or []
     if not isinstance(filters, list):
         raise ValidationError("property_filter_params_list must be a list")
+    session_event = step.get("session_event") or None
+    if session_event is not None:
+        if SESSION_EVENTS.get(session_event) != step["event"]:
+            raise ValidationError("session_event start goes with the event $session_start, end with $session_end")
+        if filters:
+            raise ValidationError("session start/end steps take no property filters")
     return FlowAnchor(
         event=step["event"],
         forward=_whole(step.get("forward"), f"steps[{n}].forward", 0, MAX_STEPS_EACH_WAY, 3),
         reverse=_whole(step.get("reverse"), f"steps[{n}].reverse", 0, MAX_STEPS_EACH_WAY, 0),
         filter=segfilters_expr(filters, step.get("bool_op") or "and"),
+        session_event=session_event,
     )
 
 
 def _where(spec: Any) -> Expr | None:
     """``filter_by_event``: ``{"operator": "and"|"or", "children": [{"propertyName", "filterOperator",
-    "filterType", "filterValue", "resourceType"}]}`` as one expression over the event's properties."""
+    "filterType", "filterValue", "resourceType"}]}`` as one expression over the event's properties (``resourceType``
+    ``people``: its user's profile properties)."""
     if not spec:
         return None
     if not isinstance(spec, dict) or not isinstance(spec.get("children", []), list):
@@ -141,14 +177,18 @@ def _where(spec: Any) -> Expr | None:
     operator = spec.get("operator", "and")
     if operator not in ("and", "or"):
         raise ValidationError("filter_by_event operator must be and or or")
-    children = []
+    joined: Expr | None = None
     for child in spec.get("children") or []:
         if not isinstance(child, dict):
             raise ValidationError("a filter_by_event child must be an object")
-        if child.get("resourceType", "events") not in ("events", "event"):
-            raise ValidationError(f"filter_by_event on {child.get('resourceType')} properties is not supported yet")
-        children.append({**child, "value": child.get("propertyName") or child.get("value")})
-    return filters_expr(children, "all" if operator == "and" else "any")
+        resource = child.get("resourceType", "events")
+        if resource not in ("events", "event", *_PROFILE_RESOURCES):
+            raise ValidationError(f"filter_by_event on {resource} properties is not supported")
+        test = filter_expr({**child, "value": child.get("propertyName") or child.get("value"),
+                            "resourceType": "events"})
+        test = _on_profiles(test) if resource in _PROFILE_RESOURCES else test
+        joined = test if joined is None else Binary(operator, joined, test)
+    return joined
 
 
 def _segment(spec: Any) -> FlowSegment:
@@ -160,14 +200,15 @@ def _segment(spec: Any) -> FlowSegment:
     behavior = spec.get("behavior")
     if isinstance(behavior, dict) or spec.get("behaviorType"):
         raise ValidationError("frequency segments in flows are not supported yet")
-    if spec.get("resourceType", "events") not in ("events", "event"):
-        raise ValidationError(f"flow segments on {spec.get('resourceType')} properties are not supported yet")
+    resource = spec.get("resourceType", "events")
+    if resource not in ("events", "event", *_PROFILE_RESOURCES):
+        raise ValidationError(f"flow segments on {resource} properties are not supported")
     if spec.get("customBucket"):
         raise ValidationError("bucketed flow segments (customBucket) are not supported yet")
     name = spec.get("propertyName") or spec.get("value")
     if not isinstance(name, str) or not name:
         raise ValidationError("a flow segment needs the property name in value or propertyName")
-    return FlowSegment(label=name, property=name)
+    return FlowSegment(label=name, property=name, on_profile=resource in _PROFILE_RESOURCES)
 
 
 def _segments(value: Any) -> tuple[FlowSegment, ...]:
@@ -211,6 +252,9 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         raise ValidationError("to_date must not be before from_date")
     check_not_future(dates, timezone)
     anchor_names = {anchor.event for anchor in anchors}
+    segments = _segments(params.get("segments"))
+    if segments and anchors[0].session_event:
+        raise ValidationError("segments read the entry event: a flow that starts at a session start/end takes none")
     return FlowQuery(
         anchors=anchors,
         dates=dates,
@@ -225,5 +269,5 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         cohort=cohort,
         cohort_negated=cohort_negated,
         where=_where(params.get("filter_by_event")),
-        segments=_segments(params.get("segments")),
+        segments=segments,
     )

@@ -14,7 +14,13 @@ from mixhouse.query.params import bookmark_param, parse_whole, text_param
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import flows
 from mixhouse.services.cohorts import cohort_members as _cohorts
+from mixhouse.services.insights_audience import Profiles
 from mixhouse.services.runtime import Runtime
+
+
+def _profiles(rt: Runtime, project: Project) -> Profiles:
+    """The project's user profiles, read only when a flow filters or segments on them."""
+    return lambda: rt.profiles.snapshot(project.id)
 
 
 def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
@@ -24,7 +30,8 @@ def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Calla
         raise ValidationError(f"query_type must be one of {', '.join(flows.QUERY_TYPES)}")
     if params.get("bookmark") not in (None, ""):
         query = flows.parse_flow(bookmark_param(params["bookmark"]), timezone)
-        return lambda: flows.run_flow(rt.backend, project, query, query_type, _cohorts(rt, project))
+        return lambda: flows.run_flow(rt.backend, project, query, query_type, _cohorts(rt, project),
+                                      _profiles(rt, project))
     if params.get("bookmark_id") in (None, ""):
         raise ValidationError("send flow params in bookmark, or a saved flows report's bookmark_id")
     bookmark_id = parse_whole(params.get("bookmark_id"), "bookmark_id", low=1, high=2**63 - 1, default=0)
@@ -36,7 +43,7 @@ def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Calla
         if report.type != "flows":
             raise ValidationError(f"report {bookmark_id} is a {report.type} report, not a flows report")
         return flows.run_flow(rt.backend, project, flows.parse_flow(report.params, timezone), query_type,
-                              _cohorts(rt, project))
+                              _cohorts(rt, project), _profiles(rt, project))
 
     return call
 
