@@ -552,9 +552,11 @@ def test_cohorts_in_typed_queries(ws: mp.Workspace, loaded: Loaded) -> None:
     assert flow.params["filter_by_cohort"] == {"name": "Buyers", "negated": False, "id": cohort.id}
     anchor = flow.steps[0]["nodes"][0]
     assert (anchor["event"], int(anchor["totalCount"])) == ("Sign Up", len(members))  # uniques: the members
-    # the client builds flow property filters (filter_by_event); this server refuses them by name, never ignores them
-    with pytest.raises(mp.QueryError, match="filter_by_event"):
-        ws.query_flow("Sign Up", where=mp.Filter.equals("plan", "pro"), **dates)
+    # flow property filters (filter_by_event): only the events that pass are in the flow
+    pro = ws.query_flow("Sign Up", forward=1, where=mp.Filter.equals("plan", "pro"), **dates)
+    assert pro.params["filter_by_event"]["children"][0]["propertyName"] == "plan"
+    pro_users = {e["properties"]["distinct_id"] for e in loaded.events if e["properties"]["plan"] == "pro"}
+    assert int(pro.steps[0]["nodes"][0]["totalCount"]) == len(pro_users) > 0
     ws.delete_cohort(cohort.id)
 
 

@@ -309,15 +309,23 @@ def test_cohort_segments(shop: Any, client: httpx.Client) -> None:
     assert {b["segment"][0] for b in got["breakdowns"]} == {"Buyers", "Not In Buyers"}
 
 
-def test_profile_filters_and_segments(shop: Any, client: httpx.Client) -> None:
-    """``resourceType: people`` in ``filter_by_event`` and ``segments``: read on the user's profile (a user without
-    one has no value: the filter fails, the segment is ``"undefined"``)."""
+@pytest.fixture(scope="module")
+def tiers(shop: Any, client: httpx.Client) -> dict[str, dict[str, Any]]:
+    """Profiles with a ``tier`` for two users in three (canonical ids); the others have none."""
     creds, events = shop
     users = sorted({e.user for e in events if e.user})
     profiles = {user: {"tier": ("gold", "silver")[n % 2]} for n, user in enumerate(users) if n % 3}
     updates = [{"$token": creds.token, "$distinct_id": user, "$set": props} for user, props in profiles.items()]
     response = client.post("/engage", data={"data": json.dumps(updates), "verbose": "1"})
     assert response.status_code == 200 and response.json()["status"] == 1, response.text
+    return profiles
+
+
+def test_profile_filters_and_segments(shop: Any, client: httpx.Client, tiers: dict[str, dict[str, Any]]) -> None:
+    """``resourceType: people`` in ``filter_by_event`` and ``segments``, ``source: user`` in step filters: read on
+    the user's profile (a user without one has no value: the filter fails, the segment is ``"undefined"``)."""
+    creds, events = shop
+    profiles = tiers
     spec = {"operator": "and", "children": [
         {"propertyName": "tier", "filterOperator": "equals", "filterType": "string", "filterValue": ["gold"],
          "resourceType": "people"},
@@ -336,6 +344,13 @@ def test_profile_filters_and_segments(shop: Any, client: httpx.Client) -> None:
     assert got == _expected(events, params, "flows_top_paths", segments=(ref.ProfileSegment("tier"), "logged_in"),
                             profiles=profiles)
     assert {b["segments"]["tier"] for b in got["breakdowns"]} == {"gold", "silver", "undefined"}
+    step = _step("Add To Cart", 1, 1, [{**_segfilter("tier", "string", "!=", ["gold"]),
+                                        "property": {"name": "tier", "source": "user", "type": "string"}}])
+    params = {**_flow(), "steps": [_step("View Item", 1), step]}
+    got = _post(client, creds, params)
+    got.pop("computed_at")
+    assert got == _expected(events, params, "flows_sankey", step_wheres=(None, 'not (user["tier"] == "gold")'),
+                            profiles=profiles)
 
 
 @pytest.mark.parametrize(("steps", "options", "query_type"), [
@@ -378,25 +393,33 @@ def test_date_range_types(shop: Any, client: httpx.Client, kind: str) -> None:
 
 def test_client_query_flow(shop: Any, server: ServerProcess, client: httpx.Client,
                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """``Workspace.query_flow`` with several ``FlowStep`` anchors, and flow params with segments through
-    ``run_flow_params``: the client reads the answers and ``.df`` frames them."""
+    """``Workspace.query_flow`` with several ``FlowStep`` anchors (one a session start, one with a step filter),
+    ``where`` property filters and ``segments``: the client builds the params, reads the answers (the reference's)
+    and ``.df`` frames them."""
     import mixhouse as mp
 
-    creds, _ = shop
+    creds, events = shop
     for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in {"MP_API_BASE_URL": server.url, "MP_USERNAME": creds.sa_username,
                         "MP_SECRET": creds.sa_secret, "MP_PROJECT_ID": str(creds.project_id), "MP_REGION": "us",
                         "MP_CONFIG_PATH": "/nonexistent/mixhouse-test/config.toml"}.items():
         monkeypatch.setenv(name, value)
+    dates = {"from_date": FROM.isoformat(), "to_date": TO.isoformat(), "conversion_window": 1}
     with mp.Workspace() as ws:
-        flow = ws.query_flow([mp.FlowStep("View Item", forward=1), mp.FlowStep("Purchase", forward=1, reverse=1)],
-                             from_date=FROM.isoformat(), to_date=TO.isoformat(), conversion_window=1, mode="paths")
-        raw = _post(client, creds, flow.params, "flows_top_paths")
-        assert flow.steps == raw["steps"] and flow.flows == raw["flows"]
-        assert flow.params["steps"][1]["event"] == "Purchase"
+        steps = [mp.FlowStep("$session_start", forward=1, session_event="start"),
+                 mp.FlowStep("Purchase", forward=1, reverse=1, filters=[mp.Filter.is_set("payment_method")])]
+        flow = ws.query_flow(steps, mode="paths", where=mp.Filter.is_true("logged_in"), **dates)
+        got = _post(client, creds, flow.params, "flows_top_paths")
+        got.pop("computed_at")
+        assert got == _expected(events, flow.params, "flows_top_paths",
+                                step_wheres=(None, 'defined(properties["payment_method"])'),
+                                where='properties["logged_in"] == true')
+        assert flow.steps == got["steps"] and flow.flows == got["flows"] and flow.flows
         assert list(flow.df["step"]) == list(range(1, 6))
-        params = {**_flow(forward=1), "segments": [_segment("mp_country_code")]}
-        split = ws.run_flow_params(params)
-        assert split.breakdowns and split.breakdowns == _post(client, creds, params)["breakdowns"]
+        split = ws.query_flow("View Item", forward=1, segments="mp_country_code", **dates)
+        got = _post(client, creds, split.params)
+        got.pop("computed_at")
+        assert got == _expected(events, split.params, "flows_sankey", segments=("mp_country_code",))
+        assert split.breakdowns == got["breakdowns"] and len(split.breakdowns) > 1
         assert len(split.df) == 2

@@ -37,7 +37,8 @@ events = st.lists(
 merges = st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["c"]), max_size=1)
 steps = st.lists(
     st.tuples(st.sampled_from(["A", "B", "C", "D", "A", "$session_start", "$session_end"]), st.integers(0, 3),
-              st.integers(0, 2), st.sampled_from([None, None, 'properties["plan"] == "pro"'])),
+              st.integers(0, 2),
+              st.sampled_from([None, None, 'properties["plan"] == "pro"', 'user["tier"] == "gold"'])),
     min_size=1, max_size=3,
 )
 options = st.fixed_dictionaries({

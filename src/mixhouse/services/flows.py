@@ -7,7 +7,8 @@ Choices where Mixpanel documents nothing (docs/query-api.md lists them too; deci
 segments):
 
 * Anchor steps (``steps``, 1–5: ``event``, ``forward`` ≤ 5, ``reverse`` ≤ 5; ``property_filter_params_list``
-  segfilters joined by ``bool_op``: only events that pass them are that step's anchor, ``query/segfilters.py``).
+  segfilters joined by ``bool_op``, ``"source": "user"`` ones on the user's profile: only events that pass them are
+  that step's anchor, ``query/segfilters.py``).
   ``count_type`` ``unique``: a user enters at their first first-step event in the range; ``total``: at every one;
   ``session``: at the first of each session, the path staying inside that session. A ``conversion_window`` in
   sessions (1–12) lets paths reach that many sessions from the entry's, its own included (sessions:
@@ -145,7 +146,7 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
         if anchor.filter is None:
             anchor_filters.append(None)
             continue
-        fragment = compile_filter(anchor.filter, replace(EVENT_CONTEXT, param_prefix=f"af{k}_"))
+        fragment = compile_filter(anchor.filter, replace(_CONTEXT, param_prefix=f"af{k}_"))
         anchor_filters.append(fragment.sql)
         params.update(fragment.params)
     where = None

@@ -18,7 +18,7 @@ from mixhouse.query.bookmark_filters import filter_expr
 from mixhouse.query.flows import MAX_ANCHORS
 from mixhouse.query.segfilters import segfilters_expr
 from mixhouse.query.timebuckets import check_not_future
-from mixhouse.services.insights_params import CohortRef, CohortSegments, _cohort_segments, cohort_ref, parse_time
+from mixhouse.services.insights_params import CohortRef, CohortSegments, cohort_ref, cohort_segments, parse_time
 
 WINDOW_UNIT_MS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
 MAX_STEPS_EACH_WAY = 5
@@ -76,8 +76,9 @@ class FlowQuery:
 
     @property
     def reads_profiles(self) -> bool:
-        """Whether the flow filter or a segment reads user profile properties."""
-        return any(s.on_profile for s in self.segments) or (self.where is not None and _reads_user(self.where))
+        """Whether a filter (the flow's or a step's) or a segment reads user profile properties."""
+        tests = [self.where, *(anchor.filter for anchor in self.anchors)]
+        return any(s.on_profile for s in self.segments) or any(t is not None and _reads_user(t) for t in tests)
 
 
 def _reads_user(expr: Expr) -> bool:
@@ -145,6 +146,24 @@ def _dates(params: dict[str, Any], timezone: str) -> DateRange:
     raise ValidationError(f"date_range type {kind!r} is not supported in flows (between, since, on, in the last)")
 
 
+def _step_filter(entries: list[Any], bool_op: Any) -> Expr | None:
+    """A step's segfilters joined by ``bool_op``; ``"source": "user"`` ones read the user's profile."""
+    if bool_op not in ("and", "or"):
+        raise ValidationError("bool_op must be and or or")
+    joined: Expr | None = None
+    for entry in entries:
+        prop = entry.get("property") if isinstance(entry, dict) else None
+        on_profile = False
+        if isinstance(prop, dict) and prop.get("source") in _PROFILE_RESOURCES:
+            on_profile, entry = True, {**entry, "property": {**prop, "source": "properties"}}
+        test = segfilters_expr([entry], bool_op)
+        if test is None:
+            continue
+        test = _on_profiles(test) if on_profile else test
+        joined = test if joined is None else Binary(bool_op, joined, test)
+    return joined
+
+
 def _anchor(step: Any, n: int) -> FlowAnchor:
     if not isinstance(step, dict) or not isinstance(step.get("event"), str) or not step["event"]:
         raise ValidationError("every flow step needs an event name")
@@ -161,7 +180,7 @@ def _anchor(step: Any, n: int) -> FlowAnchor:
         event=step["event"],
         forward=_whole(step.get("forward"), f"steps[{n}].forward", 0, MAX_STEPS_EACH_WAY, 3),
         reverse=_whole(step.get("reverse"), f"steps[{n}].reverse", 0, MAX_STEPS_EACH_WAY, 0),
-        filter=segfilters_expr(filters, step.get("bool_op") or "and"),
+        filter=_step_filter(filters, step.get("bool_op") or "and"),
         session_event=session_event,
     )
 
@@ -195,7 +214,7 @@ def _segment(spec: Any) -> FlowSegment:
     if not isinstance(spec, dict):
         raise ValidationError("a flow segment must be an object")
     if spec.get("cohorts"):
-        cohorts = _cohort_segments(spec)
+        cohorts = cohort_segments(spec)
         return FlowSegment(label="$cohorts", cohorts=cohorts)
     behavior = spec.get("behavior")
     if isinstance(behavior, dict) or spec.get("behaviorType"):
