@@ -153,7 +153,7 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
     ({"date_range": {"type": "relative_after", "from_date": {"unit": "day", "value": 3}}}, "relative_after"),
     ({"segments": [{"value": "plan", "resourceType": "groups"}]}, "groups properties"),
     ({"segments": [{"value": "price", "customBucket": {"bucketSize": 10}}]}, "customBucket"),
-    ({"segments": [{"behavior": {"behaviorType": "$frequency"}}]}, "frequency segments"),
+    ({"segments": [{"behavior": {"behaviorType": "$average"}}]}, "behaviors other than $frequency"),
     ({"filter_by_event": {"operator": "and", "children": [{"propertyName": "plan", "resourceType": "groups",
                                                            "filterOperator": "equals", "filterValue": ["a"]}]}},
      "filter_by_event on groups"),
@@ -307,6 +307,36 @@ def test_cohort_segments(shop: Any, client: httpx.Client) -> None:
     sides = ref.CohortSegment(((members, False, "Buyers"), (members, True, "Not In Buyers")))
     assert got == _expected(events, params, "flows_sankey", segments=(sides,))
     assert {b["segment"][0] for b in got["breakdowns"]} == {"Buyers", "Not In Buyers"}
+
+
+@pytest.mark.parametrize(("bucket", "own_window", "buckets"), [
+    ({"bucketSize": 2, "disabled": False, "max": 6, "min": 1}, False, (2, 1, 6)),
+    (None, True, None),
+])
+def test_frequency_segments(shop: Any, client: httpx.Client, bucket: dict[str, Any] | None, own_window: bool,
+                            buckets: tuple[int, int, int] | None) -> None:
+    """A ``FrequencyBreakdown`` entry (as Insights reads it): each entry in the segment of how many times its user
+    did the event, over the flow's range or the entry's own ``in the last`` window, labelled as Insights does."""
+    creds, events = shop
+    behavior = {"aggregationOperator": "total", "behaviorType": "$frequency",
+                "dateRange": {"window": {"unit": "day", "value": 5}} if own_window else None,
+                "event": {"label": "Add To Cart", "value": "Add To Cart"},
+                "filters": [{"value": "$os", "resourceType": "events", "filterOperator": "equals",
+                             "filterType": "string", "filterValue": ["Windows", "iOS"]}] if own_window else [],
+                "filtersOperator": "and"}
+    segment = {"behavior": behavior, "customBucket": bucket, "dataGroupId": None, "dataset": "$mixpanel",
+               "propertyType": "number", "resourceType": "people", "value": "Add To Cart Frequency"}
+    params = {**_flow(forward=2), "segments": [segment]}
+    got = _post(client, creds, params, "flows_top_paths")
+    got.pop("computed_at")
+    today = datetime.now(ZoneInfo(TZ)).date()
+    counted = ref.FrequencySegment("Add To Cart", today - timedelta(days=4) if own_window else FROM,
+                                   today if own_window else TO,
+                                   'properties["$os"] in ["Windows", "iOS"]' if own_window else None, buckets)
+    assert got == _expected(events, params, "flows_top_paths", segments=(counted,))
+    labels = {b["segments"]["Add To Cart Frequency"] for b in got["breakdowns"]}
+    assert "0" not in labels if bucket else "0" in labels
+    assert len(labels) > 2 and sum(b["metadata"]["entries"] for b in got["breakdowns"]) == got["metadata"]["entries"]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Each example writes a small random log (a few users, five event names, close timestamps, a property, duplicates,
 identity merges) straight into the in-process storage under a fresh project id, then runs the service's path query:
 one to three anchor steps (with step filters, or session starts/ends), a filter on every event (event or profile
-properties), segments (event and profile properties).
+properties), segments (event and profile properties, event counts).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from mixhouse.core.dates import DateRange
 from mixhouse.expr import parse
 from mixhouse.meta.records import Project
 from mixhouse.services import flows as service
+from mixhouse.services.insights_frequency import CountBuckets, FrequencyBreakdown
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_flows as ref
 from tests.support.stored_log import write_log
@@ -49,7 +50,8 @@ options = st.fixed_dictionaries({
     "hidden": st.sampled_from([(), ("C",)]),
     "excluded": st.sampled_from([(), ("D",)]),
     "where": st.sampled_from([None, None, 'properties["plan"] != "free"', 'user["tier"] == "gold"']),
-    "segments": st.sampled_from([(), (), ("plan",), ("tier",), ("plan", "tier")]),  # tier: a profile property
+    # tier: a profile property; B: how many times the user did B (counts 1–2, 3–4, 5+ and "< 1")
+    "segments": st.sampled_from([(), (), ("plan",), ("tier",), ("plan", "tier"), ("B",)]),
 })
 #: User profiles (canonical id → properties); "b" has none.
 PROFILES = {"a": {"tier": "gold"}, "c": {"tier": "silver"}}
@@ -79,8 +81,7 @@ def test_sql_paths_equal_reference(backend: Any, log: list[tuple[str, str, int, 
         collapse=chosen["collapse"], hidden=hidden, excluded=chosen["excluded"], cardinality=3,
         per_session=per_session, window_sessions=chosen["window_sessions"],
         where=parse(chosen["where"]) if chosen["where"] else None,
-        segments=tuple(service.FlowSegment(label=name, property=name, on_profile=name == "tier")
-                       for name in segments))
+        segments=tuple(_segment(name) for name in segments))
     project = Project(pid, 1, "pbt", "UTC", "t", "simplified", datetime.now(UTC))
     got = Counter({(reverse, after, keys): users
                    for reverse, after, keys, users in service.flow_rows(backend, project, query,
@@ -93,9 +94,22 @@ def test_sql_paths_equal_reference(backend: Any, log: list[tuple[str, str, int, 
         date(2025, 3, 2), window=window,
         totals=totals, collapse=chosen["collapse"], hidden=hidden,
         excluded=chosen["excluded"], per_session=per_session, window_sessions=chosen["window_sessions"],
-        where=chosen["where"], segments=[ref.ProfileSegment(n) if n == "tier" else n for n in segments],
+        where=chosen["where"], segments=[_reference_segment(name) for name in segments],
         profiles=PROFILES)
     assert got == expected
+
+
+def _segment(name: str) -> service.FlowSegment:
+    if name == "B":
+        return service.FlowSegment(label="B Frequency", frequency=FrequencyBreakdown("B", None, None,
+                                                                                      CountBuckets(2, 1, 5)))
+    return service.FlowSegment(label=name, property=name, on_profile=name == "tier")
+
+
+def _reference_segment(name: str) -> str | ref.ProfileSegment | ref.FrequencySegment:
+    if name == "B":
+        return ref.FrequencySegment("B", date(2025, 3, 1), date(2025, 3, 2), buckets=(2, 1, 5))
+    return ref.ProfileSegment(name) if name == "tier" else name
 
 
 def _time(log: list[tuple[str, str, int, str | None]], n: int) -> int:

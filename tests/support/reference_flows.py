@@ -44,6 +44,30 @@ class ProfileSegment:
     name: str
 
 
+@dataclass(frozen=True)
+class FrequencySegment:
+    """A breakdown by how many times the entry's user did ``event`` (passing ``where``) from ``from_date`` to
+    ``to_date``; ``buckets`` (size, min, max or None) groups the counts as Insights labels them."""
+
+    event: str
+    from_date: date
+    to_date: date
+    where: str | None = None
+    buckets: tuple[int, int, int | None] | None = None
+
+    def label(self, count: int) -> str:
+        if self.buckets is None:
+            return str(count)
+        size, low, high = self.buckets
+        if count < low:
+            return f"< {low}"
+        if high is not None and count >= high:
+            return f"{high}+"
+        first = low + (count - low) // size * size
+        last = first + size - 1 if high is None else min(first + size - 1, high - 1)
+        return str(first) if first == last else f"{first} - {last}"
+
+
 def _collapse(first: str, names: list[str]) -> list[str]:
     out: list[str] = []
     previous = first
@@ -54,10 +78,16 @@ def _collapse(first: str, names: list[str]) -> list[str]:
     return out
 
 
-def _keys(e: Event, segments: Sequence[str | CohortSegment | ProfileSegment], record: Record
+Segment = str | CohortSegment | ProfileSegment | FrequencySegment
+
+
+def _keys(e: Event, segments: Sequence[Segment], record: Record, counts: dict[int, Counter[str]]
           ) -> tuple[tuple[str, ...], ...]:
-    out = []
-    for segment in segments:
+    out: list[tuple[str, ...]] = []
+    for n, segment in enumerate(segments):
+        if isinstance(segment, FrequencySegment):
+            out.append((segment.label(counts[n][e.user]),))
+            continue
         if isinstance(segment, str | ProfileSegment):
             text = f'properties["{segment}"]' if isinstance(segment, str) else f'user["{segment.name}"]'
             found = segment_keys(evaluate(parse(text), record))
@@ -71,17 +101,26 @@ def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date:
                   timezone: str = "UTC", window: int = 7 * 86_400_000, totals: bool = False, collapse: bool = False,
                   hidden: Sequence[str] = (), excluded: Sequence[str] = (), per_session: bool = False,
                   window_sessions: int | None = None, where: str | None = None,
-                  segments: Sequence[str | CohortSegment | ProfileSegment] = (),
+                  segments: Sequence[Segment] = (),
                   profiles: Mapping[str, dict[str, Any]] | None = None) -> Counter[Outcome]:
     """``per_session``: an entry per session (its first anchor), paths inside it; ``window_sessions``: paths reach
     that many sessions from the entry's (sessions over every event, hidden and filtered ones included); ``where``:
     an expression every event in a flow must pass (``user[...]``: ``profiles``, canonical id → properties);
-    ``segments``: property names (read on the entry event), profile properties or cohorts."""
+    ``segments``: property names (read on the entry event), profile properties, cohorts or event counts."""
     people = profiles or {}
 
     def _record(e: Event) -> Record:
         return Record(e.name, e.time_ms, e.user, e.properties, people.get(e.user, {}))
 
+    counts: dict[int, Counter[str]] = defaultdict(Counter)  # per frequency segment: events per user
+    for n, segment in enumerate(segments):
+        if isinstance(segment, FrequencySegment):
+            low, high = window_ms(segment.from_date, segment.to_date, timezone)
+            test = parse(segment.where) if segment.where else None
+            for e in events:
+                if e.user and e.name == segment.event and low <= e.time_ms < high and (
+                        test is None or keeps(test, Record(e.name, e.time_ms, e.user, e.properties))):
+                    counts[n][e.user] += 1
     tests = [parse(a.where) if a.where else None for a in anchors]
     kept = parse(where) if where else None
     names = {a.event for a in anchors}
@@ -163,6 +202,7 @@ def flow_outcomes(events: Sequence[Event], anchors: Sequence[Anchor], from_date:
                         break
                 after.append(tuple(following[: anchor.forward]))
                 break
-            out[(tuple(before[: anchors[0].reverse]), tuple(after), _keys(own[i], segments, _record(own[i])))] += 1
+            keys = _keys(own[i], segments, _record(own[i]), counts)
+            out[(tuple(before[: anchors[0].reverse]), tuple(after), keys)] += 1
     return out
 

@@ -32,12 +32,15 @@ segments):
   ``people`` children read the user's profile): only events that pass it are in a flow (anchors and steps alike);
   sessions still count every event. ``filter_by_cohort``: only the cohort's members (negated: everyone else),
   members as of today.
-* ``segments`` (event or profile properties, or cohorts as Insights' ``CohortBreakdown`` writes them; at most 3):
-  each entry falls in the segment of its entry event's (profile: its user's) value (``on`` keys: a list property
-  puts it in one segment per item, no value is ``"undefined"``) or of each listed cohort its user is in (none: no
-  segment); with several segments, every combination. ``breakdowns`` lists one ``{"segments": {label: key},
-  "segment": [keys], "steps", "flows", "overallConversionRate", "metadata"}`` (and ``trees``) per key, most
-  entries first, at most 50; the top-level answer stays the whole flow. Frequency and bucketed segments: 400.
+* ``segments`` (at most 3): event or profile properties, cohorts as Insights' ``CohortBreakdown`` writes them, or
+  Insights' ``FrequencyBreakdown`` (``behavior.behaviorType`` ``$frequency``). An entry falls in the segment of its
+  entry event's (profile: its user's) value (``on`` keys: a list property puts it in one segment per item, no value
+  is ``"undefined"``), of each listed cohort its user is in (none: no segment), or of how many times its user did
+  the event over the flow's range (or the entry's own ``in the last`` window), labelled as Insights labels counts
+  and ``customBucket`` buckets (decision 30); with several segments, every combination. ``breakdowns`` lists one
+  ``{"segments": {label: key}, "segment": [keys], "steps", "flows", "overallConversionRate", "metadata"}`` (and
+  ``trees``) per key, most entries first, at most 50; the top-level answer stays the whole flow. Bucketed property
+  segments: 400.
 * Per step, the ``cardinality_threshold`` events with the most users are kept (ties by name); the others are one
   ``$other`` node (type ``PRUNED``). ``overallConversionRate`` = share of entries that reach the last column.
 * ``steps[i].nodes[j]``: ``event``, ``type`` (``ANCHOR``, ``NORMAL``, ``PRUNED``, ``DROPOFF``), ``totalCount`` (a
@@ -45,7 +48,7 @@ segments):
   common (``flowSteps`` with each step's count); trees: the prefix tree from the first anchor on with
   ``totalCount``, ``dropOffTotalCount`` and ``convertedTotalCount`` per node.
 * ``date_range``: ``between``, ``since``, ``on`` or ``in the last``. Not supported yet (400): date (datetime) step
-  filters, frequency and bucketed segments, group properties, ``relative_after`` ranges.
+  filters, bucketed property segments, group properties, ``relative_after`` ranges.
 """
 
 from __future__ import annotations
@@ -61,10 +64,12 @@ from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
 from mixhouse.query.flows import EVENT_NAMES_SQL, NAME_CODE_LIMIT, flows_sql
+from mixhouse.query.insights import frequency_counts_sql
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.flows_answer import DROPOFF, OTHER, TOP_PATHS, Paths, breakdown_groups, build_answer
 from mixhouse.services.flows_params import FlowAnchor, FlowQuery, FlowSegment, parse_flow
 from mixhouse.services.insights_audience import CohortMembers, Profiles
+from mixhouse.services.insights_frequency import FrequencyBreakdown, frequency_label
 from mixhouse.storage.base import Backend
 
 __all__ = ["DROPOFF", "OTHER", "QUERY_TYPES", "TOP_PATHS", "FlowAnchor", "FlowQuery", "FlowSegment", "Paths",
@@ -80,10 +85,34 @@ FlowRows = list[tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[tuple[
 _CONTEXT = replace(EVENT_CONTEXT, user_properties_column="{flow_profiles:Map(String, String)}[distinct_id]")
 
 
-def _segment_keys(query: FlowQuery, cohorts: CohortMembers | None, params: dict[str, Any]) -> list[str]:
+def _frequency_keys(backend: Backend, project: Project, query: FlowQuery, n: int, frequency: FrequencyBreakdown,
+                    params: dict[str, Any]) -> str:
+    """``[label]`` of how many times the user did the event, over its own window or the flow's date range (users
+    who did not: the label of 0); the counts are one query, bound as a ``Map(String, String)``."""
+    prefix = f"sgf{n}"
+    start_ms, end_ms = (frequency.dates or query.dates).bounds_ms(project.timezone or "UTC")
+    count_params: dict[str, Any] = {"project_id": project.id, f"{prefix}_event": frequency.event,
+                                    f"{prefix}_from_ms": start_ms, f"{prefix}_to_ms": end_ms}
+    where_sql = None
+    if frequency.where is not None:
+        fragment = compile_filter(frequency.where, replace(EVENT_CONTEXT, param_prefix=f"{prefix}w"))
+        where_sql = fragment.sql
+        count_params.update(fragment.params)
+    rows = backend.query_rows(frequency_counts_sql(prefix, "''", where_sql), count_params)
+    params[f"{prefix}_labels"] = {str(row["user"]): frequency_label(int(row["n"]), frequency.buckets) for row in rows}
+    params[f"{prefix}_zero"] = frequency_label(0, frequency.buckets)
+    labels = f"{{{prefix}_labels:Map(String, String)}}"
+    return f"[if(mapContains({labels}, distinct_id), {labels}[distinct_id], {{{prefix}_zero:String}})]"
+
+
+def _segment_keys(backend: Backend, project: Project, query: FlowQuery, cohorts: CohortMembers | None,
+                  params: dict[str, Any]) -> list[str]:
     """``Array(String)`` SQL per segment, over the event source (the entry event)."""
     keys = []
     for n, segment in enumerate(query.segments):
+        if segment.frequency is not None:
+            keys.append(_frequency_keys(backend, project, query, n, segment.frequency, params))
+            continue
         if segment.property is not None:
             prop = Property(segment.property, "user" if segment.on_profile else "properties")
             fragment = compile_values(prop, replace(_CONTEXT, param_prefix=f"sg{n}_"))
@@ -163,7 +192,7 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
     sql = flows_sql(anchors=len(query.anchors), totals=query.totals, collapse=query.collapse,
                     per_session=query.per_session, window_sessions=query.window_sessions is not None,
                     anchor_filters=anchor_filters, where=where, users=users,
-                    segment_keys=_segment_keys(query, cohorts, params),
+                    segment_keys=_segment_keys(backend, project, query, cohorts, params),
                     session_steps=[anchor.session_event for anchor in query.anchors])
 
     def decoded(found: list[int]) -> tuple[str, ...]:

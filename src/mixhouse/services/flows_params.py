@@ -18,6 +18,7 @@ from mixhouse.query.bookmark_filters import filter_expr
 from mixhouse.query.flows import MAX_ANCHORS
 from mixhouse.query.segfilters import segfilters_expr
 from mixhouse.query.timebuckets import check_not_future
+from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
 from mixhouse.services.insights_params import CohortRef, CohortSegments, cohort_ref, cohort_segments, parse_time
 
 WINDOW_UNIT_MS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
@@ -44,12 +45,14 @@ class FlowAnchor:
 @dataclass(frozen=True)
 class FlowSegment:
     """A breakdown: a property (``property``) read on the entry event, or with ``on_profile`` on its user's
-    profile; or cohorts (``cohorts``: each a cohort, whether it is the "not in" side, and its label)."""
+    profile; cohorts (``cohorts``: each a cohort, whether it is the "not in" side, and its label); or how many times
+    the entry's user did an event (``frequency``, Insights' ``FrequencyBreakdown``)."""
 
     label: str
     property: str | None = None
     cohorts: CohortSegments = ()
     on_profile: bool = False
+    frequency: FrequencyBreakdown | None = None
 
 
 @dataclass(frozen=True)
@@ -210,33 +213,41 @@ def _where(spec: Any) -> Expr | None:
     return joined
 
 
-def _segment(spec: Any) -> FlowSegment:
+def _in_the_last(spec: dict[str, Any], timezone: str) -> DateRange:
+    """A frequency breakdown's own ``in the last`` window (``{"window": {"unit", "value"}}``), ending today."""
+    dates, _ = parse_time({"time": [{"dateRangeType": "in the last", "unit": "day", "window": spec.get("window")}]},
+                          timezone)
+    return dates
+
+
+def _segment(spec: Any, timezone: str) -> FlowSegment:
     if not isinstance(spec, dict):
         raise ValidationError("a flow segment must be an object")
     if spec.get("cohorts"):
-        cohorts = cohort_segments(spec)
-        return FlowSegment(label="$cohorts", cohorts=cohorts)
-    behavior = spec.get("behavior")
-    if isinstance(behavior, dict) or spec.get("behaviorType"):
-        raise ValidationError("frequency segments in flows are not supported yet")
+        return FlowSegment(label="$cohorts", cohorts=cohort_segments(spec))
+    if is_frequency_breakdown(spec):
+        header, frequency = parse_frequency_breakdown(spec, lambda window: _in_the_last(window, timezone))
+        return FlowSegment(label=header, frequency=frequency)
+    if isinstance(spec.get("behavior"), dict):
+        raise ValidationError("flow segments on behaviors other than $frequency are not supported")
     resource = spec.get("resourceType", "events")
     if resource not in ("events", "event", *_PROFILE_RESOURCES):
         raise ValidationError(f"flow segments on {resource} properties are not supported")
     if spec.get("customBucket"):
-        raise ValidationError("bucketed flow segments (customBucket) are not supported yet")
+        raise ValidationError("bucketed property segments (customBucket) are not supported yet")
     name = spec.get("propertyName") or spec.get("value")
     if not isinstance(name, str) or not name:
         raise ValidationError("a flow segment needs the property name in value or propertyName")
     return FlowSegment(label=name, property=name, on_profile=resource in _PROFILE_RESOURCES)
 
 
-def _segments(value: Any) -> tuple[FlowSegment, ...]:
+def _segments(value: Any, timezone: str) -> tuple[FlowSegment, ...]:
     if not value:
         return ()
     items = value if isinstance(value, list) else [value]
     if len(items) > MAX_SEGMENTS:
         raise ValidationError(f"a flow takes at most {MAX_SEGMENTS} segments")
-    return tuple(_segment(item) for item in items)
+    return tuple(_segment(item, timezone) for item in items)
 
 
 def parse_flow(params: Any, timezone: str) -> FlowQuery:
@@ -271,7 +282,7 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         raise ValidationError("to_date must not be before from_date")
     check_not_future(dates, timezone)
     anchor_names = {anchor.event for anchor in anchors}
-    segments = _segments(params.get("segments"))
+    segments = _segments(params.get("segments"), timezone)
     if segments and anchors[0].session_event:
         raise ValidationError("segments read the entry event: a flow that starts at a session start/end takes none")
     return FlowQuery(
