@@ -149,7 +149,7 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
     ({"steps": [{"event": "$session_end", "session_event": "end",
                  "property_filter_params_list": [_segfilter("$os", "string", "==", ["iOS"])]}]}, "no property filters"),
     ({"steps": [{"event": "$session_start", "session_event": "start"}], "segments": [{"value": "$os"}]},
-     "takes none"),
+     "takes only profile, cohort and frequency segments"),
     ({"date_range": {"type": "relative_after", "from_date": {"unit": "day", "value": 3}}}, "relative_after"),
     ({"segments": [{"value": "plan", "resourceType": "groups"}]}, "groups properties"),
     ({"segments": [{"value": "price", "customBucket": {"bucketSize": 10}}]}, "customBucket"),
@@ -404,6 +404,22 @@ def test_session_start_and_end_anchors(shop: Any, client: httpx.Client, steps: l
     assert anchor["event"] == steps[0]["event"] and int(anchor["totalCount"]) > 50
     shown = {n["event"] for step in got["steps"] for n in step["nodes"] if n["type"] != "ANCHOR"}
     assert not shown & {"$session_start", "$session_end"}
+
+
+def test_session_entry_segments(shop: Any, client: httpx.Client, tiers: dict[str, dict[str, Any]]) -> None:
+    """A flow entering at session starts takes segments that read the user: its profile, its event counts."""
+    creds, events = shop
+    behavior = {"aggregationOperator": "total", "behaviorType": "$frequency", "dateRange": None,
+                "event": {"label": "Purchase", "value": "Purchase"}, "filters": [], "filtersOperator": "and"}
+    frequency = {"behavior": behavior, "resourceType": "people", "value": "Purchases"}
+    params = {**_flow(), "steps": [{**_step("$session_start", 2), "session_event": "start"}],
+              "segments": [{**_segment("tier"), "resourceType": "people"}, frequency]}
+    got = _post(client, creds, params)
+    got.pop("computed_at")
+    counted = ref.FrequencySegment("Purchase", FROM, TO)
+    assert got == _expected(events, params, "flows_sankey", segments=(ref.ProfileSegment("tier"), counted),
+                            profiles=tiers)
+    assert len(got["breakdowns"]) > 3
 
 
 @pytest.mark.parametrize("kind", ["since", "on"])

@@ -138,7 +138,8 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     own included) in each direction. Both number sessions over every event (``query/sessions.py``; binds ``tz``).
     ``where``: SQL over the event source an event must pass to be in a flow at all (still counting for sessions);
     ``users``: a condition on the canonical ``distinct_id`` a user must pass (a cohort filter); ``segment_keys``:
-    ``Array(String)`` SQL per breakdown, read on the entry event.
+    ``Array(String)`` SQL per breakdown, read on the entry event (on a virtual entry it may read ``distinct_id``
+    only).
 
     ``session_steps[k]`` ``"start"``/``"end"``: step k's anchors are the starts/ends of sessions, virtual events
     (codes ``{session_codes:Array(UInt32)}``, start then end; never shown as steps) just before a session's first
@@ -186,7 +187,7 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
                    f"+ bitShiftLeft(toUInt128(session), 32) + {vcode}")
         rows += f"""
             UNION ALL
-            SELECT distinct_id AS user, {vcode} AS code, {vpacked} AS ev, {none} AS ks
+            SELECT distinct_id AS user, {vcode} AS code, {vpacked} AS ev, {keys if kinds[0] else none} AS ks
             FROM ({source}) GROUP BY distinct_id, session"""
     entry = f"bitTest(c, {_bit(0)}) AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
     starts = f"arrayFilter((i, t, c) -> {entry}, arrayEnumerate(ts), ts, flagged)"  # every qualifying entry event

@@ -16,7 +16,7 @@ segments):
 * ``session_event`` steps (``$session_start`` with ``start``, ``$session_end`` with ``end``; no step filters): the
   anchors are virtual events just before a session's first event and just after its last (sessions over every
   event, hidden and filtered ones included); they are anchors only, never steps of a path. A flow that enters at
-  a session start/end takes no segments (they read the entry event).
+  a session start/end takes no event-property segments (there is no entry event to read).
 * Several anchors: the path passes through them in order. Anchor k+1 is the first event of step k+1 after anchor k,
   within the conversion window of the entry (and its session bounds), with no ``exclusions`` event before it; the
   date range applies to the entry only. Between two anchors the sankey shows the first ``forward`` events after

@@ -283,8 +283,9 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
     check_not_future(dates, timezone)
     anchor_names = {anchor.event for anchor in anchors}
     segments = _segments(params.get("segments"), timezone)
-    if segments and anchors[0].session_event:
-        raise ValidationError("segments read the entry event: a flow that starts at a session start/end takes none")
+    if anchors[0].session_event and any(s.property is not None and not s.on_profile for s in segments):
+        raise ValidationError("event property segments read the entry event: a flow that starts at a session "
+                              "start/end takes only profile, cohort and frequency segments")
     return FlowQuery(
         anchors=anchors,
         dates=dates,
