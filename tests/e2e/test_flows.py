@@ -158,8 +158,11 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
                                                            "filterOperator": "equals", "filterValue": ["a"]}]}},
      "filter_by_event on groups"),
     ({"count_type": "sometimes"}, "count_type must be unique, total or session"),
-    ({"steps": [{"event": "A", "property_filter_params_list": [_segfilter("d", "datetime", "==", "2024-01-01")]}]},
-     "datetime properties are not supported yet"),
+    ({"steps": [{"event": "A", "property_filter_params_list": [
+        {**_segfilter("d", "datetime", ">", 7), "filter": {"operand": 7, "operator": ">", "unit": "days"}}]}]},
+     "relative datetime step filters"),
+    ({"steps": [{"event": "A", "property_filter_params_list": [_segfilter("d", "datetime", ">=", "01/02/2024")]}]},
+     "datetime step filter operator '>='"),
     ({"conversion_window": {"unit": "session", "value": 13}}, "from 1 to 12"),
     ({"conversion_window": {"unit": "hour", "value": 1}}, "conversion_window"),
 ])
@@ -234,6 +237,37 @@ def test_several_anchors_with_step_filters(shop: Any, client: httpx.Client) -> N
     got.pop("computed_at")
     assert got == _expected(events, params, "flows_sankey",
                             step_wheres=('properties["price"] > 50', 'properties["$os"] in ["Windows", "Mac OS X"]'))
+
+
+def _midnight(day: Any) -> str:
+    """``datetime("...")`` of the start of ``day`` in the project's timezone (UTC text)."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(TZ)).astimezone(UTC)
+    return f'datetime("{start:%Y-%m-%dT%H:%M:%S}")'
+
+
+@pytest.mark.parametrize(("operator", "days", "where"), [
+    ("==", [5], 'event["time"] >= {0} and event["time"] < {1}'),
+    ("!=", [5], 'not (event["time"] >= {0} and event["time"] < {1})'),
+    (">", [5], 'event["time"] < {0}'),  # "was before"
+    ("<", [5], 'event["time"] >= {0}'),  # "was since"
+    ("><", [9, 4], 'event["time"] >= {0} and event["time"] < {2}'),
+])
+def test_datetime_step_filters(shop: Any, client: httpx.Client, operator: str, days: list[int], where: str) -> None:
+    """Datetime step filters as the client writes them (``MM/DD/YYYY`` days in the project's timezone) on ``$time``:
+    on, not on, before, since, between (both days included)."""
+    creds, events = shop
+    chosen = [(END - timedelta(days=n)).date() for n in days]
+    operand: Any = [d.strftime("%m/%d/%Y") for d in chosen] if operator == "><" else chosen[0].strftime("%m/%d/%Y")
+    step = _step("View Item", 2, 1, [{"filter": {"operand": operand, "operator": operator},
+                                      "property": {"name": "$time", "source": "properties", "type": "datetime"},
+                                      "selected_property_type": "datetime", "type": "datetime"}])
+    params = {**_flow(), "steps": [step]}
+    got = _post(client, creds, params)
+    got.pop("computed_at")
+    bounds = [_midnight(chosen[0]), _midnight(chosen[0] + timedelta(days=1)), _midnight(chosen[-1] + timedelta(days=1))]
+    assert got == _expected(events, params, "flows_sankey", step_wheres=(where.format(*bounds),))
+    everyone = _post(client, creds, {**_flow(), "steps": [_step("View Item", 2, 1)]})
+    assert 0 < int(got["steps"][1]["nodes"][0]["totalCount"]) < int(everyone["steps"][1]["nodes"][0]["totalCount"])
 
 
 def test_filter_by_event(shop: Any, client: httpx.Client) -> None:

@@ -7,7 +7,7 @@ Segfilter operators, as the client library writes them: strings ``==`` ``!=`` ``
 (between) ``!><`` ``is set`` ``is not set`` with the operand as text; booleans just ``{"operand": "true"|"false"}``;
 datetimes ``==`` (was on) ``!=`` (was not on) ``>`` (was before) ``<`` (was since) ``><`` (was between) on
 ``MM/DD/YYYY`` dates, and ``was in the`` / ``was not in the`` N units as ``{"operand": N, "operator": ">", "unit":
-"days"}`` (both the same: that is the recorded wire shape; a Mixhouse server refuses datetime step filters by name).
+"days"}`` (both the same: that is the recorded wire shape; a Mixhouse server refuses those relative ones by name).
 A saved custom property is ``{"name": {"id": ID}}``; inline custom properties have no segfilter form (refused).
 """
 

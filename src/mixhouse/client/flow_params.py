@@ -11,7 +11,7 @@ Rule codes: ``FL1_EMPTY_STEPS``, ``FL3_FORWARD_RANGE``/``FL4_REVERSE_RANGE`` (0 
 (forward and reverse both 0), ``FL6_CARDINALITY_RANGE`` (1 to 50), ``FL7_CONVERSION_WINDOW_POSITIVE``,
 ``FL_INVALID_MODE``, ``FL_INVALID_COUNT_TYPE``, the ``V7``-``V15`` date rules and ``CP*``/``SG*``/``BB*`` for filters.
 A Mixhouse server runs all of these (several anchors, segments, ``filter_by_event``, session anchors; decision 31)
-except datetime step filters, which it refuses by name (400) rather than run them otherwise.
+except relative datetime step filters, which it refuses by name (400) rather than run them otherwise.
 """
 
 from __future__ import annotations

@@ -47,8 +47,9 @@ segments):
   string, as Mixpanel sends it), ``anchorType``, ``edges`` to the next filled step's nodes. Top paths: the 50 most
   common (``flowSteps`` with each step's count); trees: the prefix tree from the first anchor on with
   ``totalCount``, ``dropOffTotalCount`` and ``convertedTotalCount`` per node.
-* ``date_range``: ``between``, ``since``, ``on`` or ``in the last``. Not supported yet (400): date (datetime) step
-  filters, bucketed property segments, group properties, ``relative_after`` ranges.
+* Datetime step filters (``MM/DD/YYYY`` days in the project's timezone: on, not on, before, since, between;
+  ``services/flows_filters.py``). ``date_range``: ``between``, ``since``, ``on`` or ``in the last``. Not supported
+  (400): relative datetime step filters, bucketed property segments, group properties, ``relative_after`` ranges.
 """
 
 from __future__ import annotations

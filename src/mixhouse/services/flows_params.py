@@ -6,18 +6,17 @@ does not read correctly is refused by name (400).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.errors import ValidationError
-from mixhouse.expr.ast import Binary, Call, Expr, Property, Unary, children
-from mixhouse.query.bookmark_filters import filter_expr
+from mixhouse.expr.ast import Expr
 from mixhouse.query.flows import MAX_ANCHORS
-from mixhouse.query.segfilters import segfilters_expr
 from mixhouse.query.timebuckets import check_not_future
+from mixhouse.services.flows_filters import PROFILE_RESOURCES, event_filter, reads_user, step_filter
 from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
 from mixhouse.services.insights_params import CohortRef, CohortSegments, cohort_ref, cohort_segments, parse_time
 
@@ -81,27 +80,7 @@ class FlowQuery:
     def reads_profiles(self) -> bool:
         """Whether a filter (the flow's or a step's) or a segment reads user profile properties."""
         tests = [self.where, *(anchor.filter for anchor in self.anchors)]
-        return any(s.on_profile for s in self.segments) or any(t is not None and _reads_user(t) for t in tests)
-
-
-def _reads_user(expr: Expr) -> bool:
-    return (isinstance(expr, Property) and expr.source == "user") or any(map(_reads_user, children(expr)))
-
-
-def _on_profiles(expr: Expr) -> Expr:
-    """``expr`` with every ``properties[...]`` read from the user's profile instead (``user[...]``)."""
-    if isinstance(expr, Property):
-        return replace(expr, source="user")
-    if isinstance(expr, Unary):
-        return replace(expr, operand=_on_profiles(expr.operand))
-    if isinstance(expr, Binary):
-        return replace(expr, left=_on_profiles(expr.left), right=_on_profiles(expr.right))
-    if isinstance(expr, Call):
-        return replace(expr, args=tuple(map(_on_profiles, expr.args)))
-    return expr
-
-
-_PROFILE_RESOURCES = ("people", "user")
+        return any(s.on_profile for s in self.segments) or any(t is not None and reads_user(t) for t in tests)
 
 
 def _whole(value: Any, what: str, low: int, high: int, default: int) -> int:
@@ -149,25 +128,7 @@ def _dates(params: dict[str, Any], timezone: str) -> DateRange:
     raise ValidationError(f"date_range type {kind!r} is not supported in flows (between, since, on, in the last)")
 
 
-def _step_filter(entries: list[Any], bool_op: Any) -> Expr | None:
-    """A step's segfilters joined by ``bool_op``; ``"source": "user"`` ones read the user's profile."""
-    if bool_op not in ("and", "or"):
-        raise ValidationError("bool_op must be and or or")
-    joined: Expr | None = None
-    for entry in entries:
-        prop = entry.get("property") if isinstance(entry, dict) else None
-        on_profile = False
-        if isinstance(prop, dict) and prop.get("source") in _PROFILE_RESOURCES:
-            on_profile, entry = True, {**entry, "property": {**prop, "source": "properties"}}
-        test = segfilters_expr([entry], bool_op)
-        if test is None:
-            continue
-        test = _on_profiles(test) if on_profile else test
-        joined = test if joined is None else Binary(bool_op, joined, test)
-    return joined
-
-
-def _anchor(step: Any, n: int) -> FlowAnchor:
+def _anchor(step: Any, n: int, timezone: str) -> FlowAnchor:
     if not isinstance(step, dict) or not isinstance(step.get("event"), str) or not step["event"]:
         raise ValidationError("every flow step needs an event name")
     filters = step.get("property_filter_params_list") or []
@@ -183,34 +144,9 @@ def _anchor(step: Any, n: int) -> FlowAnchor:
         event=step["event"],
         forward=_whole(step.get("forward"), f"steps[{n}].forward", 0, MAX_STEPS_EACH_WAY, 3),
         reverse=_whole(step.get("reverse"), f"steps[{n}].reverse", 0, MAX_STEPS_EACH_WAY, 0),
-        filter=_step_filter(filters, step.get("bool_op") or "and"),
+        filter=step_filter(filters, step.get("bool_op") or "and", timezone),
         session_event=session_event,
     )
-
-
-def _where(spec: Any) -> Expr | None:
-    """``filter_by_event``: ``{"operator": "and"|"or", "children": [{"propertyName", "filterOperator",
-    "filterType", "filterValue", "resourceType"}]}`` as one expression over the event's properties (``resourceType``
-    ``people``: its user's profile properties)."""
-    if not spec:
-        return None
-    if not isinstance(spec, dict) or not isinstance(spec.get("children", []), list):
-        raise ValidationError("filter_by_event must be {\"operator\", \"children\": [...]}")
-    operator = spec.get("operator", "and")
-    if operator not in ("and", "or"):
-        raise ValidationError("filter_by_event operator must be and or or")
-    joined: Expr | None = None
-    for child in spec.get("children") or []:
-        if not isinstance(child, dict):
-            raise ValidationError("a filter_by_event child must be an object")
-        resource = child.get("resourceType", "events")
-        if resource not in ("events", "event", *_PROFILE_RESOURCES):
-            raise ValidationError(f"filter_by_event on {resource} properties is not supported")
-        test = filter_expr({**child, "value": child.get("propertyName") or child.get("value"),
-                            "resourceType": "events"})
-        test = _on_profiles(test) if resource in _PROFILE_RESOURCES else test
-        joined = test if joined is None else Binary(operator, joined, test)
-    return joined
 
 
 def _in_the_last(spec: dict[str, Any], timezone: str) -> DateRange:
@@ -231,14 +167,14 @@ def _segment(spec: Any, timezone: str) -> FlowSegment:
     if isinstance(spec.get("behavior"), dict):
         raise ValidationError("flow segments on behaviors other than $frequency are not supported")
     resource = spec.get("resourceType", "events")
-    if resource not in ("events", "event", *_PROFILE_RESOURCES):
+    if resource not in ("events", "event", *PROFILE_RESOURCES):
         raise ValidationError(f"flow segments on {resource} properties are not supported")
     if spec.get("customBucket"):
         raise ValidationError("bucketed property segments (customBucket) are not supported yet")
     name = spec.get("propertyName") or spec.get("value")
     if not isinstance(name, str) or not name:
         raise ValidationError("a flow segment needs the property name in value or propertyName")
-    return FlowSegment(label=name, property=name, on_profile=resource in _PROFILE_RESOURCES)
+    return FlowSegment(label=name, property=name, on_profile=resource in PROFILE_RESOURCES)
 
 
 def _segments(value: Any, timezone: str) -> tuple[FlowSegment, ...]:
@@ -258,7 +194,7 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         raise ValidationError("a flow needs steps: [{event, forward, reverse}]")
     if len(steps) > MAX_ANCHORS:
         raise ValidationError(f"a flow takes at most {MAX_ANCHORS} anchor steps")
-    anchors = tuple(_anchor(step, n) for n, step in enumerate(steps))
+    anchors = tuple(_anchor(step, n, timezone) for n, step in enumerate(steps))
     cohort, cohort_negated = None, False
     if params.get("filter_by_cohort"):
         cohort, cohort_negated, _ = cohort_ref(params["filter_by_cohort"])
@@ -299,6 +235,6 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         window_sessions=window_sessions,
         cohort=cohort,
         cohort_negated=cohort_negated,
-        where=_where(params.get("filter_by_event")),
+        where=event_filter(params.get("filter_by_event")),
         segments=segments,
     )
