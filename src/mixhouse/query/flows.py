@@ -203,7 +203,7 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     # ``flagged`` keeps the anchor flags for finding anchors; ``cs``, the name codes paths are made of, drops them
     grouped = f"""
         SELECT user, arraySort(groupArray(ev)) AS evs,
-               arraySort((k, v) -> v, groupArray(ks), groupArray(ev)) AS keyed,
+               {"arraySort((k, v) -> v, groupArray(ks), groupArray(ev))" if segment_keys else none} AS keyed,
                arrayMap(v -> intDiv(toInt64(bitShiftRight(v, 64)), {scale}) + {{scan_from_ms:Int64}}, evs) AS ts,
                arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS flagged,
                arrayMap(c -> bitAnd(c, {NAME_CODE_LIMIT - 1}), flagged) AS cs{session_array},
@@ -215,7 +215,8 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
         HAVING notEmpty(entries)
     """
     carried = ", ".join(_arrays(sessions, ("ts", "cs", "flagged")))
-    per_entry = f"SELECT {carried}, keyed[i0] AS keys, i0, ts[i0] AS t0" \
+    entry_keys = "keyed[i0]" if segment_keys else none  # no segments: no keys to carry
+    per_entry = f"SELECT {carried}, {entry_keys} AS keys, i0, ts[i0] AS t0" \
                 f"{_session_bounds(per_session) if bounded else ''} FROM ({grouped}) ARRAY JOIN entries AS i0"
     positions = ["i0"]
     for k in range(1, anchors):
