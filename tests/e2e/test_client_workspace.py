@@ -338,7 +338,8 @@ def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProce
         ws.no_such_method()  # type: ignore[attr-defined]
     # custom properties are built by the client and refused by name by the server (not read as something else)
     dates = {"from_date": loaded.from_date, "to_date": loaded.to_date}
-    for prop in (mp.CustomPropertyRef(7), mp.InlineCustomProperty("A * 2", {"A": mp.PropertyInput("amount", "number")}, "number")):
+    inline = mp.InlineCustomProperty("A * 2", {"A": mp.PropertyInput("amount", "number")}, "number")
+    for prop in (mp.CustomPropertyRef(7), inline):
         with pytest.raises(mp.QueryError, match="custom properties") as refused:
             ws.query("Purchase", math="sum", math_property=prop, **dates)
         assert refused.value.details["status_code"] == 400
