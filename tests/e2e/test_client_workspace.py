@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,6 +53,13 @@ def loaded(server: ServerProcess, client: httpx.Client) -> Loaded:
                     "cart": {"items": user % 4, "coupon": user % 2 == 0, "sku": f"s{user % 3}"}}})
     import_all(client, creds, events)
     return Loaded(creds, events, base.date().isoformat(), (base + timedelta(days=4)).date().isoformat())
+
+
+@pytest.fixture(autouse=True)
+def private_storage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The /me cache and OAuth tokens under tmp_path, and no bridge file of this machine."""
+    monkeypatch.setenv("MP_STORAGE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("MP_AUTH_FILE", str(tmp_path / "no-bridge.json"))
 
 
 @pytest.fixture

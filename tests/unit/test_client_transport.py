@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,8 @@ from tests.support.recorder import Recorder
 
 
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+def recorder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Recorder]:
+    monkeypatch.setenv("MP_STORAGE_DIR", str(tmp_path / "store"))  # each test its own /me cache
     server = Recorder().start()
     monkeypatch.setenv("MP_API_BASE_URL", server.url + "/")
     monkeypatch.delenv("MP_APP_BASE_URL", raising=False)

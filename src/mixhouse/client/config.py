@@ -22,10 +22,15 @@ The file has the mixpanel-headless schema::
 Resolution (:func:`resolve_session`), one independent chain per axis:
 
 - account:   ``MP_USERNAME``+``MP_SECRET``+``MP_PROJECT_ID``(+``MP_REGION``) service account, else
-  ``MP_OAUTH_TOKEN``+``MP_PROJECT_ID``(+``MP_REGION``) → ``MP_ACCOUNT`` → ``account=`` → target → ``[active].account``;
-- project:   ``MP_PROJECT_ID`` → ``project=`` → target → the account's ``default_project``;
-- workspace: ``MP_WORKSPACE_ID`` → ``workspace=`` → target → ``[active].workspace`` → none (resolved lazily when an
-  App API call needs one).
+  ``MP_OAUTH_TOKEN``+``MP_PROJECT_ID``(+``MP_REGION``) → ``MP_ACCOUNT`` → ``account=`` → target → bridge file →
+  ``[active].account`` → the only account in the file;
+- project:   ``MP_PROJECT_ID`` → ``project=`` → target → bridge ``project`` → the account's ``default_project``;
+- workspace: ``MP_WORKSPACE_ID`` → ``workspace=`` → target → bridge ``workspace`` → ``[active].workspace`` → none
+  (resolved lazily when an App API call needs one).
+
+The bridge file (:mod:`mixhouse.client.bridge`: ``MP_AUTH_FILE``, else ``~/.claude/mixpanel/auth.json``, else
+``./mixpanel_auth.json``) also adds its ``headers`` to every request. :attr:`Session.sources` records where each
+axis came from (``mp session`` prints it).
 
 ``MP_TARGET`` names a target like ``target=``. ``MP_REGION`` is required with the env credentials, except when
 ``MP_API_BASE_URL`` is set (every request then goes to that one base; the region defaults to ``us``).
@@ -129,6 +134,10 @@ class Session:
     account: Account
     project: Project
     workspace: WorkspaceRef | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra request headers (a bridge file's ``headers``)."""
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    """Where each axis came from: ``{"account": "env MP_USERNAME/MP_SECRET", "project": "target ecom", ...}``."""
 
     def replace(self, **changes: Any) -> Session:
         return replace(self, **changes)
@@ -382,33 +391,54 @@ def _parse_project(value: Any, where: str) -> str:
 
 def resolve_session(*, account: str | None = None, project: str | int | None = None,
                     workspace: int | None = None, target: str | None = None,
-                    config: ConfigManager | None = None) -> Session:
-    """Resolve the three axes independently (env > kwargs > target > ``[active]`` > account default)."""
+                    config: ConfigManager | None = None, use_bridge: bool = True) -> Session:
+    """Resolve the three axes independently (env > kwargs > target > bridge file > ``[active]`` > account default).
+
+    ``use_bridge=False`` ignores any bridge file (``Workspace(session=...)`` callers never reach here).
+    """
+    from mixhouse.client.bridge import install_bridge_tokens, load_bridge
+
     config = config or ConfigManager()
     target_name = _env("MP_TARGET") or target
     tgt = config.get_target(target_name) if target_name else None
+    target_label = f"target {target_name}{' (MP_TARGET)' if _env('MP_TARGET') else ''}"
+    bridge = load_bridge() if use_bridge else None
+    bridge_label = f"bridge {bridge.path}" if bridge else ""
     active = config.get_active()
+    sources: dict[str, str] = {}
 
     # account axis
     resolved: Account | None = env_account()
-    if resolved is None:
-        name = _env("MP_ACCOUNT") or account or (tgt.account if tgt else None) or active.get("account")
-        if name is None:
+    if resolved is not None:
+        sources["account"] = "env MP_USERNAME/MP_SECRET" if resolved.type == "service_account" else \
+            "env MP_OAUTH_TOKEN"
+    else:
+        name, sources["account"] = _first(
+            (_env("MP_ACCOUNT"), "env MP_ACCOUNT"), (account, "argument"), (tgt.account if tgt else None, target_label))
+        if name is None and bridge is not None:
+            resolved, sources["account"] = bridge.account, bridge_label
+        elif name is None and active.get("account"):
+            name, sources["account"] = active["account"], "config [active]"
+            resolved = config.get_account(str(name))
+        elif name is None:
             accounts = config.list_accounts()
-            if len(accounts) == 1:
-                resolved = accounts[0]
-            else:
+            if len(accounts) != 1:
                 raise ConfigError(
                     "no account to use. Fix one of: set MP_USERNAME, MP_SECRET, MP_PROJECT_ID and MP_REGION (or "
-                    "MP_OAUTH_TOKEN, MP_PROJECT_ID, MP_REGION); pass Workspace(account=...); set MP_ACCOUNT; or run "
-                    f"`mp account add NAME ...` (config file: {config.config_path})",
-                    details={"axis": "account", "config_path": str(config.config_path)})
+                    "MP_OAUTH_TOKEN, MP_PROJECT_ID, MP_REGION); pass Workspace(account=...); set MP_ACCOUNT; run "
+                    f"`mp account add NAME ...` (config file: {config.config_path}); or provide a bridge file "
+                    "(MP_AUTH_FILE)", details={"axis": "account", "config_path": str(config.config_path)})
+            resolved, sources["account"] = accounts[0], "config (the only account)"
         else:
             resolved = config.get_account(str(name))
+    if bridge is not None and resolved is bridge.account:
+        install_bridge_tokens(bridge)
 
     # project axis
-    project_value: Any = _env("MP_PROJECT_ID") or project or (tgt.project if tgt else None) or \
-        resolved.default_project
+    project_value, sources["project"] = _first(
+        (_env("MP_PROJECT_ID"), "env MP_PROJECT_ID"), (project, "argument"),
+        (tgt.project if tgt else None, target_label), (bridge.project if bridge else None, bridge_label),
+        (resolved.default_project, f"account {resolved.name} default_project"))
     if project_value is None:
         raise ConfigError(
             f"no project for account {resolved.name!r}. Fix one of: set MP_PROJECT_ID; pass Workspace(project=...); "
@@ -416,9 +446,23 @@ def resolve_session(*, account: str | None = None, project: str | int | None = N
             details={"axis": "project", "account": resolved.name})
     project_id = _parse_project(project_value, "project")
 
-    # workspace axis
-    workspace_value: Any = _env("MP_WORKSPACE_ID") or workspace or (tgt.workspace if tgt else None)
-    if workspace_value is None and active.get("account") in (None, resolved.name):
-        workspace_value = active.get("workspace")  # a pinned workspace belongs to the [active] account
+    # workspace axis (a pinned [active] workspace belongs to the [active] account)
+    active_workspace = active.get("workspace") if active.get("account") in (None, resolved.name) else None
+    workspace_value, sources["workspace"] = _first(
+        (_env("MP_WORKSPACE_ID"), "env MP_WORKSPACE_ID"), (workspace, "argument"),
+        (tgt.workspace if tgt else None, target_label), (bridge.workspace if bridge else None, bridge_label),
+        (active_workspace, "config [active]"))
+    if workspace_value is None:
+        sources["workspace"] = "none (resolved on the first App API call that needs one)"
     ws_ref = WorkspaceRef(id=_parse_workspace(workspace_value, "workspace")) if workspace_value else None
-    return Session(account=resolved, project=Project(id=project_id), workspace=ws_ref)
+    headers = dict(bridge.headers) if bridge else {}
+    return Session(account=resolved, project=Project(id=project_id), workspace=ws_ref, headers=headers,
+                   sources=sources)
+
+
+def _first(*candidates: tuple[Any, str]) -> tuple[Any, str]:
+    """The first candidate value that is set (not None, not empty) and its source label."""
+    for value, label in candidates:
+        if value is not None and value != "":
+            return value, label
+    return None, ""

@@ -27,6 +27,7 @@ import orjson
 
 from mixhouse import __version__
 from mixhouse.client.config import Session, WorkspaceRef
+from mixhouse.client.me_cache import read_me_cache, write_me_cache
 from mixhouse.errors import (
     AuthenticationError,
     MixhouseError,
@@ -119,6 +120,7 @@ class ApiClient:
         name, value = os.environ.get("MP_CUSTOM_HEADER_NAME"), os.environ.get("MP_CUSTOM_HEADER_VALUE")
         if name and value:
             headers[name] = value
+        headers.update(self.session.headers)  # a bridge file's headers
         headers.update(extra or {})
         headers["Authorization"] = self.session.account.auth_header()  # never overridden by a caller's headers
         return headers
@@ -269,13 +271,27 @@ class ApiClient:
 
     # ---------------------------------------------------------------------------------------------- /me, workspaces
     def me(self, *, force_refresh: bool = False) -> dict[str, Any]:
-        key = self.session.account.name
-        if force_refresh or key not in self._me:
-            body = self.app_request("GET", "/me")
-            if not isinstance(body, dict):
-                raise MixhouseError("/me answered something that is not an object", details={"body": body})
-            self._me[key] = body
-        me: dict[str, Any] = self._me[key]
+        """``GET /api/app/me``, answered from memory or the on-disk cache (:mod:`mixhouse.client.me_cache`) when
+        they hold it; ``force_refresh`` always asks the server and rewrites both."""
+        cached = None if force_refresh else self.cached_me()
+        if cached is not None:
+            return cached
+        body = self.app_request("GET", "/me")
+        if not isinstance(body, dict):
+            raise MixhouseError("/me answered something that is not an object", details={"body": body})
+        self._me[self.session.account.name] = body
+        write_me_cache(self.session.account, body)
+        return body
+
+    def cached_me(self) -> dict[str, Any] | None:
+        """The ``/me`` answer this process or the disk cache already holds for the account (never a request)."""
+        account = self.session.account
+        if account.name not in self._me:
+            on_disk = read_me_cache(account)
+            if on_disk is None:
+                return None
+            self._me[account.name] = on_disk
+        me: dict[str, Any] = self._me[account.name]
         return me
 
     def list_workspaces(self) -> list[dict[str, Any]]:
@@ -319,7 +335,7 @@ class ApiClient:
             details={"code": "NO_WORKSPACES", "project_id": self.project_id})
 
     def _workspaces_from_me(self) -> list[dict[str, Any]]:
-        me = self._me.get(self.session.account.name)  # only a /me already fetched: no request for it here
+        me = self.cached_me()  # only a /me already fetched or cached on disk: no request for it here
         if me is None:
             return []
         workspaces = me.get("workspaces") or {}

@@ -140,21 +140,29 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         account's ``default_project``).
         """
         session = self._api.session
+        sources = dict(session.sources)
         if target is not None:
             tgt = self._config.get_target(target)
             acct = self._config.get_account(tgt.account)
             session = Session(account=acct, project=Project(id=tgt.project),
-                              workspace=WorkspaceRef(id=tgt.workspace) if tgt.workspace else None)
+                              workspace=WorkspaceRef(id=tgt.workspace) if tgt.workspace else None,
+                              headers=session.headers)
+            sources = dict.fromkeys(("account", "project", "workspace"), f"use(target={target!r})")
         if account is not None:
             acct = self._config.get_account(account)
             if acct.default_project is None and project is None:
                 raise ConfigError(f"account {account!r} has no default_project: pass use(account=..., project=...)")
-            session = Session(account=acct, project=Project(id=str(project or acct.default_project)))
+            session = Session(account=acct, project=Project(id=str(project or acct.default_project)),
+                              headers=session.headers)
+            sources.update(account="use(account=...)", workspace="none (resolved on the first App API call)",
+                           project="use(project=...)" if project else f"account {account} default_project")
         elif project is not None:
-            session = Session(account=session.account, project=Project(id=str(project)))
+            session = Session(account=session.account, project=Project(id=str(project)), headers=session.headers)
+            sources.update(project="use(project=...)", workspace="none (resolved on the first App API call)")
         if workspace is not None:
             session = session.replace(workspace=WorkspaceRef(id=int(workspace)))
-        self._api.session = session
+            sources["workspace"] = "use(workspace=...)"
+        self._api.session = session.replace(sources=sources)
         self._events_cache = None
         if persist:
             name = session.account.name
@@ -166,7 +174,8 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         return self
 
     def me(self, *, force_refresh: bool = False) -> dict[str, Any]:
-        """``GET /api/app/me``: the account, its organizations, projects and workspaces (cached per account)."""
+        """``GET /api/app/me``: the account, its organizations, projects and workspaces (cached 24h per account on
+        disk, see :mod:`mixhouse.client.me_cache`; ``force_refresh=True`` asks the server again)."""
         return self._api.me(force_refresh=force_refresh)
 
     def projects(self, *, refresh: bool = False) -> list[t.ProjectInfo]:
