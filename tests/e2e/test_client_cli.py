@@ -21,7 +21,7 @@ from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
 CLEAR = ("MP_USERNAME", "MP_SECRET", "MP_PROJECT_ID", "MP_WORKSPACE_ID", "MP_REGION", "MP_ACCOUNT", "MP_TARGET",
-         "MP_OAUTH_TOKEN", "MP_API_BASE_URL", "MP_APP_BASE_URL", "MP_CONFIG_PATH")
+         "MP_OAUTH_TOKEN", "MP_API_BASE_URL", "MP_APP_BASE_URL", "MP_CONFIG_PATH", "MP_STORAGE_DIR", "MP_AUTH_FILE")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def _env(server: ServerProcess, creds: ProjectCreds, tmp_path: Path, **extra: st
     env = {k: v for k, v in os.environ.items() if k not in CLEAR}
     env.update({"MP_API_BASE_URL": server.url, "MP_USERNAME": creds.sa_username, "MP_SECRET": creds.sa_secret,
                 "MP_PROJECT_ID": str(creds.project_id), "MP_REGION": "us",
-                "MP_CONFIG_PATH": str(tmp_path / "config.toml")})
+                "MP_CONFIG_PATH": str(tmp_path / "config.toml"), "HOME": str(tmp_path)})
     env.update(extra)
     return env
 

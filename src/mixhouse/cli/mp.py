@@ -6,7 +6,9 @@ the library resolves them), and ``--quiet/-q`` turns off spinners and progress b
 2 (authentication), 3 (invalid request), 4 (not found), 5 (rate limited).
 
 This module builds ``app`` from the command groups: ``mp_common`` (shared helpers), ``mp_config`` (login, account,
-project, workspace, target), ``mp_queries`` (inspect, query), ``mp_stream`` (stream events and profiles),
+project, workspace, target), ``mp_session`` (session, help, account export-bridge/remove-bridge),
+``mp_unsupported`` (the groups the server has no API for: they fail naming the command),
+``mp_queries`` (inspect, query), ``mp_stream`` (stream events and profiles),
 ``mp_entities`` (dashboards, reports, cohorts, annotations), ``mp_flags`` (flags, experiments) and ``mp_alerts``
 (webhooks, alerts).
 """
@@ -24,7 +26,9 @@ from mixhouse.cli.mp_config import account_app, login, project_app, target_app, 
 from mixhouse.cli.mp_entities import annotations_app, cohorts_app, dashboards_app, reports_app
 from mixhouse.cli.mp_flags import experiments_app, flags_app
 from mixhouse.cli.mp_queries import inspect_app, query_app
+from mixhouse.cli.mp_session import help_command, session
 from mixhouse.cli.mp_stream import stream_app
+from mixhouse.cli.mp_unsupported import register_unsupported
 
 app = typer.Typer(help="mp: query and manage a Mixhouse (or Mixpanel) project.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -44,6 +48,8 @@ def main(
 
 
 app.command()(login)
+app.command("session")(session)
+app.command("help")(help_command)
 
 
 @app.command()
@@ -67,6 +73,7 @@ app.add_typer(experiments_app, name="experiments")
 app.add_typer(annotations_app, name="annotations")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(alerts_app, name="alerts")
+register_unsupported(app)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m mixhouse.cli.mp`

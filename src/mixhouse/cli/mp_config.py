@@ -26,6 +26,9 @@ def login(name: Annotated[str, typer.Option("--name", help="Account name to save
     opener = (lambda url: typer.echo(f"Open this address to sign in:\n{url}", err=True)) if no_browser else None
     tokens = oauth.login(region=region, open_url=opener)
     oauth.save_tokens(name, tokens)
+    from mixhouse.client.me_cache import drop_me_cache
+
+    drop_me_cache(name)  # another sign-in may be another user
     config = _config()
     if name in {a.name for a in config.list_accounts()}:
         config.update_account(name, type="oauth_browser", region=region,
@@ -112,9 +115,117 @@ def account_show(name: Annotated[str | None, typer.Argument()] = None, fmt: Form
 @account_app.command("remove")
 @handled
 def account_remove(name: Annotated[str, typer.Argument()]) -> None:
-    """Remove an account from the config file."""
+    """Remove an account from the config file (and its stored OAuth tokens and cached /me)."""
+    from mixhouse.client.me_cache import drop_me_cache
+    from mixhouse.client.oauth import tokens_path
+
     _config().remove_account(name)
+    drop_me_cache(name)
+    tokens_path(name).unlink(missing_ok=True)
     typer.echo(f"Removed account {name!r}", err=True)
+
+
+@account_app.command("update")
+@handled
+def account_update(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    region: Annotated[str | None, typer.Option("--region", help="New region: us, eu or in.")] = None,
+    project: Annotated[str | None, typer.Option("--project", help="New default project id.")] = None,
+    username: Annotated[str | None, typer.Option("--username", help="New username (service_account).")] = None,
+    secret_stdin: Annotated[bool, typer.Option("--secret-stdin", help="Read a new secret (service_account) or "
+                                               "token (oauth_token) from stdin.")] = False,
+    token_env: Annotated[str | None, typer.Option("--token-env", help="New env var holding the token "
+                                                  "(oauth_token).")] = None,
+) -> None:
+    """Change fields of an account in place (only the flags given; the type never changes). Drops its cached /me."""
+    from mixhouse.client.me_cache import drop_me_cache
+
+    config = _config()
+    account = config.get_account(name)
+    changes: dict[str, Any] = {}
+    if region is not None:
+        changes["region"] = region
+    if project is not None:
+        if not project.isdigit():
+            raise ConfigError(f"--project must be a project id (digits), not {project!r}")
+        changes["default_project"] = project
+    if username is not None:
+        if account.type != "service_account":
+            raise ConfigError(f"--username applies to service_account accounts; {name!r} is {account.type}")
+        changes["username"] = username
+    if token_env is not None:
+        if account.type != "oauth_token":
+            raise ConfigError(f"--token-env applies to oauth_token accounts; {name!r} is {account.type}")
+        changes.update(token_env=token_env, token=None)
+    if secret_stdin:
+        secret = sys.stdin.readline().strip()
+        if not secret:
+            raise ConfigError("--secret-stdin read nothing from stdin")
+        if account.type == "service_account":
+            changes["secret"] = secret
+        elif account.type == "oauth_token" and token_env is None:
+            changes.update(token=secret, token_env=None)
+        else:
+            raise ConfigError(f"--secret-stdin applies to service_account and oauth_token accounts (without "
+                              f"--token-env); {name!r} is {account.type}")
+    config.update_account(name, **changes)
+    drop_me_cache(name)
+    summary = ", ".join(sorted(changes)) or "no changes"
+    typer.echo(f"Updated account {name!r} ({summary})", err=True)
+
+
+@account_app.command("token")
+@handled
+def account_token(name: Annotated[str | None, typer.Argument(help="Account (the active one by default).")] = None,
+                  ) -> None:
+    """Print the account's bearer token (refreshed if an oauth_browser token is near expiry); N/A for a service
+    account, which has none."""
+    from mixhouse.client import oauth
+
+    config = _config()
+    name = name or config.get_active().get("account")
+    if not name:
+        raise ConfigError("no active account: pass a name or run `mp account use NAME`")
+    account = config.get_account(name)
+    if account.type == "service_account":
+        typer.echo("N/A")
+    elif account.type == "oauth_browser":
+        typer.echo(oauth.access_token(name))
+    else:
+        typer.echo(account.auth_header().removeprefix("Bearer "))
+
+
+@account_app.command("login")
+@handled
+def account_login(name: Annotated[str, typer.Argument(help="An oauth_browser account.")],
+                  no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the address, open "
+                                                           "nothing.")] = False) -> None:
+    """Sign an existing oauth_browser account in again (browser, PKCE); replaces its tokens and drops its /me."""
+    from mixhouse.client import oauth
+    from mixhouse.client.me_cache import drop_me_cache
+
+    account = _config().get_account(name)
+    if account.type != "oauth_browser":
+        raise ConfigError(f"`mp account login` is for oauth_browser accounts; {name!r} is {account.type} "
+                          "(`mp login --name NAME` makes a new one)")
+    opener = (lambda url: typer.echo(f"Open this address to sign in:\n{url}", err=True)) if no_browser else None
+    oauth.save_tokens(name, oauth.login(region=account.region, open_url=opener))
+    drop_me_cache(name)
+    typer.echo(f"Signed in; tokens of {name!r} saved in {oauth.tokens_path(name)}", err=True)
+
+
+@account_app.command("logout")
+@handled
+def account_logout(name: Annotated[str, typer.Argument(help="Account name.")]) -> None:
+    """Delete the account's stored OAuth tokens and cached /me (the account stays in the config file)."""
+    from mixhouse.client.me_cache import drop_me_cache
+    from mixhouse.client.oauth import tokens_path
+
+    _config().get_account(name)
+    had_tokens = tokens_path(name).exists()
+    tokens_path(name).unlink(missing_ok=True)
+    drop_me_cache(name)
+    typer.echo(f"Removed the tokens of {name!r}" if had_tokens else f"{name!r} had no stored tokens", err=True)
 
 
 @account_app.command("test")
