@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_cohorts as cohorts_ref
 from tests.support import reference_engage_stats as ref
 from tests.support.app_api import call, sa
+from tests.support.client_env import use_service_account
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
@@ -65,15 +67,9 @@ def world(server: ServerProcess, client: httpx.Client) -> World:
 
 
 @pytest.fixture
-def ws(server: ServerProcess, world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[mp.Workspace]:
-    for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MP_API_BASE_URL", server.url)
-    monkeypatch.setenv("MP_USERNAME", world.creds.sa_username)
-    monkeypatch.setenv("MP_SECRET", world.creds.sa_secret)
-    monkeypatch.setenv("MP_PROJECT_ID", str(world.creds.project_id))
-    monkeypatch.setenv("MP_REGION", "us")
-    monkeypatch.setenv("MP_CONFIG_PATH", "/nonexistent/mixhouse-test/config.toml")
+def ws(server: ServerProcess, world: World, monkeypatch: pytest.MonkeyPatch,
+       tmp_path: Path) -> Iterator[mp.Workspace]:
+    use_service_account(monkeypatch, server.url, world.creds, tmp_path)
     with mp.Workspace() as workspace:
         yield workspace
 

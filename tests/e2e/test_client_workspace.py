@@ -22,6 +22,7 @@ import pytest
 import mixhouse as mp
 from mixhouse.client.config import Account, Project, Session, WorkspaceRef
 from tests.conftest import ProjectCreds, make_project
+from tests.support.client_env import use_service_account
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
@@ -63,15 +64,9 @@ def private_storage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def ws(server: ServerProcess, loaded: Loaded, monkeypatch: pytest.MonkeyPatch) -> Iterator[mp.Workspace]:
-    for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MP_API_BASE_URL", server.url)
-    monkeypatch.setenv("MP_USERNAME", loaded.creds.sa_username)
-    monkeypatch.setenv("MP_SECRET", loaded.creds.sa_secret)
-    monkeypatch.setenv("MP_PROJECT_ID", str(loaded.creds.project_id))
-    monkeypatch.setenv("MP_REGION", "us")
-    monkeypatch.setenv("MP_CONFIG_PATH", "/nonexistent/mixhouse-test/config.toml")
+def ws(server: ServerProcess, loaded: Loaded, monkeypatch: pytest.MonkeyPatch,
+       tmp_path: Path) -> Iterator[mp.Workspace]:
+    use_service_account(monkeypatch, server.url, loaded.creds, tmp_path)
     with mp.Workspace() as workspace:
         yield workspace
 

@@ -7,6 +7,7 @@ import itertools
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from mixhouse.services.flows_answer import breakdown_groups
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_flows as ref
+from tests.support.client_env import use_service_account
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
@@ -472,19 +474,14 @@ def test_date_range_types(shop: Any, client: httpx.Client, kind: str) -> None:
 
 
 def test_client_query_flow(shop: Any, server: ServerProcess, client: httpx.Client,
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """``Workspace.query_flow`` with several ``FlowStep`` anchors (one a session start, one with a step filter),
     ``where`` property filters and ``segments``: the client builds the params, reads the answers (the reference's)
     and ``.df`` frames them."""
     import mixhouse as mp
 
     creds, events = shop
-    for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {"MP_API_BASE_URL": server.url, "MP_USERNAME": creds.sa_username,
-                        "MP_SECRET": creds.sa_secret, "MP_PROJECT_ID": str(creds.project_id), "MP_REGION": "us",
-                        "MP_CONFIG_PATH": "/nonexistent/mixhouse-test/config.toml"}.items():
-        monkeypatch.setenv(name, value)
+    use_service_account(monkeypatch, server.url, creds, tmp_path)
     dates = {"from_date": FROM.isoformat(), "to_date": TO.isoformat(), "conversion_window": 1}
     with mp.Workspace() as ws:
         steps = [mp.FlowStep("$session_start", forward=1, session_event="start"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_insights as ref
+from tests.support.client_env import use_service_account
 from tests.support.reference_insights_values import FrequencyGroup
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
@@ -337,14 +339,10 @@ def test_time_comparison_of_a_histogram_is_400(hand: Any, client: httpx.Client) 
 # ------------------------------------------------------------------------------------------ the client library
 
 
-def test_client_reads_the_new_shapes(server: ServerProcess, hand: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_client_reads_the_new_shapes(server: ServerProcess, hand: Any, monkeypatch: pytest.MonkeyPatch,
+                                     tmp_path: Path) -> None:
     creds, events = hand
-    for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {"MP_API_BASE_URL": server.url, "MP_USERNAME": creds.sa_username,
-                        "MP_SECRET": creds.sa_secret, "MP_PROJECT_ID": str(creds.project_id), "MP_REGION": "us",
-                        "MP_CONFIG_PATH": "/nonexistent/mixhouse-test/config.toml"}.items():
-        monkeypatch.setenv(name, value)
+    use_service_account(monkeypatch, server.url, creds, tmp_path)
     with mp.Workspace() as ws:
         common = {"from_date": D1.isoformat(), "to_date": D2.isoformat()}
         most = ws.query("Play", math="most_frequent", math_property="song", **common)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
+from tests.support.client_env import use_service_account
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
@@ -276,16 +278,9 @@ def test_cumulative_curves_never_decrease(small: Any, client: httpx.Client) -> N
 
 
 @pytest.fixture
-def ws(server: ServerProcess, small: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[mp.Workspace]:
+def ws(server: ServerProcess, small: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[mp.Workspace]:
     creds, _ = small
-    for name in ("MP_ACCOUNT", "MP_TARGET", "MP_WORKSPACE_ID", "MP_OAUTH_TOKEN", "MP_APP_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MP_API_BASE_URL", server.url)
-    monkeypatch.setenv("MP_USERNAME", creds.sa_username)
-    monkeypatch.setenv("MP_SECRET", creds.sa_secret)
-    monkeypatch.setenv("MP_PROJECT_ID", str(creds.project_id))
-    monkeypatch.setenv("MP_REGION", "us")
-    monkeypatch.setenv("MP_CONFIG_PATH", "/nonexistent/mixhouse-test/config.toml")
+    use_service_account(monkeypatch, server.url, creds, tmp_path)
     with mp.Workspace() as workspace:
         yield workspace
 

@@ -81,11 +81,17 @@ def json_list(value: Any, what: str) -> list[Any]:
     return value
 
 
-def bookmark_param(value: Any) -> Any:
-    """The ``bookmark`` parameter: JSON text (form or query string) decoded, an object (JSON body) as is."""
+def decoded_param(value: Any, message: str) -> Any:
+    """A parameter that is JSON text in a form or query string and already a value in a JSON body: the text decoded
+    (``ValidationError(message)`` when it is not JSON), anything else as is."""
     if isinstance(value, str):
         try:
             return orjson.loads(value)
         except orjson.JSONDecodeError:
-            raise ValidationError("bookmark must be a JSON object") from None
+            raise ValidationError(message) from None
     return value
+
+
+def bookmark_param(value: Any) -> Any:
+    """The ``bookmark`` parameter: JSON text (form or query string) decoded, an object (JSON body) as is."""
+    return decoded_param(value, "bookmark must be a JSON object")

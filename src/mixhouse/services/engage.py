@@ -18,6 +18,7 @@ import orjson
 
 from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.meta.records import Project
+from mixhouse.query.params import decoded_param
 from mixhouse.services.profile_store import ProfileStore
 
 PAGE_SIZE = 1000
@@ -50,12 +51,7 @@ class EngageRequest:
 def _json_list(value: Any, name: str) -> tuple[str, ...] | None:
     if value is None or value == "":
         return None
-    parsed = value
-    if isinstance(value, str):
-        try:
-            parsed = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise ValidationError(f"{name} must be a JSON array of strings") from exc
+    parsed = decoded_param(value, f"{name} must be a JSON array of strings")
     if not isinstance(parsed, list) or not all(isinstance(item, str | int) for item in parsed):
         raise ValidationError(f"{name} must be a JSON array of strings")
     return tuple(str(item) for item in parsed)
@@ -78,12 +74,7 @@ def _cohort_filter(value: Any) -> tuple[int | None, dict[str, Any] | None]:
     ``{"raw_cohort": {"selector", "behaviors"}}``."""
     if value is None or value == "":
         return None, None
-    parsed = value
-    if isinstance(value, str):
-        try:
-            parsed = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise ValidationError("filter_by_cohort must be {\"id\": cohort id}") from None
+    parsed = decoded_param(value, "filter_by_cohort must be {\"id\": cohort id}")
     if isinstance(parsed, dict) and "raw_cohort" in parsed:
         raw = parsed["raw_cohort"]
         if not isinstance(raw, dict) or "selector" not in raw:

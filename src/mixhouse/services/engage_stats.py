@@ -33,10 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.expr import UNDEFINED, Expr, Record, evaluate, parse
+from mixhouse.query.params import decoded_param
 from mixhouse.services.engage import EngageRequest, parse_engage_params
 
 ProfileRow = tuple[str, Mapping[str, Any]]
@@ -109,12 +108,7 @@ def parse_segments(value: Any) -> tuple[int, ...] | None:
     """``segment_by_cohorts``: ``{"<cohort id>": true|false}`` (JSON text or object); the ids mapped to true."""
     if value is None or value == "":
         return None
-    parsed = value
-    if isinstance(value, str):
-        try:
-            parsed = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise ValidationError('segment_by_cohorts must be a JSON object {"<cohort id>": true}') from None
+    parsed = decoded_param(value, 'segment_by_cohorts must be a JSON object {"<cohort id>": true}')
     if not isinstance(parsed, dict) or not all(isinstance(flag, bool) for flag in parsed.values()):
         raise ValidationError('segment_by_cohorts must be a JSON object {"<cohort id>": true}')
     return tuple(dict.fromkeys(_cohort_id(key) for key, flag in parsed.items() if flag))
