@@ -15,6 +15,8 @@ from mixhouse.demo.generator import DemoConfig, generate_event_batches
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_insights as ref
+from tests.support.insights_http import close as _close
+from tests.support.insights_http import post_insights as _post
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
@@ -51,22 +53,6 @@ def _params(show: list[dict[str, Any]], *, unit: str = "day", chart: str = "line
             "group": [{"value": g, "resourceType": "events", "propertyType": "string"} for g in groups],
         },
     }
-
-
-def _post(client: httpx.Client, creds: ProjectCreds, bookmark: dict[str, Any], status: int = 200) -> Any:
-    response = client.post("/api/query/insights", params={"workspace_id": "1"},
-                           json={"bookmark": bookmark, "project_id": creds.project_id, "queryLimits": {"limit": 3000}},
-                           auth=(creds.sa_username, creds.sa_secret))
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def _close(got: Any, want: Any) -> bool:
-    if isinstance(want, dict):
-        return isinstance(got, dict) and got.keys() == want.keys() and all(_close(got[k], want[k]) for k in want)
-    if isinstance(want, float) or isinstance(got, float):
-        return math.isclose(float(got), float(want), rel_tol=1e-9, abs_tol=1e-9)
-    return bool(got == want)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_insights as ref
 from tests.support.client_env import use_service_account
+from tests.support.insights_http import close as _close
+from tests.support.insights_http import post_insights as _post
 from tests.support.reference_insights_values import FrequencyGroup
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
@@ -62,22 +64,6 @@ def _params(show: list[dict[str, Any]], from_date: date, to_date: date, *, chart
                                    "value": [from_date.isoformat(), to_date.isoformat()]}],
                          "group": [g if isinstance(g, dict) else {"value": g, "resourceType": "events",
                                                                   "propertyType": "string"} for g in groups or []]}}
-
-
-def _post(client: httpx.Client, creds: ProjectCreds, bookmark: dict[str, Any], status: int = 200) -> Any:
-    response = client.post("/api/query/insights", params={"workspace_id": "1"},
-                           json={"bookmark": bookmark, "project_id": creds.project_id},
-                           auth=(creds.sa_username, creds.sa_secret))
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def _close(got: Any, want: Any) -> bool:
-    if isinstance(want, dict):
-        return isinstance(got, dict) and got.keys() == want.keys() and all(_close(got[k], want[k]) for k in want)
-    if isinstance(want, float) or isinstance(got, float):
-        return isinstance(got, int | float) and math.isclose(float(got), float(want), rel_tol=1e-9, abs_tol=1e-9)
-    return bool(got == want)
 
 
 def _at(day: date, hour: int, minute: int = 0) -> int:

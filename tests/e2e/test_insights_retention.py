@@ -19,6 +19,8 @@ from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
 from tests.support.client_env import use_service_account
+from tests.support.insights_http import close as _close
+from tests.support.insights_http import post_insights as _post
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
@@ -62,23 +64,6 @@ def _bookmark(*, unit: str = "day", mode: str | None = None, sizes: list[int] | 
                                    "value": [dates[0].isoformat(), dates[1].isoformat()]}],
                          "filter": filters or [], "formula": [],
                          "group": [{"value": g, "resourceType": "events", "propertyType": "string"} for g in groups]}}
-
-
-def _post(client: httpx.Client, creds: ProjectCreds, bookmark: dict[str, Any], status: int = 200) -> Any:
-    response = client.post("/api/query/insights", json={"bookmark": bookmark, "project_id": creds.project_id},
-                           auth=(creds.sa_username, creds.sa_secret))
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def _close(got: Any, want: Any) -> bool:
-    if isinstance(want, dict):
-        return isinstance(got, dict) and got.keys() == want.keys() and all(_close(got[k], want[k]) for k in want)
-    if isinstance(want, list):
-        return isinstance(got, list) and len(got) == len(want) and all(map(_close, got, want))
-    if isinstance(want, float) or isinstance(got, float):
-        return math.isclose(float(got), float(want), rel_tol=1e-9, abs_tol=1e-9)
-    return bool(got == want)
 
 
 def _expected_node(expected: dict[str, Any], math_: str) -> dict[str, Any]:
