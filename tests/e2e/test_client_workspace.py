@@ -348,6 +348,11 @@ def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProce
         assert refused.value.details["status_code"] == 400
     with pytest.raises(mp.QueryError, match=r"custom properties \(customPropertyId\)"):
         ws.query("Purchase", where=mp.Filter.equals(mp.CustomPropertyRef(7), "x"), **dates)
+    # group analytics (counting groups, not users) is refused by name too, never answered with users
+    with pytest.raises(mp.QueryError, match="group analytics"):
+        ws.query("Purchase", group_by="plan", data_group_id=3, **dates)
+    with pytest.raises(mp.QueryError, match=r"group analytics \(data_group_id\)"):
+        ws.query_flow("Purchase", data_group_id=3, **dates)
 
 
 def test_bearer_token_account(ws: mp.Workspace, loaded: Loaded, server: ServerProcess,

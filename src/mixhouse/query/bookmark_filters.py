@@ -98,12 +98,16 @@ def filters_expr(specs: Sequence[Any], determiner: str = "all") -> Expr | None:
 
 
 CUSTOM_PROPERTY_KEYS = ("customPropertyId", "customProperty")
+#: Where bookmark params name a data group (group analytics: count groups, not users).
+DATA_GROUP_KEYS = ("globalDataGroupId", "dataGroupId", "data_group_id")
 
 
-def refuse_custom_properties(params: Any) -> None:
+def refuse_unevaluated(params: Any) -> None:
     """400 naming the feature when bookmark params use a custom property (``customPropertyId`` or an inline
-    ``customProperty``, what the client library writes in place of a property name): they are not evaluated yet,
-    and reading the entry without its name would answer something else."""
+    ``customProperty``, what the client library writes in place of a property name) or a data group (a non-null
+    ``globalDataGroupId``, ``dataGroupId`` or ``data_group_id``: group analytics). Neither is evaluated yet, and
+    reading the params without them would answer something else (a property without its name, users instead of
+    groups)."""
     pending = [params]
     while pending:
         node = pending.pop()
@@ -111,6 +115,10 @@ def refuse_custom_properties(params: Any) -> None:
             for key in CUSTOM_PROPERTY_KEYS:
                 if node.get(key) is not None:
                     raise ValidationError(f"custom properties ({key}) are not supported by this server yet")
+            for key in DATA_GROUP_KEYS:
+                if node.get(key) not in (None, ""):
+                    raise ValidationError(f"group analytics ({key}) in these reports is not supported by this server "
+                                          "yet; engage and cohorts take data_group_id")
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)

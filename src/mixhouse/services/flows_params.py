@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from mixhouse.core.dates import DateRange, parse_date
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
-from mixhouse.query.bookmark_filters import refuse_custom_properties
+from mixhouse.query.bookmark_filters import refuse_unevaluated
 from mixhouse.query.flows import MAX_ANCHORS
 from mixhouse.query.timebuckets import check_not_future
 from mixhouse.services.flows_filters import PROFILE_RESOURCES, event_filter, reads_user, step_filter
@@ -190,7 +190,7 @@ def _segments(value: Any, timezone: str) -> tuple[FlowSegment, ...]:
 def parse_flow(params: Any, timezone: str) -> FlowQuery:
     if not isinstance(params, dict):
         raise ValidationError("flow params must be an object")
-    refuse_custom_properties(params)
+    refuse_unevaluated(params)
     steps = params.get("steps")
     if not isinstance(steps, list) or not steps:
         raise ValidationError("a flow needs steps: [{event, forward, reverse}]")

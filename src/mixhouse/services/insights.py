@@ -26,7 +26,7 @@ from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
-from mixhouse.query.bookmark_filters import refuse_custom_properties
+from mixhouse.query.bookmark_filters import refuse_unevaluated
 from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql, sessions_sql
 from mixhouse.query.insights_attribution import attribution_sql
 from mixhouse.query.insights_values import distribution_sql, value_sql
@@ -76,7 +76,7 @@ def saved_params(report: Report | None, bookmark_id: int) -> dict[str, Any]:
 
 def check_bookmark(params: Any, timezone: str) -> None:
     """Refuse bad or unsupported params before any work (400)."""
-    refuse_custom_properties(params)
+    refuse_unevaluated(params)
     parse_time_comparison(params)
     kind = behavior_type(params)
     if kind == "funnel":
@@ -102,7 +102,7 @@ def answer_bookmark(backend: Backend, project: Project, params: Any,
     """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric; with a time
     comparison, the same over the earlier range and the lift (``services/time_comparison.py``). ``profiles`` gives
     the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties."""
-    refuse_custom_properties(params)
+    refuse_unevaluated(params)
     comparison = parse_time_comparison(params)
     if comparison is not None and behavior_type(params) not in ("funnel", "retention"):
         _comparable(parse_insights(params, project.timezone or "UTC"))
