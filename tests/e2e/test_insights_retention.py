@@ -339,3 +339,31 @@ def test_cohort_filter_and_breakdown_through_the_client(ws: mp.Workspace, small:
     assert set(frame["segment"]) == {"Players", "Not In Players"}
     assert list(only.df.columns) == ["cohort_date", "bucket", "count", "rate"]
     ws.delete_cohort(cohort.id)
+
+
+def test_average_counts_complete_buckets_only(server: ServerProcess, client: httpx.Client) -> None:
+    """Mixpanel averages the buckets cohorts have completed: a cohort born yesterday has completed none, so its
+    returns stay out of ``$average`` (they still show in its own row) until later buckets nobody completed."""
+    creds = make_project(server.data_dir, "retention-recent", timezone="UTC")
+    today = datetime.now(UTC).date()
+    old, recent = today - timedelta(days=3), today - timedelta(days=1)
+
+    def at(day: date, hour: int) -> int:
+        return int(datetime(day.year, day.month, day.day, hour, tzinfo=UTC).timestamp() * 1000)
+
+    plan = [("a1", "Sign Up", old, 10), ("a1", "Play", old + timedelta(days=1), 11),  # bucket 1 of cohort "old"
+            ("a2", "Sign Up", old, 10), ("a2", "Play", old, 12),  # bucket 0
+            ("b1", "Sign Up", recent, 9), ("b1", "Play", recent, 23)]  # bucket 0 of cohort "recent"
+    import_all(client, creds, [{"event": name, "properties": {"time": at(day, hour), "distinct_id": user,
+                                                              "$insert_id": f"{user}-{n}"}}
+                               for n, (user, name, day, hour) in enumerate(plan)])
+    node = _post(client, creds, _bookmark(back="Play", dates=(old, today)))["series"]["Sign Up and then Play"]
+    rows = _by_day(node)
+    assert rows[old.isoformat()]["counts"][:2] == [1, 1] and rows[recent.isoformat()]["counts"][0] == 1
+    average = node["$average"]
+    # "old" (born 3 days ago) completed buckets 0 and 1 (by the end of yesterday and of today's midnight); "recent"
+    # completed none, nor has anyone bucket 2 and later: those average every cohort's partial numbers
+    assert average["first"] == 3
+    assert average["counts"][:3] == [1, 1, 0] and average["rates"][:3] == [0.5, 0.5, 0]
+    summed = [sum(row["counts"][i] for key, row in rows.items() if key != "$average") for i in range(2)]
+    assert summed == [2, 1]  # what adding up every cohort would have said for buckets 0 and 1

@@ -25,7 +25,8 @@ cohorts.
   4 places). ``total`` sums over the cohort's returning events in each interval: the number of events, or with
   ``measurement.property`` the sum of its numbers; ``average`` is that sum per cohort user (sum / first). For both,
   ``counts`` holds the value and ``rates`` the value per cohort user; they take only the ``none`` mode.
-* ``$average`` adds up the cohorts (``first`` and the counts or sums; rates and averages over the total first).
+* ``$average``: Mixpanel's average of the complete buckets (``services/retention_average.py``): each bucket sums
+  the cohorts that have completed it, its rate over their users; ``first`` is every cohort's users.
 
 Cohorts: a ``$cohorts`` entry of ``sections.filter`` keeps the users in (or, ``does not contain``, out of) any of
 its cohorts, for births and returns alike; a cohort breakdown (``CohortBreakdown``, header ``$cohorts``) puts each
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from mixhouse.errors import ValidationError
@@ -51,7 +53,7 @@ from mixhouse.query.params import json_list
 from mixhouse.query.segmentation import NUMBER_TAG
 from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
-from mixhouse.services import retention
+from mixhouse.services import retention, retention_average
 from mixhouse.services.insights_audience import CohortMembers
 from mixhouse.services.insights_params import (
     COHORTS_PROPERTY,
@@ -235,27 +237,27 @@ def _with_cohorts(metric: RetentionMetric, cohorts: CohortMembers | None) -> ret
     return replace(query, on=SqlFragment(keys, dict(params)), undefined=False)
 
 
-def _per_user(values: list[Any], size: int) -> list[float]:
-    return [round(v / size, 4) if size else 0 for v in values]
+def _per_user(values: list[Any], sizes: list[int]) -> list[float]:
+    return [round(v / size, 4) if size else 0 for v, size in zip(values, sizes, strict=True)]
 
 
-def _entry(size: int, values: list[Any], math_name: str) -> dict[str, Any]:
+def _entry(first: int, values: list[Any], math_name: str, sizes: list[int] | None = None) -> dict[str, Any]:
+    """One cohort's entry; ``sizes`` are the users behind each bucket (``first`` for a single cohort)."""
+    per_bucket = sizes if sizes is not None else [first] * len(values)
     if math_name == "average":
-        averages = [v / size if size else 0.0 for v in values]
-        return {"first": size, "counts": averages, "rates": _per_user(values, size)}
-    return {"first": size, "counts": values, "rates": _per_user(values, size)}
+        averages = [v / size if size else 0.0 for v, size in zip(values, per_bucket, strict=True)]
+        return {"first": first, "counts": averages, "rates": _per_user(values, per_bucket)}
+    return {"first": first, "counts": values, "rates": _per_user(values, per_bucket)}
 
 
-def _cohorts(found: dict[str, dict[str, Any]], timezone: str, math_name: str) -> dict[str, Any]:
+def _cohorts(found: dict[str, dict[str, Any]], query: retention.RetentionQuery, math_name: str,
+             now: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    first = 0
-    totals: list[Any] = []
-    for day, cohort in found.items():
-        size, back = int(cohort["first"]), list(cohort["counts"])
-        out[bucket_start_iso(day, timezone)] = _entry(size, back, math_name)
-        first += size
-        totals = [a + b for a, b in zip(totals, back, strict=True)] if totals else back
-    out["$average"] = _entry(first, totals, math_name)
+    rows = [(day, int(cohort["first"]), list(cohort["counts"])) for day, cohort in found.items()]
+    for day, size, back in rows:
+        out[bucket_start_iso(day, query.timezone)] = _entry(size, back, math_name)
+    first, totals, sizes = retention_average.average(rows, query, now)
+    out["$average"] = _entry(first, totals, math_name, sizes)
     return out
 
 
@@ -267,9 +269,10 @@ def run_retention_metric(
     metric = retention_query(params, timezone)
     query, name, group, math_name = _with_cohorts(metric, cohorts), metric.name, metric.header, metric.math
     answer = retention.retention(backend, project, query)
+    now = datetime.now(UTC)
     if not group:
-        return {name: _cohorts(answer, timezone, math_name)}, ["$metric"]
+        return {name: _cohorts(answer, query, math_name, now)}, ["$metric"]
     overall = retention.retention(backend, project, replace(query, on=None))
-    node = {"$overall": _cohorts(overall, timezone, math_name)}
-    node.update({segment: _cohorts(found, timezone, math_name) for segment, found in answer.items()})
+    node = {"$overall": _cohorts(overall, query, math_name, now)}
+    node.update({segment: _cohorts(found, query, math_name, now) for segment, found in answer.items()})
     return {name: node}, ["$metric", group]
