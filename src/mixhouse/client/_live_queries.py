@@ -30,6 +30,10 @@ class LiveQueriesMixin(WorkspaceBase):
     # ------------------------------------------------------------------------------------------------- live queries
     def segmentation(self, event: str, *, from_date: str, to_date: str, on: str | None = None, unit: str = "day",
                      where: str | None = None) -> t.SegmentationResult:
+        """Counts of one event over time, optionally split by a property (GET /api/query/segmentation).
+
+        ``on`` is the property expression to split by, ``where`` a filter expression; ``total`` in the
+        result sums every series."""
         body = self._api.query_request("GET", "query", "/segmentation", params={
             "event": event, "from_date": from_date, "to_date": to_date, "unit": unit, "type": "general",
             "on": on, "where": where})
@@ -40,6 +44,9 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def funnel(self, funnel_id: int, *, from_date: str, to_date: str, unit: str | None = None,
                on: str | None = None) -> t.FunnelResult:
+        """Step counts and conversion of a saved funnel over a date range (GET /api/query/funnels).
+
+        Counts are summed over the range; each step's ``conversion_rate`` is relative to the step before."""
         body = self._api.query_request("GET", "query", "/funnels", params={
             "funnel_id": funnel_id, "from_date": from_date, "to_date": to_date, "unit": unit, "on": on})
         totals: dict[int, tuple[str, int]] = {}
@@ -63,6 +70,11 @@ class LiveQueriesMixin(WorkspaceBase):
     def retention(self, *, born_event: str, return_event: str, from_date: str, to_date: str,
                   born_where: str | None = None, return_where: str | None = None, interval: int = 1,
                   interval_count: int = 10, unit: str = "day") -> t.RetentionResult:
+        """Birth retention: cohorts of users who did ``born_event`` and came back with ``return_event``
+        (GET /api/query/retention).
+
+        Each cohort's ``retention`` holds the returning share of its size per interval; ``interval`` other
+        than 1 is sent instead of ``unit``."""
         params: dict[str, Any] = {"born_event": born_event, "event": return_event, "from_date": from_date,
                                   "to_date": to_date, "retention_type": "birth", "interval_count": interval_count}
         if interval != 1:
@@ -85,6 +97,9 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def event_counts(self, events: list[str], *, from_date: str, to_date: str, type: str = "general",
                      unit: str = "day") -> t.EventCountsResult:
+        """Counts of several events over time, one series per event (GET /api/query/events).
+
+        ``type``: general, unique or average; ``unit``: the time bucket."""
         body = self._api.query_request("GET", "query", "/events", params={
             "event": json.dumps(events), "type": type, "unit": unit, "from_date": from_date, "to_date": to_date})
         values = _dict(body, "data", "values")
@@ -94,6 +109,10 @@ class LiveQueriesMixin(WorkspaceBase):
     def property_counts(self, event: str, property_name: str, *, from_date: str, to_date: str,
                         type: str = "general", unit: str = "day", values: list[str] | None = None,
                         limit: int | None = None) -> t.PropertyCountsResult:
+        """Counts of one event split by the values of one property, over time
+        (GET /api/query/events/properties).
+
+        ``values`` keeps only those property values; ``limit`` caps how many values are returned."""
         params: dict[str, Any] = {"event": event, "name": property_name, "type": type, "unit": unit,
                                   "from_date": from_date, "to_date": to_date}
         if values is not None:
@@ -110,6 +129,10 @@ class LiveQueriesMixin(WorkspaceBase):
                       paging_window: int | None = None, search: str | None = None,
                       search_properties: list[str] | None = None,
                       use_custom_events: bool = False) -> t.ActivityFeedResult:
+        """Events of the given users, in time order (POST /api/query/stream/bookmark).
+
+        Without dates it covers the last 30 days (30 days up to ``to_date`` when only that is given).
+        Needs a workspace id: the pinned one, else ``resolve_workspace_id()``."""
         if from_date and to_date:
             date_range: dict[str, Any] = {"type": "between", "from": from_date, "to": to_date}
         elif from_date:
@@ -143,7 +166,10 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def query_saved_report(self, bookmark_id: int, *, bookmark_type: str = "insights",
                            from_date: str | None = None, to_date: str | None = None) -> t.SavedReportResult:
-        """Run a saved report: insights/retention by ``bookmark_id``; funnels by ``funnel_id`` (last 30 days)."""
+        """Run a saved report (GET /api/query/insights, /retention, /funnels or /arb_funnels, by ``bookmark_type``).
+
+        Insights and retention go by ``bookmark_id``; funnels by ``funnel_id`` (last 30 days unless dates are given);
+        flows through ``query_saved_flows``."""
         if bookmark_type == "funnels":
             end = to_date or _today()
             start = from_date or (date.fromisoformat(end) - timedelta(days=30)).isoformat()
@@ -168,6 +194,7 @@ class LiveQueriesMixin(WorkspaceBase):
             report_type=bookmark_type).with_raw(body)
 
     def query_saved_flows(self, bookmark_id: int) -> t.FlowsResult:
+        """Run a saved Flows report by bookmark id (GET /api/query/arb_funnels, ``query_type=flows_sankey``)."""
         body = self._api.query_request("GET", "query", "/arb_funnels",
                                  params={"bookmark_id": bookmark_id, "query_type": "flows_sankey"})
         if not isinstance(body, dict) or "error" in body:
@@ -179,6 +206,8 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def frequency(self, *, from_date: str, to_date: str, unit: str = "day", addiction_unit: str = "hour",
                   event: str | None = None, where: str | None = None) -> t.FrequencyResult:
+        """Frequency (addiction) report: how many users did the event in 1, 2, ... distinct ``addiction_unit``s
+        per ``unit`` (GET /api/query/retention/addiction)."""
         body = self._api.query_request("GET", "query", "/retention/addiction", params={
             "from_date": from_date, "to_date": to_date, "unit": unit, "addiction_unit": addiction_unit,
             "event": event, "where": where})
@@ -187,6 +216,8 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def segmentation_numeric(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
                              where: str | None = None, type: str = "general") -> t.NumericBucketResult:
+        """Counts of an event bucketed by the numeric expression ``on``
+        (GET /api/query/segmentation/numeric)."""
         body = self._api.query_request("GET", "query", "/segmentation/numeric", params={
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "type": type,
             "where": where})
@@ -195,6 +226,8 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def segmentation_sum(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
                          where: str | None = None) -> t.NumericSumResult:
+        """Sum of the numeric expression ``on`` over an event's occurrences, per ``unit``
+        (GET /api/query/segmentation/sum)."""
         body = self._api.query_request("GET", "query", "/segmentation/sum", params={
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "where": where})
         return t.NumericSumResult(event=event, from_date=from_date, to_date=to_date, property_expr=on, unit=unit,
@@ -203,6 +236,8 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def segmentation_average(self, event: str, *, from_date: str, to_date: str, on: str, unit: str = "day",
                              where: str | None = None) -> t.NumericAverageResult:
+        """Average of the numeric expression ``on`` over an event's occurrences, per ``unit``
+        (GET /api/query/segmentation/average)."""
         body = self._api.query_request("GET", "query", "/segmentation/average", params={
             "event": event, "from_date": from_date, "to_date": to_date, "on": on, "unit": unit, "where": where})
         return t.NumericAverageResult(event=event, from_date=from_date, to_date=to_date, property_expr=on,
@@ -270,37 +305,47 @@ class LiveQueriesMixin(WorkspaceBase):
 
     def query(self, events: Any, *, limit: int | None = None, **options: Any) -> t.QueryResult:
         """Build Insights params (see ``build_params``: from_date, to_date, last, unit, math, math_property,
-        per_user, percentile_value, group_by, where, formula, formula_label, rolling, cumulative, mode) and run them."""
+        per_user, percentile_value, group_by, where, formula, formula_label, rolling, cumulative, mode) and run them
+        (POST /api/query/insights)."""
         return self.run_params(b.build_params(events, **options), limit=limit)
 
     def build_funnel_params(self, steps: Any, **options: Any) -> dict[str, Any]:
+        """Funnel bookmark params for ``steps`` (names or ``FunnelStep``), without a request.
+
+        The options are those of ``query_funnel``."""
         return b.build_funnel_params(steps, **options)
 
     def query_funnel(self, steps: Any, *, limit: int | None = None, **options: Any) -> t.FunnelQueryResult:
         """Build funnel params (conversion_window, conversion_window_unit, order, dates, math, group_by, where,
-        exclusions, holding_constant, mode, reentry_mode) and run them."""
+        exclusions, holding_constant, mode, reentry_mode) and run them (POST /api/query/insights)."""
         params = b.build_funnel_params(steps, **options)
         answer = self._insights(params, limit, None)
         return t.FunnelQueryResult.model_validate(self._query_result(answer, params).model_dump()).with_raw(answer)
 
     def build_retention_params(self, born_event: Any, return_event: Any = None, **options: Any) -> dict[str, Any]:
+        """Retention bookmark params for a born and a return event, without a request.
+
+        The options are those of ``query_retention``."""
         return b.build_retention_params(born_event, return_event, **options)
 
     def query_retention(self, born_event: Any, return_event: Any = None, *, limit: int | None = None,
                         **options: Any) -> t.RetentionQueryResult:
         """Build retention params (retention_unit, alignment, bucket_sizes, dates, math, group_by, where, mode,
-        unbounded_mode, retention_cumulative) and run them."""
+        unbounded_mode, retention_cumulative) and run them (POST /api/query/insights)."""
         params = b.build_retention_params(born_event, return_event, **options)
         answer = self._insights(params, limit, None)
         return t.RetentionQueryResult.model_validate(
             self._query_result(answer, params).model_dump()).with_raw(answer)
 
     def build_flow_params(self, event: Any, **options: Any) -> dict[str, Any]:
+        """Flow bookmark params anchored on ``event`` (one step or several), without a request.
+
+        The options are those of ``query_flow``."""
         return b.build_flow_params(event, **options)
 
     def query_flow(self, event: Any, **options: Any) -> t.FlowQueryResult:
         """Build flow params (forward, reverse, dates, conversion_window, count_type, cardinality,
-        collapse_repeated, hidden_events, mode) and run them."""
+        collapse_repeated, hidden_events, mode) and run them (POST /api/query/arb_funnels)."""
         params = b.build_flow_params(event, **options)
         return self.run_flow_params(params, mode=options.get("mode"))
 

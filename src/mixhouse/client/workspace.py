@@ -90,6 +90,7 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         self.close()
 
     def close(self) -> None:
+        """Close the HTTP connection pool (done for you on leaving a ``with`` block); no request."""
         self._api.close()
 
     def __getattr__(self, name: str) -> Any:
@@ -112,18 +113,22 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
     # ------------------------------------------------------------------------------------------------- session
     @property
     def session(self) -> Session:
+        """The resolved session: account, project, workspace, extra headers and where each came from; no request."""
         return self._api.session
 
     @property
     def account(self) -> Any:
+        """The account in use (name, credentials, region); no request."""
         return self._api.session.account
 
     @property
     def project(self) -> Project:
+        """The current project (``project.id`` is the id every request is made for); no request."""
         return self._api.session.project
 
     @property
     def workspace(self) -> WorkspaceRef | None:
+        """The pinned workspace, or ``None`` when none is pinned (App calls then resolve one); no request."""
         return self._api.session.workspace
 
     @property
@@ -179,11 +184,17 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         return self._api.me(force_refresh=force_refresh)
 
     def projects(self, *, refresh: bool = False) -> list[t.ProjectInfo]:
+        """Projects this account can reach, from ``GET /api/app/me``, sorted by name.
+
+        ``refresh=True`` asks the server again instead of using the cached ``/me`` answer."""
         projects = self.me(force_refresh=refresh).get("projects") or {}
         rows = [t.ProjectInfo.model_validate({**body, "id": str(pid)}) for pid, body in projects.items()]
         return sorted(rows, key=lambda p: (p.name or "", p.id))
 
     def workspaces(self, *, project_id: str | int | None = None, refresh: bool = False) -> list[t.WorkspaceInfo]:
+        """Workspaces of a project (default: the current one), from ``GET /api/app/me``, sorted by name.
+
+        ``refresh=True`` asks the server again instead of using the cached ``/me`` answer."""
         pid = str(project_id or self.project.id)
         workspaces = self.me(force_refresh=refresh).get("workspaces") or {}
         rows = [t.WorkspaceInfo.model_validate(w) for w in workspaces.values()
@@ -191,9 +202,14 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         return sorted(rows, key=lambda w: (w.name or "", w.id))
 
     def list_workspaces(self) -> list[t.PublicWorkspace]:
+        """Public workspaces of the current project (GET /api/app/projects/{pid}/workspaces/public)."""
         return _validate_list(t.PublicWorkspace, self._api.list_workspaces(), "list_workspaces")
 
     def resolve_workspace_id(self) -> int:
+        """The workspace id used for workspace-scoped App API paths: the pinned one, else one picked from
+        the cached ``/me``, ``GET /api/app/projects/{pid}/workspaces/public`` or ``/projects/metadata/index``.
+
+        The choice is remembered per account and project; it does not pin the session's ``workspace``."""
         return self._api.resolve_workspace_id()
 
     # ------------------------------------------------------------------------------------------------- discovery
@@ -221,20 +237,26 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         return list(names)
 
     def clear_discovery_cache(self) -> None:
+        """Forget the cached ``events()`` list so the next call asks the server again; no request."""
         self._events_cache = None
 
     def properties(self, event: str) -> list[str]:
+        """Names of the properties seen on ``event``, sorted (GET /api/query/events/properties/top)."""
         body = self._api.query_request("GET", "query", "/events/properties/top", params={"event": event})
         return sorted(body or {}) if isinstance(body, dict) else []
 
     def property_values(self, property_name: str, *, event: str | None = None, limit: int = 100) -> list[str]:
+        """Sample values of a property, as strings (GET /api/query/events/properties/values).
+
+        ``event`` restricts the sample to one event; ``limit`` caps how many values come back."""
         body = self._api.query_request("GET", "query", "/events/properties/values",
                                  params={"name": property_name, "limit": limit, "event": event})
         return [str(v) for v in body or []]
 
     def subproperties(self, property_name: str, *, event: str | None = None,
                       sample_size: int = 50) -> list[t.SubPropertyInfo]:
-        """Keys of an object-valued (or list-of-objects) property, typed from a sample of its values."""
+        """Keys of an object-valued (or list-of-objects) property, typed from a sample of its values
+        (GET /api/query/events/properties/values)."""
         rows: list[dict[str, Any]] = []
         for raw in self.property_values(property_name, event=event, limit=sample_size):
             try:
@@ -260,10 +282,12 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         return out
 
     def funnels(self) -> list[t.FunnelInfo]:
+        """Saved funnels of the project (id and name), sorted by name (GET /api/query/funnels/list)."""
         body = self._api.query_request("GET", "query", "/funnels/list")
         return sorted(_validate_list(t.FunnelInfo, body or [], "funnels"), key=lambda f: f.name)
 
     def cohorts(self) -> list[t.SavedCohort]:
+        """Saved cohorts of the project, sorted by name (POST /api/query/cohorts/list)."""
         body = self._api.query_request("POST", "query", "/cohorts/list")
         rows = []
         for row in body or []:
@@ -284,6 +308,9 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         return _validate_list(t.BookmarkInfo, rows or [], "list_bookmarks")
 
     def top_events(self, *, type: str = "general", limit: int | None = None) -> list[t.TopEvent]:
+        """Today's most active events with count and percent change (GET /api/query/events/top); not cached.
+
+        ``type``: general, average or unique; ``limit`` caps the list."""
         body = self._api.query_request("GET", "query", "/events/top", params={"type": type, "limit": limit})
         events = body.get("events", []) if isinstance(body, dict) else []
         return [t.TopEvent(event=e["event"], count=int(e.get("amount", 0)),
