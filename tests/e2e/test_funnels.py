@@ -149,11 +149,19 @@ def test_unsupported_definitions_are_refused_when_saved(server: ServerProcess, s
          "split them among 924 ways, more than the 252 supported"),
         (_params(["A", "B"], filter=[{"value": "plan", "filterOperator": "sounds like", "filterValue": "x"}]),
          "filter operator 'sounds like' is not supported yet"),
+        (_with_behavior_filters(_params(["A", "B"])), "a funnel behavior's filters list is not supported"),
     ]
     for params, fragment in refused:
         done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "refused",
                          "--type", "funnels", "--params", orjson.dumps(params).decode())
         assert done.returncode == 2 and fragment in done.stderr, done.stderr
+
+
+def _with_behavior_filters(params: dict[str, Any]) -> dict[str, Any]:
+    """A funnel behavior with a ``filters`` list of its own (no recorded bookmark has one: refused, not ignored)."""
+    params["sections"]["show"][0]["behavior"]["filters"] = [
+        {"value": "plan", "filterOperator": "equals", "filterValue": ["pro"]}]
+    return params
 
 
 # --- the documented tricky cases ----------------------------------------------------------------------------------

@@ -181,6 +181,9 @@ def parse_definition(params: Any) -> FunnelDefinition:
             held.append(spec["value"])
     if len(held) > MAX_HELD:
         raise ValidationError(f"at most {MAX_HELD} properties may be held constant")
+    if json_list(behavior.get("filters"), "behavior.filters"):  # never recorded non-empty: refused, not ignored
+        raise ValidationError("a funnel behavior's filters list is not supported; use behavior.filter (every step) "
+                              "or a step's own filters")
     return FunnelDefinition(
         steps=steps,
         window_ms=MAX_WINDOW_MS if unit == "session" else window_ms(duration, unit),
