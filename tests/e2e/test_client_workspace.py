@@ -99,6 +99,12 @@ def test_discovery(ws: mp.Workspace, loaded: Loaded, client: httpx.Client) -> No
     assert ws.funnels() == []
     assert ws.cohorts() == []
     assert ws.list_bookmarks() == []
+    # discovery answers are cached for the Workspace's lifetime (as the seeds say) until clear_discovery_cache()
+    created = ws.create_cohort(mp.CreateCohortParams(name="Cached Later"))
+    assert ws.cohorts() == [] and "plan" in ws.properties("Purchase")
+    ws.clear_discovery_cache()
+    assert [c.name for c in ws.cohorts()] == ["Cached Later"]
+    ws.delete_cohort(created.id)
     # /events/top reports today's events: none here (all are from earlier days)
     top = ws.top_events()
     raw_top = _query(client, loaded.creds, "/events/top", type="general")

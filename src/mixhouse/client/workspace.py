@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -81,6 +81,9 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
                                       config=self._config)
         self._api = ApiClient(session, transport=_transport, entry=_entry)
         self._events_cache: list[str] | None = None
+        #: ``properties``, ``property_values``, ``funnels`` and ``cohorts`` answers, by method and arguments: cached
+        #: for the Workspace's lifetime (as the seeds say), until ``use()`` or ``clear_discovery_cache()``.
+        self._discovery: dict[tuple[Any, ...], list[Any]] = {}
 
     # ------------------------------------------------------------------------------------------------- lifecycle
     def __enter__(self) -> Workspace:
@@ -169,6 +172,7 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
             sources["workspace"] = "use(workspace=...)"
         self._api.session = session.replace(sources=sources)
         self._events_cache = None
+        self._discovery.clear()
         if persist:
             name = session.account.name
             if name not in {a.name for a in self._config.list_accounts()}:
@@ -237,21 +241,37 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         return list(names)
 
     def clear_discovery_cache(self) -> None:
-        """Forget the cached ``events()`` list so the next call asks the server again; no request."""
+        """Forget the cached discovery answers (``events()``, ``properties``, ``property_values``, ``funnels``,
+        ``cohorts``) so the next calls ask the server again; no request."""
         self._events_cache = None
+        self._discovery.clear()
+
+    def _cached(self, key: tuple[Any, ...], fetch: Callable[[], list[Any]]) -> list[Any]:
+        """``fetch()`` once per ``key`` for the Workspace's lifetime; a copy of the list each time."""
+        if key not in self._discovery:
+            self._discovery[key] = fetch()
+        return list(self._discovery[key])
 
     def properties(self, event: str) -> list[str]:
-        """Names of the properties seen on ``event``, sorted (GET /api/query/events/properties/top)."""
-        body = self._api.query_request("GET", "query", "/events/properties/top", params={"event": event})
-        return sorted(body or {}) if isinstance(body, dict) else []
+        """Names of the properties seen on ``event``, sorted (GET /api/query/events/properties/top); cached per
+        event."""
+        def fetch() -> list[Any]:
+            body = self._api.query_request("GET", "query", "/events/properties/top", params={"event": event})
+            return sorted(body or {}) if isinstance(body, dict) else []
+
+        return self._cached(("properties", event), fetch)
 
     def property_values(self, property_name: str, *, event: str | None = None, limit: int = 100) -> list[str]:
-        """Sample values of a property, as strings (GET /api/query/events/properties/values).
+        """Sample values of a property, as strings (GET /api/query/events/properties/values); cached per
+        (property, event, limit).
 
         ``event`` restricts the sample to one event; ``limit`` caps how many values come back."""
-        body = self._api.query_request("GET", "query", "/events/properties/values",
-                                 params={"name": property_name, "limit": limit, "event": event})
-        return [str(v) for v in body or []]
+        def fetch() -> list[Any]:
+            body = self._api.query_request("GET", "query", "/events/properties/values",
+                                           params={"name": property_name, "limit": limit, "event": event})
+            return [str(v) for v in body or []]
+
+        return self._cached(("property_values", property_name, event, limit), fetch)
 
     def subproperties(self, property_name: str, *, event: str | None = None,
                       sample_size: int = 50) -> list[t.SubPropertyInfo]:
@@ -282,21 +302,28 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         return out
 
     def funnels(self) -> list[t.FunnelInfo]:
-        """Saved funnels of the project (id and name), sorted by name (GET /api/query/funnels/list)."""
-        body = self._api.query_request("GET", "query", "/funnels/list")
-        return sorted(_validate_list(t.FunnelInfo, body or [], "funnels"), key=lambda f: f.name)
+        """Saved funnels of the project (id and name), sorted by name (GET /api/query/funnels/list); cached."""
+        def fetch() -> list[Any]:
+            body = self._api.query_request("GET", "query", "/funnels/list")
+            return sorted(_validate_list(t.FunnelInfo, body or [], "funnels"), key=lambda f: f.name)
+
+        return self._cached(("funnels",), fetch)
 
     def cohorts(self) -> list[t.SavedCohort]:
-        """Saved cohorts of the project, sorted by name (POST /api/query/cohorts/list)."""
-        body = self._api.query_request("POST", "query", "/cohorts/list")
-        rows = []
-        for row in body or []:
-            row = dict(row)
-            row["is_visible"] = bool(row.get("is_visible", True))
-            row["description"] = row.get("description") or ""
-            row["created"] = str(row.get("created") or "")
-            rows.append(row)
-        return sorted(_validate_list(t.SavedCohort, rows, "cohorts"), key=lambda c: c.name)
+        """Saved cohorts of the project, sorted by name (POST /api/query/cohorts/list); cached (``list_cohorts_full``
+        always asks)."""
+        def fetch() -> list[Any]:
+            body = self._api.query_request("POST", "query", "/cohorts/list")
+            rows = []
+            for row in body or []:
+                row = dict(row)
+                row["is_visible"] = bool(row.get("is_visible", True))
+                row["description"] = row.get("description") or ""
+                row["created"] = str(row.get("created") or "")
+                rows.append(row)
+            return sorted(_validate_list(t.SavedCohort, rows, "cohorts"), key=lambda c: c.name)
+
+        return self._cached(("cohorts",), fetch)
 
     def list_bookmarks(self, bookmark_type: str | None = None) -> list[t.BookmarkInfo]:
         """Saved reports, via the Query-style call the seeds make (``project_id`` and ``query_origin`` added)."""
