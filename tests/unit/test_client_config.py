@@ -159,3 +159,29 @@ def test_config_path_env_and_token_env(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("MY_TOKEN", "abc")
     assert session.account.auth_header() == "Bearer abc"
     assert os.environ["MP_CONFIG_PATH"] == str(path)
+
+
+def test_settings_custom_header_and_the_bridge_on_top(config: ConfigManager, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``[settings].custom_header`` is sent on every request; a bridge file's header of the same name wins."""
+    from mixhouse.client.bridge import export_bridge
+
+    text = config.config_path.read_text()
+    config.config_path.write_text(text + '\n[settings]\ncustom_header = { name = "X-Org", value = "acme" }\n')
+    assert config.custom_header() == ("X-Org", "acme")
+    assert resolve_session(config=config).headers == {"X-Org": "acme"}
+    bridge = export_bridge(config.get_account("team"), tmp_path / "bridge.json", headers={"X-Org": "bridged"})
+    monkeypatch.setenv("MP_AUTH_FILE", str(bridge))
+    assert resolve_session(config=config).headers == {"X-Org": "bridged"}
+    config.config_path.write_text(text + '\n[settings]\ncustom_header = "X-Org: acme"\n')
+    with pytest.raises(ConfigError, match="custom_header must be an inline table"):
+        config.custom_header()
+
+
+def test_target_excludes_the_other_axes(config: ConfigManager) -> None:
+    import mixhouse as mp
+
+    for axes in ({"account": "team"}, {"project": "5"}, {"workspace": 3}):
+        with pytest.raises(ConfigError, match="mutually exclusive") as refused:
+            mp.Workspace(target="ecom", _config=config, **axes)  # type: ignore[arg-type]
+        assert refused.value.details["code"] == "WS1_TARGET_MUTUALLY_EXCLUSIVE"

@@ -66,7 +66,9 @@ def account_export_bridge(
     name = account or config.get_active().get("account")
     if not name:
         raise ConfigError("no account to export: pass --account NAME or run `mp account use NAME`")
-    written = export_bridge(config.get_account(name), to, project=project, workspace=workspace)
+    custom = config.custom_header()  # [settings].custom_header travels with the account
+    written = export_bridge(config.get_account(name), to, project=project, workspace=workspace,
+                            headers={custom[0]: custom[1]} if custom else None)
     typer.echo(f"Wrote the bridge file {written} (it holds the account's secret: keep it private)", err=True)
 
 

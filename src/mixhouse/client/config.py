@@ -272,6 +272,20 @@ class ConfigManager:
             raw["active"].pop("workspace", None)
         self.write(raw)
 
+    # [settings]
+    def custom_header(self) -> tuple[str, str] | None:
+        """``[settings].custom_header = {name = "...", value = "..."}``: a header sent on every request."""
+        settings = self.read().get("settings") or {}
+        header = settings.get("custom_header") if isinstance(settings, dict) else None
+        if header is None:
+            return None
+        if not isinstance(header, dict):
+            raise ConfigError("[settings].custom_header must be an inline table {name = ..., value = ...}")
+        name, value = header.get("name"), header.get("value")
+        if not isinstance(name, str) or not name or not isinstance(value, str):
+            raise ConfigError("[settings].custom_header needs `name` and `value` strings")
+        return name, value
+
     # [active]
     def get_active(self) -> dict[str, Any]:
         active = self.read().get("active", {}) or {}
@@ -455,7 +469,9 @@ def resolve_session(*, account: str | None = None, project: str | int | None = N
     if workspace_value is None:
         sources["workspace"] = "none (resolved on the first App API call that needs one)"
     ws_ref = WorkspaceRef(id=_parse_workspace(workspace_value, "workspace")) if workspace_value else None
-    headers = dict(bridge.headers) if bridge else {}
+    custom = config.custom_header()
+    headers = {custom[0]: custom[1]} if custom else {}
+    headers.update(bridge.headers if bridge else {})  # the bridge's headers win on a clash
     return Session(account=resolved, project=Project(id=project_id), workspace=ws_ref, headers=headers,
                    sources=sources)
 

@@ -63,6 +63,14 @@ NOT_SUPPORTED: dict[str, str] = {
 NOT_IMPLEMENTED_YET: dict[str, str] = {}
 
 
+def _one_of_target_or_axes(target: str | None, *axes: Any) -> None:
+    """A target names account, project and workspace together: ``target=`` with any of them is refused (as the
+    client library does, code ``WS1_TARGET_MUTUALLY_EXCLUSIVE``)."""
+    if target is not None and any(axis is not None for axis in axes):
+        raise ConfigError("`target=` is mutually exclusive with `account=`/`project=`/`workspace=`: a target names "
+                          "all three", details={"code": "WS1_TARGET_MUTUALLY_EXCLUSIVE"})
+
+
 class Workspace(LiveQueriesMixin, EntitiesMixin):
     """Talks to one project of a Mixhouse server (or Mixpanel) as one account.
 
@@ -76,6 +84,7 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
                  _transport: httpx.BaseTransport | None = None, _config: ConfigManager | None = None,
                  _entry: str = "lib") -> None:
         self._config = _config or ConfigManager()
+        _one_of_target_or_axes(target, account, project, workspace)
         if session is None:
             session = resolve_session(account=account, project=project, workspace=workspace, target=target,
                                       config=self._config)
@@ -147,6 +156,7 @@ class Workspace(LiveQueriesMixin, EntitiesMixin):
         given. ``persist=True`` writes the result to the config file (``[active]`` account and workspace, the
         account's ``default_project``).
         """
+        _one_of_target_or_axes(target, account, project, workspace)
         session = self._api.session
         sources = dict(session.sources)
         if target is not None:
