@@ -35,6 +35,9 @@ class FunnelShape:
     reentry: str = "default"
     #: The step whose event gives the segment: ``first_defined``, ``last_defined`` or a step (0-based).
     attribution: str | int = "first_defined"
+    #: The segment keys are the user's (the same on every event, e.g. cohort membership): an attempt counts in the
+    #: keys of its entry event, whatever the attribution, and a user with none is in no segment (no ``undefined``).
+    user_keys: bool = False
 
     @property
     def sessions(self) -> bool:
@@ -61,8 +64,11 @@ def cut_sql(k: int, bits: int) -> str:
 
 def segment_sql(shape: FunnelShape) -> str:
     """The attempt's segment keys, by the funnel's attribution: those of the first (``first_defined``) or last
-    (``last_defined``) reached step whose event has any, else of the given step's event; ``undefined`` when none."""
+    (``last_defined``) reached step whose event has any, else of the given step's event; ``undefined`` when none.
+    Keys of the user (``user_keys``): the entry event's."""
     n = len(shape.steps)
+    if shape.user_keys:
+        return "sg[i0]"
     undefined = f"['{UNDEFINED_SEGMENT}']"
     if isinstance(shape.attribution, int):
         k = shape.attribution
