@@ -1,0 +1,150 @@
+"""Insights funnel metrics with cohorts on random event logs: a cohort breakdown equals the brute-force funnel run
+over each segment's users (``$overall`` over everyone), and a cohort filter equals it over the kept users, for every
+counting mode, attribution and chart.
+
+Each example writes a small random log (a few users, close timestamps, resends, identity merges) straight into the
+in-process storage under a fresh project id and runs the service the endpoint runs. Cohort members are an input of
+the example (random sets of canonical ids, given to the service the way the server gives it saved cohorts' members):
+what is checked is how the funnel uses them, not how cohorts are computed (``tests/e2e/test_insights_funnels.py``
+checks that end to end).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mixhouse.meta.records import Project
+from mixhouse.services.funnel_definition import funnel_params
+from mixhouse.services.insights_funnel import run_funnel_metric
+from mixhouse.services.insights_params import CohortRef
+from tests.support import reference_event_queries as events_ref
+from tests.support import reference_funnels as ref
+from tests.support.stored_log import write_log
+
+_project_ids = itertools.count(90_000)
+START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
+FROM, TO = date(2025, 3, 1), date(2025, 3, 3)
+USERS = ["a", "b", "c", "d", "a", "b"]
+NAMES = ["A", "B", "C", "A", "B"]
+METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
+
+events = st.lists(
+    st.tuples(st.sampled_from(USERS), st.sampled_from(NAMES), st.sampled_from([-1, 1, 2, 3, 40, 900, 30_000])),
+    min_size=6, max_size=36,
+)
+merges = st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["c"]), max_size=1)
+canonical_users = st.frozensets(st.sampled_from(["a", "b", "c", "d"]))
+options = st.fixed_dictionaries({
+    "steps": st.sampled_from([["A", "B"], ["A", "B", "C"], ["B", "A"]]),
+    "math": st.sampled_from(["conversion_rate_unique", "conversion_rate_total", "conversion_rate_session"]),
+    "optimized": st.booleans(),
+    "attribution": st.sampled_from([None, "last_defined", 2]),
+    "chart": st.sampled_from(["funnel-steps", "line"]),
+    "use": st.sampled_from(["breakdown", "filter", "excluding filter"]),
+    "negated": st.booleans(),
+})
+
+
+def _metrics(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return {metric: {f"{k + 1}. {step['event']}": {"all": step[metric]} for k, step in enumerate(steps)}
+            for metric in METRICS}
+
+
+class _Members:
+    """The members of cohorts 1 and 2 (canonical ids), as the server's ``CohortMembers`` gives them."""
+
+    def __init__(self, first: frozenset[str], second: frozenset[str]) -> None:
+        self.sets = {1: set(first), 2: set(second)}
+
+    def __call__(self, cohort: CohortRef) -> set[str]:
+        return set(self.sets[cohort.cohort_id or 0])
+
+    def as_of(self, cohort: CohortRef, day: date) -> set[str]:
+        return self(cohort)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(log=events, merged=merges, first=canonical_users, second=canonical_users, chosen=options)
+def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tuple[str, str, int]],
+                                                      merged: dict[str, str], first: frozenset[str],
+                                                      second: frozenset[str], chosen: dict[str, Any]) -> None:
+    pid = next(_project_ids)
+    clock: dict[str, int] = {}
+    stored_log = []
+    for n, (user, name, gap) in enumerate(log):
+        clock[user] = clock.get(user, 0) + gap * 1000
+        stored_log.append((user, name, START + 60_000 + clock[user] + n, f"i{n}", {}))
+    sent = write_log(backend, pid, stored_log + stored_log[:2], merged)
+    stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
+                               e.properties) for e in events_ref.load(sent)]
+
+    names, negated = chosen["steps"], chosen["negated"]
+    bookmark = funnel_params(names, window=1, unit="hour")
+    behavior = bookmark["sections"]["show"][0]["behavior"]
+    bookmark["sections"]["show"][0]["measurement"]["math"] = chosen["math"]
+    optimized = chosen["optimized"] and chosen["math"] == "conversion_rate_unique"
+    if optimized:
+        behavior["funnelReentryMode"] = "optimized"
+    if chosen["attribution"] is not None:
+        behavior["propertyAttribution"] = chosen["attribution"]
+    bookmark["displayOptions"] = {"chartType": chosen["chart"]}
+    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                     "value": [FROM.isoformat(), TO.isoformat()]}]
+    segments: dict[str, set[str]] = {}
+    kept: set[str] | None = None
+    everyone = {e.user for e in stored}
+    if chosen["use"] == "breakdown":
+        bookmark["sections"]["group"] = [{"value": ["One", "Two"], "resourceType": "events", "cohorts": [
+            {"id": 1, "name": "One", "negated": negated}, {"id": 2, "name": "Two", "negated": False}]}]
+        segments = {"One": everyone - first if negated else set(first), "Two": set(second)}
+        if negated:
+            bookmark["sections"]["group"][0]["value"][0] = "Not In One"
+            segments["Not In One"] = segments.pop("One")
+    else:
+        excluded = chosen["use"] == "excluding filter"
+        bookmark["sections"]["filter"] = [{
+            "value": "$cohorts", "resourceType": "events", "filterType": "list",
+            "filterOperator": "does not contain" if excluded else "contains",
+            "filterValue": [{"cohort": {"id": 1, "name": "One", "negated": negated}},
+                            {"cohort": {"id": 2, "name": "Two", "negated": False}}]}]
+        either = (everyone - first if negated else set(first)) | set(second)
+        kept = everyone - either if excluded else either
+    project = Project(pid, 1, "pbt", "UTC", "t", "simplified", datetime.now(UTC))
+    series, headers = run_funnel_metric(backend, project, bookmark, _Members(first, second))
+
+    trends = chosen["chart"] == "line"
+    attribution = chosen["attribution"]
+
+    def reference(users: set[str]) -> dict[str, list[dict[str, Any]]]:
+        found = ref.funnel([e for e in stored if e.user in users], [ref.Step(name) for name in names], FROM, TO,
+                           window=3_600_000, **({} if trends else {"interval": 3}),
+                           totals=chosen["math"] == "conversion_rate_total", optimized=optimized,
+                           per_session=chosen["math"] == "conversion_rate_session",
+                           attribution=(attribution - 1 if isinstance(attribution, int) else
+                                        attribution or "first_defined"))
+        return {key: entry["steps"] for key, entry in found["data"].items()}
+
+    if kept is not None:
+        per_segment = {"": reference(kept)}
+    else:
+        per_segment = {"$overall": reference(everyone)}
+        for label, users in segments.items():
+            found = reference(users & everyone)
+            if any(steps[0]["count"] for steps in found.values()):
+                per_segment[label] = found
+    keys = list(next(iter(per_segment.values())))
+
+    def node_of(key: str) -> dict[str, Any]:
+        if kept is not None:
+            return _metrics(per_segment[""][key])
+        return {label: _metrics(found[key]) for label, found in per_segment.items()}
+
+    expected = {f"{key}T00:00:00+00:00": node_of(key) for key in keys} if trends else node_of(keys[0])
+    name = f"{names[0]} through {names[-1]}"
+    assert headers == (["$metric"] if kept is not None else ["$metric", "$cohorts"])
+    assert series == {name: expected}
