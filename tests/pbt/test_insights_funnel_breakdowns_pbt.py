@@ -1,6 +1,6 @@
-"""Insights funnel metrics with cohorts on random event logs: a cohort breakdown equals the brute-force funnel run
-over each segment's users (``$overall`` over everyone), and a cohort filter equals it over the kept users, for every
-counting mode, attribution and chart.
+"""Insights funnel metrics with cohorts and several breakdowns on random event logs: cohort breakdowns, cohort
+filters and two or three nested breakdowns (cohorts and event properties) equal the brute-force funnel
+(``$overall`` over everyone, a cohort filter over the kept users), for every counting mode, attribution and chart.
 
 Each example writes a small random log (a few users, close timestamps, resends, identity merges) straight into the
 in-process storage under a fresh project id and runs the service the endpoint runs. Cohort members are an input of
@@ -34,7 +34,8 @@ NAMES = ["A", "B", "C", "A", "B"]
 METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
 
 events = st.lists(
-    st.tuples(st.sampled_from(USERS), st.sampled_from(NAMES), st.sampled_from([-1, 1, 2, 3, 40, 900, 30_000])),
+    st.tuples(st.sampled_from(USERS), st.sampled_from(NAMES), st.sampled_from([-1, 1, 2, 3, 40, 900, 30_000]),
+              st.sampled_from(["x", "y", None])),
     min_size=6, max_size=36,
 )
 merges = st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["c"]), max_size=1)
@@ -45,7 +46,7 @@ options = st.fixed_dictionaries({
     "optimized": st.booleans(),
     "attribution": st.sampled_from([None, "last_defined", 2]),
     "chart": st.sampled_from(["funnel-steps", "line"]),
-    "use": st.sampled_from(["breakdown", "filter", "excluding filter"]),
+    "use": st.sampled_from(["breakdown", "filter", "excluding filter", "cohorts then k", "k then cohorts then j"]),
     "negated": st.booleans(),
 })
 
@@ -70,15 +71,16 @@ class _Members:
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(log=events, merged=merges, first=canonical_users, second=canonical_users, chosen=options)
-def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tuple[str, str, int]],
+def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tuple[str, str, int, str | None]],
                                                       merged: dict[str, str], first: frozenset[str],
                                                       second: frozenset[str], chosen: dict[str, Any]) -> None:
     pid = next(_project_ids)
     clock: dict[str, int] = {}
     stored_log = []
-    for n, (user, name, gap) in enumerate(log):
+    for n, (user, name, gap, k) in enumerate(log):
         clock[user] = clock.get(user, 0) + gap * 1000
-        stored_log.append((user, name, START + 60_000 + clock[user] + n, f"i{n}", {}))
+        props = {} if k is None else {"k": k, **({"j": n % 2} if n % 3 else {})}
+        stored_log.append((user, name, START + 60_000 + clock[user] + n, f"i{n}", props))
     sent = write_log(backend, pid, stored_log + stored_log[:2], merged)
     stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
                                e.properties) for e in events_ref.load(sent)]
@@ -95,16 +97,27 @@ def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tu
     bookmark["displayOptions"] = {"chartType": chosen["chart"]}
     bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
                                      "value": [FROM.isoformat(), TO.isoformat()]}]
-    segments: dict[str, set[str]] = {}
     kept: set[str] | None = None
     everyone = {e.user for e in stored}
+    one = everyone - first if negated else set(first)
+    label = "Not In One" if negated else "One"
+
+    def cohort_of(user: str) -> list[str]:
+        return [name for name, users in ((label, one), ("Two", second)) if user in users]
+
+    cohort_group = {"value": [label, "Two"], "resourceType": "events", "cohorts": [
+        {"id": 1, "name": "One", "negated": negated}, {"id": 2, "name": "Two", "negated": False}]}
+    breakdowns: list[Any] = []
     if chosen["use"] == "breakdown":
-        bookmark["sections"]["group"] = [{"value": ["One", "Two"], "resourceType": "events", "cohorts": [
-            {"id": 1, "name": "One", "negated": negated}, {"id": 2, "name": "Two", "negated": False}]}]
-        segments = {"One": everyone - first if negated else set(first), "Two": set(second)}
-        if negated:
-            bookmark["sections"]["group"][0]["value"][0] = "Not In One"
-            segments["Not In One"] = segments.pop("One")
+        bookmark["sections"]["group"] = [cohort_group]
+        breakdowns = [cohort_of]
+    elif chosen["use"] == "cohorts then k":
+        bookmark["sections"]["group"] = [cohort_group, {"value": "k", "resourceType": "events"}]
+        breakdowns = [cohort_of, 'properties["k"]']
+    elif chosen["use"] == "k then cohorts then j":
+        bookmark["sections"]["group"] = [{"value": "k", "resourceType": "events"}, cohort_group,
+                                         {"value": "j", "resourceType": "events"}]
+        breakdowns = ['properties["k"]', cohort_of, 'properties["j"]']
     else:
         excluded = chosen["use"] == "excluding filter"
         bookmark["sections"]["filter"] = [{
@@ -120,31 +133,35 @@ def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tu
     trends = chosen["chart"] == "line"
     attribution = chosen["attribution"]
 
-    def reference(users: set[str]) -> dict[str, list[dict[str, Any]]]:
+    def reference(users: set[str], **more: Any) -> dict[str, dict[str, Any]]:
         found = ref.funnel([e for e in stored if e.user in users], [ref.Step(name) for name in names], FROM, TO,
                            window=3_600_000, **({} if trends else {"interval": 3}),
                            totals=chosen["math"] == "conversion_rate_total", optimized=optimized,
                            per_session=chosen["math"] == "conversion_rate_session",
                            attribution=(attribution - 1 if isinstance(attribution, int) else
-                                        attribution or "first_defined"))
-        return {key: entry["steps"] for key, entry in found["data"].items()}
+                                        attribution or "first_defined"), limit=10_000, **more)
+        return dict(found["data"])
 
     if kept is not None:
-        per_segment = {"": reference(kept)}
+        per_key = {key: _metrics(entry["steps"]) for key, entry in reference(kept).items()}
     else:
-        per_segment = {"$overall": reference(everyone)}
-        for label, users in segments.items():
-            found = reference(users & everyone)
-            if any(steps[0]["count"] for steps in found.values()):
-                per_segment[label] = found
-    keys = list(next(iter(per_segment.values())))
-
-    def node_of(key: str) -> dict[str, Any]:
-        if kept is not None:
-            return _metrics(per_segment[""][key])
-        return {label: _metrics(found[key]) for label, found in per_segment.items()}
-
-    expected = {f"{key}T00:00:00+00:00": node_of(key) for key in keys} if trends else node_of(keys[0])
+        per_key = {key: _nest(found, len(breakdowns))
+                   for key, found in reference(everyone, breakdowns=breakdowns).items()}
+    expected = {f"{key}T00:00:00+00:00": node for key, node in per_key.items()} if trends else \
+        next(iter(per_key.values()))
     name = f"{names[0]} through {names[-1]}"
-    assert headers == (["$metric"] if kept is not None else ["$metric", "$cohorts"])
+    groups = bookmark["sections"]["group"]
+    assert headers == ["$metric", *(g["value"] if isinstance(g["value"], str) else "$cohorts" for g in groups)]
     assert series == {name: expected}
+
+
+def _nest(found: dict[str, list[dict[str, Any]]], depth: int) -> dict[str, Any]:
+    """The reference's segment paths nested as Insights nests breakdowns."""
+    root: dict[str, Any] = {"$overall": _metrics(found["$overall"])}
+    for segment in sorted(s for s in found if s != "$overall"):
+        *parents, last = segment.split(ref.PATH_SEPARATOR)
+        node = root
+        for key in parents:
+            node = node[key]
+        node[last] = _metrics(found[segment]) if len(parents) + 1 == depth else {"$overall": _metrics(found[segment])}
+    return root
