@@ -8,17 +8,20 @@ longest, earliest one; exclusions then cut that path. Equal answers mean the gre
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
+from mixhouse.expr.ast import Expr
 from tests.support.reference_event_queries import Event, series
 from tests.support.reference_insights import sessions_of
 from tests.support.reference_time import bucket_of, window_ms
 
 GRACE_MS = 2_000
+#: Joins the keys of a segment path with several breakdowns.
+PATH_SEPARATOR = "\x1f"
 _MISSING = object()
 
 
@@ -75,21 +78,35 @@ def _best_path(entry: int, events: list[Event], fits: list[list[bool]], window: 
     return best
 
 
+def _attributed(expr: Expr, reached: list[Event], attribution: str | int) -> list[str]:
+    """The segment keys of an attempt that reached the steps of ``reached``'s events, by ``attribution``."""
+    values = [segment_keys(evaluate(expr, _record(e))) for e in reached]
+    if isinstance(attribution, int):
+        return values[attribution] if attribution < len(values) and values[attribution] else ["undefined"]
+    ordered = values[::-1] if attribution == "last_defined" else values
+    return next((keys for keys in ordered if keys), ["undefined"])
+
+
 def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_date: date, *,
            timezone: str = "UTC", window: int = 14 * 86_400_000, exclusions: Sequence[Exclusion] = (),
            held: Sequence[str] = (), where: str | None = None, on: str | None = None, unit: str = "day",
            interval: int | None = None, limit: int = 255, totals: bool = False,
            optimized: bool = False, free: frozenset[int] = frozenset(), window_sessions: int | None = None,
            per_session: bool = False, reentry: str = "default",
-           attribution: str | int = "first_defined") -> dict[str, Any]:
+           attribution: str | int = "first_defined",
+           breakdowns: Sequence[str | Callable[[str], list[str]]] = ()) -> dict[str, Any]:
     """``window_sessions``: the conversion window in sessions instead of ``window``; ``per_session``: sessions
     counting (the first step-1 event of each session is an entry). ``reentry`` (totals): ``default`` re-enters after
     the attempt exits, ``basic`` once its window closes, ``aggressive`` at every step-1 event. ``attribution``: the
-    step whose event gives the segment (``first_defined``, ``last_defined`` or a 0-based step)."""
+    step whose event gives the segment (``first_defined``, ``last_defined`` or a 0-based step). ``breakdowns``
+    (instead of ``on``; Insights): each an expression valued by the attribution like ``on``, or a function giving
+    the segments of a user (cohorts: none puts the user in no segment); the segments are then every path prefix,
+    keys joined by ``PATH_SEPARATOR``."""
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     step_filters = [parse(step.where) if step.where else None for step in steps]
     on_expr = parse(on) if on else None
+    parsed_breakdowns = [spec if callable(spec) else parse(spec) for spec in breakdowns]
     n = len(steps)
 
     def bucket(time_ms: int) -> str:
@@ -164,14 +181,14 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
             elif reentry != "aggressive":
                 busy_until[bucket(e.time_ms)] = window_closes if reentry == "basic" else exit_ms
             segments = ["$overall"]
+            reached = [user_events[j] for j in path[:level]]
             if on_expr is not None:
-                values = [segment_keys(evaluate(on_expr, _record(user_events[path[k]]))) for k in range(level)]
-                if isinstance(attribution, int):
-                    chosen = values[attribution] if attribution < level and values[attribution] else ["undefined"]
-                else:
-                    ordered = values[::-1] if attribution == "last_defined" else values
-                    chosen = next((keys for keys in ordered if keys), ["undefined"])
-                segments += chosen
+                segments += _attributed(on_expr, reached, attribution)
+            prefixes: list[list[str]] = [[]]
+            for spec in parsed_breakdowns:
+                keys = _attributed(spec, reached, attribution) if isinstance(spec, Expr) else spec(e.user)
+                prefixes = [[*prefix, key] for prefix in prefixes for key in keys]
+                segments += [PATH_SEPARATOR.join(prefix) for prefix in prefixes]
             times = [user_events[j].time_ms for j in path]
             for segment in dict.fromkeys(segments):
                 if optimized:
@@ -208,7 +225,7 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
             })
         return out
 
-    if on_expr is None:
+    if on_expr is None and not breakdowns:
         data: dict[str, Any] = {}
         for key in dates:
             listed = step_list(cells.get((key, "$overall")))

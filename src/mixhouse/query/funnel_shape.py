@@ -7,13 +7,17 @@ from dataclasses import dataclass
 #: Segment name of every user (the answer's ``$overall``); also the only segment without ``on``.
 OVERALL = "$overall"
 UNDEFINED_SEGMENT = "undefined"
+#: Joins the keys of a segment path with several breakdowns (a value holding it would be read as two levels).
+PATH_SEPARATOR = "\x1f"
+PATH_SEPARATOR_SQL = "char(31)"
 
 
 @dataclass(frozen=True)
 class FunnelShape:
     """What the SQL needs: each step's and exclusion's condition over the event source (SQL with bound
     parameters), for each exclusion the step pairs it covers (``(k, k + 1)`` as ``k``), the held-constant value
-    and the segment keys (``Array(String)``), both SQL over the source or ``None``."""
+    and the segment keys (``Array(Array(String))``: one array of keys per breakdown), both SQL over the source or
+    ``None``."""
 
     steps: tuple[str, ...]
     exclusions: tuple[tuple[str, frozenset[int]], ...] = ()
@@ -35,6 +39,10 @@ class FunnelShape:
     reentry: str = "default"
     #: The step whose event gives the segment: ``first_defined``, ``last_defined`` or a step (0-based).
     attribution: str | int = "first_defined"
+    #: Per breakdown (``keys_sql`` holds one key array for each): whether its keys are the user's (the same on
+    #: every event, e.g. cohort membership): an attempt then counts in its entry event's keys, whatever the
+    #: attribution, and a user with none is in no segment (no ``undefined``).
+    user_level: tuple[bool, ...] = (False,)
 
     @property
     def sessions(self) -> bool:
@@ -59,14 +67,30 @@ def cut_sql(k: int, bits: int) -> str:
     )
 
 
-def segment_sql(shape: FunnelShape) -> str:
-    """The attempt's segment keys, by the funnel's attribution: those of the first (``first_defined``) or last
-    (``last_defined``) reached step whose event has any, else of the given step's event; ``undefined`` when none."""
+def _breakdown_segment_sql(shape: FunnelShape, b: int, user_level: bool) -> str:
+    """Breakdown ``b``'s (1-based) segment keys of the attempt: the user's (the entry event's), or by the funnel's
+    attribution those of the first (``first_defined``) or last (``last_defined``) reached step whose event has any,
+    else of the given step's event; ``undefined`` when none."""
     n = len(shape.steps)
+    if user_level:
+        return f"sg[i0][{b}]"
     undefined = f"['{UNDEFINED_SEGMENT}']"
     if isinstance(shape.attribution, int):
         k = shape.attribution
-        return f"if(level > {k} AND notEmpty(sg[i{k}]), sg[i{k}], {undefined})"
+        return f"if(level > {k} AND notEmpty(sg[i{k}][{b}]), sg[i{k}][{b}], {undefined})"
     order = range(n - 1, -1, -1) if shape.attribution == "last_defined" else range(n)
-    cases = ", ".join(f"level > {k} AND notEmpty(sg[i{k}]), sg[i{k}]" for k in order)
+    cases = ", ".join(f"level > {k} AND notEmpty(sg[i{k}][{b}]), sg[i{k}][{b}]" for k in order)
     return f"multiIf({cases}, {undefined})"
+
+
+def segment_sql(shape: FunnelShape) -> str:
+    """The attempt's segments (``Array(String)``): with one breakdown its keys; with several, every path prefix
+    (first breakdown's key, then first and second joined by ``PATH_SEPARATOR``, …), so each level's ``$overall``
+    comes from the same rows. A user-level breakdown a user has no key of puts them in no segment at that level or
+    below."""
+    per_breakdown = [_breakdown_segment_sql(shape, b, user) for b, user in enumerate(shape.user_level, 1)]
+    paths = [per_breakdown[0]]
+    for keys in per_breakdown[1:]:
+        paths.append(f"arrayFlatten(arrayMap(p -> arrayMap(v -> concat(p, {PATH_SEPARATOR_SQL}, v), {keys}), "
+                     f"{paths[-1]}))")
+    return paths[0] if len(paths) == 1 else f"arrayConcat({', '.join(paths)})"

@@ -61,6 +61,13 @@ class FunnelQuery:
     where: Expr | None
     on: Expr | None
     limit: int
+    #: A condition on the user (SQL over the event source, e.g. cohort membership) every step event must pass.
+    user_where: SqlFragment | None = None
+    #: Breakdowns instead of ``on`` (Insights; one or more): each one's segment keys (``Array(String)`` SQL over the
+    #: event source) and whether they are the user's (the same on every event of the user, e.g. cohort membership:
+    #: an attempt counts in its user's segments, a user with none in none). With several, the answer's segments are
+    #: the paths of keys joined by ``PATH_SEPARATOR``, every prefix included.
+    breakdowns: tuple[tuple[SqlFragment, bool], ...] = ()
 
 
 def parse_query(project: Project, params: dict[str, Any]) -> FunnelQuery:
@@ -117,6 +124,9 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
         fragment = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"fw{n}"))
         global_sql.append(f"({fragment.sql})")
         params.update(fragment.params)
+    if query.user_where is not None:
+        global_sql.append(f"({query.user_where.sql})")
+        params.update(query.user_where.params)
     steps = []
     for k, step in enumerate(definition.steps):
         params[f"fs{k}"] = step.event
@@ -136,14 +146,17 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
             params[f"fh{h}"] = name
         raw = (f"JSONExtractRaw(properties, {{fh{h}:String}})" for h in range(len(definition.held)))
         held_sql = f"[{', '.join(raw)}]"  # the raw JSON of each held property (absent: '')
-    keys: SqlFragment | None = None
+    breakdowns = query.breakdowns
     if query.on is not None:
-        keys = compile_values(query.on, replace(EVENT_CONTEXT, param_prefix="on"))
+        breakdowns = ((compile_values(query.on, replace(EVENT_CONTEXT, param_prefix="on")), False),)
+    for keys, _ in breakdowns:
         params.update(keys.params)
+    keys_sql = f"[{', '.join(keys.sql for keys, _ in breakdowns)}]" if breakdowns else None
     return FunnelShape(
-        tuple(steps), tuple(exclusions), held_sql, keys.sql if keys else None, definition.totals,
+        tuple(steps), tuple(exclusions), held_sql, keys_sql, definition.totals,
         definition.optimized, definition.free, window_sessions, definition.per_session,
         reentry=definition.reentry, attribution=definition.attribution,
+        user_level=tuple(user for _, user in breakdowns) or (False,),
     )
 
 
@@ -198,7 +211,7 @@ def _analysis(steps: list[dict[str, Any]]) -> dict[str, int]:
 def _answer(rows: list[dict[str, Any]], definition: FunnelDefinition, query: FunnelQuery) -> dict[str, Any]:
     dates = query.bucketing.keys(query.dates)
     found: dict[tuple[str, str], dict[str, Any]] = {(str(r["bucket"]), str(r["segment"])): r for r in rows}
-    if query.on is None:
+    if query.on is None and not query.breakdowns:
         data: dict[str, Any] = {}
         for key in dates:
             steps = _steps(found.get((key, OVERALL)), definition)

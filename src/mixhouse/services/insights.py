@@ -33,10 +33,10 @@ from mixhouse.query.insights_values import distribution_sql, value_sql
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
-from mixhouse.services.funnel_definition import parse_definition
 from mixhouse.services.insights_audience import CohortMembers, PeopleSql, Profiles, frequency_sql, people_sql
 from mixhouse.services.insights_behaviors import (
     behavior_type,
+    funnel_metric,
     retention_query,
     run_funnel_metric,
     run_retention_metric,
@@ -80,8 +80,7 @@ def check_bookmark(params: Any, timezone: str) -> None:
     parse_time_comparison(params)
     kind = behavior_type(params)
     if kind == "funnel":
-        parse_definition(params)
-        parse_time(params["sections"], timezone)
+        funnel_metric(params, timezone)
     elif kind == "retention":
         retention_query(params, timezone)
     else:
@@ -122,7 +121,7 @@ def _answer_range(backend: Backend, project: Project, params: Any,
     kind = behavior_type(params)
     if kind in ("funnel", "retention"):
         if kind == "funnel":
-            series, headers = run_funnel_metric(backend, project, params)
+            series, headers = run_funnel_metric(backend, project, params, cohorts)
         else:
             series, headers = run_retention_metric(backend, project, params, cohorts)
         dates, _ = parse_time(params["sections"], timezone)

@@ -1,0 +1,167 @@
+"""Insights funnel metrics with cohorts and several breakdowns on random event logs: cohort breakdowns, cohort
+filters and two or three nested breakdowns (cohorts and event properties) equal the brute-force funnel
+(``$overall`` over everyone, a cohort filter over the kept users), for every counting mode, attribution and chart.
+
+Each example writes a small random log (a few users, close timestamps, resends, identity merges) straight into the
+in-process storage under a fresh project id and runs the service the endpoint runs. Cohort members are an input of
+the example (random sets of canonical ids, given to the service the way the server gives it saved cohorts' members):
+what is checked is how the funnel uses them, not how cohorts are computed (``tests/e2e/test_insights_funnels.py``
+checks that end to end).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mixhouse.meta.records import Project
+from mixhouse.services.funnel_definition import funnel_params
+from mixhouse.services.insights_funnel import run_funnel_metric
+from mixhouse.services.insights_params import CohortRef
+from tests.support import reference_event_queries as events_ref
+from tests.support import reference_funnels as ref
+from tests.support.stored_log import write_log
+
+_project_ids = itertools.count(90_000)
+START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
+FROM, TO = date(2025, 3, 1), date(2025, 3, 3)
+USERS = ["a", "b", "c", "d", "a", "b"]
+NAMES = ["A", "B", "C", "A", "B"]
+METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
+
+events = st.lists(
+    st.tuples(st.sampled_from(USERS), st.sampled_from(NAMES), st.sampled_from([-1, 1, 2, 3, 40, 900, 30_000]),
+              st.sampled_from(["x", "y", None])),
+    min_size=6, max_size=36,
+)
+merges = st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from(["c"]), max_size=1)
+canonical_users = st.frozensets(st.sampled_from(["a", "b", "c", "d"]))
+options = st.fixed_dictionaries({
+    "steps": st.sampled_from([["A", "B"], ["A", "B", "C"], ["B", "A"]]),
+    "math": st.sampled_from(["conversion_rate_unique", "conversion_rate_total", "conversion_rate_session"]),
+    "optimized": st.booleans(),
+    "attribution": st.sampled_from([None, "last_defined", 2]),
+    "chart": st.sampled_from(["funnel-steps", "line"]),
+    "use": st.sampled_from(["breakdown", "filter", "excluding filter", "cohorts then k", "k then cohorts then j"]),
+    "negated": st.booleans(),
+})
+
+
+def _metrics(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return {metric: {f"{k + 1}. {step['event']}": {"all": step[metric]} for k, step in enumerate(steps)}
+            for metric in METRICS}
+
+
+class _Members:
+    """The members of cohorts 1 and 2 (canonical ids), as the server's ``CohortMembers`` gives them."""
+
+    def __init__(self, first: frozenset[str], second: frozenset[str]) -> None:
+        self.sets = {1: set(first), 2: set(second)}
+
+    def __call__(self, cohort: CohortRef) -> set[str]:
+        return set(self.sets[cohort.cohort_id or 0])
+
+    def as_of(self, cohort: CohortRef, day: date) -> set[str]:
+        return self(cohort)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(log=events, merged=merges, first=canonical_users, second=canonical_users, chosen=options)
+def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tuple[str, str, int, str | None]],
+                                                      merged: dict[str, str], first: frozenset[str],
+                                                      second: frozenset[str], chosen: dict[str, Any]) -> None:
+    pid = next(_project_ids)
+    clock: dict[str, int] = {}
+    stored_log = []
+    for n, (user, name, gap, k) in enumerate(log):
+        clock[user] = clock.get(user, 0) + gap * 1000
+        props = {} if k is None else {"k": k, **({"j": n % 2} if n % 3 else {})}
+        stored_log.append((user, name, START + 60_000 + clock[user] + n, f"i{n}", props))
+    sent = write_log(backend, pid, stored_log + stored_log[:2], merged)
+    stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
+                               e.properties) for e in events_ref.load(sent)]
+
+    names, negated = chosen["steps"], chosen["negated"]
+    bookmark = funnel_params(names, window=1, unit="hour")
+    behavior = bookmark["sections"]["show"][0]["behavior"]
+    bookmark["sections"]["show"][0]["measurement"]["math"] = chosen["math"]
+    optimized = chosen["optimized"] and chosen["math"] == "conversion_rate_unique"
+    if optimized:
+        behavior["funnelReentryMode"] = "optimized"
+    if chosen["attribution"] is not None:
+        behavior["propertyAttribution"] = chosen["attribution"]
+    bookmark["displayOptions"] = {"chartType": chosen["chart"]}
+    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                     "value": [FROM.isoformat(), TO.isoformat()]}]
+    kept: set[str] | None = None
+    everyone = {e.user for e in stored}
+    one = everyone - first if negated else set(first)
+    label = "Not In One" if negated else "One"
+
+    def cohort_of(user: str) -> list[str]:
+        return [name for name, users in ((label, one), ("Two", second)) if user in users]
+
+    cohort_group = {"value": [label, "Two"], "resourceType": "events", "cohorts": [
+        {"id": 1, "name": "One", "negated": negated}, {"id": 2, "name": "Two", "negated": False}]}
+    breakdowns: list[Any] = []
+    if chosen["use"] == "breakdown":
+        bookmark["sections"]["group"] = [cohort_group]
+        breakdowns = [cohort_of]
+    elif chosen["use"] == "cohorts then k":
+        bookmark["sections"]["group"] = [cohort_group, {"value": "k", "resourceType": "events"}]
+        breakdowns = [cohort_of, 'properties["k"]']
+    elif chosen["use"] == "k then cohorts then j":
+        bookmark["sections"]["group"] = [{"value": "k", "resourceType": "events"}, cohort_group,
+                                         {"value": "j", "resourceType": "events"}]
+        breakdowns = ['properties["k"]', cohort_of, 'properties["j"]']
+    else:
+        excluded = chosen["use"] == "excluding filter"
+        bookmark["sections"]["filter"] = [{
+            "value": "$cohorts", "resourceType": "events", "filterType": "list",
+            "filterOperator": "does not contain" if excluded else "contains",
+            "filterValue": [{"cohort": {"id": 1, "name": "One", "negated": negated}},
+                            {"cohort": {"id": 2, "name": "Two", "negated": False}}]}]
+        either = (everyone - first if negated else set(first)) | set(second)
+        kept = everyone - either if excluded else either
+    project = Project(pid, 1, "pbt", "UTC", "t", "simplified", datetime.now(UTC))
+    series, headers = run_funnel_metric(backend, project, bookmark, _Members(first, second))
+
+    trends = chosen["chart"] == "line"
+    attribution = chosen["attribution"]
+
+    def reference(users: set[str], **more: Any) -> dict[str, dict[str, Any]]:
+        found = ref.funnel([e for e in stored if e.user in users], [ref.Step(name) for name in names], FROM, TO,
+                           window=3_600_000, **({} if trends else {"interval": 3}),
+                           totals=chosen["math"] == "conversion_rate_total", optimized=optimized,
+                           per_session=chosen["math"] == "conversion_rate_session",
+                           attribution=(attribution - 1 if isinstance(attribution, int) else
+                                        attribution or "first_defined"), limit=10_000, **more)
+        return dict(found["data"])
+
+    if kept is not None:
+        per_key = {key: _metrics(entry["steps"]) for key, entry in reference(kept).items()}
+    else:
+        per_key = {key: _nest(found, len(breakdowns))
+                   for key, found in reference(everyone, breakdowns=breakdowns).items()}
+    expected = {f"{key}T00:00:00+00:00": node for key, node in per_key.items()} if trends else \
+        next(iter(per_key.values()))
+    name = f"{names[0]} through {names[-1]}"
+    groups = bookmark["sections"]["group"]
+    assert headers == ["$metric", *(g["value"] if isinstance(g["value"], str) else "$cohorts" for g in groups)]
+    assert series == {name: expected}
+
+
+def _nest(found: dict[str, list[dict[str, Any]]], depth: int) -> dict[str, Any]:
+    """The reference's segment paths nested as Insights nests breakdowns."""
+    root: dict[str, Any] = {"$overall": _metrics(found["$overall"])}
+    for segment in sorted(s for s in found if s != "$overall"):
+        *parents, last = segment.split(ref.PATH_SEPARATOR)
+        node = root
+        for key in parents:
+            node = node[key]
+        node[last] = _metrics(found[segment]) if len(parents) + 1 == depth else {"$overall": _metrics(found[segment])}
+    return root
