@@ -19,6 +19,7 @@ from mixhouse.expr import Record, compile_filter, evaluate, keeps, segment_keys
 from mixhouse.expr.ast import Property
 from mixhouse.query.frequency_filters import frequency_condition_sql
 from mixhouse.query.where import EVENT_CONTEXT
+from mixhouse.services.cohort_sql import MemberTests
 from mixhouse.services.insights_params import CohortRef, FrequencyFilter, InsightsQuery
 
 #: The project's user profiles, read when an answer needs them: (canonical distinct id, properties).
@@ -62,25 +63,10 @@ def _cohort_sql(query: InsightsQuery, cohorts: CohortMembers | None, conditions:
     """Cohort filters as ``IN`` conditions and cohort breakdowns as segment keys (members bound as sets)."""
     if not query.cohort_filters and not query.cohort_groups:
         return
-    if cohorts is None:
-        raise ValidationError("cohort filters and breakdowns need the server's cohorts")
-
-    def member_test(name: str, ref: CohortRef, negated: bool) -> str:
-        params[name] = sorted(cohorts(ref))
-        return f"(distinct_id {'NOT IN' if negated else 'IN'} {{{name}:Array(String)}})"
-
-    for n, cohort_filter in enumerate(query.cohort_filters):
-        tests = [member_test(f"cohort_f{n}_{m}", ref, negated)
-                 for m, (ref, negated) in enumerate(cohort_filter.cohorts)]
-        anyone = " OR ".join(tests)
-        conditions.append(f"NOT ({anyone})" if cohort_filter.excluded else f"({anyone})")
+    tests = MemberTests(cohorts, params)
+    conditions.extend(tests.filter_conditions(query.cohort_filters, "cohort_f"))
     for position, segments in query.cohort_groups:
-        parts = []
-        for m, (ref, negated, label) in enumerate(segments):
-            params[f"cohort_g{position}_{m}_label"] = label
-            test = member_test(f"cohort_g{position}_{m}", ref, negated)
-            parts.append(f"if({test}, [{{cohort_g{position}_{m}_label:String}}], CAST([] AS Array(String)))")
-        keys[position] = f"arrayConcat({', '.join(parts)})" if len(parts) > 1 else parts[0]
+        keys[position] = tests.segment_keys(segments, f"cohort_g{position}")
 
 
 def people_sql(query: InsightsQuery, profiles: Profiles | None, cohorts: CohortMembers | None = None) -> PeopleSql:

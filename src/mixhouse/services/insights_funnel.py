@@ -38,12 +38,12 @@ from mixhouse.query.params import json_list
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services import funnels
+from mixhouse.services.cohort_sql import MemberTests
 from mixhouse.services.funnel_definition import FunnelDefinition, parse_definition
 from mixhouse.services.insights_audience import CohortMembers
 from mixhouse.services.insights_params import (
     COHORTS_PROPERTY,
     CohortFilter,
-    CohortRef,
     CohortSegments,
     cohort_filter,
     cohort_segments,
@@ -80,42 +80,18 @@ def _breakdowns(sections: dict[str, Any]) -> tuple[Breakdown, ...]:
     return tuple(out)
 
 
-class _MemberTests:
-    """Cohort membership conditions over the event source's canonical ``distinct_id``, members bound as sets."""
-
-    def __init__(self, cohorts: CohortMembers | None) -> None:
-        self.cohorts = cohorts
-        self.params: dict[str, Any] = {}
-
-    def test(self, name: str, ref: CohortRef, negated: bool) -> str:
-        if self.cohorts is None:
-            raise ValidationError("cohort filters and breakdowns need the server's cohorts")
-        self.params[name] = sorted(self.cohorts(ref))
-        return f"(distinct_id {'NOT IN' if negated else 'IN'} {{{name}:Array(String)}})"
-
-
 def _members_where(filters: list[CohortFilter], cohorts: CohortMembers | None) -> SqlFragment | None:
     """Every cohort filter's condition (any of its cohorts; ``does not contain``: none of them)."""
     if not filters:
         return None
-    tests = _MemberTests(cohorts)
-    conditions = []
-    for n, one_filter in enumerate(filters):
-        anyone = " OR ".join(tests.test(f"fcf{n}_{m}", ref, negated)
-                             for m, (ref, negated) in enumerate(one_filter.cohorts))
-        conditions.append(f"NOT ({anyone})" if one_filter.excluded else f"({anyone})")
-    return SqlFragment(" AND ".join(conditions), tests.params)
+    tests = MemberTests(cohorts)
+    return SqlFragment(" AND ".join(tests.filter_conditions(filters, "fcf")), tests.params)
 
 
 def _segment_keys(segments: CohortSegments, cohorts: CohortMembers | None, prefix: str) -> SqlFragment:
     """The labels of the cohort segments the user is in, as ``Array(String)``."""
-    tests = _MemberTests(cohorts)
-    parts = []
-    for m, (ref, negated, label) in enumerate(segments):
-        tests.params[f"{prefix}_{m}_label"] = label
-        test = tests.test(f"{prefix}_{m}", ref, negated)
-        parts.append(f"if({test}, [{{{prefix}_{m}_label:String}}], CAST([] AS Array(String)))")
-    keys = f"arrayConcat({', '.join(parts)})" if len(parts) > 1 else parts[0]
+    tests = MemberTests(cohorts)
+    keys = tests.segment_keys(segments, prefix)
     return SqlFragment(keys, tests.params)
 
 

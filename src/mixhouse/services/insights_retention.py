@@ -54,11 +54,11 @@ from mixhouse.query.segmentation import NUMBER_TAG
 from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services import retention, retention_average
+from mixhouse.services.cohort_sql import MemberTests
 from mixhouse.services.insights_audience import CohortMembers
 from mixhouse.services.insights_params import (
     COHORTS_PROPERTY,
     CohortFilter,
-    CohortRef,
     CohortSegments,
     cohort_filter,
     cohort_segments,
@@ -210,31 +210,15 @@ def _with_cohorts(metric: RetentionMetric, cohorts: CohortMembers | None) -> ret
     query = metric.query
     if not metric.cohort_filters and not metric.cohort_segments:
         return query
-    if cohorts is None:
-        raise ValidationError("cohort filters and breakdowns need the server's cohorts")
-    params: dict[str, Any] = {}
-
-    def member_test(name: str, ref: CohortRef, negated: bool) -> str:
-        params[name] = sorted(cohorts(ref))
-        return f"(distinct_id {'NOT IN' if negated else 'IN'} {{{name}:Array(String)}})"
-
-    conditions = []
-    for n, one_filter in enumerate(metric.cohort_filters):
-        anyone = " OR ".join(member_test(f"rcf{n}_{m}", ref, negated)
-                             for m, (ref, negated) in enumerate(one_filter.cohorts))
-        conditions.append(f"NOT ({anyone})" if one_filter.excluded else f"({anyone})")
-    members = SqlFragment(" AND ".join(conditions), dict(params)) if conditions else None
+    tests = MemberTests(cohorts)
+    conditions = tests.filter_conditions(metric.cohort_filters, "rcf")
+    members = SqlFragment(" AND ".join(conditions), dict(tests.params)) if conditions else None
     query = replace(query, born_where=_both(query.born_where, members), where=_both(query.where, members))
     if not metric.cohort_segments:
         return query
-    params.clear()
-    parts = []
-    for m, (ref, negated, label) in enumerate(metric.cohort_segments):
-        params[f"rcg{m}_label"] = label
-        test = member_test(f"rcg{m}", ref, negated)
-        parts.append(f"if({test}, [{{rcg{m}_label:String}}], CAST([] AS Array(String)))")
-    keys = f"arrayConcat({', '.join(parts)})" if len(parts) > 1 else parts[0]
-    return replace(query, on=SqlFragment(keys, dict(params)), undefined=False)
+    tests.params.clear()
+    keys = tests.segment_keys(metric.cohort_segments, "rcg")
+    return replace(query, on=SqlFragment(keys, dict(tests.params)), undefined=False)
 
 
 def _per_user(values: list[Any], sizes: list[int]) -> list[float]:
