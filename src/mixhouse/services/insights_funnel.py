@@ -47,16 +47,13 @@ from mixhouse.services.insights_params import (
     CohortSegments,
     cohort_filter,
     cohort_segments,
+    is_cohort_filter,
     parse_time,
 )
 from mixhouse.storage.base import Backend
 
 MAX_BREAKDOWNS = 3
 FUNNEL_METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
-
-
-def _is_cohort_filter(spec: Any) -> bool:
-    return isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY
 
 
 #: A breakdown: an event property's name, or cohort segments.
@@ -142,9 +139,9 @@ def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
     """A funnel metric from bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
     sections = params["sections"]
     report_filters = json_list(sections.get("filter"), "sections.filter")
-    filters = tuple(cohort_filter(spec) for spec in report_filters if _is_cohort_filter(spec))
+    filters = tuple(cohort_filter(spec) for spec in report_filters if is_cohort_filter(spec))
     # the engine's definition takes the event-property filters; the cohort ones become a condition on the user
-    event_filters = [spec for spec in report_filters if not _is_cohort_filter(spec)]
+    event_filters = [spec for spec in report_filters if not is_cohort_filter(spec)]
     definition = parse_definition({**params, "sections": {**sections, "filter": event_filters}})
     dates, unit = parse_time(sections, timezone)
     check_not_future(dates, timezone)

@@ -235,7 +235,7 @@ def _is_people(spec: Any) -> bool:
     return isinstance(spec, dict) and spec.get("resourceType") in PEOPLE_RESOURCES
 
 
-def _is_cohort_filter(spec: Any) -> bool:
+def is_cohort_filter(spec: Any) -> bool:
     return isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY
 
 
@@ -375,15 +375,15 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         unit=unit,
         total=total,
         where=filters_expr([spec for spec in filters if not _is_frequency(spec) and not _is_people(spec)
-                            and not _is_cohort_filter(spec)]),
+                            and not is_cohort_filter(spec)]),
         groups=tuple(groups),
         analysis=analysis,
         rolling=rolling,
         frequency=tuple(_frequency_filter(spec, timezone) for spec in filters if _is_frequency(spec)),
         people_where=filters_expr([{**spec, "resourceType": "events"} for spec in filters
-                                   if _is_people(spec) and not _is_frequency(spec) and not _is_cohort_filter(spec)]),
+                                   if _is_people(spec) and not _is_frequency(spec) and not is_cohort_filter(spec)]),
         people_groups=frozenset(people_groups),
-        cohort_filters=tuple(cohort_filter(spec) for spec in filters if _is_cohort_filter(spec)),
+        cohort_filters=tuple(cohort_filter(spec) for spec in filters if is_cohort_filter(spec)),
         cohort_groups=tuple(cohort_groups),
         frequency_groups=tuple(frequency_groups),
     )
