@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from mixhouse.demo.generator import DemoConfig
 from mixhouse.services import flows as service
 from mixhouse.services.flows_answer import breakdown_groups
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_flows as ref
 from tests.support.client_env import use_service_account
-from tests.support.sending import import_all
+from tests.support.sending import import_demo
 from tests.support.server import ServerProcess
 
 TZ = "Asia/Tokyo"
@@ -50,10 +50,7 @@ def _post(client: httpx.Client, creds: ProjectCreds, params: dict[str, Any], que
 @pytest.fixture(scope="module")
 def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
     creds = make_project(server.data_dir, "flows", timezone=TZ)
-    sent: list[dict[str, Any]] = []
-    for batch in generate_event_batches(DemoConfig(seed=13, events=4000, end=END, days=15), batch_size=2000):
-        import_all(client, creds, batch)
-        sent += batch
+    sent = import_demo(client, creds, DemoConfig(seed=13, events=4000, end=END, days=15))
     return creds, events_ref.load(sent)
 
 

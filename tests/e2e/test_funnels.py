@@ -16,11 +16,11 @@ import httpx
 import orjson
 import pytest
 
-from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from mixhouse.demo.generator import DemoConfig
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as ref
-from tests.support.sending import import_all
+from tests.support.sending import import_all, import_demo
 from tests.support.server import ServerProcess
 
 TZ = "America/New_York"
@@ -66,10 +66,7 @@ def _funnel(client: httpx.Client, creds: ProjectCreds, status: int = 200, **para
 @pytest.fixture(scope="module")
 def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event], int]:
     creds = make_project(server.data_dir, "funnels", timezone=TZ)
-    sent: list[dict[str, Any]] = []
-    for batch in generate_event_batches(DemoConfig(seed=5, events=6000, end=END, days=30), batch_size=2000):
-        import_all(client, creds, batch)
-        sent += batch
+    sent = import_demo(client, creds, DemoConfig(seed=5, events=6000, end=END, days=30))
     funnel_id = _save_funnel(server.data_dir, creds, "Purchase funnel", STEPS, window=3)
     return creds, events_ref.load(sent), funnel_id
 

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from mixhouse.demo.generator import DemoConfig
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_insights as ref
 from tests.support.insights_http import close as _close
 from tests.support.insights_http import post_insights as _post
-from tests.support.sending import import_all
+from tests.support.sending import import_all, import_demo
 from tests.support.server import ServerProcess
 
 TZ = "Europe/Berlin"
@@ -58,10 +58,7 @@ def _params(show: list[dict[str, Any]], *, unit: str = "day", chart: str = "line
 @pytest.fixture(scope="module")
 def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
     creds = make_project(server.data_dir, "insights", timezone=TZ)
-    sent: list[dict[str, Any]] = []
-    for batch in generate_event_batches(DemoConfig(seed=9, events=4000, end=END, days=21), batch_size=2000):
-        import_all(client, creds, batch)
-        sent += batch
+    sent = import_demo(client, creds, DemoConfig(seed=9, events=4000, end=END, days=21))
     return creds, events_ref.load(sent)
 
 

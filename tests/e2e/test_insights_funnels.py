@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import mixhouse as mp
-from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from mixhouse.demo.generator import DemoConfig
 from mixhouse.services.funnel_definition import funnel_params
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_cohorts as cohorts_ref
@@ -23,7 +23,7 @@ from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as funnels_ref
 from tests.support.client_env import use_service_account
 from tests.support.insights_http import post_insights as _post
-from tests.support.sending import import_all
+from tests.support.sending import import_all, import_demo
 from tests.support.server import ServerProcess
 
 TZ = "Europe/Berlin"
@@ -49,10 +49,7 @@ CARTERS, BUYERS = _did("Add To Cart", 2), _did("Purchase", 1)
 @pytest.fixture(scope="module")
 def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
     creds = make_project(server.data_dir, "insights-funnels", timezone=TZ)
-    sent: list[dict[str, Any]] = []
-    for batch in generate_event_batches(DemoConfig(seed=21, events=3000, end=END, days=20), batch_size=2000):
-        import_all(client, creds, batch)
-        sent += batch
+    sent = import_demo(client, creds, DemoConfig(seed=21, events=3000, end=END, days=20))
     return creds, events_ref.load(sent)
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import mixhouse as mp
-from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from mixhouse.demo.generator import DemoConfig
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_insights as ref
@@ -21,7 +21,7 @@ from tests.support.client_env import use_service_account
 from tests.support.insights_http import close as _close
 from tests.support.insights_http import post_insights as _post
 from tests.support.reference_insights_values import FrequencyGroup
-from tests.support.sending import import_all
+from tests.support.sending import import_all, import_demo
 from tests.support.server import ServerProcess
 
 TODAY = datetime.now(UTC).date()
@@ -212,10 +212,7 @@ FROM, TO = (END - timedelta(days=12)).date(), (END - timedelta(days=1)).date()
 @pytest.fixture(scope="module")
 def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
     creds = make_project(server.data_dir, "insights-maths", timezone=TZ)
-    sent: list[dict[str, Any]] = []
-    for batch in generate_event_batches(DemoConfig(seed=30, events=2500, end=END, days=13), batch_size=2000):
-        import_all(client, creds, batch)
-        sent += batch
+    sent = import_demo(client, creds, DemoConfig(seed=30, events=2500, end=END, days=13))
     return creds, events_ref.load(sent)
 
 

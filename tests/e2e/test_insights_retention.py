@@ -14,14 +14,14 @@ import httpx
 import pytest
 
 import mixhouse as mp
-from mixhouse.demo.generator import DemoConfig, generate_event_batches
+from mixhouse.demo.generator import DemoConfig
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
 from tests.support.client_env import use_service_account
 from tests.support.insights_http import close as _close
 from tests.support.insights_http import post_insights as _post
-from tests.support.sending import import_all
+from tests.support.sending import import_all, import_demo
 from tests.support.server import ServerProcess
 
 TZ = "Europe/Berlin"
@@ -33,10 +33,7 @@ NAME = "Sign Up and then View Item"
 @pytest.fixture(scope="module")
 def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
     creds = make_project(server.data_dir, "insights-retention", timezone=TZ)
-    sent: list[dict[str, Any]] = []
-    for batch in generate_event_batches(DemoConfig(seed=13, events=6000, end=END, days=30), batch_size=2000):
-        import_all(client, creds, batch)
-        sent += batch
+    sent = import_demo(client, creds, DemoConfig(seed=13, events=6000, end=END, days=30))
     return creds, events_ref.load(sent)
 
 

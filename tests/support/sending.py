@@ -15,3 +15,14 @@ def import_all(client: httpx.Client, creds: Any, events: list[dict[str, Any]], *
                            headers={"Content-Type": "application/json"}, auth=(creds.sa_username, creds.sa_secret))
     assert response.status_code == 200, response.text
     assert response.json().get("num_records_imported") == len(events), response.text
+
+
+def import_demo(client: httpx.Client, creds: Any, config: Any, *, batch_size: int = 2000) -> list[dict[str, Any]]:
+    """The demo generator's events for ``config`` (a ``DemoConfig``), imported in batches; the events sent."""
+    from mixhouse.demo.generator import generate_event_batches
+
+    sent: list[dict[str, Any]] = []
+    for batch in generate_event_batches(config, batch_size=batch_size):
+        import_all(client, creds, batch)
+        sent += batch
+    return sent
