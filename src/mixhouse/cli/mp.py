@@ -23,7 +23,8 @@ from mixhouse import __version__
 from mixhouse.cli.mp_alerts import alerts_app, webhooks_app
 from mixhouse.cli.mp_common import set_quiet
 from mixhouse.cli.mp_config import account_app, login, project_app, target_app, workspace_app
-from mixhouse.cli.mp_entities import annotations_app, cohorts_app, dashboards_app, reports_app
+from mixhouse.cli.mp_dashboards import dashboards_app
+from mixhouse.cli.mp_entities import annotations_app, cohorts_app, reports_app
 from mixhouse.cli.mp_flags import experiments_app, flags_app
 from mixhouse.cli.mp_queries import inspect_app, query_app
 from mixhouse.cli.mp_session import help_command, session

@@ -252,6 +252,45 @@ _bulk_delete(reports_app, "bulk_delete_bookmarks", "reports")
 _bulk_delete(cohorts_app, "bulk_delete_cohorts", "cohorts")
 
 
+def _bulk_update(app_: typer.Typer, method: str, entry_type: str, what: str) -> None:
+    def command(ctx: typer.Context, entries: Annotated[str, typer.Option(
+            "--entries", "-e", help='JSON list (or @file) of {"id": N, field: value, ...}.')]) -> None:
+        from mixhouse.client import types
+
+        parsed = _json_arg(entries, "--entries")
+        if not isinstance(parsed, list) or not parsed:
+            raise ValueError("--entries must be a non-empty JSON list of objects with an id")
+        model = getattr(types, entry_type)
+        with _ws(ctx) as ws:
+            getattr(ws, method)([model.model_validate(entry) for entry in parsed])
+        typer.echo(f"Updated {len(parsed)} {what}", err=True)
+
+    command.__doc__ = f"Change several {what} at once."
+    app_.command("bulk-update")(handled(command))
+
+
+_bulk_update(reports_app, "bulk_update_bookmarks", "BulkUpdateBookmarkEntry", "reports")
+_bulk_update(cohorts_app, "bulk_update_cohorts", "BulkUpdateCohortEntry", "cohorts")
+
+
+@reports_app.command("dashboard-ids")
+@handled
+def reports_dashboard_ids(ctx: typer.Context, bookmark_id: Annotated[int, typer.Argument()],
+                          fmt: Format = JSON) -> None:
+    """Ids of the dashboards a report is on."""
+    with _ws(ctx) as ws:
+        emit(ws.get_bookmark_dashboard_ids(bookmark_id), fmt)
+
+
+@reports_app.command("linked-dashboards")
+@handled
+def reports_linked_dashboards(ctx: typer.Context, bookmark_id: Annotated[int, typer.Argument()],
+                              fmt: Format = JSON) -> None:
+    """Ids of the dashboards that link to a report."""
+    with _ws(ctx) as ws:
+        emit(ws.bookmark_linked_dashboard_ids(bookmark_id), fmt)
+
+
 # -------------------------------------------------------------------------------------------------- annotations
 annotations_app = typer.Typer(help="Annotations.", no_args_is_help=True)
 

@@ -173,6 +173,28 @@ def experiments_create(ctx: typer.Context, name: Annotated[str, typer.Option("--
                                                          hypothesis=hypothesis)), fmt)
 
 
+@experiments_app.command("update")
+@handled
+def experiments_update(ctx: typer.Context, experiment_id: Annotated[str, typer.Argument()],
+                       name: Annotated[str | None, typer.Option("--name")] = None,
+                       description: Annotated[str | None, typer.Option("--description")] = None,
+                       hypothesis: Annotated[str | None, typer.Option("--hypothesis")] = None,
+                       variants: Annotated[str | None, typer.Option("--variants", help="JSON or @file.")] = None,
+                       metrics: Annotated[str | None, typer.Option("--metrics", help="JSON or @file.")] = None,
+                       settings: Annotated[str | None, typer.Option("--settings", help="JSON or @file.")] = None,
+                       tags: Annotated[str | None, typer.Option("--tags", help="Comma-separated.")] = None,
+                       fmt: Format = JSON) -> None:
+    """Change an experiment; options left out stay as they are."""
+    from mixhouse.client.types import UpdateExperimentParams
+
+    params = UpdateExperimentParams(
+        name=name, description=description, hypothesis=hypothesis, variants=_json_arg(variants, "--variants"),
+        metrics=_json_arg(metrics, "--metrics"), settings=_json_arg(settings, "--settings"),
+        tags=None if tags is None else [tag.strip() for tag in tags.split(",") if tag.strip()])
+    with _ws(ctx) as ws:
+        emit(ws.update_experiment(experiment_id, params), fmt)
+
+
 @experiments_app.command("launch")
 @handled
 def experiments_launch(ctx: typer.Context, experiment_id: Annotated[str, typer.Argument()],
