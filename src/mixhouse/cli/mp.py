@@ -9,8 +9,8 @@ This module builds ``app`` from the command groups: ``mp_common`` (shared helper
 project, workspace, target), ``mp_session`` (session, help, account export-bridge/remove-bridge),
 ``mp_unsupported`` (the groups the server has no API for: they fail naming the command),
 ``mp_queries`` (inspect, query), ``mp_stream`` (stream events and profiles),
-``mp_entities`` (dashboards, reports, cohorts, annotations), ``mp_flags`` (flags, experiments) and ``mp_alerts``
-(webhooks, alerts).
+``mp_entities`` (dashboards, reports, cohorts, annotations), ``mp_dashboards`` (blueprints, RCA, ERF and card
+edits of dashboards), ``mp_flags`` (flags, experiments) and ``mp_alerts`` (webhooks, alerts).
 """
 
 from __future__ import annotations
