@@ -8,7 +8,6 @@ properties), segments (event and profile properties, event counts).
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,9 +22,8 @@ from mixhouse.services import flows as service
 from mixhouse.services.insights_frequency import CountBuckets, FrequencyBreakdown
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_flows as ref
-from tests.support.stored_log import write_log
+from tests.support.stored_log import fresh_project_id, write_log
 
-_project_ids = itertools.count(90_000)
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 MINUTE = 60_000
 
@@ -62,7 +60,7 @@ PROFILES = {"a": {"tier": "gold"}, "c": {"tier": "silver"}}
 def test_sql_paths_equal_reference(backend: Any, log: list[tuple[str, str, int, str | None]],
                                    merged: dict[str, str], anchors: list[tuple[str, int, int, str | None]],
                                    chosen: dict[str, Any]) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     kinds = {"$session_start": "start", "$session_end": "end"}
     anchors = [(name, forward, reverse, None if name in kinds else test) for name, forward, reverse, test in anchors]
     stored_log = [(user, name, START + 30 * MINUTE + _time(log, n % len(log)), f"i{n % len(log)}",

@@ -9,7 +9,6 @@ runs the service the endpoint runs.
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,9 +21,8 @@ from mixhouse.services import funnels as service
 from mixhouse.services.funnel_definition import FunnelDefinition, FunnelExclusion, FunnelStep
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as ref
-from tests.support.stored_log import write_log
+from tests.support.stored_log import fresh_project_id, write_log
 
-_project_ids = itertools.count(70_000)
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 USERS = ["a", "b", "c", "a", "b", ""]  # mostly two users: dense logs
 NAMES = ["A", "B", "C", "X", "A", "B"]  # step names more often
@@ -120,7 +118,7 @@ def _check(backend: Any, log: list[tuple[str, str, int, str | None]], merged: di
            chosen: dict[str, Any]) -> None:
     """Write ``log``, run the funnel ``chosen`` describes through the service and the reference: equal answers,
     step counts that never increase."""
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     clock: dict[str, int] = {}
     times = []
     for n, (user, _, gap, _) in enumerate(log):

@@ -11,7 +11,6 @@ checks that end to end).
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,9 +23,8 @@ from mixhouse.services.insights_funnel import run_funnel_metric
 from mixhouse.services.insights_params import CohortRef
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as ref
-from tests.support.stored_log import write_log
+from tests.support.stored_log import fresh_project_id, write_log
 
-_project_ids = itertools.count(90_000)
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 FROM, TO = date(2025, 3, 1), date(2025, 3, 3)
 USERS = ["a", "b", "c", "d", "a", "b"]
@@ -74,7 +72,7 @@ class _Members:
 def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tuple[str, str, int, str | None]],
                                                       merged: dict[str, str], first: frozenset[str],
                                                       second: frozenset[str], chosen: dict[str, Any]) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     clock: dict[str, int] = {}
     stored_log = []
     for n, (user, name, gap, k) in enumerate(log):

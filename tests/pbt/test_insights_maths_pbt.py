@@ -8,7 +8,6 @@ the endpoint runs.
 
 from __future__ import annotations
 
-import itertools
 import math
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,9 +21,8 @@ from mixhouse.services.insights_params import parse_insights
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_insights as ref
 from tests.support.reference_insights_values import FrequencyGroup
-from tests.support.stored_log import write_log
+from tests.support.stored_log import fresh_project_id, write_log
 
-_project_ids = itertools.count(110_000)  # apart from the other modules sharing the backend
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
 FROM, TO = date(2025, 3, 1), date(2025, 3, 9)
@@ -69,7 +67,7 @@ def _close(got: Any, want: Any) -> bool:
 @given(log=events, merged=merges, chosen=options)
 def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, int, Any, Any]],
                               merged: dict[str, str], chosen: dict[str, Any]) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     stored_log = []
     for n, (user, name, hour, minute, k, number) in enumerate(log + log[:3]):  # the first three again: resends
         props = {key: value for key, value in (("k", k), ("n", number)) if value is not None}

@@ -7,7 +7,6 @@ the Insights options (modes, cumulative, custom brackets, sums over the returnin
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -21,9 +20,8 @@ from mixhouse.services import retention as service
 from mixhouse.services.insights_retention import summed_value
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
-from tests.support.stored_log import write_log
+from tests.support.stored_log import fresh_project_id, write_log
 
-_project_ids = itertools.count(50_000)
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
 USERS = ["a", "b", "c", "d", ""]
@@ -54,7 +52,7 @@ options = st.fixed_dictionaries({
 @given(log=events, merged=merges, chosen=options)
 def test_sql_equals_reference(backend: Any, log: list[tuple[str, str, int, int, str | None, Any]],
                               merged: dict[str, str], chosen: dict[str, Any]) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     stored_log = [(user, name, START + hour * HOUR + minute * 60_000, f"i{n % len(log)}",
                    {**({} if k is None else {"k": k}), **({} if number is None else {"n": number})})
                   for n, (user, name, hour, minute, k, number) in enumerate(log + log[:3])]  # resends of three

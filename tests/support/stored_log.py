@@ -14,6 +14,14 @@ from mixhouse.storage.commit import IDENTITY_COLUMNS
 from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, IDENTITY_TABLE
 
 _seq = itertools.count(40_000_000)
+#: Project ids for tests that write into the session's shared in-process backend: one counter for every module, so
+#: no two tests ever share a project (each module used to count from its own start, and two starts collided).
+_project_ids = itertools.count(1_000_000)
+
+
+def fresh_project_id() -> int:
+    """A project id no other test of this session uses on the shared backend."""
+    return next(_project_ids)
 
 
 def write_log(backend: Any, pid: int, log: list[tuple[str, str, int, str, dict[str, Any]]],

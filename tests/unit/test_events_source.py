@@ -15,8 +15,8 @@ from mixhouse.query.events_source import events_source_sql, over_events, uses_ca
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.storage.commit import IDENTITY_COLUMNS
 from mixhouse.storage.schema import EVENT_COLUMNS, EVENTS_TABLE, HOT_COLUMNS, HOT_PROPERTIES, IDENTITY_TABLE
+from tests.support.stored_log import fresh_project_id
 
-_project_ids = itertools.count(10_000)
 _seq = itertools.count(1)
 
 
@@ -38,7 +38,7 @@ _LONELY_MONTH_MS = 1_551_398_400_000
 
 
 def test_duplicates_count_once_latest_copy_wins(backend: Any) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     at = _LONELY_MONTH_MS
     lines = [
         _event(pid, "Buy", "u1", at, "dup-1", version=1),
@@ -56,7 +56,7 @@ def test_duplicates_count_once_latest_copy_wins(backend: Any) -> None:
 
 
 def test_duplicates_across_inserts_latest_copy_wins(backend: Any) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     for version in (1, 2, 3):  # three inserts, three parts: FINAL merges them at read time
         backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, _event(pid, "Buy", "u1", 1_700_000_000_000, "x", v=version))
     assert [orjson.loads(row["properties"])["v"] for row in _rows(backend, pid, dedup=True)] == [3]
@@ -72,7 +72,7 @@ def test_identity_is_joined_only_when_the_query_reads_distinct_id() -> None:
 
 
 def test_identity_rows_rewrite_ids_and_latest_mapping_wins(backend: Any) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join([
         _event(pid, "Open", "$device:d1", 1_700_000_000_000, "a"),
         _event(pid, "Open", "anon-2", 1_700_000_000_000, "b"),
@@ -88,7 +88,7 @@ def test_identity_rows_rewrite_ids_and_latest_mapping_wins(backend: Any) -> None
 
 
 def test_source_is_scoped_to_one_project(backend: Any) -> None:
-    mine, other = next(_project_ids), next(_project_ids)
+    mine, other = fresh_project_id(), fresh_project_id()
     backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join([
         _event(mine, "A", "u", 1_700_000_000_000, "x"),
         _event(other, "B", "u", 1_700_000_000_000, "y"),
@@ -104,7 +104,7 @@ _ODD_VALUES: list[Any] = ["Chrome", "naïve \"quoted\" \\ tab\t", "", 1.50, 1e21
 
 
 def test_hot_columns_equal_json_extract_raw(backend: Any) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     lines = [_event(pid, "Hot", f"u{i}", 1_700_000_000_000 + i, f"h{i}", **{key: value for key in HOT_PROPERTIES})
              for i, value in enumerate(_ODD_VALUES)]
     lines.append(_event(pid, "Hot", "missing", 1_700_000_000_999, "h-missing", other=1))
@@ -123,7 +123,7 @@ def test_hot_columns_equal_json_extract_raw(backend: Any) -> None:
     'string(properties["$region"]) == "true"',
 ])
 def test_where_on_hot_columns_keeps_the_same_events(backend: Any, where: str) -> None:
-    pid = next(_project_ids)
+    pid = fresh_project_id()
     lines = [_event(pid, "Hot", f"u{i}", 1_700_000_000_000 + i, f"h{i}", **{key: value for key in HOT_PROPERTIES})
              for i, value in enumerate(_ODD_VALUES)]
     lines.append(_event(pid, "Hot", "missing", 1_700_000_000_999, "h-missing", other=1))
