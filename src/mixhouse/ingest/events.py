@@ -17,7 +17,7 @@ from mixhouse.ingest import limits
 
 _BAD_TIME = "'properties.time' is invalid: must be specified as seconds since epoch"
 _FUTURE_TIME = "'properties.time' is invalid: must not be more than 1 hour in the future"
-_INSERT_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
+INSERT_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{1,36}")
 _SCALARS = (int, float, bool, type(None))
 _FLAT_TYPES = frozenset({str, int, float, bool, type(None)})
 #: Properties never stored: routing and geolocation inputs.
@@ -155,7 +155,7 @@ def _insert_id(props: dict[str, Any], rules: EventRules, *, required: bool) -> s
             raise RecordError("properties.$insert_id", "'properties.$insert_id' is required")
         return os.urandom(16).hex()
     text = raw if isinstance(raw, str) else str(raw)
-    if not _INSERT_ID.fullmatch(text) or limits.is_forbidden_id(text):
+    if not INSERT_ID_PATTERN.fullmatch(text) or limits.is_forbidden_id(text):
         if rules.strict:
             raise RecordError(
                 "properties.$insert_id",
@@ -223,7 +223,7 @@ def normalize_event(raw: Any, rules: EventRules) -> EventRecord:
         time_ms = _event_time(raw_time, rules, required=not identity_event)
     if (
         type(raw_insert_id) is str
-        and _INSERT_ID.fullmatch(raw_insert_id)
+        and INSERT_ID_PATTERN.fullmatch(raw_insert_id)
         and raw_insert_id.lower() not in limits.FORBIDDEN_IDS
     ):
         insert_id = raw_insert_id  # the common case, checked inline

@@ -1,9 +1,9 @@
 """Turn a batch of events into storage rows: the CPU-heavy half of ingestion, free of shared state.
 
-``prepare_rows`` enriches and serialises normalised events for one project; ``prepare_import`` runs the whole
-decode → validate → enrich → serialise path for an authenticated ``/import`` body. Both are pure functions of their
-inputs (plus an IP geolocator), so ``/import`` batches can run in worker processes (``ingest/workers.py``) while the
-server process keeps what needs shared state: identity decisions and the commit.
+``normalize_batch`` validates a batch of decoded events and ``prepare_rows`` enriches and serialises the valid ones
+for one project. Both are pure functions of their inputs (plus an IP geolocator), so ``/import`` batches can run in
+worker processes (``ingest/workers.py``, ``ingest/import_batch.py``) while the server process keeps what needs
+shared state: identity decisions and the commit.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from mixhouse.core.timeutil import ms_to_ch, now_ms
-from mixhouse.errors import DecodeError
 from mixhouse.ingest import limits
-from mixhouse.ingest.decode import decode_request
 from mixhouse.ingest.events import EventRecord, EventRules, RecordError, normalize_event
 from mixhouse.ingest.geo import GeoLocator, event_geo_properties
 from mixhouse.ingest.identity import apply_simplified_ids
@@ -131,7 +129,7 @@ def prepare_rows(
     return out
 
 
-def _raw_insert_id(raw: Any) -> str | None:
+def raw_insert_id(raw: Any) -> str | None:
     if isinstance(raw, dict):
         props = raw.get("properties")
         if isinstance(props, dict):
@@ -151,7 +149,7 @@ def normalize_batch(
         try:
             record = normalize_event(raw, rules)
         except RecordError as exc:
-            failed.append(FailedRecord(index, _raw_insert_id(raw), exc.field, exc.message))
+            failed.append(FailedRecord(index, raw_insert_id(raw), exc.field, exc.message))
             continue
         if record.ignored:
             ignored += 1
@@ -160,56 +158,3 @@ def normalize_batch(
             apply_simplified_ids(record)
         valid.append((index, record))
     return valid, failed, ignored
-
-
-@dataclass(frozen=True)
-class ImportJob:
-    """Everything a worker needs to prepare one authenticated ``/import`` body."""
-
-    body: bytes
-    content_type: str
-    content_encoding: str
-    query: dict[str, str]
-    project_id: int
-    identity_mode: str
-    facts: RequestFacts
-    seq_start: int
-    strict_default: str = "1"
-
-
-@dataclass
-class PreparedImport:
-    params: dict[str, str]
-    legacy: bool
-    strict: bool
-    accepted: int
-    prepared: PreparedRows
-    stored: int  # rows in ``prepared.rows`` (packed into one blob)
-
-
-def prepare_import(job: ImportJob, geo: GeoLocator) -> PreparedImport:
-    """Decode, validate, enrich and serialise an ``/import`` body (raises ``MixhouseError`` on a bad request)."""
-    decoded = decode_request(
-        body=job.body, content_type=job.content_type, content_encoding=job.content_encoding, query=job.query
-    )
-    legacy = decoded.body_format in ("form", "query")
-    if not legacy and not decoded.records:
-        raise DecodeError("the request must contain at least one event")
-    strict = decoded.params.get("strict", "0" if legacy else job.strict_default) == "1"
-    rules = EventRules(endpoint="import", strict=strict, now_ms=job.facts.receive_ms)
-    valid, failed, ignored = normalize_batch(decoded.records, rules, simplified=job.identity_mode == "simplified")
-    prepared = prepare_rows(
-        [record for _, record in valid],
-        project_id=job.project_id,
-        identity_mode=job.identity_mode,
-        endpoint="import",
-        facts=job.facts,
-        geo=geo,
-        seq_start=job.seq_start,
-        indices=[index for index, _ in valid],
-    )
-    prepared.failed = sorted(failed + prepared.failed, key=lambda item: item.index)
-    stored = len(prepared.rows)
-    accepted = stored + ignored
-    prepared.rows = [b"".join(prepared.rows)] if prepared.rows else []  # one object to pickle, not thousands
-    return PreparedImport(decoded.params, legacy, strict, accepted, prepared, stored)

@@ -20,15 +20,8 @@ from mixhouse.ingest.decode import MAX_RECORDS
 from mixhouse.ingest.events import EventRecord, EventRules, RecordError
 from mixhouse.ingest.geo import GeoLocator, profile_geo_properties
 from mixhouse.ingest.identity import IdentityPlanner, apply_simplified_ids
-from mixhouse.ingest.prepare import (
-    FailedRecord,
-    ImportJob,
-    PreparedImport,
-    PreparedRows,
-    RequestFacts,
-    normalize_batch,
-    prepare_rows,
-)
+from mixhouse.ingest.import_batch import ImportJob, PreparedImport
+from mixhouse.ingest.prepare import FailedRecord, PreparedRows, RequestFacts, normalize_batch, prepare_rows
 from mixhouse.ingest.profiles import ProfileUpdate, normalize_update
 from mixhouse.ingest.workers import IngestWorkers
 from mixhouse.meta.records import Project
