@@ -203,21 +203,18 @@ def prepare_event_rows(
     return BatchRows(out, stored, general.ignored)
 
 
+@dataclass
 class _General:
     """The general path for one record at a time, adding to the batch's results in place."""
 
-    def __init__(
-        self, rules: EventRules, out: PreparedRows, pairs: dict[Any, None], *, project_id: int, identity_mode: str,
-        facts: RequestFacts, geo: GeoLocator,
-    ) -> None:
-        self.rules = rules
-        self.out = out
-        self.pairs = pairs
-        self.project_id = project_id
-        self.identity_mode = identity_mode
-        self.facts = facts
-        self.geo = geo
-        self.ignored = 0
+    rules: EventRules
+    out: PreparedRows
+    pairs: dict[Any, None]
+    project_id: int
+    identity_mode: str
+    facts: RequestFacts
+    geo: GeoLocator
+    ignored: int = 0
 
     def record(self, raw: Any, index: int, seq: int) -> int:
         """Prepare one record with row number ``seq``; how many rows it stored (0 or 1)."""
