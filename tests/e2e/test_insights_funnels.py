@@ -1,7 +1,9 @@
-"""Funnel metrics through ``/insights`` (what ``query_funnel`` sends) with cohorts: cohort breakdowns (``$cohorts``
-segments, "Not In …", overlapping cohorts) and cohort filters, checked against the brute-force funnel reference run
-over each segment's users (cohort members from the brute-force cohort reference) on generated data, refusals, and
-once through the client library with a saved cohort."""
+"""Funnel metrics through ``/insights`` (what ``query_funnel`` sends) with cohorts and user profiles: cohort
+breakdowns (``$cohorts`` segments, "Not In …", overlapping cohorts) and cohort filters, checked against the
+brute-force funnel reference run over each segment's users (cohort members from the brute-force cohort reference) on
+generated data; profile-property filters and breakdowns (profiles set through ``/engage``) against the reference's
+profile options, and on a small documented log with an identity merge; refusals; and once through the client
+library with a saved cohort."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as funnels_ref
 from tests.support.client_env import use_service_account
 from tests.support.insights_http import post_insights as _post
-from tests.support.sending import import_all, import_demo
+from tests.support.sending import import_all, import_demo, set_profiles
 from tests.support.server import ServerProcess
 
 TZ = "Europe/Berlin"
@@ -177,15 +179,18 @@ def test_cohort_filter_with_an_event_property_breakdown(shop: Any, client: httpx
 @pytest.mark.parametrize(("change", "fragment"), [
     ({"group": [{"value": p, "resourceType": "events"} for p in ("$os", "$browser", "$city", "$region")]},
      "at most 3 breakdowns"),
-    ({"group": [{"value": "$os", "resourceType": "events"}, {"value": "plan", "resourceType": "people"}]},
-     "event properties or by cohorts"),
+    ({"group": [{"value": "$os", "resourceType": "events"}, {"value": "plan", "resourceType": "groups"}]},
+     "event or user profile properties or by cohorts"),
+    ({"group": [{"value": "Buy Frequency", "resourceType": "people",
+                 "behavior": {"behaviorType": "$frequency", "event": {"value": "Buy"}}}]}, "frequency breakdowns"),
     ({"group": [{"value": [], "resourceType": "events", "cohorts": []}]}, "lists its cohorts"),
     ({"filter": [{"value": "$cohorts", "resourceType": "events", "filterOperator": "sometimes",
                   "filterValue": [{"cohort": {"id": 1, "name": "c"}}]}]}, "cohort filter"),
-    ({"filter": [{"value": "plan", "resourceType": "people", "filterOperator": "equals",
-                  "filterValue": ["pro"]}]}, "people"),
+    ({"filter": [{"value": "Buy Frequency", "resourceType": "people", "filterOperator": "is at least",
+                  "filterValue": 1, "behavior": {"behaviorType": "$frequency", "event": {"value": "Buy"}}}]},
+     "frequency filters"),
 ])
-def test_unsupported_cohort_options_are_400(shop: Any, client: httpx.Client, change: dict[str, Any],
+def test_unsupported_user_options_are_400(shop: Any, client: httpx.Client, change: dict[str, Any],
                                             fragment: str) -> None:
     creds, _ = shop
     bookmark = _bookmark()
@@ -334,3 +339,110 @@ def test_a_property_then_cohorts(shop: Any, client: httpx.Client) -> None:
             if os_name in split:
                 expected[os_name][label] = _as_metrics(split[os_name])
     assert got["series"][NAME] == expected
+
+
+# --- user profile properties --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def profiles(shop: Any, client: httpx.Client) -> dict[str, dict[str, Any]]:
+    """Current profiles of most of the shop's users (set through ``/engage``): a plan (a string, a list, or none)
+    and an age; the rest have none."""
+    creds, events = shop
+    users = sorted({e.user for e in events if e.user})
+    found: dict[str, dict[str, Any]] = {}
+    for n, user in enumerate(users[: len(users) * 4 // 5]):
+        plan: Any = ["pro", "free", ["pro", "team"], None][n % 4]
+        found[user] = {"age": 18 + n % 40, **({"plan": plan} if plan is not None else {})}
+    set_profiles(client, creds, found)
+    return found
+
+
+def _people_filter(prop: str, operator: str, value: Any) -> dict[str, Any]:
+    return {"value": prop, "resourceType": "people", "filterType": "string", "filterOperator": operator,
+            "filterValue": value}
+
+
+PROFILE_CASES = [
+    # a profile breakdown then an event property, only users older than 30
+    ({"groups": [{"value": "plan", "resourceType": "people"}, {"value": "$os", "resourceType": "events"}],
+      "filters": [_people_filter("age", "is greater than", 30)]},
+     {"breakdowns": [funnels_ref.Profile("plan"), 'properties["$os"]'], "people_where": 'properties["age"] > 30'}),
+    # an event property then a profile property, weekly trends, counting every attempt
+    ({"groups": [{"value": "$browser", "resourceType": "events"}, {"value": "plan", "resourceType": "user"}],
+      "chart": "line", "math_": "conversion_rate_total"},
+     {"breakdowns": ['properties["$browser"]', funnels_ref.Profile("plan")], "totals": True}),
+    # a filter an empty profile passes keeps the users without a plan (or without a profile)
+    ({"filters": [_people_filter("plan", "does not equal", ["pro"])]},
+     {"people_where": 'not (properties["plan"] == "pro")'}),
+]
+
+
+@pytest.mark.parametrize(("change", "reference"), PROFILE_CASES, ids=["plan-os-age", "browser-plan-line", "not-pro"])
+def test_profile_filters_and_breakdowns_match_the_reference(shop: Any, client: httpx.Client,
+                                                           profiles: dict[str, dict[str, Any]],
+                                                           change: dict[str, Any], reference: dict[str, Any]) -> None:
+    """The users' current profiles filter the funnel's users and split their attempts (a list plan in each of its
+    items' segments, no plan in ``undefined``), nested with event properties as Insights nests breakdowns."""
+    creds, events = shop
+    trends = change.get("chart") == "line"
+    got = _post(client, creds, _bookmark(unit="week", **change))
+    breakdowns = reference.get("breakdowns", [])
+    assert got["headers"] == ["$metric", *(g["value"] for g in change.get("groups", []))]
+    options: dict[str, Any] = {"unit": "week"} if trends else {"interval": (TO - FROM).days + 1}
+    found = funnels_ref.funnel(events, [funnels_ref.Step(s) for s in STEPS], FROM, TO, timezone=TZ,
+                               window=WINDOW_MS, limit=10_000, profiles=profiles, **options, **reference)
+    expected = {key: _nest(per_segment, len(breakdowns)) if breakdowns else _as_metrics(per_segment["steps"])
+                for key, per_segment in found["data"].items()}
+    node = got["series"][NAME]
+    if trends:
+        assert {key[:10]: value for key, value in node.items()} == expected
+        return
+    assert node == expected[FROM.isoformat()]
+    unfiltered = _as_metrics(next(iter(_reference(events, trends=False, totals=False).values())))
+    if "people_where" in reference:  # the filter keeps some users, not all
+        kept = (node["$overall"] if breakdowns else node)["count"]["1. View Item"]["all"]
+        assert 0 < kept < unfiltered["count"]["1. View Item"]["all"]
+    if breakdowns:
+        assert {"pro", "free", "team", "undefined"} <= set(node)
+
+
+@pytest.fixture(scope="module")
+def merged(server: ServerProcess, client: httpx.Client) -> ProjectCreds:
+    """u1 signs up on a device (``$device:D1``) and plays and buys after logging in on it (the device merges into
+    u1); u2 signs up and plays; u3 only signs up; u4 converts. Profiles: u1 ``pro``, u2 ``free``, u4 ``["pro",
+    "team"]``, u3 none."""
+    creds = make_project(server.data_dir, "insights-funnels-profiles", timezone="UTC")
+    device = {"$device_id": "D1"}
+    plan = [("$device:D1", "Sign Up", 9, device), ("u1", "Play", 10, {**device, "$user_id": "u1"}),
+            ("u1", "Buy", 11, {"$user_id": "u1"}), ("u2", "Sign Up", 9, {}), ("u2", "Play", 12, {}),
+            ("u3", "Sign Up", 9, {}), ("u4", "Sign Up", 13, {}), ("u4", "Play", 14, {}), ("u4", "Buy", 15, {})]
+    import_all(client, creds, [{"event": name, "properties": {"time": _at(0, hour), "distinct_id": user,
+                                                              "$insert_id": f"m{n}", **more}}
+                               for n, (user, name, hour, more) in enumerate(plan)])
+    set_profiles(client, creds, {"u1": {"plan": "pro"}, "u2": {"plan": "free"}, "u4": {"plan": ["pro", "team"]}})
+    return creds
+
+
+def _counts(node: dict[str, Any]) -> list[int]:
+    return [cell["all"] for cell in node["count"].values()]
+
+
+def test_profiles_through_an_identity_merge(merged: ProjectCreds, client: httpx.Client) -> None:
+    """The device's sign-up counts under u1's profile (``pro``): the merge makes the device u1, and the profile is
+    the user's current one. A list plan puts u4 in ``pro`` and ``team``; u3 (no profile) is ``undefined``."""
+    bookmark = funnel_params(["Sign Up", "Play", "Buy"], window=1)
+    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                     "value": [DAY.isoformat(), DAY.isoformat()]}]
+    bookmark["sections"]["group"] = [{"value": "plan", "resourceType": "people", "propertyType": "string"}]
+    got = _post(client, merged, bookmark)
+    assert got["headers"] == ["$metric", "plan"]
+    node = got["series"]["Sign Up through Buy"]
+    assert {segment: _counts(found) for segment, found in node.items()} == {
+        "$overall": [4, 3, 2], "pro": [2, 2, 2], "team": [1, 1, 1], "free": [1, 1, 0], "undefined": [1, 0, 0]}
+
+    bookmark["sections"]["group"] = []
+    bookmark["sections"]["filter"] = [_people_filter("plan", "contains", ["pro"])]  # u1 and u4 (an item of a list)
+    assert _counts(_post(client, merged, bookmark)["series"]["Sign Up through Buy"]) == [2, 2, 2]
+    bookmark["sections"]["filter"] = [_people_filter("plan", "does not contain", ["pro"])]  # u2, and u3 without one
+    assert _counts(_post(client, merged, bookmark)["series"]["Sign Up through Buy"]) == [2, 1, 0]

@@ -1,6 +1,7 @@
 """Retention metrics through ``/insights`` (what ``query_retention`` sends): custom brackets, the unbounded modes,
-cumulative counting, every retention math, report filters, breakdowns and time comparisons, checked against the
-brute-force reference on generated data and on small documented logs, and through the client library."""
+cumulative counting, every retention math, report filters, breakdowns (event properties, cohorts, user profile
+properties set through ``/engage``) and time comparisons, checked against the brute-force reference on generated
+data and on small documented logs (one with an identity merge), and through the client library."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests.support import reference_retention as ref
 from tests.support.client_env import use_service_account
 from tests.support.insights_http import close as _close
 from tests.support.insights_http import post_insights as _post
-from tests.support.sending import import_all, import_demo
+from tests.support.sending import import_all, import_demo, set_profiles
 from tests.support.server import ServerProcess
 
 TZ = "Europe/Berlin"
@@ -173,8 +174,9 @@ def test_time_comparison(shop: Any, client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(("change", "fragment"), [
     ({"mode": "sometimes"}, "retentionUnboundedMode"),
-    ({"filters": [{"value": "plan", "resourceType": "people", "filterType": "string", "filterOperator": "equals",
-                   "filterValue": ["pro"]}]}, "event properties or cohorts"),
+    ({"filters": [{"value": "Buy Frequency", "resourceType": "people", "filterOperator": "is at least",
+                   "filterValue": 1, "behavior": {"behaviorType": "$frequency", "event": {"value": "Buy"}}}]},
+     "frequency filters"),
     ({"sizes": [2, 0]}, "retentionCustomBucketSizes"),
     ({"sizes": [400]}, "retentionCustomBucketSizes"),
     ({"math_": "median"}, "retention math"),
@@ -364,3 +366,86 @@ def test_average_counts_complete_buckets_only(server: ServerProcess, client: htt
     assert average["counts"][:3] == [1, 1, 0] and average["rates"][:3] == [0.5, 0.5, 0]
     summed = [sum(row["counts"][i] for key, row in rows.items() if key != "$average") for i in range(2)]
     assert summed == [2, 1]  # what adding up every cohort would have said for buckets 0 and 1
+
+
+# --- user profile properties --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def profiles(shop: Any, client: httpx.Client) -> dict[str, dict[str, Any]]:
+    """Current profiles of most of the shop's users (set through ``/engage``): a plan (a string, a list, or none)
+    and an age; the rest have none."""
+    creds, events = shop
+    users = sorted({e.user for e in events if e.user})
+    found: dict[str, dict[str, Any]] = {}
+    for n, user in enumerate(users[: len(users) * 4 // 5]):
+        plan: Any = ["pro", "free", ["pro", "team"], None][n % 4]
+        found[user] = {"age": 18 + n % 40, **({"plan": plan} if plan is not None else {})}
+    set_profiles(client, creds, found)
+    return found
+
+
+@pytest.mark.parametrize(("operator", "value", "people_where"), [
+    ("is less than", [40], 'properties["age"] < 40'),
+    ("is not set", None, 'not defined(properties["plan"])'),  # users without a plan, or without a profile
+])
+def test_profile_filter_and_breakdown_match_the_reference(shop: Any, client: httpx.Client,
+                                                          profiles: dict[str, dict[str, Any]], operator: str,
+                                                          value: Any, people_where: str) -> None:
+    """A profile filter keeps the users whose current profile passes, for births and returns; a profile breakdown
+    puts each born user in their plan's segments (a list plan in each item's, none in ``undefined``)."""
+    creds, events = shop
+    bookmark = _bookmark(mode="carry_back", sizes=[1, 3])
+    bookmark["sections"]["filter"] = [{"value": "age" if "age" in people_where else "plan", "resourceType": "people",
+                                       "filterOperator": operator,
+                                       **({"filterValue": value} if value is not None else {})}]
+    bookmark["sections"]["group"] = [{"value": "plan", "resourceType": "people", "propertyType": "string"}]
+    got = _post(client, creds, bookmark)
+    assert got["headers"] == ["$metric", "plan"]
+    options = {"timezone": TZ, "born_event": "Sign Up", "event": "View Item", "unbounded_retention": True,
+               "bracket_sizes": [1, 3], "profiles": profiles, "people_where": people_where}
+    overall = ref.retention(events, FROM, TO, **options)
+    split = ref.retention(events, FROM, TO, people_on="plan", limit=10_000, **options)
+    node = got["series"][NAME]
+    assert _by_day(node["$overall"]) == _expected_node(overall, "retention_rate")
+    assert {segment: _by_day(found) for segment, found in node.items() if segment != "$overall"} == {
+        segment: _expected_node(found, "retention_rate") for segment, found in split.items()}
+    everyone = _expected_node(ref.retention(events, FROM, TO, **{**options, "people_where": None}), "retention_rate")
+    assert 0 < node["$overall"]["$average"]["first"] < everyone["$average"]["first"]
+    if operator == "is less than":
+        assert {"pro", "free", "team", "undefined"} <= set(node)
+    else:
+        assert set(node) == {"$overall", "undefined"}
+
+
+def test_profiles_through_an_identity_merge(server: ServerProcess, client: httpx.Client) -> None:
+    """u1 signs up on a device (``$device:D1``) and comes back on days 1 and 2 after logging in on it (the device
+    merges into u1, profile ``pro``); u2 (``free``) comes back on day 2; u3 (no profile) on day 1. The device's
+    birth counts under u1's current profile."""
+    creds = make_project(server.data_dir, "retention-profiles", timezone="UTC")
+    device = {"$device_id": "D1"}
+    plan = [("$device:D1", "Sign Up", 0, 10, device), ("u1", "Play", 1, 11, {**device, "$user_id": "u1"}),
+            ("u1", "Play", 2, 11, {"$user_id": "u1"}), ("u2", "Sign Up", 0, 12, {}), ("u2", "Play", 2, 13, {}),
+            ("u3", "Sign Up", 0, 9, {}), ("u3", "Play", 1, 10, {})]
+    import_all(client, creds, [{"event": name, "properties": {"time": _at(days, hour), "distinct_id": user,
+                                                              "$insert_id": f"p{n}", **more}}
+                               for n, (user, name, days, hour, more) in enumerate(plan)])
+    set_profiles(client, creds, {"u1": {"plan": "pro"}, "u2": {"plan": "free"}})
+    bookmark = _bookmark(back="Play", dates=(DAY, DAY + timedelta(days=2)))
+    bookmark["sections"]["group"] = [{"value": "plan", "resourceType": "people"}]
+    node = _post(client, creds, bookmark)["series"]["Sign Up and then Play"]
+    day = DAY.isoformat()
+    assert {segment: (_by_day(found)[day]["first"], _by_day(found)[day]["counts"])
+            for segment, found in node.items()} == {
+        "$overall": (3, [0, 2, 2, 0]), "pro": (1, [0, 1, 1, 0]), "free": (1, [0, 0, 1, 0]),
+        "undefined": (1, [0, 1, 0, 0])}
+
+    def first_and_counts(operator: str) -> tuple[int, list[int]]:
+        bookmark["sections"]["group"] = []
+        bookmark["sections"]["filter"] = [{"value": "plan", "resourceType": "people", "filterOperator": operator,
+                                           "filterValue": ["pro"]}]
+        cohort = _by_day(_post(client, creds, bookmark)["series"]["Sign Up and then Play"])[day]
+        return cohort["first"], cohort["counts"]
+
+    assert first_and_counts("equals") == (1, [0, 1, 1, 0])  # u1 only, born on the device
+    assert first_and_counts("does not equal") == (2, [0, 1, 1, 0])  # u2, and u3 without a profile

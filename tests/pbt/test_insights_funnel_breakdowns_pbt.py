@@ -1,12 +1,14 @@
-"""Insights funnel metrics with cohorts and several breakdowns on random event logs: cohort breakdowns, cohort
-filters and two or three nested breakdowns (cohorts and event properties) equal the brute-force funnel
-(``$overall`` over everyone, a cohort filter over the kept users), for every counting mode, attribution and chart.
+"""Insights funnel metrics with cohorts, user profiles and several breakdowns on random event logs: cohort and
+profile breakdowns, cohort and profile filters and two or three nested breakdowns (cohorts, profile and event
+properties) equal the brute-force funnel (``$overall`` over everyone, a filter over the kept users), for every
+counting mode, attribution and chart.
 
 Each example writes a small random log (a few users, close timestamps, resends, identity merges) straight into the
 in-process storage under a fresh project id and runs the service the endpoint runs. Cohort members are an input of
 the example (random sets of canonical ids, given to the service the way the server gives it saved cohorts' members):
 what is checked is how the funnel uses them, not how cohorts are computed (``tests/e2e/test_insights_funnels.py``
-checks that end to end).
+checks that end to end). Profiles likewise: random current profiles of some ids (canonical or merged away), given
+as the server's profile store gives them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mixhouse.services.insights_funnel import run_funnel_metric
 from mixhouse.services.insights_params import CohortRef
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as ref
+from tests.support.profile_strategies import profile_maps
 from tests.support.stored_log import fresh_project_id, write_log
 
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
@@ -151,6 +154,94 @@ def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tu
     groups = bookmark["sections"]["group"]
     assert headers == ["$metric", *(g["value"] if isinstance(g["value"], str) else "$cohorts" for g in groups)]
     assert series == {name: expected}
+
+
+PEOPLE_FILTERS = {  # bookmark filter -> the reference's expression over the profile
+    "equals": ("equals", ["pro"], 'properties["plan"] == "pro"'),
+    "does not equal": ("does not equal", ["pro"], 'not (properties["plan"] == "pro")'),
+    "is set": ("is set", None, 'defined(properties["plan"])'),
+    "is greater than": ("is greater than", [2], 'properties["seats"] > 2'),
+}
+profile_options = st.fixed_dictionaries({
+    "steps": st.sampled_from([["A", "B"], ["A", "B", "C"], ["B", "A"]]),
+    "math": st.sampled_from(["conversion_rate_unique", "conversion_rate_total", "conversion_rate_session"]),
+    "optimized": st.booleans(),
+    "attribution": st.sampled_from([None, "last_defined", 1]),
+    "chart": st.sampled_from(["funnel-steps", "line"]),
+    "filter": st.sampled_from([None, *PEOPLE_FILTERS]),
+    "groups": st.sampled_from([(), ("plan",), ("seats",), ("plan", "k"), ("k", "plan", "cohort"),
+                               ("cohort", "seats")]),
+})
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(log=events, merged=merges, profiles=profile_maps, members=canonical_users, chosen=profile_options)
+def test_profile_filters_and_breakdowns_equal_the_reference(
+        backend: Any, log: list[tuple[str, str, int, str | None]], merged: dict[str, str],
+        profiles: dict[str, dict[str, Any]], members: frozenset[str], chosen: dict[str, Any]) -> None:
+    """A profile filter keeps the users whose current profile passes (an empty profile passing ``does not equal``),
+    a profile breakdown puts each user's attempts in their value's segments (every item of a list, ``undefined``
+    without one) whatever the attribution, nested with cohort and event-property breakdowns."""
+    pid = fresh_project_id()
+    clock: dict[str, int] = {}
+    stored_log = []
+    for n, (user, name, gap, k) in enumerate(log):
+        clock[user] = clock.get(user, 0) + gap * 1000
+        stored_log.append((user, name, START + 60_000 + clock[user] + n, f"i{n}", {} if k is None else {"k": k}))
+    sent = write_log(backend, pid, stored_log + stored_log[:2], merged)
+    stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
+                               e.properties) for e in events_ref.load(sent)]
+
+    names = chosen["steps"]
+    bookmark = funnel_params(names, window=1, unit="hour")
+    behavior = bookmark["sections"]["show"][0]["behavior"]
+    bookmark["sections"]["show"][0]["measurement"]["math"] = chosen["math"]
+    optimized = chosen["optimized"] and chosen["math"] == "conversion_rate_unique"
+    if optimized:
+        behavior["funnelReentryMode"] = "optimized"
+    if chosen["attribution"] is not None:
+        behavior["propertyAttribution"] = chosen["attribution"]
+    bookmark["displayOptions"] = {"chartType": chosen["chart"]}
+    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                     "value": [FROM.isoformat(), TO.isoformat()]}]
+    people_where = None
+    if chosen["filter"] is not None:
+        operator, value, people_where = PEOPLE_FILTERS[chosen["filter"]]
+        bookmark["sections"]["filter"] = [{"value": "plan" if "plan" in people_where else "seats",
+                                           "resourceType": "people", "filterOperator": operator,
+                                           **({"filterValue": value} if value is not None else {})}]
+    groups: list[dict[str, Any]] = []
+    breakdowns: list[Any] = []
+    for group in chosen["groups"]:
+        if group == "cohort":
+            groups.append({"value": ["One"], "resourceType": "events",
+                           "cohorts": [{"id": 1, "name": "One", "negated": False}]})
+            breakdowns.append(lambda user: ["One"] if user in members else [])
+        elif group == "k":
+            groups.append({"value": "k", "resourceType": "events"})
+            breakdowns.append('properties["k"]')
+        else:
+            groups.append({"value": group, "resourceType": "people", "propertyType": "string"})
+            breakdowns.append(ref.Profile(group))
+    bookmark["sections"]["group"] = groups
+    project = Project(pid, 1, "pbt", "UTC", "t", "simplified", datetime.now(UTC))
+    series, headers = run_funnel_metric(backend, project, bookmark, _Members(members, frozenset()),
+                                        lambda: sorted(profiles.items()))
+
+    trends = chosen["chart"] == "line"
+    attribution = chosen["attribution"]
+    attributed = attribution - 1 if isinstance(attribution, int) else attribution or "first_defined"
+    found = ref.funnel(stored, [ref.Step(name) for name in names], FROM, TO, window=3_600_000,
+                       **({} if trends else {"interval": 3}), totals=chosen["math"] == "conversion_rate_total",
+                       optimized=optimized, per_session=chosen["math"] == "conversion_rate_session",
+                       attribution=attributed,
+                       limit=10_000, breakdowns=breakdowns, profiles=profiles, people_where=people_where)
+    per_key = {key: _nest(per_segment, len(breakdowns)) if breakdowns else _metrics(per_segment["steps"])
+               for key, per_segment in found["data"].items()}
+    expected = {f"{key}T00:00:00+00:00": node for key, node in per_key.items()} if trends else \
+        next(iter(per_key.values()))
+    assert headers == ["$metric", *("$cohorts" if g == "cohort" else g for g in chosen["groups"])]
+    assert series == {f"{names[0]} through {names[-1]}": expected}
 
 
 def _nest(found: dict[str, list[dict[str, Any]]], depth: int) -> dict[str, Any]:

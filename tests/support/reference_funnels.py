@@ -15,6 +15,7 @@ from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
 from mixhouse.expr.ast import Expr
+from tests.support import reference_profiles
 from tests.support.reference_event_queries import Event, series
 from tests.support.reference_insights import sessions_of
 from tests.support.reference_time import bucket_of, window_ms
@@ -29,6 +30,13 @@ _MISSING = object()
 class Step:
     event: str
     where: str | None = None  # the step's filter, as an expression
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A breakdown by a user profile property: the user's current value (``profiles``), whatever the step."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -94,19 +102,24 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
            optimized: bool = False, free: frozenset[int] = frozenset(), window_sessions: int | None = None,
            per_session: bool = False, reentry: str = "default",
            attribution: str | int = "first_defined",
-           breakdowns: Sequence[str | Callable[[str], list[str]]] = ()) -> dict[str, Any]:
+           breakdowns: Sequence[str | Profile | Callable[[str], list[str]]] = (),
+           profiles: reference_profiles.ProfileMap | None = None, people_where: str | None = None) -> dict[str, Any]:
     """``window_sessions``: the conversion window in sessions instead of ``window``; ``per_session``: sessions
     counting (the first step-1 event of each session is an entry). ``reentry`` (totals): ``default`` re-enters after
     the attempt exits, ``basic`` once its window closes, ``aggressive`` at every step-1 event. ``attribution``: the
     step whose event gives the segment (``first_defined``, ``last_defined`` or a 0-based step). ``breakdowns``
     (instead of ``on``; Insights): each an expression valued by the attribution like ``on``, or a function giving
-    the segments of a user (cohorts: none puts the user in no segment); the segments are then every path prefix,
-    keys joined by ``PATH_SEPARATOR``."""
+    the segments of a user (cohorts: none puts the user in no segment), or a ``Profile`` property of the user's in
+    ``profiles`` (``undefined`` without a value); the segments are then every path prefix, keys joined by
+    ``PATH_SEPARATOR``. ``people_where``: only the users whose profile in ``profiles`` passes (an expression over the
+    profile) count."""
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     step_filters = [parse(step.where) if step.where else None for step in steps]
     on_expr = parse(on) if on else None
-    parsed_breakdowns = [spec if callable(spec) else parse(spec) for spec in breakdowns]
+    parsed_breakdowns = [reference_profiles.segments(profiles or {}, spec.name) if isinstance(spec, Profile)
+                         else spec if callable(spec) else parse(spec) for spec in breakdowns]
+    kept_user = reference_profiles.passes(profiles or {}, people_where) if people_where else None
     n = len(steps)
 
     def bucket(time_ms: int) -> str:
@@ -118,7 +131,7 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
 
     by_user: dict[str, list[Event]] = defaultdict(list)
     for e in events:
-        if e.user != "":
+        if e.user != "" and (kept_user is None or kept_user(e.user)):
             by_user[e.user].append(e)
     session_of = sessions_of(events, -(2**62), 2**62, timezone)
     if window_sessions is not None:

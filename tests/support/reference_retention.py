@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
+from tests.support import reference_profiles
 from tests.support.reference_event_queries import Event, series
 from tests.support.reference_time import bucket_of, window_ms, zone
 
@@ -72,18 +73,25 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
               bracket_sizes: Sequence[int] = (), measure: str = "users", value_property: str | None = None,
               keep_user: Callable[[str], bool] | None = None,
               segments_of_user: Callable[[str], list[str]] | None = None,
-              limit: int = 255, alignment: str = "rolling") -> dict[str, Any]:
+              limit: int = 255, alignment: str = "rolling", profiles: reference_profiles.ProfileMap | None = None,
+              people_where: str | None = None, people_on: str | None = None) -> dict[str, Any]:
     """``/retention``'s answer, and the Insights options: ``on_or_before`` (``carry_forward``), ``consecutive``
     (streaks from interval 1), ``cumulative``, ``bracket_sizes`` (custom brackets after interval 0) and
     ``measure="events"`` (the sum of ``value_property``'s numbers, or the number, of the returning events);
     ``keep_user`` (cohort filters: only these users' events count) and ``segments_of_user`` (cohort breakdowns: the
-    user's segments, none when empty) in place of expressions."""
+    user's segments, none when empty) in place of expressions; ``people_where`` (only users whose profile in
+    ``profiles`` passes it count) and ``people_on`` (a profile property breakdown: the user's current value,
+    ``undefined`` without one)."""
     start, end = window_ms(from_date, to_date, timezone)
     born_filter = parse(born_where) if born_where else None
     back_filter = parse(where) if where else None
     on_expr = parse(on) if on else None
     cohort_name = born_event if born_event is not None else event
-    counted = [e for e in events if e.user != "" and (keep_user is None or keep_user(e.user))]
+    if people_on is not None:
+        segments_of_user = reference_profiles.segments(profiles or {}, people_on)
+    profile_passes = reference_profiles.passes(profiles or {}, people_where) if people_where else None
+    counted = [e for e in events if e.user != "" and (keep_user is None or keep_user(e.user))
+               and (profile_passes is None or profile_passes(e.user))]
 
     def is_birth(e: Event) -> bool:
         return (cohort_name is None or e.name == cohort_name) and (

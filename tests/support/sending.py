@@ -1,7 +1,8 @@
-"""Send events the way a user's import script would: `/import` with a service account."""
+"""Send events and profiles the way a user's import script would: `/import` with a service account, `/engage`."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -26,3 +27,10 @@ def import_demo(client: httpx.Client, creds: Any, config: Any, *, batch_size: in
         import_all(client, creds, batch)
         sent += batch
     return sent
+
+
+def set_profiles(client: httpx.Client, creds: Any, profiles: dict[str, dict[str, Any]]) -> None:
+    """``$set`` each user's profile properties through ``/engage`` (one batch); the server must accept it."""
+    updates = [{"$token": creds.token, "$distinct_id": user, "$set": props} for user, props in profiles.items()]
+    response = client.post("/engage", data={"data": base64.b64encode(orjson.dumps(updates)).decode()})
+    assert response.text == "1", response.text

@@ -121,9 +121,9 @@ def _answer_range(backend: Backend, project: Project, params: Any,
     kind = behavior_type(params)
     if kind in ("funnel", "retention"):
         if kind == "funnel":
-            series, headers = run_funnel_metric(backend, project, params, cohorts)
+            series, headers = run_funnel_metric(backend, project, params, cohorts, profiles)
         else:
-            series, headers = run_retention_metric(backend, project, params, cohorts)
+            series, headers = run_retention_metric(backend, project, params, cohorts, profiles)
         dates, _ = parse_time(params["sections"], timezone)
         return _envelope(dates, timezone, headers, series, started)
     return run_insights(backend, project, parse_insights(params, timezone), profiles, cohorts)

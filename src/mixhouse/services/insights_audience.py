@@ -2,8 +2,8 @@
 user profile properties, as SQL conditions and segment keys over the event source (every value bound).
 
 Profile filters become a set of users (``IN``, or ``NOT IN`` the users who fail when an empty profile passes);
-profile breakdowns a map from user to segment keys. Profiles are the users' current ones, by canonical id, as
-``/engage`` keeps them.
+profile breakdowns a map from user to segment keys (``ProfileTests``, which funnel and retention metrics use too).
+Profiles are the users' current ones, by canonical id, as ``/engage`` keeps them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from mixhouse.core.dates import DateRange
 from mixhouse.errors import ValidationError
 from mixhouse.expr import Record, compile_filter, evaluate, keeps, segment_keys
-from mixhouse.expr.ast import Property
+from mixhouse.expr.ast import Expr, Property
 from mixhouse.query.frequency_filters import frequency_condition_sql
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.cohort_sql import MemberTests
@@ -69,6 +69,37 @@ def _cohort_sql(query: InsightsQuery, cohorts: CohortMembers | None, conditions:
         keys[position] = tests.segment_keys(segments, f"cohort_g{position}")
 
 
+class ProfileTests:
+    """Conditions and segment keys over the users' current profiles (the event source's ``distinct_id`` being the
+    canonical id); the profiles are read once, and ``params`` collects the bound user sets and key maps. Shared by
+    event, funnel and retention metrics."""
+
+    def __init__(self, profiles: Profiles | None, params: dict[str, Any] | None = None) -> None:
+        if profiles is None:
+            raise ValidationError("filters and breakdowns on user profile properties need the server's profiles")
+        self.snapshot = profiles()
+        self.params: dict[str, Any] = params if params is not None else {}
+
+    def filter_condition(self, where: Expr, name: str) -> str:
+        """The users whose profile passes ``where``, bound as ``{name}``: ``IN`` the passing users, or, when an empty
+        profile passes (so users without one pass too), ``NOT IN`` the failing ones."""
+        passing = [uid for uid, props in self.snapshot if keeps(where, Record("", 0, uid, props))]
+        if keeps(where, Record("", 0, "", {})):
+            kept = set(passing)
+            self.params[name] = [uid for uid, _ in self.snapshot if uid not in kept]
+            return f"distinct_id NOT IN {{{name}:Array(String)}}"
+        self.params[name] = passing
+        return f"distinct_id IN {{{name}:Array(String)}}"
+
+    def segment_keys(self, prop: str, name: str) -> str:
+        """The user's segment keys of profile property ``prop`` (``Array(String)``: one per item of a list value,
+        empty without a value), from a map bound as ``{name}``."""
+        expr = Property(prop)
+        found = {uid: segment_keys(evaluate(expr, Record("", 0, uid, props))) for uid, props in self.snapshot}
+        self.params[name] = {uid: values for uid, values in found.items() if values}
+        return f"{{{name}:Map(String, Array(String))}}[distinct_id]"
+
+
 def people_sql(query: InsightsQuery, profiles: Profiles | None, cohorts: CohortMembers | None = None) -> PeopleSql:
     """The conditions, breakdown keys and parameters of the query's profile and cohort filters and breakdowns."""
     conditions: list[str] = []
@@ -79,22 +110,9 @@ def people_sql(query: InsightsQuery, profiles: Profiles | None, cohorts: CohortM
     profile_groups = sorted(query.people_groups - cohort_positions)
     if query.people_where is None and not profile_groups:
         return PeopleSql(tuple(conditions), keys, params)
-    if profiles is None:
-        raise ValidationError("filters and breakdowns on user profile properties need the server's profiles")
-    snapshot = profiles()
+    tests = ProfileTests(profiles, params)
     if query.people_where is not None:
-        where = query.people_where
-        passing = [uid for uid, props in snapshot if keeps(where, Record("", 0, uid, props))]
-        if keeps(where, Record("", 0, "", {})):  # no profile passes: exclude the profiles that fail
-            kept = set(passing)
-            params["people_failing"] = [uid for uid, _ in snapshot if uid not in kept]
-            conditions.append("distinct_id NOT IN {people_failing:Array(String)}")
-        else:
-            params["people_passing"] = passing
-            conditions.append("distinct_id IN {people_passing:Array(String)}")
+        conditions.append(tests.filter_condition(query.people_where, "people_f"))
     for n in profile_groups:
-        prop = Property(query.groups[n])
-        found = {uid: segment_keys(evaluate(prop, Record("", 0, uid, props))) for uid, props in snapshot}
-        params[f"people_g{n}"] = {uid: values for uid, values in found.items() if values}
-        keys[n] = f"{{people_g{n}:Map(String, Array(String))}}[distinct_id]"
+        keys[n] = tests.segment_keys(query.groups[n], f"people_g{n}")
     return PeopleSql(tuple(conditions), keys, params)

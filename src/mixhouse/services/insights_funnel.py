@@ -15,12 +15,17 @@ attempts under it (not a sum). Headers: ``$metric`` then each breakdown's proper
 * By cohorts (``CohortBreakdown``): each user's attempts in the segment of every cohort they belong to (``"Not In
   …"`` for negated entries; the step attribution plays no part, membership being the user's), users in none in no
   segment at that level or below.
+* By a user profile property (``resourceType: people``): each user's attempts in the segment of their current
+  profile value (one per item of a list value; ``"undefined"`` without one, as event metrics have it), whatever the
+  attribution: the value is the user's, not a step's (docs/decisions/0036).
 
-Cohort filters (``$cohorts`` entries of ``sections.filter``): keep only the step events of users in (or, ``does not
-contain``, out of) any of the entry's cohorts, so the funnel counts only those users. Cohort members are worked out
-as of today and bound as sets, as for event and retention metrics (docs/decisions/0035).
+Cohort filters (``$cohorts`` entries of ``sections.filter``) and profile filters (``resourceType: people``): keep
+only the step events of users in (or, ``does not contain``, out of) any of the entry's cohorts, or whose current
+profile passes, so the funnel counts only those users' attempts, every step. Cohort members are worked out as of
+today and bound as sets, as for event and retention metrics (docs/decisions/0035); profiles are the current ones,
+by canonical id, so a device merged into a user counts under the user's profile (``services/insights_users.py``).
 
-Refused (400): more than ``MAX_BREAKDOWNS`` breakdowns, breakdowns and filters on user-profile properties.
+Refused (400): more than ``MAX_BREAKDOWNS`` breakdowns, frequency filters and breakdowns.
 """
 
 from __future__ import annotations
@@ -38,66 +43,29 @@ from mixhouse.query.params import json_list
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services import funnels
-from mixhouse.services.cohort_sql import MemberTests
 from mixhouse.services.funnel_definition import FunnelDefinition, parse_definition
-from mixhouse.services.insights_audience import CohortMembers
-from mixhouse.services.insights_params import (
-    COHORTS_PROPERTY,
-    CohortFilter,
-    CohortSegments,
-    cohort_filter,
-    cohort_segments,
-    is_cohort_filter,
-    parse_time,
-)
+from mixhouse.services.insights_audience import CohortMembers, Profiles
+from mixhouse.services.insights_params import parse_time
+from mixhouse.services.insights_users import Breakdown, UserFilters, UserSql, header, parse_breakdown, report_filters
 from mixhouse.storage.base import Backend
 
 MAX_BREAKDOWNS = 3
 FUNNEL_METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
 
 
-#: A breakdown: an event property's name, or cohort segments.
-Breakdown = str | CohortSegments
-
-
 def _breakdowns(sections: dict[str, Any]) -> tuple[Breakdown, ...]:
-    """Each breakdown of ``sections.group``, in order: an event property or cohort segments."""
+    """Each breakdown of ``sections.group``, in order: an event property, cohort segments or a profile property."""
     groups = json_list(sections.get("group"), "sections.group")
     if len(groups) > MAX_BREAKDOWNS:
         raise ValidationError(f"a funnel metric takes at most {MAX_BREAKDOWNS} breakdowns")
-    out: list[Breakdown] = []
-    for spec in groups:
-        if isinstance(spec, dict) and spec.get("cohorts") is not None:
-            out.append(cohort_segments(spec))
-            continue
-        name = spec.get("value") if isinstance(spec, dict) else None
-        if not isinstance(name, str) or not name or spec.get("resourceType", "events") not in ("events", "event"):
-            raise ValidationError("a funnel metric is broken down by event properties or by cohorts only")
-        out.append(name)
-    return tuple(out)
+    return tuple(parse_breakdown(spec, "funnel") for spec in groups)
 
 
-def _members_where(filters: list[CohortFilter], cohorts: CohortMembers | None) -> SqlFragment | None:
-    """Every cohort filter's condition (any of its cohorts; ``does not contain``: none of them)."""
-    if not filters:
-        return None
-    tests = MemberTests(cohorts)
-    return SqlFragment(" AND ".join(tests.filter_conditions(filters, "fcf")), tests.params)
-
-
-def _segment_keys(segments: CohortSegments, cohorts: CohortMembers | None, prefix: str) -> SqlFragment:
-    """The labels of the cohort segments the user is in, as ``Array(String)``."""
-    tests = MemberTests(cohorts)
-    keys = tests.segment_keys(segments, prefix)
-    return SqlFragment(keys, tests.params)
-
-
-def _engine_breakdowns(breakdowns: tuple[Breakdown, ...],
-                       cohorts: CohortMembers | None) -> tuple[tuple[SqlFragment, bool], ...]:
-    """Each breakdown's segment keys for the engine, and whether they are the user's (cohorts)."""
+def _engine_breakdowns(breakdowns: tuple[Breakdown, ...], users: UserSql) -> tuple[tuple[SqlFragment, bool], ...]:
+    """Each breakdown's segment keys for the engine, and whether they are the user's (cohorts, profiles)."""
     return tuple(
         (compile_values(Property(spec), replace(EVENT_CONTEXT, param_prefix=f"on{b}")), False) if isinstance(spec, str)
-        else (_segment_keys(spec, cohorts, f"fcg{b}"), True)
+        else (users.keys(spec, b), True)
         for b, spec in enumerate(breakdowns)
     )
 
@@ -124,24 +92,24 @@ def _funnel_metrics(steps: list[dict[str, Any]]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class FunnelMetric:
-    """A parsed funnel metric: the funnel (without the cohort filters), its range and bucketing, whether it is a
-    trend, the breakdown (an event property or cohort segments) and the cohort filters (resolved when it runs)."""
+    """A parsed funnel metric: the funnel (without the user filters), its range and bucketing, whether it is a
+    trend, the breakdowns (event properties, cohort segments, profile properties) and the cohort and profile
+    filters (resolved when it runs)."""
 
     definition: FunnelDefinition
     dates: DateRange
     bucketing: Bucketing
     trends: bool
     breakdowns: tuple[Breakdown, ...]
-    cohort_filters: tuple[CohortFilter, ...]
+    users: UserFilters
 
 
 def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
     """A funnel metric from bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
     sections = params["sections"]
-    report_filters = json_list(sections.get("filter"), "sections.filter")
-    filters = tuple(cohort_filter(spec) for spec in report_filters if is_cohort_filter(spec))
-    # the engine's definition takes the event-property filters; the cohort ones become a condition on the user
-    event_filters = [spec for spec in report_filters if not is_cohort_filter(spec)]
+    # the engine's definition takes the event-property filters; the cohort and profile ones become a condition on
+    # the user
+    event_filters, users = report_filters(sections, "funnel")
     definition = parse_definition({**params, "sections": {**sections, "filter": event_filters}})
     dates, unit = parse_time(sections, timezone)
     check_not_future(dates, timezone)
@@ -153,21 +121,23 @@ def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
     else:
         days = (dates.to_date - dates.from_date).days + 1
         bucketing = Bucketing("day", timezone, days=days, anchor=dates.from_date)
-    return FunnelMetric(definition, dates, bucketing, trends, _breakdowns(sections), filters)
+    return FunnelMetric(definition, dates, bucketing, trends, _breakdowns(sections), users)
 
 
 def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any],
-                      cohorts: CohortMembers | None = None) -> tuple[dict[str, Any], list[str]]:
-    """``series`` and ``headers`` of a funnel metric; ``cohorts`` gives the members of the cohorts it names."""
+                      cohorts: CohortMembers | None = None,
+                      profiles: Profiles | None = None) -> tuple[dict[str, Any], list[str]]:
+    """``series`` and ``headers`` of a funnel metric; ``cohorts`` gives the members of the cohorts it names,
+    ``profiles`` the users' current profiles."""
     timezone = project.timezone or "UTC"
     metric = funnel_metric(params, timezone)
     definition, breakdowns = metric.definition, metric.breakdowns
+    users = UserSql(cohorts, profiles, "fu")
     query = funnels.FunnelQuery(funnel_id=0, dates=metric.dates, bucketing=metric.bucketing, window_ms=None,
-                                where=None, on=None, limit=funnels.MAX_LIMIT,
-                                user_where=_members_where(list(metric.cohort_filters), cohorts),
-                                breakdowns=_engine_breakdowns(breakdowns, cohorts))
+                                where=None, on=None, limit=funnels.MAX_LIMIT, user_where=users.where(metric.users),
+                                breakdowns=_engine_breakdowns(breakdowns, users))
     answer = funnels.run_funnel(backend, project, definition, query)
-    headers = [spec if isinstance(spec, str) else COHORTS_PROPERTY for spec in breakdowns]
+    headers = [header(spec) for spec in breakdowns]
 
     def metrics_of(entry: dict[str, Any]) -> dict[str, Any]:
         return _nested(entry, len(breakdowns)) if breakdowns else _funnel_metrics(entry["steps"])

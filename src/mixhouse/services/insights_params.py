@@ -231,8 +231,16 @@ EVENT_RESOURCES = ("events", "event")
 PEOPLE_RESOURCES = ("people", "user")
 
 
-def _is_people(spec: Any) -> bool:
+def is_people(spec: Any) -> bool:
+    """A filter or breakdown on a user profile property (``resourceType: people`` or ``user``)."""
     return isinstance(spec, dict) and spec.get("resourceType") in PEOPLE_RESOURCES
+
+
+def profile_filter(filters: list[Any]) -> Expr | None:
+    """The profile-property filters of ``sections.filter`` (not frequency or cohort filters, which also say
+    ``people``), joined as ``all``, as one expression over the user's profile properties."""
+    return filters_expr([{**spec, "resourceType": "events"} for spec in filters
+                         if is_people(spec) and not is_frequency(spec) and not is_cohort_filter(spec)])
 
 
 def is_cohort_filter(spec: Any) -> bool:
@@ -293,7 +301,9 @@ def cohort_segments(spec: dict[str, Any]) -> CohortSegments:
     return tuple(out)
 
 
-def _is_frequency(spec: Any) -> bool:
+def is_frequency(spec: Any) -> bool:
+    """A frequency filter or breakdown (``behavior.behaviorType: $frequency``): how many times the user did an
+    event."""
     behavior = spec.get("behavior") if isinstance(spec, dict) else None
     return isinstance(behavior, dict) and behavior.get("behaviorType") == "$frequency"
 
@@ -348,7 +358,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
             people_groups.add(len(groups))
             groups.append(COHORTS_PROPERTY)
             continue
-        if resource not in (*EVENT_RESOURCES, *PEOPLE_RESOURCES) or _is_frequency(spec):
+        if resource not in (*EVENT_RESOURCES, *PEOPLE_RESOURCES) or is_frequency(spec):
             raise ValidationError("only breakdowns by event or user profile properties or cohorts are supported yet")
         name = spec.get("value") or spec.get("propertyName")
         if not isinstance(name, str) or not name:
@@ -374,14 +384,13 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         dates=dates,
         unit=unit,
         total=total,
-        where=filters_expr([spec for spec in filters if not _is_frequency(spec) and not _is_people(spec)
+        where=filters_expr([spec for spec in filters if not is_frequency(spec) and not is_people(spec)
                             and not is_cohort_filter(spec)]),
         groups=tuple(groups),
         analysis=analysis,
         rolling=rolling,
-        frequency=tuple(_frequency_filter(spec, timezone) for spec in filters if _is_frequency(spec)),
-        people_where=filters_expr([{**spec, "resourceType": "events"} for spec in filters
-                                   if _is_people(spec) and not _is_frequency(spec) and not is_cohort_filter(spec)]),
+        frequency=tuple(_frequency_filter(spec, timezone) for spec in filters if is_frequency(spec)),
+        people_where=profile_filter(filters),
         people_groups=frozenset(people_groups),
         cohort_filters=tuple(cohort_filter(spec) for spec in filters if is_cohort_filter(spec)),
         cohort_groups=tuple(cohort_groups),

@@ -28,12 +28,17 @@ cohorts.
 * ``$average``: Mixpanel's average of the complete buckets (``services/retention_average.py``): each bucket sums
   the cohorts that have completed it, its rate over their users; ``first`` is every cohort's users.
 
-Cohorts: a ``$cohorts`` entry of ``sections.filter`` keeps the users in (or, ``does not contain``, out of) any of
-its cohorts, for births and returns alike; a cohort breakdown (``CohortBreakdown``, header ``$cohorts``) puts each
-user in the segments of the cohorts they belong to (``"Not In …"`` for negated entries), users in none in no
-segment; ``$overall`` counts everyone. Members are worked out as of today and bound as sets, as for event metrics.
+Users: a ``$cohorts`` entry of ``sections.filter`` keeps the users in (or, ``does not contain``, out of) any of
+its cohorts, and a profile filter (``resourceType: people``) the users whose current profile passes, for births and
+returns alike (so only those users are born and come back); a cohort breakdown (``CohortBreakdown``, header
+``$cohorts``) puts each user in the segments of the cohorts they belong to (``"Not In …"`` for negated entries),
+users in none in no segment; a profile breakdown (header: the property) in the segment of their current value (one
+per item of a list value), users without one in ``"undefined"``, as event metrics have it. ``$overall`` counts
+everyone. Cohort members are worked out as of today and bound as sets; profiles are the current ones by canonical
+id, so a device merged into a user is born and returns under the user's profile (``services/insights_users.py``,
+docs/decisions/0036).
 
-Refused (400): user-profile filters and breakdowns, more than one breakdown.
+Refused (400): more than one breakdown, frequency filters and breakdowns.
 """
 
 from __future__ import annotations
@@ -49,20 +54,20 @@ from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project
 from mixhouse.query.bookmark_filters import filters_expr
-from mixhouse.query.params import json_list
 from mixhouse.query.segmentation import NUMBER_TAG
 from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services import retention, retention_average
-from mixhouse.services.cohort_sql import MemberTests
-from mixhouse.services.insights_audience import CohortMembers
-from mixhouse.services.insights_params import (
-    COHORTS_PROPERTY,
-    CohortFilter,
-    CohortSegments,
-    cohort_filter,
-    cohort_segments,
-    parse_time,
+from mixhouse.services.insights_audience import CohortMembers, Profiles
+from mixhouse.services.insights_params import CohortSegments, parse_time
+from mixhouse.services.insights_users import (
+    Breakdown,
+    ProfileProperty,
+    UserFilters,
+    UserSql,
+    header,
+    parse_breakdown,
+    report_filters,
 )
 from mixhouse.storage.base import Backend
 
@@ -74,45 +79,32 @@ MAX_BRACKETS = 60
 
 @dataclass(frozen=True)
 class RetentionMetric:
-    """A parsed retention metric: the engine query (without its cohorts), the series name, the breakdown header
-    (``""`` for none), the math, and the cohorts that filter or split it (resolved when it runs)."""
+    """A parsed retention metric: the engine query (without its user filters and user breakdown), the series name,
+    the breakdown header (``""`` for none), the math, and the cohort and profile filters and the cohort or profile
+    breakdown (resolved when it runs)."""
 
     query: retention.RetentionQuery
     name: str
     header: str
     math: str
-    cohort_filters: tuple[CohortFilter, ...] = ()
-    cohort_segments: CohortSegments = ()
+    users: UserFilters
+    by_user: CohortSegments | ProfileProperty | None
 
 
-def _breakdown(sections: dict[str, Any]) -> tuple[str, CohortSegments]:
-    """The breakdown's event property (``""`` for none) or cohort segments."""
+def _breakdown(sections: dict[str, Any]) -> Breakdown | None:
+    """The breakdown: an event property, cohort segments or a profile property (``None`` for none)."""
     groups = sections.get("group") or []
     if not isinstance(groups, list) or len(groups) > 1:
         raise ValidationError("a retention metric takes at most one breakdown")
-    if not groups:
-        return "", ()
-    spec = groups[0]
-    if isinstance(spec, dict) and spec.get("cohorts") is not None:
-        return "", cohort_segments(spec)
-    name = spec.get("value") if isinstance(spec, dict) else None
-    if not isinstance(name, str) or not name or spec.get("resourceType", "events") not in ("events", "event"):
-        raise ValidationError("a retention metric is broken down by an event property or by cohorts only")
-    return name, ()
+    return parse_breakdown(groups[0], "retention") if groups else None
 
 
-def _report_filter(sections: dict[str, Any]) -> tuple[SqlFragment | None, tuple[CohortFilter, ...]]:
+def _report_filter(sections: dict[str, Any]) -> tuple[SqlFragment | None, UserFilters]:
     """``sections.filter``: event-property filters as a condition on both the birth and the return events, and the
-    cohort filters."""
-    specs = json_list(sections.get("filter"), "sections.filter")
-    cohort_filters = tuple(cohort_filter(spec) for spec in specs
-                           if isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY)
-    specs = [spec for spec in specs if not (isinstance(spec, dict) and spec.get("value") == COHORTS_PROPERTY)]
-    for spec in specs:
-        if isinstance(spec, dict) and spec.get("resourceType", "events") not in ("events", "event"):
-            raise ValidationError("a retention metric's filters are on event properties or cohorts only")
+    user (cohort and profile) filters."""
+    specs, users = report_filters(sections, "retention")
     expr = filters_expr(specs)
-    return (compile_filter(expr, replace(EVENT_CONTEXT, param_prefix="rf")) if expr else None), cohort_filters
+    return (compile_filter(expr, replace(EVENT_CONTEXT, param_prefix="rf")) if expr else None), users
 
 
 def _both(first: SqlFragment | None, second: SqlFragment | None) -> SqlFragment | None:
@@ -184,14 +176,15 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
     span = (dates.to_date - dates.from_date).days + 1
     months = (dates.to_date.year - dates.from_date.year) * 12 + dates.to_date.month - dates.from_date.month + 1
     count = len(sizes) if sizes else {"day": span, "week": math.ceil(span / 7), "month": months}[unit]
-    report_filter, cohort_filters = _report_filter(sections)
+    report_filter, users = _report_filter(sections)
     wheres = []
     for n, step in enumerate(steps):
         expr = filters_expr(step.get("filters") or [], step.get("filtersDeterminer", "all"))
         own = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"rw{n}")) if expr else None
         wheres.append(_both(own, report_filter))
-    group, segments = _breakdown(sections)
-    on = compile_values(Property(group), replace(EVENT_CONTEXT, param_prefix="on")) if group else None
+    breakdown = _breakdown(sections)
+    on = compile_values(Property(breakdown), replace(EVENT_CONTEXT, param_prefix="on")) \
+        if isinstance(breakdown, str) else None
     query = retention.RetentionQuery(
         dates=dates, compounded=False, born_event=names[0], event=names[1], born_where=wheres[0], where=wheres[1],
         unit=unit, interval=1, interval_count=max(1, min(count, retention.MAX_INTERVAL_COUNT)),
@@ -200,25 +193,21 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
         consecutive=mode == "consecutive_forward", cumulative=cumulative, bracket_sizes=sizes,
         measure="events" if math_name in SUM_MATHS else "users", value=value,
     )
-    return RetentionMetric(query, f"{names[0]} and then {names[1]}", COHORTS_PROPERTY if segments else group,
-                           math_name, cohort_filters, segments)
+    return RetentionMetric(query, f"{names[0]} and then {names[1]}", header(breakdown) if breakdown else "",
+                           math_name, users, None if isinstance(breakdown, str) else breakdown)
 
 
-def _with_cohorts(metric: RetentionMetric, cohorts: CohortMembers | None) -> retention.RetentionQuery:
-    """The engine query with the metric's cohort filters (on births and returns) and cohort breakdown (segment
-    keys of the birth), members bound as sets."""
+def _with_users(metric: RetentionMetric, cohorts: CohortMembers | None,
+                profiles: Profiles | None) -> retention.RetentionQuery:
+    """The engine query with the metric's user filters (on births and returns) and user breakdown (the segment keys
+    of the user: cohorts they are in, none when in none; their profile value, ``undefined`` without one)."""
     query = metric.query
-    if not metric.cohort_filters and not metric.cohort_segments:
-        return query
-    tests = MemberTests(cohorts)
-    conditions = tests.filter_conditions(metric.cohort_filters, "rcf")
-    members = SqlFragment(" AND ".join(conditions), dict(tests.params)) if conditions else None
+    users = UserSql(cohorts, profiles, "ru")
+    members = users.where(metric.users)
     query = replace(query, born_where=_both(query.born_where, members), where=_both(query.where, members))
-    if not metric.cohort_segments:
+    if metric.by_user is None:
         return query
-    tests.params.clear()
-    keys = tests.segment_keys(metric.cohort_segments, "rcg")
-    return replace(query, on=SqlFragment(keys, dict(tests.params)), undefined=False)
+    return replace(query, on=users.keys(metric.by_user, 0), undefined=False)
 
 
 def _per_user(values: list[Any], sizes: list[int]) -> list[float]:
@@ -246,12 +235,14 @@ def _cohorts(found: dict[str, dict[str, Any]], query: retention.RetentionQuery, 
 
 
 def run_retention_metric(
-    backend: Backend, project: Project, params: dict[str, Any], cohorts: CohortMembers | None = None
+    backend: Backend, project: Project, params: dict[str, Any], cohorts: CohortMembers | None = None,
+    profiles: Profiles | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """``series`` and ``headers`` of a retention metric; ``cohorts`` gives the members of the cohorts it names."""
+    """``series`` and ``headers`` of a retention metric; ``cohorts`` gives the members of the cohorts it names,
+    ``profiles`` the users' current profiles."""
     timezone = project.timezone or "UTC"
     metric = retention_query(params, timezone)
-    query, name, group, math_name = _with_cohorts(metric, cohorts), metric.name, metric.header, metric.math
+    query, name, group, math_name = _with_users(metric, cohorts, profiles), metric.name, metric.header, metric.math
     answer = retention.retention(backend, project, query)
     now = datetime.now(UTC)
     if not group:
