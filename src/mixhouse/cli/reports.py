@@ -21,11 +21,11 @@ Name = Annotated[str, typer.Option("--name", help="The report's name.")]
 def _save(data_dir: Path, meta_url: str | None, project_id: int, report_type: str, name: str,
           params: dict[str, Any]) -> None:
     from mixhouse.meta.store import MetaStore
-    from mixhouse.services.funnel_definition import parse_definition
+    from mixhouse.services.funnel_definition import classic_definition
 
     try:
         if report_type == "funnels":
-            parse_definition(params)  # refuse a funnel that /funnels could not run
+            classic_definition(params)  # refuse a funnel that /funnels could not run
         with MetaStore.for_data_dir(data_dir, meta_url) as store:
             store.migrate()
             report = store.create_report(project_id, report_type, name, params)

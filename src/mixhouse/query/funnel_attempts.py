@@ -63,18 +63,20 @@ def attempts_sql(shape: FunnelShape, level: str, keys: str, bucket_of: Callable[
 def best_attempt_sql(shape: FunnelShape, level: str, keys: str, bucket_of: Callable[[str], str]) -> str:
     """Optimized re-entry: per user, bucket and segment, the attempt that reached the most steps, then reached its
     last one earliest (the first conversion), then entered last (of several step-1 events before step 2, the most
-    recent)."""
+    recent). With a property math the attempt's step numbers (``pv{k}``) come along."""
     n = len(shape.steps)
     times = f"[{', '.join(f't{k}' for k in range(n))}]"
     bucket = bucket_of("fromUnixTimestamp64Milli(t0, 'UTC')")
+    valued = shape.value_sql is not None
+    numbers = f", [{', '.join(f'pv{k}' for k in range(n))}]" if valued else ""
     columns = ", ".join([
         "best.1 AS t0", "best.2 AS level", *(f"best.3[{k + 1}] AS t{k}" for k in range(1, n)),
-        "[segment] AS attempt_keys",
+        *(f"best.4[{k + 1}] AS pv{k}" for k in range(n) if valued), "[segment] AS attempt_keys",
     ])
     return f"""
         SELECT {columns}
         FROM (
-            SELECT segment, argMax((t0, level, {times}), (level, -arrayElement({times}, level), t0)) AS best
+            SELECT segment, argMax((t0, level, {times}{numbers}), (level, -arrayElement({times}, level), t0)) AS best
             FROM ({level}) ARRAY JOIN arrayDistinct({keys}) AS segment
             GROUP BY user, {bucket}, segment
         )

@@ -43,6 +43,10 @@ class FunnelShape:
     #: every event, e.g. cohort membership): an attempt then counts in its entry event's keys, whatever the
     #: attribution, and a user with none is in no segment (no ``undefined``).
     user_level: tuple[bool, ...] = (False,)
+    #: A property math (docs/decisions/0037, ``query/funnel_values.py``): each event's number as SQL over the
+    #: source (``nan`` when not a number) and the math aggregating it per step; ``None`` for a plain funnel.
+    value_sql: str | None = None
+    value_math: str | None = None
 
     @property
     def sessions(self) -> bool:

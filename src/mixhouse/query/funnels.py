@@ -8,7 +8,8 @@ before it and within the window from the entry (``arrayFirstIndex`` over the use
 exclusion event more than the grace away from both steps it falls between ends the attempt at the earlier one.
 Any-order funnels with anchors between free steps match each entry once per split of the free steps among their
 runs (``query/funnel_assignments.py``) and keep the best match; ``query/funnel_attempts.py`` picks the attempts that
-count (totals, optimized re-entry).
+count (totals, optimized re-entry). A property math (``shape.value_sql``) also carries each event's number and
+aggregates it per step (``query/funnel_values.py``); without one the SQL is as it was.
 
 Binds ``project_id``, ``tz`` (and the bucketing's parameters), ``start_ms``/``end_ms`` (the entry range),
 ``scan_from_ms``/``scan_to_ms`` (the events read), ``funnel_events`` (every step's and exclusion's event name),
@@ -24,6 +25,7 @@ from mixhouse.query.events_source import events_source_sql
 from mixhouse.query.funnel_assignments import assignment_count, assignments
 from mixhouse.query.funnel_attempts import attempts_sql, best_attempt_sql
 from mixhouse.query.funnel_shape import OVERALL, FunnelShape, cut_sql, exclusion_bits, segment_sql
+from mixhouse.query.funnel_values import step_values_sql, value_measures
 from mixhouse.query.sessions import numbered_sql
 
 __all__ = ["OVERALL", "FunnelShape", "funnel_sql", "scan_bounds", "step_pairs"]
@@ -92,10 +94,11 @@ def _level_sql(shape: FunnelShape) -> str:
 
 def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     """Rows of ``bucket``, ``segment``, ``c{k}`` (attempts that reached step k), ``d{k}`` and ``s{k}`` (mean ms
-    from the previous step and from the entry, over attempts that reached step k; k ≥ 1). ``bucket_of`` gives the
-    bucket key SQL of an instant's SQL."""
+    from the previous step and from the entry, over attempts that reached step k; k ≥ 1), with a property math its
+    per-step columns (``query/funnel_values.py``). ``bucket_of`` gives the bucket key SQL of an instant's SQL."""
     n = len(shape.steps)
-    held, keyed = shape.held_sql is not None, shape.keys_sql is not None
+    held, keyed, valued = shape.held_sql is not None, shape.keys_sql is not None, shape.value_sql is not None
+    assert not (valued and shape.totals), "property maths count uniques"
     source = events_source_sql(
         [
             "distinct_id != ''",
@@ -112,16 +115,18 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     )
     if shape.sessions:
         source = numbered_sql(source)
-    if held or keyed or shape.sessions:
-        # Each event as a tuple (time, mask[, held value][, segment keys][, session]); sorting the tuples orders by
-        # time and breaks ties the same way every time.
+    if held or keyed or shape.sessions or valued:
+        # Each event as a tuple (time, mask[, held value][, segment keys][, session][, number]); sorting the tuples
+        # orders by time and breaks ties the same way every time.
         fields = ["time_ms", "mask"] + ([shape.held_sql or ""] if held else []) + (
             [shape.keys_sql or ""] if keyed else []
-        ) + (["session"] if shape.sessions else [])
+        ) + (["session"] if shape.sessions else []) + ([shape.value_sql or ""] if valued else [])
         event = f"({', '.join(fields)})"
         arrays = ["evs.1 AS ts", "evs.2 AS ms"] + (["evs.3 AS hs"] if held else []) + (
             [f"evs.{3 + held} AS sg"] if keyed else []
-        ) + ([f"evs.{3 + held + keyed} AS ss"] if shape.sessions else [])
+        ) + ([f"evs.{3 + held + keyed} AS ss"] if shape.sessions else []) + (
+            [f"evs.{3 + held + keyed + shape.sessions} AS vs"] if valued else []
+        )
     else:
         # Time and mask packed in one number (time since the scan's start above, mask below): a plain numeric
         # array groups and sorts much faster than an array of tuples, in the same order.
@@ -157,7 +162,8 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     scalars = ["ts[i0] AS t0", "t0 + {window_ms:Int64} AS deadline", *(["hs[i0] AS h0"] if held else [])]
     if shape.window_sessions is not None:
         scalars.append("ss[i0] + {window_sessions:UInt32} - 1 AS smax")
-    carried = ["ts", "ms", *(["hs"] if held else []), *(["sg"] if keyed else []), *(["ss"] if shape.sessions else [])]
+    carried = ["ts", "ms", *(["hs"] if held else []), *(["sg"] if keyed else []), *(["ss"] if shape.sessions else []),
+               *(["vs"] if valued else [])]
     layer = f"SELECT user, {', '.join(carried)}, i0, {', '.join(scalars)} " \
             f"FROM ({users}) ARRAY JOIN {'firsts' if shape.totals or shape.optimized else 'entries'} AS i0"
     splits = assignments(shape.free, n)
@@ -174,7 +180,8 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     for k in range(1, n):
         layer = _step_layer_sql(k, shape, layer)
     reached = " + ".join(f"(i{k} != 0)" for k in range(n))
-    layer = f"SELECT *, ts[i{n - 1}] AS t{n - 1}, {reached} AS reached FROM ({layer})"
+    values = f", {step_values_sql(n)}" if valued else ""
+    layer = f"SELECT *, ts[i{n - 1}] AS t{n - 1}, {reached} AS reached{values} FROM ({layer})"
     if len(splits) > 1:
         layer = _best_split_sql(shape, layer)
     level = f"SELECT *, {_level_sql(shape)} AS level FROM ({layer})"
@@ -189,6 +196,8 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     for k in range(1, n):
         measures.append(f"avgIf(t{k} - t{k - 1}, level > {k}) AS d{k}")
         measures.append(f"avgIf(t{k} - t0, level > {k}) AS s{k}")
+    if shape.value_math is not None:
+        measures += value_measures(shape.value_math, n)
     entry_bucket = bucket_of("fromUnixTimestamp64Milli(t0, 'UTC')")
     return f"""
         SELECT {entry_bucket} AS bucket, segment, {", ".join(measures)}

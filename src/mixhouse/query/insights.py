@@ -15,7 +15,8 @@ from mixhouse.query.events_source import SOURCE, USERS_SQL, over_events
 from mixhouse.query.segmentation import NUMBER_TAG, UNDEFINED_SEGMENT
 from mixhouse.query.sessions import numbered_sql
 
-_QUANTILES = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}
+#: The level of each named percentile math (exact, interpolated: ``quantileExactInclusive``).
+QUANTILE_LEVELS = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}
 
 
 def aggregate_sql(math: str) -> str:
@@ -30,8 +31,8 @@ def aggregate_sql(math: str) -> str:
     numeric = f"number.1 = {NUMBER_TAG}"
     if math == "custom_percentile":
         return f"quantileExactInclusiveIf({{percentile_level:Float64}})(number.3, {numeric})"
-    if math in _QUANTILES:
-        return f"quantileExactInclusiveIf({_QUANTILES[math]})(number.3, {numeric})"
+    if math in QUANTILE_LEVELS:
+        return f"quantileExactInclusiveIf({QUANTILE_LEVELS[math]})(number.3, {numeric})"
     function = {"sum": "sumIf", "average": "avgIf", "min": "minIf", "max": "maxIf"}[math]
     return f"{function}(number.3, {numeric})"
 
@@ -123,8 +124,8 @@ def _across_users(math: str) -> str:
     """``math`` over the per-user values ``v`` of the users ``kept``."""
     if math == "custom_percentile":
         return "quantileExactInclusiveIf({percentile_level:Float64})(v, kept)"
-    if math in _QUANTILES:
-        return f"quantileExactInclusiveIf({_QUANTILES[math]})(v, kept)"
+    if math in QUANTILE_LEVELS:
+        return f"quantileExactInclusiveIf({QUANTILE_LEVELS[math]})(v, kept)"
     return {"average": "avgIf(v, kept)", "min": "minIf(v, kept)", "max": "maxIf(v, kept)"}[math]
 
 

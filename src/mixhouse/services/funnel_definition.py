@@ -6,7 +6,11 @@
 is a global filter on the steps' events.
 
 ``measurement.math`` ``conversion_rate_total``/``total``/``general`` counts totals (every attempt; a user re-enters
-after each exit), the others uniques.
+after each exit), the others uniques. The property maths (``PROPERTY_MATHS``: ``average``, ``median``, ``min``,
+``max``, ``p25``, ``p75``, ``p90``, ``p99``, ``histogram``; the client's ``query_funnel(math=..., math_property=...)``)
+count uniques too and aggregate ``measurement.property`` (an event property) per step over the counted attempts
+(docs/decisions/0037, ``query/funnel_values.py``); only Insights answers them (``classic_definition`` refuses them
+for ``/funnels``).
 
 ``funnelReentryMode`` ``optimized`` (uniques only) evaluates every step-1 event as an attempt and counts the best
 one (docs/query-api.md). ``basic`` and ``aggressive`` (docs/decisions/0029) change when a totals funnel lets a user
@@ -57,6 +61,8 @@ UNIQUE_MATHS = (None, "conversion_rate_unique", "conversion_rate", "unique")
 TOTAL_MATHS = ("conversion_rate_total", "total", "general")
 #: Sessions: the first step-1 event of each session is an entry.
 SESSION_MATHS = ("conversion_rate_session", "session")
+#: A numeric event property aggregated per step over the counted (uniques) attempts (docs/decisions/0037).
+PROPERTY_MATHS = ("average", "median", "min", "max", "p25", "p75", "p90", "p99", "histogram")
 #: The longest conversion window in sessions (Mixpanel's limit).
 MAX_WINDOW_SESSIONS = 12
 REENTRY_MODES = (None, "default", "optimized", "basic", "aggressive")
@@ -77,6 +83,15 @@ class FunnelExclusion:
     event: str
     first: int
     last: int
+
+
+@dataclass(frozen=True)
+class StepAggregate:
+    """A property math: ``math`` (one of ``PROPERTY_MATHS``) of the event property ``prop``'s numbers on the events
+    that completed each step."""
+
+    math: str
+    prop: str
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,8 @@ class FunnelDefinition:
     step_where: Expr | None = None
     #: Which step gives a breakdown its value: ``first_defined``, ``last_defined`` or a step (0-based).
     attribution: str | int = "first_defined"
+    #: A property math: the aggregate of a numeric property per step (uniques counting), or ``None``.
+    aggregate: StepAggregate | None = None
 
 
 def window_sessions(duration: Any) -> int:
@@ -142,9 +159,12 @@ def parse_definition(params: Any) -> FunnelDefinition:
     behavior = json_object(metric.get("behavior"), "the funnel behavior")
     if behavior.get("type") != "funnel":
         raise ValidationError("sections.show[0].behavior.type must be funnel")
-    math = json_object(metric.get("measurement") or {}, "measurement").get("math")
-    if math not in (*UNIQUE_MATHS, *TOTAL_MATHS, *SESSION_MATHS):
-        raise ValidationError(f"funnel math {math!r} is not supported yet (uniques, totals and sessions)")
+    measurement = json_object(metric.get("measurement") or {}, "measurement")
+    math = measurement.get("math")
+    if math not in (*UNIQUE_MATHS, *TOTAL_MATHS, *SESSION_MATHS, *PROPERTY_MATHS):
+        raise ValidationError(f"funnel math {math!r} is not supported yet (uniques, totals, sessions and the "
+                              f"property maths {', '.join(PROPERTY_MATHS)})")
+    aggregate = _aggregate(math, measurement.get("property")) if math in PROPERTY_MATHS else None
     order = behavior.get("funnelOrder") or "loose"
     if order not in ORDERS:
         raise ValidationError(f"funnelOrder must be loose or any, not {order!r}")
@@ -199,7 +219,30 @@ def parse_definition(params: Any) -> FunnelDefinition:
         reentry=reentry or "default",
         step_where=filters_expr(json_list(behavior.get("filter"), "behavior.filter")),
         attribution=attribution,
+        aggregate=aggregate,
     )
+
+
+def _aggregate(math: str, spec: Any) -> StepAggregate:
+    """A property math's property (``{"name", "resourceType": "events"}`` or a name): an event property."""
+    name = spec.get("name") if isinstance(spec, dict) else spec
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"funnel math {math!r} needs measurement.property, the numeric event property it "
+                              "aggregates per step")
+    if isinstance(spec, dict) and spec.get("resourceType", "events") not in ("events", "event"):
+        raise ValidationError(f"funnel math {math!r} aggregates an event property; "
+                              f"{spec.get('resourceType')!r} properties are not supported")
+    return StepAggregate(math, name)
+
+
+def classic_definition(params: Any) -> FunnelDefinition:
+    """A funnel ``/funnels`` can run: ``parse_definition``, refusing the property maths (their per-step aggregate
+    has no place in its answer; ``/api/query/insights`` runs them)."""
+    definition = parse_definition(params)
+    if definition.aggregate is not None:
+        raise ValidationError(f"funnel math {definition.aggregate.math!r} (a property aggregated per step) is "
+                              "answered by /api/query/insights, not /funnels")
+    return definition
 
 
 def _attribution(spec: Any, n: int) -> str | int:

@@ -26,6 +26,9 @@ Semantics (uniques counting, the default re-entry mode, specific loose order):
 * ``count`` = attempts reaching the step; ``avg_time``/``avg_time_from_start`` = mean whole seconds from the previous
   step / the entry over those attempts (``null`` for step 1 and when nobody reached the step); ratios are rounded to
   4 places (0 when the base is 0); ``worst`` = the 0-based index of the step with the largest drop.
+* A property math (Insights only; ``definition.aggregate``, docs/decisions/0037) adds to each step ``value``: the
+  math over the numbers of the property on the events that completed the step in the attempts counted there
+  (``query/funnel_values.py``).
 """
 
 from __future__ import annotations
@@ -36,13 +39,15 @@ from typing import Any
 from mixhouse.core.dates import DateRange, parse_range
 from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.expr import SqlFragment, compile_filter, compile_values, parse
-from mixhouse.expr.ast import Expr
+from mixhouse.expr.ast import Expr, Property
+from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
+from mixhouse.query.funnel_values import event_value_sql, step_value
 from mixhouse.query.funnels import OVERALL, FunnelShape, funnel_sql, scan_bounds, step_pairs
 from mixhouse.query.params import parse_limit, parse_whole, text_param
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_interval_days, parse_unit
 from mixhouse.query.where import EVENT_CONTEXT
-from mixhouse.services.funnel_definition import FunnelDefinition, parse_definition, window_ms
+from mixhouse.services.funnel_definition import FunnelDefinition, classic_definition, window_ms
 from mixhouse.storage.base import Backend
 
 GRACE_MS = 2_000
@@ -106,7 +111,7 @@ def parse_query(project: Project, params: dict[str, Any]) -> FunnelQuery:
 def saved_funnel(report: Report | None, funnel_id: int) -> FunnelDefinition:
     if report is None or report.type != "funnels":
         raise NotFoundError(f"no funnel with id {funnel_id}", details={"funnel_id": funnel_id})
-    return parse_definition(report.params)
+    return classic_definition(report.params)
 
 
 def list_funnels(reports: list[Report]) -> list[dict[str, Any]]:
@@ -152,11 +157,17 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
     for keys, _ in breakdowns:
         params.update(keys.params)
     keys_sql = f"[{', '.join(keys.sql for keys, _ in breakdowns)}]" if breakdowns else None
+    value_sql = None
+    if definition.aggregate is not None:
+        typed = compile_typed(Property(definition.aggregate.prop), replace(EVENT_CONTEXT, param_prefix="fv"))
+        params.update(typed.params)
+        value_sql = event_value_sql(typed.sql)
     return FunnelShape(
         tuple(steps), tuple(exclusions), held_sql, keys_sql, definition.totals,
         definition.optimized, definition.free, window_sessions, definition.per_session,
         reentry=definition.reentry, attribution=definition.attribution,
         user_level=tuple(user for _, user in breakdowns) or (False,),
+        value_sql=value_sql, value_math=definition.aggregate.math if definition.aggregate else None,
     )
 
 
@@ -197,6 +208,7 @@ def _steps(row: dict[str, Any] | None, definition: FunnelDefinition) -> list[dic
             "overall_conv_ratio": 1 if k == 0 else (round(counts[k] / counts[0], 4) if counts[0] else 0),
             "goal": step.event,
             "event": step.event,
+            **({"value": step_value(definition.aggregate.math, row, k)} if definition.aggregate else {}),
         })
     return steps
 

@@ -3,7 +3,8 @@
 answered in the shape the client library reads.
 
 ``series = {"<first> through <last>": metrics}`` where ``metrics`` maps ``count``, ``step_conv_ratio``,
-``overall_conv_ratio``, ``avg_time`` and ``avg_time_from_start`` to ``{"1. <event>": {"all": value}, …}``. One
+``overall_conv_ratio``, ``avg_time`` and ``avg_time_from_start`` (and with a property math ``property_<math>``,
+below) to ``{"1. <event>": {"all": value}, …}``. One
 funnel over the whole range (``funnel-steps`` and other charts); a ``line`` chart gives one per ``unit`` bucket,
 ``{name: {"<bucket start>": metrics}}``. Breakdowns (up to ``MAX_BREAKDOWNS``, in the order given) nest as event
 metrics nest them: ``{name: {"$overall": metrics, "<segment>": metrics}}`` for one, ``{"$overall": metrics, seg1:
@@ -25,7 +26,16 @@ profile passes, so the funnel counts only those users' attempts, every step. Coh
 today and bound as sets, as for event and retention metrics (docs/decisions/0035); profiles are the current ones,
 by canonical id, so a device merged into a user counts under the user's profile (``services/insights_users.py``).
 
-Refused (400): more than ``MAX_BREAKDOWNS`` breakdowns, frequency filters and breakdowns.
+Property maths (``measurement.math`` ``average``, ``median``, ``min``, ``max``, ``p25``, ``p75``, ``p90``, ``p99`` or
+``histogram`` of ``measurement.property``; docs/decisions/0037): the funnel counts uniques (``funnelReentryMode``
+``optimized`` applies) and ``metrics`` gains ``property_<math>``, per step the math over the property's numbers on
+the events that completed the step, one per attempt counted at the step (values that are not numbers ignored;
+percentiles exact with linear interpolation, as event metrics'): a number, ``null`` when no counted attempt has a
+number there; ``histogram``: ``{"<number>": attempts}``, ``{}`` when none. The counts stay: they are what the
+aggregate runs over.
+
+Refused (400): more than ``MAX_BREAKDOWNS`` breakdowns, frequency filters and breakdowns, a time comparison of a
+``histogram`` property math (its value is not one number).
 """
 
 from __future__ import annotations
@@ -70,23 +80,36 @@ def _engine_breakdowns(breakdowns: tuple[Breakdown, ...], users: UserSql) -> tup
     )
 
 
-def _nested(found: dict[str, list[dict[str, Any]]], depth: int) -> dict[str, Any]:
+#: The answer's metrics: each one's name and the field of the engine's steps it reads.
+Metrics = dict[str, str]
+
+
+def _metrics_of(definition: FunnelDefinition) -> Metrics:
+    """``FUNNEL_METRICS``, and with a property math ``property_<math>`` (the steps' ``value``)."""
+    metrics = {metric: metric for metric in FUNNEL_METRICS}
+    if definition.aggregate is not None:
+        metrics[f"property_{definition.aggregate.math}"] = "value"
+    return metrics
+
+
+def _nested(found: dict[str, list[dict[str, Any]]], depth: int, metrics: Metrics) -> dict[str, Any]:
     """The engine's segments (``$overall`` and key paths) as Insights nests them: ``{"$overall": metrics, key:
     {"$overall": metrics, key: …}}`` down to metrics at ``depth`` keys."""
-    root: dict[str, Any] = {OVERALL: _funnel_metrics(found[OVERALL])}
+    root: dict[str, Any] = {OVERALL: _funnel_metrics(found[OVERALL], metrics)}
     paths = sorted((segment.split(PATH_SEPARATOR), steps) for segment, steps in found.items() if segment != OVERALL)
     for path, steps in paths:  # a prefix sorts before the paths it starts
         node = root
         for key in path[:-1]:
             node = node[key]
-        node[path[-1]] = _funnel_metrics(steps) if len(path) == depth else {OVERALL: _funnel_metrics(steps)}
+        node[path[-1]] = _funnel_metrics(steps, metrics) if len(path) == depth else {
+            OVERALL: _funnel_metrics(steps, metrics)}
     return root
 
 
-def _funnel_metrics(steps: list[dict[str, Any]]) -> dict[str, Any]:
+def _funnel_metrics(steps: list[dict[str, Any]], metrics: Metrics) -> dict[str, Any]:
     return {
-        metric: {f"{k + 1}. {step['event']}": {"all": step[metric]} for k, step in enumerate(steps)}
-        for metric in FUNNEL_METRICS
+        metric: {f"{k + 1}. {step['event']}": {"all": step[field]} for k, step in enumerate(steps)}
+        for metric, field in metrics.items()
     }
 
 
@@ -113,7 +136,12 @@ def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
     definition = parse_definition({**params, "sections": {**sections, "filter": event_filters}})
     dates, unit = parse_time(sections, timezone)
     check_not_future(dates, timezone)
-    trends = (params.get("displayOptions") or {}).get("chartType") in ("line", "funnel-trend")
+    display = params.get("displayOptions") or {}
+    trends = display.get("chartType") in ("line", "funnel-trend")
+    if definition.aggregate is not None and definition.aggregate.math == "histogram" \
+            and display.get("timeComparison") is not None:
+        raise ValidationError("a time comparison needs numeric metrics; funnel math 'histogram' is not one number "
+                              "per step")
     if trends:
         if unit == "hour":
             raise ValidationError("funnel trends are by day, week or month")
@@ -139,8 +167,10 @@ def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any]
     answer = funnels.run_funnel(backend, project, definition, query)
     headers = [header(spec) for spec in breakdowns]
 
+    metrics = _metrics_of(definition)
+
     def metrics_of(entry: dict[str, Any]) -> dict[str, Any]:
-        return _nested(entry, len(breakdowns)) if breakdowns else _funnel_metrics(entry["steps"])
+        return _nested(entry, len(breakdowns), metrics) if breakdowns else _funnel_metrics(entry["steps"], metrics)
 
     name = f"{definition.steps[0].event} through {definition.steps[-1].event}"
     data = answer["data"]
