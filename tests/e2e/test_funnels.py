@@ -150,11 +150,18 @@ def test_unsupported_definitions_are_refused_when_saved(server: ServerProcess, s
         ({**_params(["A", "B"]), "sections": {**_params(["A", "B"])["sections"], "filter": [
             {"value": "$cohorts", "filterOperator": "contains", "filterValue": [{"cohort": {"id": 1}}]}]}},
          "cohort filters on saved funnels (/api/query/funnels) are not supported yet"),
+        (_property_math(_params(["A", "B"], math="median")), "answered by /api/query/insights, not /funnels"),
     ]
     for params, fragment in refused:
         done = _mixhouse(server.data_dir, "create", "--project-id", str(creds.project_id), "--name", "refused",
                          "--type", "funnels", "--params", orjson.dumps(params).decode())
         assert done.returncode == 2 and fragment in done.stderr, done.stderr
+
+
+def _property_math(params: dict[str, Any]) -> dict[str, Any]:
+    """A property math's property (what ``query_funnel(math_property="price")`` adds; decision 0037)."""
+    params["sections"]["show"][0]["measurement"]["property"] = {"name": "price", "resourceType": "events"}
+    return params
 
 
 def _with_behavior_filters(params: dict[str, Any]) -> dict[str, Any]:

@@ -3,11 +3,14 @@ the expression parser and evaluator.
 
 Where the SQL matches steps greedily, this tries every assignment of events to steps (depth-first) and keeps the
 longest, earliest one; exclusions then cut that path. Equal answers mean the greedy choice is the optimal one.
+
+With ``value_math``/``value_prop`` (Insights property maths, decision 0037) each step also gets ``value``: the math
+over the property's numbers on the events that completed the step in the attempts counted there.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -48,6 +51,38 @@ class Exclusion:
 
 def _record(event: Event) -> Record:
     return Record(event.name, event.time_ms, event.user, event.properties)
+
+
+def _number(event: Event, prop: str) -> float | None:
+    """The property's value when it is a number (not a boolean), else ``None``."""
+    value = event.properties.get(prop)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+_LEVELS = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9, "p99": 0.99}
+
+
+def _label(number: float) -> str:
+    return str(int(number)) if number == int(number) else repr(number)
+
+
+def step_aggregate(math: str, numbers: list[float]) -> Any:
+    """``math`` over one step's numbers: ``None`` (a histogram ``{}``) without any; percentiles interpolate
+    linearly between the closest ranks."""
+    if math == "histogram":
+        counts = Counter(numbers)
+        return {_label(number): counts[number] for number in sorted(counts)}
+    if not numbers:
+        return None
+    if math == "average":
+        return sum(numbers) / len(numbers)
+    if math in ("min", "max"):
+        return min(numbers) if math == "min" else max(numbers)
+    ordered = sorted(numbers)
+    position = _LEVELS[math] * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _fits_position(fits: list[bool], k: int, free: frozenset[int], used: frozenset[int]) -> list[int | None]:
@@ -103,7 +138,8 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
            per_session: bool = False, reentry: str = "default",
            attribution: str | int = "first_defined",
            breakdowns: Sequence[str | Profile | Callable[[str], list[str]]] = (),
-           profiles: reference_profiles.ProfileMap | None = None, people_where: str | None = None) -> dict[str, Any]:
+           profiles: reference_profiles.ProfileMap | None = None, people_where: str | None = None,
+           value_math: str | None = None, value_prop: str = "") -> dict[str, Any]:
     """``window_sessions``: the conversion window in sessions instead of ``window``; ``per_session``: sessions
     counting (the first step-1 event of each session is an entry). ``reentry`` (totals): ``default`` re-enters after
     the attempt exits, ``basic`` once its window closes, ``aggressive`` at every step-1 event. ``attribution``: the
@@ -112,7 +148,7 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
     the segments of a user (cohorts: none puts the user in no segment), or a ``Profile`` property of the user's in
     ``profiles`` (``undefined`` without a value); the segments are then every path prefix, keys joined by
     ``PATH_SEPARATOR``. ``people_where``: only the users whose profile in ``profiles`` passes (an expression over the
-    profile) count."""
+    profile) count. ``value_math`` of ``value_prop``: each step's ``value`` (see the module)."""
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
     step_filters = [parse(step.where) if step.where else None for step in steps]
@@ -137,18 +173,22 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
     if window_sessions is not None:
         window = 366 * 86_400_000
     cells: dict[tuple[str, str], list[list[int]]] = {}  # (bucket, segment) → per step: [count, Σd, Σs]
+    numbers: dict[tuple[str, str], list[list[float]]] = {}  # (bucket, segment) → per step: the counted numbers
 
-    def add(bucket_key: str, segment: str, level: int, times: list[int]) -> None:
+    def add(bucket_key: str, segment: str, level: int, times: list[int], found: list[float | None]) -> None:
         cell = cells.setdefault((bucket_key, segment), [[0, 0, 0] for _ in range(n)])
+        kept = numbers.setdefault((bucket_key, segment), [[] for _ in range(n)])
         for k in range(level):
             cell[k][0] += 1
             if k:
                 cell[k][1] += times[k] - times[k - 1]
                 cell[k][2] += times[k] - times[0]
+            if (number := found[k]) is not None:
+                kept[k].append(number)
 
     for user_events in by_user.values():
         # optimized re-entry: per (bucket, segment) the best attempt, by (level, earliest last step, latest entry)
-        best: dict[tuple[str, str], tuple[tuple[int, int, int], int, list[int]]] = {}
+        best: dict[tuple[str, str], tuple[tuple[int, int, int], int, list[int], list[float | None]]] = {}
         entered_sessions: set[tuple[str, int]] = set()
         user_events.sort(key=lambda e: e.time_ms)
         sessions = [session_of[id(e)][1] for e in user_events]
@@ -203,16 +243,17 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
                 prefixes = [[*prefix, key] for prefix in prefixes for key in keys]
                 segments += [PATH_SEPARATOR.join(prefix) for prefix in prefixes]
             times = [user_events[j].time_ms for j in path]
+            found = [_number(user_events[j], value_prop) for j in path]
             for segment in dict.fromkeys(segments):
                 if optimized:
                     rank = (level, -times[level - 1], e.time_ms)
                     held_best = best.get((bucket(e.time_ms), segment))
                     if held_best is None or rank > held_best[0]:
-                        best[(bucket(e.time_ms), segment)] = (rank, level, times)
+                        best[(bucket(e.time_ms), segment)] = (rank, level, times, found)
                 else:
-                    add(bucket(e.time_ms), segment, level, times)
-        for (bucket_key, segment), (_, level, times) in best.items():
-            add(bucket_key, segment, level, times)
+                    add(bucket(e.time_ms), segment, level, times, found)
+        for (bucket_key, segment), (_, level, times, found) in best.items():
+            add(bucket_key, segment, level, times, found)
 
     if interval:
         dates, day = [], from_date
@@ -222,7 +263,7 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
     else:
         dates = series(unit, from_date, to_date, timezone)
 
-    def step_list(cell: list[list[int]] | None) -> list[dict[str, Any]]:
+    def step_list(cell: list[list[int]] | None, kept: list[list[float]] | None) -> list[dict[str, Any]]:
         counts = [c[0] for c in cell] if cell else [0] * n
         out = []
         for k, step in enumerate(steps):
@@ -235,13 +276,14 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
                 "overall_conv_ratio": 1 if k == 0 else (round(counts[k] / counts[0], 4) if counts[0] else 0),
                 "goal": step.event,
                 "event": step.event,
+                **({"value": step_aggregate(value_math, kept[k] if kept else [])} if value_math else {}),
             })
         return out
 
     if on_expr is None and not breakdowns:
         data: dict[str, Any] = {}
         for key in dates:
-            listed = step_list(cells.get((key, "$overall")))
+            listed = step_list(cells.get((key, "$overall")), numbers.get((key, "$overall")))
             counts = [s["count"] for s in listed]
             drops = [counts[k - 1] - counts[k] for k in range(1, n)]
             worst = 1 + drops.index(max(drops))
@@ -254,4 +296,5 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
             entries[segment] += cell[0][0]
     top = sorted(entries, key=lambda s: (-entries[s], s))[:limit]
     return {"meta": {"dates": dates},
-            "data": {key: {s: step_list(cells.get((key, s))) for s in ("$overall", *top)} for key in dates}}
+            "data": {key: {s: step_list(cells.get((key, s)), numbers.get((key, s))) for s in ("$overall", *top)}
+                     for key in dates}}
