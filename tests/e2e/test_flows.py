@@ -151,7 +151,7 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
      "takes only profile, cohort and frequency segments"),
     ({"date_range": {"type": "relative_after", "from_date": {"unit": "day", "value": 3}}}, "relative_after"),
     ({"segments": [{"value": "plan", "resourceType": "groups"}]}, "groups properties"),
-    ({"segments": [{"value": "price", "customBucket": {"bucketSize": 10}}]}, "customBucket"),
+    ({"segments": [{"value": "price", "customBucket": {"bucketSize": 0}}]}, "customBucket needs a bucketSize"),
     ({"segments": [{"behavior": {"behaviorType": "$average"}}]}, "behaviors other than $frequency"),
     ({"filter_by_event": {"operator": "and", "children": [{"propertyName": "plan", "resourceType": "groups",
                                                            "filterOperator": "equals", "filterValue": ["a"]}]}},

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
+from tests.support.reference_buckets import Buckets, bucketed
 from tests.support.reference_event_queries import Event
 from tests.support.reference_insights import sessions_of
 from tests.support.reference_time import window_ms
@@ -78,7 +79,17 @@ def _collapse(first: str, names: list[str]) -> list[str]:
     return out
 
 
-Segment = str | CohortSegment | ProfileSegment | FrequencySegment
+@dataclass(frozen=True)
+class BucketedSegment:
+    """A breakdown by a property of the entry event (``on_profile``: of its user's profile) with its numbers in
+    ``customBucket`` ranges."""
+
+    name: str
+    buckets: Buckets
+    on_profile: bool = False
+
+
+Segment = str | CohortSegment | ProfileSegment | FrequencySegment | BucketedSegment
 
 
 def _keys(e: Event, segments: Sequence[Segment], record: Record, counts: dict[int, Counter[str]]
@@ -88,7 +99,11 @@ def _keys(e: Event, segments: Sequence[Segment], record: Record, counts: dict[in
         if isinstance(segment, FrequencySegment):
             out.append((segment.label(counts[n][e.user]),))
             continue
-        if isinstance(segment, str | ProfileSegment):
+        if isinstance(segment, BucketedSegment):
+            text = f'{"user" if segment.on_profile else "properties"}["{segment.name}"]'
+            found = bucketed(segment_keys(evaluate(parse(text), record)), segment.buckets)
+            out.append(tuple(found) or ("undefined",))
+        elif isinstance(segment, str | ProfileSegment):
             text = f'properties["{segment}"]' if isinstance(segment, str) else f'user["{segment.name}"]'
             found = segment_keys(evaluate(parse(text), record))
             out.append(tuple(found) or ("undefined",))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
 from tests.support import reference_insights_values as own_maths
+from tests.support.reference_buckets import Buckets, bucketed
 from tests.support.reference_event_queries import Event, series
 from tests.support.reference_time import bucket_of, window_ms
 
@@ -144,10 +145,12 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
              groups: Sequence[str] = (), formulas: Sequence[tuple[str, str]] = (), analysis: str = "linear",
              rolling: int = 1, frequency: Sequence[Frequency] = (), profiles: dict[str, dict[str, Any]] | None = None,
              people_where: str | None = None, people_groups: Sequence[str] = (),
-             frequency_groups: dict[str, own_maths.FrequencyGroup] | None = None) -> dict[str, Any]:
+             frequency_groups: dict[str, own_maths.FrequencyGroup] | None = None,
+             group_buckets: dict[str, Buckets] | None = None) -> dict[str, Any]:
     """``profiles`` (canonical id -> properties) feed ``people_where`` (an expression over the user's profile) and
     the breakdowns named in ``people_groups`` (profile properties rather than event properties);
-    ``frequency_groups`` names the breakdowns by how many times the user did an event."""
+    ``frequency_groups`` names the breakdowns by how many times the user did an event; ``group_buckets`` the
+    property breakdowns whose numbers go in ``customBucket`` ranges."""
     start, end = window_ms(from_date, to_date, timezone)
     people_filter = parse(people_where) if people_where else None
 
@@ -185,7 +188,8 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
                 continue
             bucket = "all" if total else bucket_of(e.time_ms, unit, timezone)
             segments = [segmenters[name](e) if name in segmenters else
-                        segment_keys(evaluate(expr, profile_of(e) if name in people_groups else _record(e)))
+                        bucketed(segment_keys(evaluate(expr, profile_of(e) if name in people_groups else _record(e))),
+                                 (group_buckets or {}).get(name))
                         or ["undefined"] for expr, name in zip(group_exprs, groups, strict=True)]
             paths: set[tuple[str, ...]] = {()}
             for depth in range(1, len(segments) + 1):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
+from mixhouse.expr import Record, evaluate, format_number, keeps, parse, segment_keys
 from tests.support.reference_event_queries import Event
 from tests.support.reference_time import bucket_of, window_ms
 
@@ -38,7 +38,8 @@ def empty(math: str) -> Any:
 
 
 def _label(number: float) -> str:
-    return str(int(number)) if number == int(number) else repr(number)
+    """A histogram bin, written as segment keys write numbers (``1e-9``, not Python's ``1e-09``)."""
+    return format_number(float(number))
 
 
 def _summary(numbers: list[float]) -> dict[str, Any]:

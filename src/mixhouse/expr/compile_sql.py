@@ -114,6 +114,17 @@ def compile_typed(expr: Expr | str, ctx: SqlContext | None = None) -> SqlFragmen
     )
 
 
+def parse_number_sql(text_sql: str) -> tuple[str, str]:
+    """(condition, Float64) SQL of ``number(string)`` over a String expression (``values.parse_number``): whether
+    the text is a plain decimal number that does not overflow, and its value (0 when it is not)."""
+    return _number_ok(text_sql), f"toFloat64OrZero({text_sql})"
+
+
+def format_number_sql(number_sql: str) -> str:
+    """``values.format_number`` (``string(number)``, how a number prints as a segment key) over a Float64 expression."""
+    return _fmt(number_sql)
+
+
 # ------------------------------------------------------------------------------------------------ SQL helpers
 
 

@@ -37,10 +37,10 @@ segments):
   entry event's (profile: its user's) value (``on`` keys: a list property puts it in one segment per item, no value
   is ``"undefined"``), of each listed cohort its user is in (none: no segment), or of how many times its user did
   the event over the flow's range (or the entry's own ``in the last`` window), labelled as Insights labels counts
-  and ``customBucket`` buckets (decision 30); with several segments, every combination. ``breakdowns`` lists one
-  ``{"segments": {label: key}, "segment": [keys], "steps", "flows", "overallConversionRate", "metadata"}`` (and
-  ``trees``) per key, most entries first, at most 50; the top-level answer stays the whole flow. Bucketed property
-  segments: 400.
+  and ``customBucket`` buckets (decision 30); a property segment with ``customBucket`` puts numbers in ranges as
+  Insights breakdowns do (decision 39, ``query/number_buckets.py``); with several segments, every combination.
+  ``breakdowns`` lists one ``{"segments": {label: key}, "segment": [keys], "steps", "flows", "overallConversionRate",
+  "metadata"}`` (and ``trees``) per key, most entries first, at most 50; the top-level answer stays the whole flow.
 * Per step, the ``cardinality_threshold`` events with the most users are kept (ties by name); the others are one
   ``$other`` node (type ``PRUNED``). ``overallConversionRate`` = share of entries that reach the last column.
 * ``steps[i].nodes[j]``: ``event``, ``type`` (``ANCHOR``, ``NORMAL``, ``PRUNED``, ``DROPOFF``), ``totalCount`` (a
@@ -49,7 +49,7 @@ segments):
   ``totalCount``, ``dropOffTotalCount`` and ``convertedTotalCount`` per node.
 * Datetime step filters (``MM/DD/YYYY`` days in the project's timezone: on, not on, before, since, between;
   ``services/flows_filters.py``). ``date_range``: ``between``, ``since``, ``on`` or ``in the last``. Not supported
-  (400): relative datetime step filters, bucketed property segments, group properties, ``relative_after`` ranges.
+  (400): relative datetime step filters, group properties, ``relative_after`` ranges.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
 from mixhouse.query.flows import EVENT_NAMES_SQL, NAME_CODE_LIMIT, flows_sql
 from mixhouse.query.insights import frequency_counts_sql
+from mixhouse.query.number_buckets import bucketed_keys_sql
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.flows_answer import DROPOFF, OTHER, TOP_PATHS, Paths, breakdown_groups, build_answer
 from mixhouse.services.flows_params import FlowAnchor, FlowQuery, FlowSegment, parse_flow
@@ -118,6 +119,9 @@ def _segment_keys(backend: Backend, project: Project, query: FlowQuery, cohorts:
             prop = Property(segment.property, "user" if segment.on_profile else "properties")
             fragment = compile_values(prop, replace(_CONTEXT, param_prefix=f"sg{n}_"))
             params.update(fragment.params)
+            if segment.buckets is not None:
+                fragment = bucketed_keys_sql(fragment.sql, segment.buckets, f"sgb{n}")
+                params.update(fragment.params)
             keys.append(f"if(empty({fragment.sql}), ['undefined'], {fragment.sql})")
             continue
         if cohorts is None:

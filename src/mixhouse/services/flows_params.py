@@ -16,10 +16,12 @@ from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import refuse_unevaluated
 from mixhouse.query.flows import MAX_ANCHORS
+from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.timebuckets import check_not_future
 from mixhouse.services.flows_filters import PROFILE_RESOURCES, event_filter, reads_user, step_filter
 from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
 from mixhouse.services.insights_params import CohortRef, CohortSegments, cohort_ref, cohort_segments, parse_time
+from mixhouse.services.property_buckets import property_buckets
 
 WINDOW_UNIT_MS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
 MAX_STEPS_EACH_WAY = 5
@@ -45,14 +47,16 @@ class FlowAnchor:
 @dataclass(frozen=True)
 class FlowSegment:
     """A breakdown: a property (``property``) read on the entry event, or with ``on_profile`` on its user's
-    profile; cohorts (``cohorts``: each a cohort, whether it is the "not in" side, and its label); or how many times
-    the entry's user did an event (``frequency``, Insights' ``FrequencyBreakdown``)."""
+    profile, its numbers in ``buckets`` ranges if set; cohorts (``cohorts``: each a cohort, whether it is the "not
+    in" side, and its label); or how many times the entry's user did an event (``frequency``, Insights'
+    ``FrequencyBreakdown``)."""
 
     label: str
     property: str | None = None
     cohorts: CohortSegments = ()
     on_profile: bool = False
     frequency: FrequencyBreakdown | None = None
+    buckets: NumberBuckets | None = None  # ``customBucket``: the property's numbers as ranges (decision 0039)
 
 
 @dataclass(frozen=True)
@@ -170,12 +174,11 @@ def _segment(spec: Any, timezone: str) -> FlowSegment:
     resource = spec.get("resourceType", "events")
     if resource not in ("events", "event", *PROFILE_RESOURCES):
         raise ValidationError(f"flow segments on {resource} properties are not supported")
-    if spec.get("customBucket"):
-        raise ValidationError("bucketed property segments (customBucket) are not supported yet")
     name = spec.get("propertyName") or spec.get("value")
     if not isinstance(name, str) or not name:
         raise ValidationError("a flow segment needs the property name in value or propertyName")
-    return FlowSegment(label=name, property=name, on_profile=resource in PROFILE_RESOURCES)
+    return FlowSegment(label=name, property=name, on_profile=resource in PROFILE_RESOURCES,
+                       buckets=property_buckets(spec.get("customBucket")))
 
 
 def _segments(value: Any, timezone: str) -> tuple[FlowSegment, ...]:

@@ -6,8 +6,9 @@ The answer is ``{"computed_at", "date_range": {"from_date", "to_date"}, "headers
 ``2024-01-01T00:00:00-08:00``; ``"all"`` for total charts) to the value (a number; a string or an object for
 the maths of decision 0030, ``services/insights_values.py``); with breakdowns, each level maps
 ``"$overall"`` (the rollup, computed, not summed: uniques and averages do not add up) and each segment to the next
-level. Every bucket of the range is listed, 0 where nothing happened. Metrics marked ``isHidden`` are computed for
-formulas but not listed. A metric's name is its event, with the math in brackets when two metrics share an event.
+level (a ``customBucket`` breakdown's numbers as ranges, decision 0039). Every bucket of the range is listed, 0
+where nothing happened. Metrics marked ``isHidden`` are computed for formulas but not listed. A metric's name is its
+event, with the math in brackets when two metrics share an event.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from mixhouse.query.bookmark_filters import refuse_unevaluated
 from mixhouse.query.insights import active_users_sql, first_seen_sql, metric_sql, per_user_sql, sessions_sql
 from mixhouse.query.insights_attribution import attribution_sql
 from mixhouse.query.insights_values import distribution_sql, value_sql
+from mixhouse.query.number_buckets import bucketed_keys_sql
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.formula import compile_formula
@@ -53,6 +55,7 @@ from mixhouse.services.insights_params import (
     parse_time,
 )
 from mixhouse.services.insights_values import collect, empty_value
+from mixhouse.services.property_buckets import refuse_bucketed_breakdowns
 from mixhouse.services.time_comparison import (
     comparison_range,
     parse_time_comparison,
@@ -79,6 +82,8 @@ def check_bookmark(params: Any, timezone: str) -> None:
     refuse_unevaluated(params)
     parse_time_comparison(params)
     kind = behavior_type(params)
+    if kind in ("funnel", "retention"):
+        refuse_bucketed_breakdowns(params, kind)
     if kind == "funnel":
         funnel_metric(params, timezone)
     elif kind == "retention":
@@ -120,6 +125,7 @@ def _answer_range(backend: Backend, project: Project, params: Any,
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)
     if kind in ("funnel", "retention"):
+        refuse_bucketed_breakdowns(params, kind)
         if kind == "funnel":
             series, headers = run_funnel_metric(backend, project, params, cohorts, profiles)
         else:
@@ -154,13 +160,18 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
         number_sql = fragment.sql
         params.update(fragment.params)
     keys = []
+    buckets = dict(query.group_buckets)
     for n, name in enumerate(query.groups):
         if n in people.keys:  # profile properties, cohorts and frequency breakdowns
             keys.append(people.keys[n])
-            continue
-        fragment = compile_values(Property(name), replace(EVENT_CONTEXT, param_prefix=f"g{n}"))
-        keys.append(fragment.sql)
-        params.update(fragment.params)
+        else:
+            fragment = compile_values(Property(name), replace(EVENT_CONTEXT, param_prefix=f"g{n}"))
+            keys.append(fragment.sql)
+            params.update(fragment.params)
+        if n in buckets:  # numbers relabelled as their customBucket range
+            fragment = bucketed_keys_sql(keys[n], buckets[n], f"gb{n}")
+            keys[n] = fragment.sql
+            params.update(fragment.params)
     bucket_sql = "''" if query.total else bucketing.sql
     if metric.percentile is not None:
         params["percentile_level"] = metric.percentile / 100

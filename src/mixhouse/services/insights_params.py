@@ -5,7 +5,8 @@ What runs: event metrics (the measurement — math, property, per-user aggregati
 maths of decision 0030 whose value per bucket is a string or an object, ``services/insights_values.py``); cohort
 metrics; ``cumulative`` (running sums) and ``rolling`` (mean of the last ``rollingWindowSize`` buckets of the range)
 analysis; step filters and global filters (bookmark filters), frequency filters, profile-property and cohort
-filters; breakdowns by event or profile properties, cohorts, and how many times each user did an event
+filters; breakdowns by event or profile properties (numbers optionally in ``customBucket`` buckets,
+``services/property_buckets.py``), cohorts, and how many times each user did an event
 (``FrequencyBreakdown``, ``services/insights_frequency.py``); formulas over the metrics' letters (A, B, … in
 ``show`` order); ``between``, ``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a
 series per date) or total charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else is
@@ -25,6 +26,7 @@ from mixhouse.core.dates import DateRange, months_earlier, parse_date
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.params import json_list, json_object
 from mixhouse.services.cohort_definition import parse_definition
 from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
@@ -35,6 +37,7 @@ from mixhouse.services.insights_measurement import (
     Attribution,
     parse_measurement,
 )
+from mixhouse.services.property_buckets import property_buckets
 
 __all__ = ["ACTIVE_DAYS", "NON_SCALAR_MATHS", "VALUE_MATHS", "InsightsQuery", "Metric", "parse_insights", "parse_time"]
 
@@ -125,6 +128,8 @@ class InsightsQuery:
     cohort_groups: tuple[tuple[int, CohortSegments], ...] = ()
     #: Breakdowns by how many times the user did an event: (position in ``groups``, breakdown).
     frequency_groups: tuple[tuple[int, FrequencyBreakdown], ...] = ()
+    #: Property breakdowns whose numbers go in buckets (``customBucket``): (position in ``groups``, buckets).
+    group_buckets: tuple[tuple[int, NumberBuckets], ...] = ()
 
 
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
@@ -345,6 +350,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     people_groups: set[int] = set()
     cohort_groups: list[tuple[int, CohortSegments]] = []
     frequency_groups: list[tuple[int, FrequencyBreakdown]] = []
+    group_buckets: list[tuple[int, NumberBuckets]] = []
     for spec in json_list(sections.get("group"), "sections.group"):
         spec = json_object(spec, "a group entry")
         resource = spec.get("resourceType", "events")
@@ -365,6 +371,9 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
             raise ValidationError("a breakdown needs the property name in value")
         if resource in PEOPLE_RESOURCES:
             people_groups.add(len(groups))
+        buckets = property_buckets(spec.get("customBucket"))
+        if buckets is not None:
+            group_buckets.append((len(groups), buckets))
         groups.append(name)
     if len(groups) > MAX_GROUPS:
         raise ValidationError(f"at most {MAX_GROUPS} breakdowns")
@@ -395,6 +404,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         cohort_filters=tuple(cohort_filter(spec) for spec in filters if is_cohort_filter(spec)),
         cohort_groups=tuple(cohort_groups),
         frequency_groups=tuple(frequency_groups),
+        group_buckets=tuple(group_buckets),
     )
 
 
