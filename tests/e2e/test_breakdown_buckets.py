@@ -1,7 +1,8 @@
 """Numeric property breakdowns in ``customBucket`` ranges (decision 0039) through the server: Insights event
 metrics and flow segments on hand-made events with answers worked out by hand, generated data against the
 brute-force reference for every kind of math, the client library's ``GroupBy`` buckets end to end, and refusals
-(funnel and retention metrics, bad buckets)."""
+of bad buckets, on event, funnel and retention metrics (funnel and retention buckets:
+``test_funnel_retention_buckets.py``)."""
 
 from __future__ import annotations
 
@@ -251,8 +252,9 @@ def _retention(groups: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("bookmark", "fragment"), [
-    (_funnel([_group("amount", {"bucketSize": 5})]), "customBucket"),
-    (_retention([_group("amount", {"bucketSize": 5, "min": 0})]), "customBucket"),
+    (_funnel([_group("amount", {"bucketSize": 0})]), "customBucket needs a bucketSize"),
+    (_retention([_group("amount", {"bucketSize": 5, "min": 0, "max": -1})]), "customBucket's max must be above"),
+    (_funnel([_group("age", {"bucketSize": 1e-12}, "people")]), "at most 9 digits"),
     (_params([_metric("Pay")], D1, D2, [_group("amount", {"bucketSize": 0})]), "customBucket needs a bucketSize"),
     (_params([_metric("Pay")], D1, D2, [_group("amount", {"min": 0, "max": 10})]), "customBucket needs a bucketSize"),
     (_params([_metric("Pay")], D1, D2, [_group("amount", {"bucketSize": 5, "min": 10, "max": 10})]),
@@ -267,8 +269,7 @@ def test_refusals_name_customBucket(hand: Any, client: httpx.Client, bookmark: d
 
 
 def test_funnels_and_retention_without_buckets_still_run(hand: Any, client: httpx.Client) -> None:
-    """The refusal is only for buckets: the same metrics broken down by the raw property (or with buckets
-    disabled) answer."""
+    """Raw values and disabled buckets answer as before."""
     creds, _ = hand
     for bookmark in (_funnel([_group("amount")]), _retention([_group("amount", {"bucketSize": 5, "disabled": True})])):
         _post(client, creds, bookmark, 200)

@@ -6,6 +6,9 @@ longest, earliest one; exclusions then cut that path. Equal answers mean the gre
 
 With ``value_math``/``value_prop`` (Insights property maths, decision 0037) each step also gets ``value``: the math
 over the property's numbers on the events that completed the step in the attempts counted there.
+
+``breakdown_buckets`` (Insights ``customBucket``, decision 0039): per breakdown, the segment keys it gives (the
+attributed step's, the profile's) relabelled by ``reference_buckets.bucketed`` after the attribution picked them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
 from mixhouse.expr.ast import Expr
 from tests.support import reference_profiles
+from tests.support.reference_buckets import Buckets, bucketed
 from tests.support.reference_event_queries import Event, series
 from tests.support.reference_insights import sessions_of
 from tests.support.reference_time import bucket_of, window_ms
@@ -138,6 +142,7 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
            per_session: bool = False, reentry: str = "default",
            attribution: str | int = "first_defined",
            breakdowns: Sequence[str | Profile | Callable[[str], list[str]]] = (),
+           breakdown_buckets: Sequence[Buckets | None] = (),
            profiles: reference_profiles.ProfileMap | None = None, people_where: str | None = None,
            value_math: str | None = None, value_prop: str = "") -> dict[str, Any]:
     """``window_sessions``: the conversion window in sessions instead of ``window``; ``per_session``: sessions
@@ -147,7 +152,8 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
     (instead of ``on``; Insights): each an expression valued by the attribution like ``on``, or a function giving
     the segments of a user (cohorts: none puts the user in no segment), or a ``Profile`` property of the user's in
     ``profiles`` (``undefined`` without a value); the segments are then every path prefix, keys joined by
-    ``PATH_SEPARATOR``. ``people_where``: only the users whose profile in ``profiles`` passes (an expression over the
+    ``PATH_SEPARATOR``; ``breakdown_buckets`` (by position, ``None`` or missing: raw keys) puts a breakdown's numbers in
+    ranges. ``people_where``: only the users whose profile in ``profiles`` passes (an expression over the
     profile) count. ``value_math`` of ``value_prop``: each step's ``value`` (see the module)."""
     start, end = window_ms(from_date, to_date, timezone)
     global_filter = parse(where) if where else None
@@ -238,8 +244,9 @@ def funnel(events: Sequence[Event], steps: Sequence[Step], from_date: date, to_d
             if on_expr is not None:
                 segments += _attributed(on_expr, reached, attribution)
             prefixes: list[list[str]] = [[]]
-            for spec in parsed_breakdowns:
+            for b, spec in enumerate(parsed_breakdowns):
                 keys = _attributed(spec, reached, attribution) if isinstance(spec, Expr) else spec(e.user)
+                keys = bucketed(keys, breakdown_buckets[b] if b < len(breakdown_buckets) else None)
                 prefixes = [[*prefix, key] for prefix in prefixes for key in keys]
                 segments += [PATH_SEPARATOR.join(prefix) for prefix in prefixes]
             times = [user_events[j].time_ms for j in path]

@@ -1,5 +1,6 @@
 """Brute-force retention (``/retention``) over the raw event list: plain Python, sharing no code with the SQL path
-but the expression parser and evaluator."""
+but the expression parser and evaluator. ``on_buckets`` (Insights ``customBucket``, decision 0039) relabels the
+segment keys of ``on`` or ``people_on`` with ``reference_buckets.bucketed``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from mixhouse.expr import Record, evaluate, keeps, parse, segment_keys
 from tests.support import reference_profiles
+from tests.support.reference_buckets import Buckets, bucketed
 from tests.support.reference_event_queries import Event, series
 from tests.support.reference_time import bucket_of, window_ms, zone
 
@@ -74,7 +76,8 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
               keep_user: Callable[[str], bool] | None = None,
               segments_of_user: Callable[[str], list[str]] | None = None,
               limit: int = 255, alignment: str = "rolling", profiles: reference_profiles.ProfileMap | None = None,
-              people_where: str | None = None, people_on: str | None = None) -> dict[str, Any]:
+              people_where: str | None = None, people_on: str | None = None,
+              on_buckets: Buckets | None = None) -> dict[str, Any]:
     """``/retention``'s answer, and the Insights options: ``on_or_before`` (``carry_forward``), ``consecutive``
     (streaks from interval 1), ``cumulative``, ``bracket_sizes`` (custom brackets after interval 0) and
     ``measure="events"`` (the sum of ``value_property``'s numbers, or the number, of the returning events);
@@ -140,6 +143,8 @@ def retention(events: Sequence[Event], from_date: date, to_date: date, *, timezo
             segments = segments_of_user(user)
         elif on_expr is not None:
             segments = segment_keys(evaluate(on_expr, _record(birth))) or ["undefined"]
+        if people_on is not None or on_expr is not None:
+            segments = bucketed(segments, on_buckets)
         later = [(interval_of(born_ms, t), value) for t, value in returns[user] if t > born_ms]
         later = [(i, value) for i, value in later if i < length]
         indexes = {i for i, _ in later}

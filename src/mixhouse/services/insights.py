@@ -55,7 +55,6 @@ from mixhouse.services.insights_params import (
     parse_time,
 )
 from mixhouse.services.insights_values import collect, empty_value
-from mixhouse.services.property_buckets import refuse_bucketed_breakdowns
 from mixhouse.services.time_comparison import (
     comparison_range,
     parse_time_comparison,
@@ -82,8 +81,6 @@ def check_bookmark(params: Any, timezone: str) -> None:
     refuse_unevaluated(params)
     parse_time_comparison(params)
     kind = behavior_type(params)
-    if kind in ("funnel", "retention"):
-        refuse_bucketed_breakdowns(params, kind)
     if kind == "funnel":
         funnel_metric(params, timezone)
     elif kind == "retention":
@@ -125,7 +122,6 @@ def _answer_range(backend: Backend, project: Project, params: Any,
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)
     if kind in ("funnel", "retention"):
-        refuse_bucketed_breakdowns(params, kind)
         if kind == "funnel":
             series, headers = run_funnel_metric(backend, project, params, cohorts, profiles)
         else:

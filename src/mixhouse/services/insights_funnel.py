@@ -19,6 +19,11 @@ attempts under it (not a sum). Headers: ``$metric`` then each breakdown's proper
 * By a user profile property (``resourceType: people``): each user's attempts in the segment of their current
   profile value (one per item of a list value; ``"undefined"`` without one, as event metrics have it), whatever the
   attribution: the value is the user's, not a step's (docs/decisions/0036).
+* ``customBucket`` on an event or profile property breakdown (any of the levels): the value the breakdown gives
+  (for an event property, the attributed step's), its numbers then relabelled as their range, exactly as event
+  metrics bucket (``query/number_buckets.py``, decision 0039: ``"lo - hi"``, ``"< min"``, ``"max+"``; keys that
+  are not numbers and ``undefined`` kept). Bucketing each event's keys before the attribution picks a step gives
+  the same segment: a step has keys after bucketing exactly when it had them before.
 
 Cohort filters (``$cohorts`` entries of ``sections.filter``) and profile filters (``resourceType: people``): keep
 only the step events of users in (or, ``does not contain``, out of) any of the entry's cohorts, or whose current
@@ -49,6 +54,7 @@ from mixhouse.expr import SqlFragment, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
 from mixhouse.query.funnel_shape import OVERALL, PATH_SEPARATOR
+from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.params import json_list
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
@@ -56,26 +62,40 @@ from mixhouse.services import funnels
 from mixhouse.services.funnel_definition import FunnelDefinition, parse_definition
 from mixhouse.services.insights_audience import CohortMembers, Profiles
 from mixhouse.services.insights_params import parse_time
-from mixhouse.services.insights_users import Breakdown, UserFilters, UserSql, header, parse_breakdown, report_filters
+from mixhouse.services.insights_users import (
+    Breakdown,
+    UserFilters,
+    UserSql,
+    breakdown_buckets,
+    bucketed,
+    header,
+    parse_breakdown,
+    report_filters,
+)
 from mixhouse.storage.base import Backend
 
 MAX_BREAKDOWNS = 3
 FUNNEL_METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
 
 
-def _breakdowns(sections: dict[str, Any]) -> tuple[Breakdown, ...]:
-    """Each breakdown of ``sections.group``, in order: an event property, cohort segments or a profile property."""
+def _breakdowns(sections: dict[str, Any]) -> tuple[tuple[Breakdown, NumberBuckets | None], ...]:
+    """Each breakdown of ``sections.group``, in order: an event property, cohort segments or a profile property,
+    with its ``customBucket`` buckets (``None``: raw values)."""
     groups = json_list(sections.get("group"), "sections.group")
     if len(groups) > MAX_BREAKDOWNS:
         raise ValidationError(f"a funnel metric takes at most {MAX_BREAKDOWNS} breakdowns")
-    return tuple(parse_breakdown(spec, "funnel") for spec in groups)
+    parsed = [(spec, parse_breakdown(spec, "funnel")) for spec in groups]
+    return tuple((breakdown, breakdown_buckets(spec, breakdown)) for spec, breakdown in parsed)
 
 
-def _engine_breakdowns(breakdowns: tuple[Breakdown, ...], users: UserSql) -> tuple[tuple[SqlFragment, bool], ...]:
-    """Each breakdown's segment keys for the engine, and whether they are the user's (cohorts, profiles)."""
+def _engine_breakdowns(breakdowns: tuple[Breakdown, ...], buckets: tuple[NumberBuckets | None, ...],
+                       users: UserSql) -> tuple[tuple[SqlFragment, bool], ...]:
+    """Each breakdown's segment keys for the engine (numbers relabelled as ranges where it has buckets), and
+    whether they are the user's (cohorts, profiles)."""
     return tuple(
-        (compile_values(Property(spec), replace(EVENT_CONTEXT, param_prefix=f"on{b}")), False) if isinstance(spec, str)
-        else (users.keys(spec, b), True)
+        (bucketed(compile_values(Property(spec), replace(EVENT_CONTEXT, param_prefix=f"on{b}")), buckets[b],
+                  f"fnb{b}"), False) if isinstance(spec, str)
+        else (bucketed(users.keys(spec, b), buckets[b], f"fnb{b}"), True)
         for b, spec in enumerate(breakdowns)
     )
 
@@ -116,8 +136,8 @@ def _funnel_metrics(steps: list[dict[str, Any]], metrics: Metrics) -> dict[str, 
 @dataclass(frozen=True)
 class FunnelMetric:
     """A parsed funnel metric: the funnel (without the user filters), its range and bucketing, whether it is a
-    trend, the breakdowns (event properties, cohort segments, profile properties) and the cohort and profile
-    filters (resolved when it runs)."""
+    trend, the breakdowns (event properties, cohort segments, profile properties), each one's ``customBucket``
+    buckets (``None``: raw values), and the cohort and profile filters (resolved when it runs)."""
 
     definition: FunnelDefinition
     dates: DateRange
@@ -125,6 +145,7 @@ class FunnelMetric:
     trends: bool
     breakdowns: tuple[Breakdown, ...]
     users: UserFilters
+    buckets: tuple[NumberBuckets | None, ...] = ()
 
 
 def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
@@ -149,7 +170,9 @@ def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
     else:
         days = (dates.to_date - dates.from_date).days + 1
         bucketing = Bucketing("day", timezone, days=days, anchor=dates.from_date)
-    return FunnelMetric(definition, dates, bucketing, trends, _breakdowns(sections), users)
+    breakdowns = _breakdowns(sections)
+    return FunnelMetric(definition, dates, bucketing, trends, tuple(b for b, _ in breakdowns), users,
+                        tuple(buckets for _, buckets in breakdowns))
 
 
 def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any],
@@ -163,7 +186,7 @@ def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any]
     users = UserSql(cohorts, profiles, "fu")
     query = funnels.FunnelQuery(funnel_id=0, dates=metric.dates, bucketing=metric.bucketing, window_ms=None,
                                 where=None, on=None, limit=funnels.MAX_LIMIT, user_where=users.where(metric.users),
-                                breakdowns=_engine_breakdowns(breakdowns, users))
+                                breakdowns=_engine_breakdowns(breakdowns, metric.buckets, users))
     answer = funnels.run_funnel(backend, project, definition, query)
     headers = [header(spec) for spec in breakdowns]
 

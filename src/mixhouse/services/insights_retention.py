@@ -36,7 +36,9 @@ users in none in no segment; a profile breakdown (header: the property) in the s
 per item of a list value), users without one in ``"undefined"``, as event metrics have it. ``$overall`` counts
 everyone. Cohort members are worked out as of today and bound as sets; profiles are the current ones by canonical
 id, so a device merged into a user is born and returns under the user's profile (``services/insights_users.py``,
-docs/decisions/0036).
+docs/decisions/0036). ``customBucket`` on the event or profile property breakdown relabels the numbers among those
+values (the birth event's, the profile's) as their range, exactly as event metrics bucket (``query/number_buckets.py``,
+decision 0039: ``"lo - hi"``, ``"< min"``, ``"max+"``; keys that are not numbers and ``undefined`` kept).
 
 Refused (400): more than one breakdown, frequency filters and breakdowns.
 """
@@ -54,6 +56,7 @@ from mixhouse.expr.ast import Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project
 from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.segmentation import NUMBER_TAG
 from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
@@ -65,6 +68,8 @@ from mixhouse.services.insights_users import (
     ProfileProperty,
     UserFilters,
     UserSql,
+    breakdown_buckets,
+    bucketed,
     header,
     parse_breakdown,
     report_filters,
@@ -81,7 +86,7 @@ MAX_BRACKETS = 60
 class RetentionMetric:
     """A parsed retention metric: the engine query (without its user filters and user breakdown), the series name,
     the breakdown header (``""`` for none), the math, and the cohort and profile filters and the cohort or profile
-    breakdown (resolved when it runs)."""
+    breakdown (resolved when it runs), with the breakdown's ``customBucket`` buckets (``None``: raw values)."""
 
     query: retention.RetentionQuery
     name: str
@@ -89,14 +94,19 @@ class RetentionMetric:
     math: str
     users: UserFilters
     by_user: CohortSegments | ProfileProperty | None
+    buckets: NumberBuckets | None = None
 
 
-def _breakdown(sections: dict[str, Any]) -> Breakdown | None:
-    """The breakdown: an event property, cohort segments or a profile property (``None`` for none)."""
+def _breakdown(sections: dict[str, Any]) -> tuple[Breakdown | None, NumberBuckets | None]:
+    """The breakdown: an event property, cohort segments or a profile property (``None`` for none), and its
+    ``customBucket`` buckets (``None``: raw values)."""
     groups = sections.get("group") or []
     if not isinstance(groups, list) or len(groups) > 1:
         raise ValidationError("a retention metric takes at most one breakdown")
-    return parse_breakdown(groups[0], "retention") if groups else None
+    if not groups:
+        return None, None
+    breakdown = parse_breakdown(groups[0], "retention")
+    return breakdown, breakdown_buckets(groups[0], breakdown)
 
 
 def _report_filter(sections: dict[str, Any]) -> tuple[SqlFragment | None, UserFilters]:
@@ -182,8 +192,8 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
         expr = filters_expr(step.get("filters") or [], step.get("filtersDeterminer", "all"))
         own = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"rw{n}")) if expr else None
         wheres.append(_both(own, report_filter))
-    breakdown = _breakdown(sections)
-    on = compile_values(Property(breakdown), replace(EVENT_CONTEXT, param_prefix="on")) \
+    breakdown, buckets = _breakdown(sections)
+    on = bucketed(compile_values(Property(breakdown), replace(EVENT_CONTEXT, param_prefix="on")), buckets, "rb") \
         if isinstance(breakdown, str) else None
     query = retention.RetentionQuery(
         dates=dates, compounded=False, born_event=names[0], event=names[1], born_where=wheres[0], where=wheres[1],
@@ -194,7 +204,7 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
         measure="events" if math_name in SUM_MATHS else "users", value=value,
     )
     return RetentionMetric(query, f"{names[0]} and then {names[1]}", header(breakdown) if breakdown else "",
-                           math_name, users, None if isinstance(breakdown, str) else breakdown)
+                           math_name, users, None if isinstance(breakdown, str) else breakdown, buckets)
 
 
 def _with_users(metric: RetentionMetric, cohorts: CohortMembers | None,
@@ -207,7 +217,7 @@ def _with_users(metric: RetentionMetric, cohorts: CohortMembers | None,
     query = replace(query, born_where=_both(query.born_where, members), where=_both(query.where, members))
     if metric.by_user is None:
         return query
-    return replace(query, on=users.keys(metric.by_user, 0), undefined=False)
+    return replace(query, on=bucketed(users.keys(metric.by_user, 0), metric.buckets, "rb"), undefined=False)
 
 
 def _per_user(values: list[Any], sizes: list[int]) -> list[float]:

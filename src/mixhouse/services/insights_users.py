@@ -9,7 +9,8 @@ canonical ``distinct_id`` (every value bound: member sets and profile maps are p
 * A cohort breakdown puts each user in the segment of every cohort they belong to (``"Not In …"`` for negated
   entries), users in none in no segment; a profile breakdown in the segment of their current value of the property
   (one per item of a list value), users without one in ``"undefined"``, as event metrics' profile breakdowns do.
-  No typed-number bucketing: the value's segment key, as for event metrics.
+  A property breakdown's ``customBucket`` puts its numbers in ranges (``breakdown_buckets``, ``bucketed``;
+  decision 0039, the labels and edges of event metrics).
 * Frequency filters and breakdowns (``behaviorType: $frequency``) are refused (400) by name.
 
 Cohort members are worked out as of today (``CohortMembers``); profiles are the users' current ones, by canonical
@@ -25,6 +26,7 @@ from mixhouse.errors import ValidationError
 from mixhouse.expr import SqlFragment
 from mixhouse.expr.ast import Expr
 from mixhouse.query.funnel_shape import UNDEFINED_SEGMENT
+from mixhouse.query.number_buckets import NumberBuckets, bucketed_keys_sql
 from mixhouse.query.params import json_list
 from mixhouse.services.cohort_sql import MemberTests
 from mixhouse.services.insights_audience import CohortMembers, Profiles, ProfileTests
@@ -40,6 +42,7 @@ from mixhouse.services.insights_params import (
     is_people,
     profile_filter,
 )
+from mixhouse.services.property_buckets import property_buckets
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,23 @@ def parse_breakdown(spec: Any, metric: str) -> Breakdown:
         raise ValidationError(f"a {metric} metric is broken down by event or user profile properties or by "
                               "cohorts only")
     return ProfileProperty(name) if resource in PEOPLE_RESOURCES else name
+
+
+def breakdown_buckets(spec: Any, breakdown: Breakdown) -> NumberBuckets | None:
+    """The ``customBucket`` buckets of a property breakdown (event or profile property; ``None``: raw values).
+    Cohort breakdowns have no numbers to bucket: theirs is ignored, as event metrics ignore it."""
+    if isinstance(breakdown, tuple) or not isinstance(spec, dict):
+        return None
+    return property_buckets(spec.get("customBucket"))
+
+
+def bucketed(keys: SqlFragment, buckets: NumberBuckets | None, prefix: str) -> SqlFragment:
+    """``keys`` (an ``Array(String)`` of segment keys) with their numbers relabelled as the ranges of ``buckets``
+    (unchanged without buckets); the bucket parameters are named ``{prefix}_…``."""
+    if buckets is None:
+        return keys
+    fragment = bucketed_keys_sql(keys.sql, buckets, prefix)
+    return SqlFragment(fragment.sql, {**keys.params, **fragment.params})
 
 
 def header(spec: Breakdown) -> str:

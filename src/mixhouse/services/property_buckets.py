@@ -2,8 +2,8 @@
 checked: ``{"bucketSize": s, "min": m, "max": M}`` (min and max optional) buckets the property's numbers
 (``query/number_buckets.py``, decision 0039); absent, ``null`` or ``{"disabled": true}``: raw values.
 
-Insights event metrics and flow segments bucket; funnel and retention metrics do not yet, and a bucketed breakdown
-on one is refused (400) rather than answered with raw values.
+Insights event metrics, funnel and retention metrics (their event and profile property breakdowns) and flow
+segments bucket, all through ``query/number_buckets.py``.
 """
 
 from __future__ import annotations
@@ -42,14 +42,3 @@ def property_buckets(raw: Any) -> NumberBuckets | None:
         raise ValidationError("customBucket's max must be above its min")
     return number_buckets(size, low, high)
 
-
-def refuse_bucketed_breakdowns(params: Any, metric: str) -> None:
-    """400 naming ``customBucket`` when a property breakdown of a ``metric`` (funnel or retention) metric's
-    bookmark params asks for buckets, which those metrics do not compute yet."""
-    sections = params.get("sections") if isinstance(params, dict) else None
-    groups = sections.get("group") if isinstance(sections, dict) else None
-    for spec in groups if isinstance(groups, list) else []:
-        if not isinstance(spec, dict) or isinstance(spec.get("behavior"), dict):
-            continue  # frequency breakdowns bucket counts; the metric's own parser says what it takes
-        if property_buckets(spec.get("customBucket")) is not None:
-            raise ValidationError(f"bucketed breakdowns (customBucket) are not supported on {metric} metrics yet")
