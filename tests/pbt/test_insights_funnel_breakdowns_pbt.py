@@ -8,7 +8,8 @@ in-process storage under a fresh project id and runs the service the endpoint ru
 the example (random sets of canonical ids, given to the service the way the server gives it saved cohorts' members):
 what is checked is how the funnel uses them, not how cohorts are computed (``tests/e2e/test_insights_funnels.py``
 checks that end to end). Profiles likewise: random current profiles of some ids (canonical or merged away), given
-as the server's profile store gives them.
+as the server's profile store gives them. Event and profile property breakdowns may put numbers in ``customBucket``
+ranges (decision 0039), the reference bucketing the attributed keys with ``reference_buckets``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mixhouse.services.insights_params import CohortRef
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as ref
 from tests.support.profile_strategies import profile_maps
+from tests.support.reference_buckets import Buckets
 from tests.support.stored_log import fresh_project_id, write_log
 
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
@@ -170,8 +172,12 @@ profile_options = st.fixed_dictionaries({
     "chart": st.sampled_from(["funnel-steps", "line"]),
     "filter": st.sampled_from([None, *PEOPLE_FILTERS]),
     "groups": st.sampled_from([(), ("plan",), ("seats",), ("plan", "k"), ("k", "plan", "cohort"),
-                               ("cohort", "seats")]),
+                               ("cohort", "seats"), ("amt#",), ("seats#", "amt#"), ("k", "amt#", "seats#"),
+                               ("cohort", "amt#")]),
+    "buckets": st.sampled_from([Buckets(5), Buckets(2.5, 0, 10), Buckets(0.5, 1, 3), Buckets(1, -3, 9.99)]),
 })
+#: An event's ``amt`` (events with a ``k``): numbers on and between edges, a numeric string, text, a list.
+AMOUNTS = [-3, 0, 2.5, 5, 9.99, 10, "7", "x", [1, 12], 1.5]
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -187,7 +193,8 @@ def test_profile_filters_and_breakdowns_equal_the_reference(
     stored_log = []
     for n, (user, name, gap, k) in enumerate(log):
         clock[user] = clock.get(user, 0) + gap * 1000
-        stored_log.append((user, name, START + 60_000 + clock[user] + n, f"i{n}", {} if k is None else {"k": k}))
+        stored_log.append((user, name, START + 60_000 + clock[user] + n, f"i{n}",
+                           {} if k is None else {"k": k, "amt": AMOUNTS[n % len(AMOUNTS)]}))
     sent = write_log(backend, pid, stored_log + stored_log[:2], merged)
     stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
                                e.properties) for e in events_ref.load(sent)]
@@ -212,8 +219,16 @@ def test_profile_filters_and_breakdowns_equal_the_reference(
                                            **({"filterValue": value} if value is not None else {})}]
     groups: list[dict[str, Any]] = []
     breakdowns: list[Any] = []
+    buckets = chosen["buckets"]
+    bucket_spec = {"bucketSize": buckets.size, **({"min": buckets.low} if buckets.low is not None else {}),
+                   **({"max": buckets.high} if buckets.high is not None else {})}
     for group in chosen["groups"]:
-        if group == "cohort":
+        if group.endswith("#"):
+            prop = group[:-1]
+            groups.append({"value": prop, "resourceType": "people" if prop == "seats" else "events",
+                           "propertyType": "number", "customBucket": bucket_spec})
+            breakdowns.append(ref.Profile(prop) if prop == "seats" else f'properties["{prop}"]')
+        elif group == "cohort":
             groups.append({"value": ["One"], "resourceType": "events",
                            "cohorts": [{"id": 1, "name": "One", "negated": False}]})
             breakdowns.append(lambda user: ["One"] if user in members else [])
@@ -235,12 +250,13 @@ def test_profile_filters_and_breakdowns_equal_the_reference(
                        **({} if trends else {"interval": 3}), totals=chosen["math"] == "conversion_rate_total",
                        optimized=optimized, per_session=chosen["math"] == "conversion_rate_session",
                        attribution=attributed,
-                       limit=10_000, breakdowns=breakdowns, profiles=profiles, people_where=people_where)
+                       limit=10_000, breakdowns=breakdowns, profiles=profiles, people_where=people_where,
+                       breakdown_buckets=[buckets if group.endswith("#") else None for group in chosen["groups"]])
     per_key = {key: _nest(per_segment, len(breakdowns)) if breakdowns else _metrics(per_segment["steps"])
                for key, per_segment in found["data"].items()}
     expected = {f"{key}T00:00:00+00:00": node for key, node in per_key.items()} if trends else \
         next(iter(per_key.values()))
-    assert headers == ["$metric", *("$cohorts" if g == "cohort" else g for g in chosen["groups"])]
+    assert headers == ["$metric", *("$cohorts" if g == "cohort" else g.rstrip("#") for g in chosen["groups"])]
     assert series == {f"{names[0]} through {names[-1]}": expected}
 
 

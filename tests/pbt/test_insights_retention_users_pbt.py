@@ -5,7 +5,9 @@ counting and custom brackets on top.
 
 Each example writes a small random log (a few users, duplicates, identity merges) straight into the in-process
 storage under a fresh project id and runs the service the endpoint runs. Profiles (of canonical or merged-away ids)
-and cohort members are inputs, given as the server's profile store and cohorts give them.
+and cohort members are inputs, given as the server's profile store and cohorts give them. The birth event's ``amt``
+and the profile's ``seats`` may be broken down in ``customBucket`` ranges (decision 0039), the reference bucketing
+with ``reference_buckets``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from hypothesis import strategies as st
 
 from mixhouse.meta.records import Project
 from mixhouse.services.insights_params import CohortRef
-from mixhouse.services.insights_retention import run_retention_metric
+from mixhouse.services.insights_retention import MODES, run_retention_metric
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_retention as ref
 from tests.support.profile_strategies import profile_maps
+from tests.support.reference_buckets import Buckets
 from tests.support.stored_log import fresh_project_id, write_log
 
 START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
@@ -43,14 +46,18 @@ PEOPLE_FILTERS = {
     "is not set": ("plan", "is not set", None, 'not defined(properties["plan"])'),
     "is less than": ("seats", "is less than", [5], 'properties["seats"] < 5'),
 }
+BUCKETS = st.sampled_from([Buckets(5), Buckets(2.5, 0, 10), Buckets(0.5, 1, 3), Buckets(1, -3, 9.99)])
 options = st.fixed_dictionaries({
     "unit": st.sampled_from(["day", "week"]),
     "mode": st.sampled_from(["none", "carry_back", "carry_forward", "consecutive_forward"]),
     "cumulative": st.booleans(),
     "sizes": st.one_of(st.just([]), st.lists(st.integers(1, 3), min_size=1, max_size=3)),
     "filter": st.sampled_from([None, "cohort", *PEOPLE_FILTERS]),
-    "group": st.sampled_from([None, "plan", "plan", "seats", "k", "cohort"]),
+    "group": st.sampled_from([None, "plan", "plan", "seats", "k", "cohort", "amt#", "amt#", "seats#", "seats#"]),
+    "buckets": BUCKETS,
 })
+#: An event's ``amt`` (events with a ``k``): numbers on and between edges, a numeric string, text, a list.
+AMOUNTS = [-3, 0, 2.5, 5, 9.99, 10, "7", "x", [1, 12], 1.5]
 
 
 class _Members:
@@ -86,7 +93,7 @@ def test_user_filters_and_breakdowns_equal_the_reference(
         profiles: dict[str, dict[str, Any]], members: frozenset[str], chosen: dict[str, Any]) -> None:
     pid = fresh_project_id()
     stored_log = [(user, name, START + hour * HOUR + minute * 60_000, f"i{n % len(log)}",
-                   {} if k is None else {"k": k})
+                   {} if k is None else {"k": k, "amt": AMOUNTS[n % len(AMOUNTS)]})
                   for n, (user, name, hour, minute, k) in enumerate(log + log[:3])]  # resends of three
     sent = write_log(backend, pid, stored_log, merged)
     stored = [events_ref.Event(e.name, e.stored_id, merged.get(e.stored_id, e.stored_id), e.time_ms, e.insert_id,
@@ -115,6 +122,14 @@ def test_user_filters_and_breakdowns_equal_the_reference(
     elif group == "k":
         groups.append({"value": "k", "resourceType": "events"})
         more["on"] = 'properties["k"]'
+    elif group is not None and group.endswith("#"):
+        buckets = chosen["buckets"]
+        groups.append({"value": group[:-1], "resourceType": "user" if group == "seats#" else "events",
+                       "propertyType": "number", "customBucket": {
+                           "bucketSize": buckets.size, **({"min": buckets.low} if buckets.low is not None else {}),
+                           **({"max": buckets.high} if buckets.high is not None else {})}})
+        more["on_buckets"] = buckets
+        more["people_on" if group == "seats#" else "on"] = "seats" if group == "seats#" else 'properties["amt"]'
     elif group is not None:
         groups.append({"value": group, "resourceType": "user"})
         more["people_on"] = group
@@ -145,6 +160,49 @@ def test_user_filters_and_breakdowns_equal_the_reference(
         return
     split = ref.retention(stored, FROM, TO, **common,
                           **{key: value for key, value in more.items() if key in ("segments_of_user", "on",
-                                                                                  "people_on")})
-    assert headers == ["$metric", "$cohorts" if group == "cohort" else group]
+                                                                                  "people_on", "on_buckets")})
+    assert headers == ["$metric", "$cohorts" if group == "cohort" else group.rstrip("#")]
     assert series == {NAME: {"$overall": overall, **{segment: _node(found) for segment, found in split.items()}}}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(births=st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(0, 140),
+                                 st.sampled_from([*AMOUNTS, None])), min_size=1, max_size=8),
+       returns=st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(-10, 160)), max_size=16),
+       profiles=profile_maps, by_profile=st.booleans(), buckets=BUCKETS, mode=st.sampled_from(MODES))
+def test_bucketed_breakdowns_equal_the_reference(
+        backend: Any, births: list[tuple[str, int, Any]], returns: list[tuple[str, int]],
+        profiles: dict[str, dict[str, Any]], by_profile: bool, buckets: Buckets, mode: str) -> None:
+    """Every example has births in the range: each born user in the bucket of their birth event's ``amt`` or of
+    their profile's ``seats`` (numbers on edges, below min, at or above max, text, lists, no value)."""
+    pid = fresh_project_id()
+    stored_log = [(user, "A", START + hour * HOUR + n, f"a{n}", {} if amount is None else {"amt": amount})
+                  for n, (user, hour, amount) in enumerate(births)]
+    stored_log += [(user, "B", START + hour * HOUR + 30 * 60_000 + n, f"b{n}", {})
+                   for n, (user, hour) in enumerate(returns)]
+    sent = write_log(backend, pid, stored_log, {})
+    stored = events_ref.load(sent)
+    spec = {"bucketSize": buckets.size, **({"min": buckets.low} if buckets.low is not None else {}),
+            **({"max": buckets.high} if buckets.high is not None else {})}
+    group = {"value": "seats", "resourceType": "user"} if by_profile else {"value": "amt", "resourceType": "events"}
+    behavior: dict[str, Any] = {
+        "type": "retention", "resourceType": "events", "retentionUnit": "day", "retentionUnboundedMode": mode,
+        "behaviors": [{"type": "event", "name": "A", "filters": []}, {"type": "event", "name": "B", "filters": []}]}
+    bookmark = {"displayOptions": {"chartType": "retention-curve"},
+                "sections": {"show": [{"type": "metric", "behavior": behavior,
+                                       "measurement": {"math": "retention_rate"}}],
+                             "time": [{"dateRangeType": "between", "unit": "day",
+                                       "value": [FROM.isoformat(), TO.isoformat()]}],
+                             "filter": [], "group": [{**group, "propertyType": "number", "customBucket": spec}]}}
+    project = Project(pid, 1, "pbt", "UTC", "t", "simplified", datetime.now(UTC))
+    series, headers = run_retention_metric(backend, project, bookmark, _Members(frozenset()),
+                                           lambda: sorted(profiles.items()))
+    common: dict[str, Any] = {
+        "born_event": "A", "event": "B", "interval_count": (TO - FROM).days + 1, "profiles": profiles,
+        "unbounded_retention": mode == "carry_back", "on_or_before": mode == "carry_forward",
+        "consecutive": mode == "consecutive_forward", "limit": 10_000}
+    split = ref.retention(stored, FROM, TO, **common, on_buckets=buckets,
+                          **({"people_on": "seats"} if by_profile else {"on": 'properties["amt"]'}))
+    assert headers == ["$metric", group["value"]]
+    assert series == {NAME: {"$overall": _node(ref.retention(stored, FROM, TO, **common)),
+                             **{segment: _node(found) for segment, found in split.items()}}}
