@@ -1,22 +1,26 @@
 """Numeric property breakdowns in ``customBucket`` ranges (decision 0039) on Insights funnel and retention metrics,
 through the server: hand-made events with the segments worked out by hand (edges, below ``min``, at and above
 ``max``, text, booleans, lists and missing values), and the whole answer against the brute-force funnel and
-retention references, which bucket with ``reference_buckets``."""
+retention references, which bucket with ``reference_buckets``; the client library's ``GroupBy`` buckets on
+``query_funnel`` and ``query_retention`` end to end."""
 
 from __future__ import annotations
 
 import base64
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+import mixhouse as mp
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as funnels_ref
 from tests.support import reference_retention as retention_ref
+from tests.support.client_env import use_service_account
 from tests.support.insights_http import post_insights as _post
 from tests.support.reference_buckets import Buckets
 from tests.support.sending import import_all
@@ -209,3 +213,25 @@ def test_retention_by_bucketed_property(hand: Any, client: httpx.Client, group: 
     assert {segment: _by_day(found) for segment, found in node.items() if segment != "$overall"} == {
         segment: _retention_node(found) for segment, found in split.items()}
     assert _by_day(node["$overall"]) == _retention_node(retention_ref.retention(events, D1, D2, **options))
+
+
+def test_client_group_by_buckets_on_funnels_and_retention(server: ServerProcess, hand: Any,
+                                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``GroupBy("amount", property_type="number", bucket_size=..., bucket_min=..., bucket_max=...)`` through
+    ``query_funnel`` and ``query_retention`` against the live server: the answers are the references'."""
+    creds, events = hand
+    use_service_account(monkeypatch, server.url, creds, tmp_path)
+    by_amount = mp.GroupBy("amount", property_type="number", bucket_size=5, bucket_min=-5, bucket_max=20)
+    dates = {"from_date": D1.isoformat(), "to_date": D2.isoformat()}
+    with mp.Workspace() as ws:
+        funnel = ws.query_funnel(["Pay", "Next"], conversion_window=1, math="conversion_rate_total",
+                                 group_by=by_amount, **dates)
+        assert funnel.series["Pay through Next"] == _funnel_reference(
+            events, 1, False, totals=True, breakdowns=['properties["amount"]'], breakdown_buckets=[Buckets(5, -5, 20)])
+        retention = ws.query_retention("Join", "Next", retention_unit="day", group_by=by_amount, **dates)
+    node = retention.series["Join and then Next"]
+    split = retention_ref.retention(events, D1, D2, born_event="Join", event="Next", interval_count=2,
+                                    on='properties["amount"]', on_buckets=Buckets(5, -5, 20), limit=10_000)
+    assert {segment: _by_day(found) for segment, found in node.items() if segment != "$overall"} == {
+        segment: _retention_node(found) for segment, found in split.items()}
+    assert set(node) == {"$overall", "15 - 20", "20+", "< -5", "abc", "undefined"}
