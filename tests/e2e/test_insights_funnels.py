@@ -25,7 +25,7 @@ from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as funnels_ref
 from tests.support.client_env import use_service_account
 from tests.support.insights_http import post_insights as _post
-from tests.support.sending import import_all, import_demo, set_profiles
+from tests.support.sending import import_all, import_demo, set_plan_profiles, set_profiles
 from tests.support.server import ServerProcess
 
 TZ = "Europe/Berlin"
@@ -349,13 +349,7 @@ def profiles(shop: Any, client: httpx.Client) -> dict[str, dict[str, Any]]:
     """Current profiles of most of the shop's users (set through ``/engage``): a plan (a string, a list, or none)
     and an age; the rest have none."""
     creds, events = shop
-    users = sorted({e.user for e in events if e.user})
-    found: dict[str, dict[str, Any]] = {}
-    for n, user in enumerate(users[: len(users) * 4 // 5]):
-        plan: Any = ["pro", "free", ["pro", "team"], None][n % 4]
-        found[user] = {"age": 18 + n % 40, **({"plan": plan} if plan is not None else {})}
-    set_profiles(client, creds, found)
-    return found
+    return set_plan_profiles(client, creds, sorted({e.user for e in events if e.user}))
 
 
 def _people_filter(prop: str, operator: str, value: Any) -> dict[str, Any]:

@@ -72,6 +72,22 @@ class _Members:
         return self(cohort)
 
 
+def _bookmark(names: list[str], chosen: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The funnel bookmark for ``chosen`` (math, re-entry, attribution, chart) over the whole range, and whether the
+    re-entry is optimized."""
+    bookmark = funnel_params(names, window=1, unit="hour")
+    behavior = bookmark["sections"]["show"][0]["behavior"]
+    bookmark["sections"]["show"][0]["measurement"]["math"] = chosen["math"]
+    optimized = bool(chosen["optimized"]) and chosen["math"] == "conversion_rate_unique"
+    if optimized:
+        behavior["funnelReentryMode"] = "optimized"
+    if chosen["attribution"] is not None:
+        behavior["propertyAttribution"] = chosen["attribution"]
+    bookmark["displayOptions"] = {"chartType": chosen["chart"]}
+    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                     "value": [FROM.isoformat(), TO.isoformat()]}]
+    return bookmark, optimized
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(log=events, merged=merges, first=canonical_users, second=canonical_users, chosen=options)
 def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tuple[str, str, int, str | None]],
@@ -89,17 +105,7 @@ def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tu
                                e.properties) for e in events_ref.load(sent)]
 
     names, negated = chosen["steps"], chosen["negated"]
-    bookmark = funnel_params(names, window=1, unit="hour")
-    behavior = bookmark["sections"]["show"][0]["behavior"]
-    bookmark["sections"]["show"][0]["measurement"]["math"] = chosen["math"]
-    optimized = chosen["optimized"] and chosen["math"] == "conversion_rate_unique"
-    if optimized:
-        behavior["funnelReentryMode"] = "optimized"
-    if chosen["attribution"] is not None:
-        behavior["propertyAttribution"] = chosen["attribution"]
-    bookmark["displayOptions"] = {"chartType": chosen["chart"]}
-    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
-                                     "value": [FROM.isoformat(), TO.isoformat()]}]
+    bookmark, optimized = _bookmark(names, chosen)
     kept: set[str] | None = None
     everyone = {e.user for e in stored}
     one = everyone - first if negated else set(first)
@@ -200,17 +206,7 @@ def test_profile_filters_and_breakdowns_equal_the_reference(
                                e.properties) for e in events_ref.load(sent)]
 
     names = chosen["steps"]
-    bookmark = funnel_params(names, window=1, unit="hour")
-    behavior = bookmark["sections"]["show"][0]["behavior"]
-    bookmark["sections"]["show"][0]["measurement"]["math"] = chosen["math"]
-    optimized = chosen["optimized"] and chosen["math"] == "conversion_rate_unique"
-    if optimized:
-        behavior["funnelReentryMode"] = "optimized"
-    if chosen["attribution"] is not None:
-        behavior["propertyAttribution"] = chosen["attribution"]
-    bookmark["displayOptions"] = {"chartType": chosen["chart"]}
-    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
-                                     "value": [FROM.isoformat(), TO.isoformat()]}]
+    bookmark, optimized = _bookmark(names, chosen)
     people_where = None
     if chosen["filter"] is not None:
         operator, value, people_where = PEOPLE_FILTERS[chosen["filter"]]

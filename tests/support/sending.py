@@ -34,3 +34,14 @@ def set_profiles(client: httpx.Client, creds: Any, profiles: dict[str, dict[str,
     updates = [{"$token": creds.token, "$distinct_id": user, "$set": props} for user, props in profiles.items()]
     response = client.post("/engage", data={"data": base64.b64encode(orjson.dumps(updates)).decode()})
     assert response.text == "1", response.text
+
+
+def set_plan_profiles(client: httpx.Client, creds: Any, users: list[str]) -> dict[str, dict[str, Any]]:
+    """Give four in five of ``users`` (in order) a profile with a ``plan`` (a string, a list, or none) and an
+    ``age``, through ``/engage``; the profiles set, by user."""
+    found: dict[str, dict[str, Any]] = {}
+    for n, user in enumerate(users[: len(users) * 4 // 5]):
+        plan: Any = ["pro", "free", ["pro", "team"], None][n % 4]
+        found[user] = {"age": 18 + n % 40, **({"plan": plan} if plan is not None else {})}
+    set_profiles(client, creds, found)
+    return found
