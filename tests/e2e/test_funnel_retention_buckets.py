@@ -17,6 +17,7 @@ import pytest
 
 import mixhouse as mp
 from tests.conftest import ProjectCreds, make_project
+from tests.support import insights_funnel_layout as layout
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as funnels_ref
 from tests.support import reference_retention as retention_ref
@@ -29,7 +30,6 @@ from tests.support.server import ServerProcess
 TODAY = datetime.now(UTC).date()
 D1, D2 = TODAY - timedelta(days=10), TODAY - timedelta(days=9)
 DAY_MS = 86_400_000
-METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
 
 
 def _at(day: date, hour: int) -> int:
@@ -101,28 +101,12 @@ def _retention(groups: list[dict[str, Any]]) -> dict[str, Any]:
                          "group": groups, "filter": [], "time": _time()}}
 
 
-def _metrics(steps: list[dict[str, Any]]) -> dict[str, Any]:
-    return {metric: {f"{k + 1}. {step['event']}": {"all": step[metric]} for k, step in enumerate(steps)}
-            for metric in METRICS}
-
-
-def _nest(found: dict[str, list[dict[str, Any]]], depth: int) -> dict[str, Any]:
-    """The reference's segment paths nested as Insights nests breakdowns."""
-    root: dict[str, Any] = {"$overall": _metrics(found["$overall"])}
-    for segment in sorted(s for s in found if s != "$overall"):
-        *parents, last = segment.split(funnels_ref.PATH_SEPARATOR)
-        node = root
-        for key in parents:
-            node = node[key]
-        node[last] = _metrics(found[segment]) if len(parents) + 1 == depth else {"$overall": _metrics(found[segment])}
-    return root
-
 
 def _funnel_reference(events: list[events_ref.Event], depth: int, trends: bool, **options: Any) -> dict[str, Any]:
     found = funnels_ref.funnel(events, [funnels_ref.Step("Pay"), funnels_ref.Step("Next")], D1, D2, window=DAY_MS,
                                **({} if trends else {"interval": 2}), limit=10_000,
                                profiles={user: {"age": age} for user, age in AGES.items()}, **options)
-    per_key = {key: _nest(entry, depth) for key, entry in found["data"].items()}
+    per_key = {key: layout.nested(entry, depth) for key, entry in found["data"].items()}
     return {f"{key}T00:00:00+00:00": node for key, node in per_key.items()} if trends else \
         next(iter(per_key.values()))
 

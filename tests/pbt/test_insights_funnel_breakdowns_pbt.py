@@ -24,6 +24,7 @@ from mixhouse.meta.records import Project
 from mixhouse.services.funnel_definition import funnel_params
 from mixhouse.services.insights_funnel import run_funnel_metric
 from mixhouse.services.insights_params import CohortRef
+from tests.support import insights_funnel_layout as layout
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as ref
 from tests.support.profile_strategies import profile_maps
@@ -34,7 +35,6 @@ START = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
 FROM, TO = date(2025, 3, 1), date(2025, 3, 3)
 USERS = ["a", "b", "c", "d", "a", "b"]
 NAMES = ["A", "B", "C", "A", "B"]
-METRICS = ("count", "step_conv_ratio", "overall_conv_ratio", "avg_time", "avg_time_from_start")
 
 events = st.lists(
     st.tuples(st.sampled_from(USERS), st.sampled_from(NAMES), st.sampled_from([-1, 1, 2, 3, 40, 900, 30_000]),
@@ -52,11 +52,6 @@ options = st.fixed_dictionaries({
     "use": st.sampled_from(["breakdown", "filter", "excluding filter", "cohorts then k", "k then cohorts then j"]),
     "negated": st.booleans(),
 })
-
-
-def _metrics(steps: list[dict[str, Any]]) -> dict[str, Any]:
-    return {metric: {f"{k + 1}. {step['event']}": {"all": step[metric]} for k, step in enumerate(steps)}
-            for metric in METRICS}
 
 
 class _Members:
@@ -152,9 +147,9 @@ def test_cohorts_equal_the_reference_over_their_users(backend: Any, log: list[tu
         return dict(found["data"])
 
     if kept is not None:
-        per_key = {key: _metrics(entry["steps"]) for key, entry in reference(kept).items()}
+        per_key = {key: layout.metrics(entry["steps"]) for key, entry in reference(kept).items()}
     else:
-        per_key = {key: _nest(found, len(breakdowns))
+        per_key = {key: layout.nested(found, len(breakdowns))
                    for key, found in reference(everyone, breakdowns=breakdowns).items()}
     expected = {f"{key}T00:00:00+00:00": node for key, node in per_key.items()} if trends else \
         next(iter(per_key.values()))
@@ -248,21 +243,10 @@ def test_profile_filters_and_breakdowns_equal_the_reference(
                        attribution=attributed,
                        limit=10_000, breakdowns=breakdowns, profiles=profiles, people_where=people_where,
                        breakdown_buckets=[buckets if group.endswith("#") else None for group in chosen["groups"]])
-    per_key = {key: _nest(per_segment, len(breakdowns)) if breakdowns else _metrics(per_segment["steps"])
+    per_key = {key: layout.nested(per_segment, len(breakdowns)) if breakdowns else layout.metrics(per_segment["steps"])
                for key, per_segment in found["data"].items()}
     expected = {f"{key}T00:00:00+00:00": node for key, node in per_key.items()} if trends else \
         next(iter(per_key.values()))
     assert headers == ["$metric", *("$cohorts" if g == "cohort" else g.rstrip("#") for g in chosen["groups"])]
     assert series == {f"{names[0]} through {names[-1]}": expected}
 
-
-def _nest(found: dict[str, list[dict[str, Any]]], depth: int) -> dict[str, Any]:
-    """The reference's segment paths nested as Insights nests breakdowns."""
-    root: dict[str, Any] = {"$overall": _metrics(found["$overall"])}
-    for segment in sorted(s for s in found if s != "$overall"):
-        *parents, last = segment.split(ref.PATH_SEPARATOR)
-        node = root
-        for key in parents:
-            node = node[key]
-        node[last] = _metrics(found[segment]) if len(parents) + 1 == depth else {"$overall": _metrics(found[segment])}
-    return root
