@@ -21,15 +21,13 @@ from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_flows as flows_ref
 from tests.support import reference_insights as ref
+from tests.support.bucket_log import D1, D2, TODAY, pay_events
 from tests.support.client_env import use_service_account
 from tests.support.insights_http import close as _close
 from tests.support.insights_http import post_insights as _post
 from tests.support.reference_buckets import Buckets
 from tests.support.sending import import_all, import_demo
 from tests.support.server import ServerProcess
-
-TODAY = datetime.now(UTC).date()
-D1, D2 = TODAY - timedelta(days=10), TODAY - timedelta(days=9)
 
 
 def _metric(event: str, math_: str = "total", prop: str | None = None, per_user: str | None = None) -> dict[str, Any]:
@@ -59,17 +57,6 @@ def _params(show: list[dict[str, Any]], from_date: date, to_date: date, groups: 
                                    "value": [from_date.isoformat(), to_date.isoformat()]}]}}
 
 
-def _at(day: date, hour: int) -> int:
-    return int(datetime(day.year, day.month, day.day, hour, tzinfo=UTC).timestamp() * 1000)
-
-
-#: (user, day, hour, amount) — ``None``: no amount at all.
-HAND_LOG: list[tuple[str, date, int, Any]] = [
-    ("u1", D1, 1, 0), ("u1", D1, 2, 5), ("u1", D1, 3, 9.99), ("u1", D1, 4, 10), ("u1", D1, 5, -3),
-    ("u2", D1, 6, 19.99), ("u2", D1, 7, 20), ("u2", D1, 8, 25), ("u2", D1, 9, "abc"),
-    ("u2", D2, 1, True), ("u3", D2, 2, None), ("u3", D2, 3, "15"), ("u3", D2, 4, [3, 12, 14]),
-    ("u3", D2, 5, -5), ("u1", D2, 6, -10), ("u3", D2, 7, 0.3),
-]
 #: Each user's ``age`` on their profile (u3 has none).
 AGES = {"u1": 34, "u2": 40}
 
@@ -77,12 +64,7 @@ AGES = {"u1": 34, "u2": 40}
 @pytest.fixture(scope="module")
 def hand(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
     creds = make_project(server.data_dir, "breakdown-buckets-hand")
-    sent = [{"event": "Pay", "properties": {"distinct_id": user, "time": _at(day, hour), "$insert_id": f"b{n}",
-                                            **({} if amount is None else {"amount": amount})}}
-            for n, (user, day, hour, amount) in enumerate(HAND_LOG)]
-    sent += [{"event": "Next", "properties": {"distinct_id": user, "time": _at(day, hour) + 60_000,
-                                             "$insert_id": f"n{n}"}}
-             for n, (user, day, hour, _) in enumerate(HAND_LOG)]
+    sent = pay_events("b")
     import_all(client, creds, sent)
     updates = [{"$token": creds.token, "$distinct_id": user, "$set": {"age": age}} for user, age in AGES.items()]
     assert client.post("/engage", data={"data": base64.b64encode(orjson.dumps(updates)).decode()}).text == "1"

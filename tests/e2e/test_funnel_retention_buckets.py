@@ -7,7 +7,6 @@ retention references, which bucket with ``reference_buckets``; the client librar
 from __future__ import annotations
 
 import base64
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,28 +20,16 @@ from tests.support import insights_funnel_layout as layout
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as funnels_ref
 from tests.support import reference_retention as retention_ref
+from tests.support.bucket_log import D1, D2, at, pay_events
 from tests.support.client_env import use_service_account
 from tests.support.insights_http import post_insights as _post
 from tests.support.reference_buckets import Buckets
 from tests.support.sending import import_all
 from tests.support.server import ServerProcess
 
-TODAY = datetime.now(UTC).date()
-D1, D2 = TODAY - timedelta(days=10), TODAY - timedelta(days=9)
 DAY_MS = 86_400_000
 
 
-def _at(day: date, hour: int) -> int:
-    return int(datetime(day.year, day.month, day.day, hour, tzinfo=UTC).timestamp() * 1000)
-
-
-#: (user, day, hour, amount) of each Pay, a Next a minute later — ``None``: no amount at all.
-PAYS: list[tuple[str, date, int, Any]] = [
-    ("u1", D1, 1, 0), ("u1", D1, 2, 5), ("u1", D1, 3, 9.99), ("u1", D1, 4, 10), ("u1", D1, 5, -3),
-    ("u2", D1, 6, 19.99), ("u2", D1, 7, 20), ("u2", D1, 8, 25), ("u2", D1, 9, "abc"),
-    ("u2", D2, 1, True), ("u3", D2, 2, None), ("u3", D2, 3, "15"), ("u3", D2, 4, [3, 12, 14]),
-    ("u3", D2, 5, -5), ("u1", D2, 6, -10), ("u3", D2, 7, 0.3),
-]
 #: (user, amount) of each user's one Join, at midnight of D1 (before any Pay or Next).
 JOINS: list[tuple[str, Any]] = [("u1", 15), ("u2", "abc"), ("u3", -7), ("u4", 30), ("u5", None), ("u6", 29.99),
                                 ("u7", "25")]
@@ -53,13 +40,8 @@ AGES = {"u1": 34, "u2": 40, "u4": 35}
 @pytest.fixture(scope="module")
 def hand(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
     creds = make_project(server.data_dir, "funnel-retention-buckets")
-    sent = [{"event": "Pay", "properties": {"distinct_id": user, "time": _at(day, hour), "$insert_id": f"p{n}",
-                                            **({} if amount is None else {"amount": amount})}}
-            for n, (user, day, hour, amount) in enumerate(PAYS)]
-    sent += [{"event": "Next", "properties": {"distinct_id": user, "time": _at(day, hour) + 60_000,
-                                             "$insert_id": f"n{n}"}}
-             for n, (user, day, hour, _) in enumerate(PAYS)]
-    sent += [{"event": "Join", "properties": {"distinct_id": user, "time": _at(D1, 0), "$insert_id": f"j{n}",
+    sent = pay_events("p")
+    sent += [{"event": "Join", "properties": {"distinct_id": user, "time": at(D1, 0), "$insert_id": f"j{n}",
                                              **({} if amount is None else {"amount": amount})}}
              for n, (user, amount) in enumerate(JOINS)]
     import_all(client, creds, sent)
