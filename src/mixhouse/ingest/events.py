@@ -83,16 +83,37 @@ def _sanitize(value: Any, path: str, depth: int) -> Any:
     raise RecordError(path, f"'{path}' is invalid: unsupported value type")
 
 
-def _within_limits(props: dict[str, Any]) -> bool:
-    """True when nothing needs changing: flat values, short names, short strings (the common case, checked fast)."""
-    if not props:
-        return True
-    if not set(map(type, props.values())) <= _FLAT_TYPES or max(map(len, props)) > limits.MAX_PROPERTY_NAME_CHARS:
-        return False
-    for value in props.values():  # noqa: SIM110 - a plain loop is faster than all() over a generator here
+_FLAT_OR_LIST = _FLAT_TYPES | {list}
+
+
+def values_fit(values: Any) -> bool:
+    """True when no value needs changing: flat (or, at the top, a list of fewer than the limit of flat items), with
+    no string over the limit. Checked with C-level passes where it can (the common case of every event)."""
+    kinds = set(map(type, values))
+    if not kinds <= _FLAT_TYPES:
+        if not kinds <= _FLAT_OR_LIST:
+            return False
+        for value in values:
+            if type(value) is list and (len(value) >= limits.MAX_LIST_ITEMS or (value and not _flat_fits(value))):
+                return False
+    for value in values:  # noqa: SIM110 - a plain loop is faster than all() over a generator here
         if type(value) is str and len(value) > limits.MAX_STRING_CHARS:
             return False
     return True
+
+
+def _flat_fits(items: list[Any]) -> bool:
+    if not set(map(type, items)) <= _FLAT_TYPES:
+        return False
+    for item in items:  # noqa: SIM110
+        if type(item) is str and len(item) > limits.MAX_STRING_CHARS:
+            return False
+    return True
+
+
+def _within_limits(props: dict[str, Any]) -> bool:
+    """True when nothing needs changing: short names and ``values_fit``."""
+    return not props or (max(map(len, props)) <= limits.MAX_PROPERTY_NAME_CHARS and values_fit(props.values()))
 
 
 def sanitize_properties(props: dict[str, Any], prefix: str = "properties") -> dict[str, Any]:

@@ -17,7 +17,14 @@ import orjson
 
 from mixhouse.core.timeutil import MIN_EVENT_TIME_MS, MS_THRESHOLD, now_ms
 from mixhouse.ingest import limits
-from mixhouse.ingest.events import IDENTITY_EVENTS, INSERT_ID_PATTERN, EventRules, RecordError, normalize_event
+from mixhouse.ingest.events import (
+    IDENTITY_EVENTS,
+    INSERT_ID_PATTERN,
+    EventRules,
+    RecordError,
+    normalize_event,
+    values_fit,
+)
 from mixhouse.ingest.geo import GeoLocator, event_geo_properties
 from mixhouse.ingest.identity import DEVICE_PREFIX, apply_simplified_ids
 from mixhouse.ingest.prepare import FailedRecord, PreparedRows, RequestFacts, prepare_rows, raw_insert_id
@@ -29,12 +36,9 @@ _GENERAL_KEYS = frozenset(
     {"$time", "$distinct_id", "ip", "$ignore", "$mp_api_endpoint", "$mp_api_timestamp_ms", "mp_processing_time_ms",
      "$import"}
 )
-_FLAT = frozenset({str, int, float, bool, type(None)})
-_FLAT_OR_LIST = _FLAT | {list}
 _MAX_STR = limits.MAX_STRING_CHARS
 _MAX_NAME = limits.MAX_PROPERTY_NAME_CHARS
 _MAX_PROPS = limits.MAX_PROPERTIES
-_MAX_LIST = limits.MAX_LIST_ITEMS
 _FORBIDDEN = limits.FORBIDDEN_IDS
 
 
@@ -50,30 +54,6 @@ def _short_keys(props: dict[str, Any]) -> bool:
         return False
     if len(_SHORT_KEYS) < _SHORT_KEYS_CAP:
         _SHORT_KEYS.update(props)
-    return True
-
-
-def _fits(values: Any) -> bool:
-    """True when every value is flat (or, at the top, a short list of flat items) with no string over the limit."""
-    kinds = set(map(type, values))
-    if not kinds <= _FLAT:
-        if not kinds <= _FLAT_OR_LIST:
-            return False
-        for value in values:
-            if type(value) is list and (len(value) >= _MAX_LIST or (value and not _fits_flat(value))):
-                return False
-    for value in values:  # noqa: SIM110 - a plain loop beats all() over a generator here
-        if type(value) is str and len(value) > _MAX_STR:
-            return False
-    return True
-
-
-def _fits_flat(items: list[Any]) -> bool:
-    if not set(map(type, items)) <= _FLAT:
-        return False
-    for item in items:  # noqa: SIM110
-        if type(item) is str and len(item) > _MAX_STR:
-            return False
     return True
 
 
@@ -151,7 +131,7 @@ def prepare_event_rows(
                     and distinct_id.strip().lower() not in _FORBIDDEN
                     and not name.isspace()
                     and (props.keys() <= _SHORT_KEYS or _short_keys(props))
-                    and _fits(props.values())
+                    and values_fit(props.values())
                 )
                 if fast:
                     ms = int(time) if time >= MS_THRESHOLD else round(time * 1000)
