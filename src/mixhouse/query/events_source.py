@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mixhouse.storage.schema import EVENTS_TABLE, HOT_COLUMNS, IDENTITY_TABLE
+from mixhouse.storage.schema import EVENTS_TABLE, HOT_COLUMNS, IDENTITY_TABLE, USER_PROJECTION
 
 IDENTITY_MAP_SQL = f"""
     SELECT id, argMax(canonical, seq) AS canonical
@@ -52,8 +52,19 @@ def over_events(
     return query.replace(SOURCE, source)
 
 
+#: The by-user copy of the events (decision 13) read as a table: every stored row, sorted by (project, stored id,
+#: time) within each part, so grouping by stored id finds each id's rows together. It carries no hot property columns
+#: (the engine does not copy ``MATERIALIZED`` columns into a projection).
+BY_USER_EVENTS = f"mergeTreeProjection(currentDatabase(), {EVENTS_TABLE}, {USER_PROJECTION})"
+
+
 def events_source_sql(
-    conditions: Sequence[str] = (), *, identity: bool, dedup: bool = True, key_conditions: Sequence[str] = ()
+    conditions: Sequence[str] = (),
+    *,
+    identity: bool,
+    dedup: bool = True,
+    key_conditions: Sequence[str] = (),
+    by_user: bool = False,
 ) -> str:
     """SELECT of ``event, time, time_ms, raw_distinct_id, insert_id, seq, properties``, the hot property columns
     (``storage.schema.HOT_COLUMNS``) and, with ``identity``, ``distinct_id`` (the canonical id).
@@ -63,20 +74,25 @@ def events_source_sql(
     ``key_conditions`` read only the stored dedup-key columns (``e.event``, ``e.distinct_id``, ``e.time``,
     ``e.insert_id``): they run as ``PREWHERE``, before ``FINAL``, which is safe because every copy of a key passes or
     fails them together, and lets the engine skip reading other columns of rows they drop.
+
+    ``by_user`` reads the by-user copy (``BY_USER_EVENTS``; only without ``dedup``, which the copy cannot do, and
+    without hot property columns): the caller checks it covers the parts read (``query/by_user_reads.py``).
     """
+    if by_user and dedup:
+        raise ValueError("the by-user copy is read without dedup")
     final = " FINAL" if dedup else ""
     if identity:
         canonical = "if(m.canonical = '', e.distinct_id, m.canonical) AS distinct_id,"
         join = f"LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON e.distinct_id = m.id"
     else:
         canonical = join = ""
-    hot = "".join(f", e.{column} AS {column}" for column in HOT_COLUMNS.values())
+    hot = "" if by_user else "".join(f", e.{column} AS {column}" for column in HOT_COLUMNS.values())
     prewhere = ("PREWHERE " + " AND ".join(f"({condition})" for condition in key_conditions)) if key_conditions else ""
     base = f"""
         SELECT e.event AS event, e.time AS time, toUnixTimestamp64Milli(e.time) AS time_ms, {canonical}
                e.distinct_id AS raw_distinct_id, e.insert_id AS insert_id, e.seq AS seq, e.properties AS properties
                {hot}
-        FROM {EVENTS_TABLE} AS e{final}
+        FROM {BY_USER_EVENTS if by_user else EVENTS_TABLE} AS e{final}
         {join}
         {prewhere}
         WHERE e.project_id = {{project_id:UInt32}}

@@ -16,9 +16,10 @@ from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql
 UNDEFINED_SEGMENT = "undefined"
 
 
-def _raw_sql(key_conditions: Sequence[str]) -> str:
-    """Stored rows (no dedup, no identity) under conditions on key columns only."""
-    return events_source_sql([], identity=False, dedup=False, key_conditions=key_conditions)
+def _raw_sql(key_conditions: Sequence[str], *, by_user: bool = False) -> str:
+    """Stored rows (no dedup, no identity) under conditions on key columns only; ``by_user``: from the by-user copy
+    (``query/by_user_reads.py``)."""
+    return events_source_sql([], identity=False, dedup=False, key_conditions=key_conditions, by_user=by_user)
 
 
 def _canonical_sql(rows: str) -> str:
@@ -85,13 +86,14 @@ def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None
     """
 
 
-def _day_returns_sql(event_condition: str | None, local_days: bool) -> str:
+def _day_returns_sql(event_condition: str | None, local_days: bool, *, by_user: bool = False) -> str:
     """``user``, ``first_ms`` and ``last_ms`` like ``_returns_sql`` (no filter on properties), but one row per
     stored id and day, its first and last return: interval boundaries are at least a day apart, so a day holds at
     most one, and the day's first and last return fall in every interval its returns do (on the birth day the last
     one is after the birth if any is). Resent copies share their original's time, so no dedup is needed; the
     identity is joined to the few rows left. Calendar intervals group by local day, rolling ones by UTC day (a
-    25-hour local day could hold two rolling boundaries)."""
+    25-hour local day could hold two rolling boundaries). ``by_user``: read the by-user copy, where each stored id's
+    rows lie together (the grouping's hash table then stays warm)."""
     keys = [
         *([f"e.{event_condition}"] if event_condition else []),
         "e.time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
@@ -100,7 +102,7 @@ def _day_returns_sql(event_condition: str | None, local_days: bool) -> str:
     day = "toDate(time, {tz:String})" if local_days else "toDate(time)"
     per_day = f"""
         SELECT raw_distinct_id AS sid, {day} AS day, min(time_ms) AS first_ms, max(time_ms) AS last_ms
-        FROM ({_raw_sql(keys)}) WHERE raw_distinct_id != '' GROUP BY sid, day
+        FROM ({_raw_sql(keys, by_user=by_user)}) WHERE raw_distinct_id != '' GROUP BY sid, day
     """
     return _canonical_sql(per_day)
 
@@ -188,6 +190,7 @@ def retention_sql(
     brackets: bool = False,
     value_sql: str | None = None,
     undefined: bool = True,
+    by_user_returns: bool = False,
 ) -> str:
     """``segment``, ``cohort``, ``first`` (cohort size) and ``back`` (``(index, value)`` pairs) per segment and
     cohort. The value is the number of distinct users counted in interval ``index`` 0..``interval_count`` as
@@ -205,7 +208,11 @@ def retention_sql(
     else:
         births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever, undefined=undefined)
     if key_returns and value_sql is None:
-        returns = _day_returns_sql(return_conditions[0] if return_conditions else None, calendar is not None)
+        returns = _day_returns_sql(
+            return_conditions[0] if return_conditions else None,
+            calendar is not None,
+            by_user=by_user_returns and not return_conditions,
+        )
     else:
         returns = _returns_sql(return_conditions, value_sql or "toUInt64(1)")
     index = _bracket_sql(_index_sql(monthly, calendar), brackets)

@@ -31,6 +31,7 @@ from mixhouse.core.dates import DateRange, parse_range
 from mixhouse.errors import ValidationError
 from mixhouse.expr import SqlFragment, compile_values, parse
 from mixhouse.meta.records import Project
+from mixhouse.query.by_user_reads import COVERAGE_SQL, by_user_pays, coverage_params
 from mixhouse.query.params import parse_limit, parse_whole, text_param
 from mixhouse.query.retention import retention_sql
 from mixhouse.query.timebuckets import Bucketing, check_not_future, parse_unit
@@ -135,7 +136,11 @@ def _horizon_ms(query: RetentionQuery, end_ms: int) -> int:
     return end_ms + spans * _UNIT_MS[query.unit]
 
 
-def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict[str, Any]:
+def retention(
+    backend: Backend, project: Project, query: RetentionQuery, *, by_user: bool | None = None
+) -> dict[str, Any]:
+    """The retention answer. ``by_user``: whether returns may be read from the by-user copy of the events (where the
+    query reads every event's day); ``None`` asks the engine's part list whether that pays."""
     bucketing = Bucketing(query.unit, query.timezone)
     start_ms, end_ms = query.dates.bounds_ms(query.timezone)
     params: dict[str, Any] = {
@@ -175,6 +180,12 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         if query.value is not None:
             value_sql = query.value.sql
             params.update(query.value.params)
+    key_returns = query.where is None
+    if by_user is None:
+        by_user = False
+        if key_returns and query.event is None and value_sql is None:
+            coverage = backend.query_rows(COVERAGE_SQL, coverage_params(start_ms, params["returns_end_ms"]))
+            by_user = by_user_pays(coverage)
     sql = retention_sql(
         bucketing.sql,
         birth_conditions,
@@ -185,10 +196,11 @@ def retention(backend: Backend, project: Project, query: RetentionQuery) -> dict
         per_user=per_user_mode(query),
         calendar=query.unit if query.calendar else None,
         key_births=not query.compounded and query.born_where is None and query.on is None,
-        key_returns=query.where is None,
+        key_returns=key_returns,
         brackets=bool(query.bracket_sizes),
         value_sql=value_sql,
         undefined=query.undefined,
+        by_user_returns=by_user,
     )
     return _answer(backend.query_rows(sql, params), bucketing.keys(query.dates), query)
 
