@@ -22,14 +22,17 @@ whole. ``validate`` checks a create body and answers every problem at once: ``{"
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Final
 
 from mixhouse.errors import ValidationError
 from mixhouse.meta.custom_properties import CustomProperties, SavedCustomProperty
 from mixhouse.meta.store import MetaStore, validate_name
 from mixhouse.services.custom_property_formula import MAX_FORMULA_LENGTH, formula_errors
-from mixhouse.services.reports import DESCRIPTION_MAX, stamp
 
+#: As ``services.reports``, which this module does not import: Insights will import it to resolve
+#: ``customPropertyId``, and ``reports`` imports Insights.
+DESCRIPTION_MAX: Final = 2000
 RESOURCE_TYPES: Final = ("events", "people")
 INPUT_RESOURCE_TYPES: Final = ("event", "user")
 PROPERTY_TYPES: Final = ("string", "number", "boolean", "datetime", "list", "object")
@@ -53,6 +56,11 @@ _INPUT_REFUSED: Final = {
 _LETTER: Final = re.compile(r"[A-Z]")
 _DEFAULTS: Final[dict[str, Any]] = {"description": "", "property_type": None, "is_locked": False,
                                     "is_visible": True, "example_value": None}
+
+
+def _stamp(moment: datetime) -> str:
+    """Mixpanel's entity timestamps (``reports.stamp``): UTC, seconds, no offset."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _camel(name: str) -> str:
@@ -201,8 +209,8 @@ def custom_property_json(saved: SavedCustomProperty) -> dict[str, Any]:
         "isVisible": saved.is_visible,
         "exampleValue": saved.example_value,
         "dataGroupId": None,
-        "created": stamp(saved.created_at),
-        "modified": stamp(saved.modified_at),
+        "created": _stamp(saved.created_at),
+        "modified": _stamp(saved.modified_at),
     }
 
 
