@@ -149,7 +149,7 @@ def test_account_token_update_logout_and_login(server: ServerProcess, two: Any, 
     assert mp(env, "account", "logout", "ghost").returncode == 1
 
 
-@pytest.mark.parametrize("group", ["lexicon", "schemas", "drop-filters", "custom-properties", "custom-events",
+@pytest.mark.parametrize("group", ["lexicon", "schemas", "drop-filters", "custom-events",
                                    "metrics", "behaviors", "lookup-tables", "business-context", "replays"])
 def test_groups_without_a_server_side_fail_by_name(group: str, tmp_path: Path, server: ServerProcess) -> None:
     done = mp(_env(server, tmp_path), group, "list", "--format", "json")

@@ -246,6 +246,13 @@ CALLS: dict[str, Call] = {
     "api_client.test_alert": lambda ws, i: ws.test_alert(i["body"]),
     "api_client.get_alert_screenshot_url": lambda ws, i: ws.get_alert_screenshot_url(i["gcs_key"]),
     "api_client.validate_alerts_for_bookmark": lambda ws, i: ws.validate_alerts_for_bookmark(i["body"]),
+    # custom properties
+    "api_client.list_custom_properties": lambda ws, i: ws.list_custom_properties(),
+    "api_client.create_custom_property": lambda ws, i: ws.create_custom_property(i["body"]),
+    "api_client.get_custom_property": lambda ws, i: ws.get_custom_property(i["property_id"]),
+    "api_client.update_custom_property": lambda ws, i: ws.update_custom_property(i["property_id"], i["body"]),
+    "api_client.delete_custom_property": lambda ws, i: ws.delete_custom_property(i["property_id"]),
+    "api_client.validate_custom_property": lambda ws, i: ws.validate_custom_property(i["body"]),
     # webhooks
     "api_client.list_webhooks": lambda ws, i: ws.list_webhooks(),
     "api_client.create_webhook": lambda ws, i: ws.create_webhook(i["body"]),

@@ -78,7 +78,7 @@ def test_migrate_twice_is_idempotent(url: str) -> None:
         meta.migrate()
         assert meta.list_projects() == [first.project]
         with meta.engine.connect() as connection:
-            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0012"
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0013"
             tables = set(inspect(connection).get_table_names())
     assert {"organizations", "projects", "service_accounts", "project_members"} <= tables
 

@@ -10,7 +10,8 @@ project, workspace, target), ``mp_session`` (session, help, account export-bridg
 ``mp_unsupported`` (the groups the server has no API for: they fail naming the command),
 ``mp_queries`` (inspect, query), ``mp_stream`` (stream events and profiles),
 ``mp_entities`` (dashboards, reports, cohorts, annotations), ``mp_dashboards`` (blueprints, RCA, ERF and card
-edits of dashboards), ``mp_flags`` (flags, experiments) and ``mp_alerts`` (webhooks, alerts).
+edits of dashboards), ``mp_flags`` (flags, experiments), ``mp_alerts`` (webhooks, alerts) and
+``mp_custom_properties`` (custom-properties).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mixhouse import __version__
 from mixhouse.cli.mp_alerts import alerts_app, webhooks_app
 from mixhouse.cli.mp_common import set_quiet
 from mixhouse.cli.mp_config import account_app, login, project_app, target_app, workspace_app
+from mixhouse.cli.mp_custom_properties import custom_properties_app
 from mixhouse.cli.mp_dashboards import dashboards_app
 from mixhouse.cli.mp_entities import annotations_app, cohorts_app, reports_app
 from mixhouse.cli.mp_flags import experiments_app, flags_app
@@ -74,6 +76,7 @@ app.add_typer(experiments_app, name="experiments")
 app.add_typer(annotations_app, name="annotations")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(custom_properties_app, name="custom-properties")
 register_unsupported(app)
 
 

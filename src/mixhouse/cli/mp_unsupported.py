@@ -18,7 +18,6 @@ UNSUPPORTED_GROUPS: dict[str, str] = {
     "lexicon": "Lexicon (event and property definitions, tags)",
     "schemas": "the schema registry and schema enforcement",
     "drop-filters": "drop filters",
-    "custom-properties": "custom properties",
     "custom-events": "custom events",
     "metrics": "saved metrics",
     "behaviors": "saved behaviors",

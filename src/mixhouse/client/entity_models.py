@@ -1,5 +1,5 @@
 """Entities the Workspace client reads back: dashboards, bookmarks, cohorts, flags, experiments, annotations,
-webhooks and alerts (pydantic, ``extra="allow"``: unknown keys are kept)."""
+webhooks, alerts and custom properties (pydantic, ``extra="allow"``: unknown keys are kept)."""
 
 from __future__ import annotations
 
@@ -184,3 +184,22 @@ class AlertValidation(Model):
 class ValidateAlertsForBookmarkResponse(Model):
     alert_validations: list[AlertValidation] = Field(default_factory=list)
     invalid_count: int = 0
+
+
+class CustomProperty(Model):
+    """A saved custom property; the wire keys are camelCase (``customPropertyId``, ``displayFormula``...), and the
+    snake_case field names are accepted too."""
+
+    custom_property_id: int | str = Field(alias="customPropertyId")
+    name: str
+    resource_type: str = Field(alias="resourceType")
+    description: str | None = None
+    property_type: str | None = Field(default=None, alias="propertyType")
+    display_formula: str | None = Field(default=None, alias="displayFormula")
+    composed_properties: dict[str, Any] | None = Field(default=None, alias="composedProperties")
+    is_locked: bool | None = Field(default=None, alias="isLocked")
+    is_visible: bool | None = Field(default=None, alias="isVisible")
+    example_value: Any = Field(default=None, alias="exampleValue")
+    data_group_id: str | None = Field(default=None, alias="dataGroupId")
+    created: str | None = None
+    modified: str | None = None

@@ -284,3 +284,44 @@ class ValidateAlertsForBookmarkParams(Params):
     alert_ids: list[int] = Field(min_length=1)
     bookmark_type: str
     bookmark_params: dict[str, Any]
+
+
+class ComposedPropertyValue(Params):
+    """One input of a custom property's formula: the property ``value`` names, its ``type`` and whether it is an
+    ``event`` or a ``user`` property."""
+
+    type: str | None = None
+    type_cast: str | None = Field(default=None, alias="typeCast")
+    resource_type: str | None = Field(default=None, alias="resourceType")
+    value: str | None = None
+    label: str | None = None
+    property_default_type: str | None = Field(default=None, alias="propertyDefaultType")
+    behavior: Any | None = None
+    join_property_type: str | None = Field(default=None, alias="joinPropertyType")
+
+
+class CreateCustomPropertyParams(Params):
+    """A custom property: ``display_formula`` over ``composed_properties`` (letter → input)."""
+
+    name: str
+    resource_type: str = Field(alias="resourceType")
+    description: str | None = None
+    display_formula: str | None = Field(default=None, alias="displayFormula")
+    composed_properties: dict[str, ComposedPropertyValue] | None = Field(default=None, alias="composedProperties")
+    is_locked: bool | None = Field(default=None, alias="isLocked")
+    is_visible: bool | None = Field(default=None, alias="isVisible")
+    property_type: str | None = Field(default=None, alias="propertyType")
+    example_value: Any | None = Field(default=None, alias="exampleValue")
+    data_group_id: str | None = Field(default=None, alias="dataGroupId")
+    behavior: Any | None = None
+
+
+class UpdateCustomPropertyParams(Params):
+    """The fields of a custom property to change (the others are kept)."""
+
+    name: str | None = None
+    description: str | None = None
+    display_formula: str | None = Field(default=None, alias="displayFormula")
+    composed_properties: dict[str, ComposedPropertyValue] | None = Field(default=None, alias="composedProperties")
+    is_locked: bool | None = Field(default=None, alias="isLocked")
+    is_visible: bool | None = Field(default=None, alias="isVisible")

@@ -2,7 +2,7 @@
 
 The public facade: the models live in ``results`` (``Model``, ``Result``, ``frame``, ``series_rows``, discovery rows and
 the ``*Result`` models), ``entity_models`` (dashboards, bookmarks, cohorts, flags, experiments, annotations, webhooks,
-alerts) and ``params`` (``Params`` and the request models); import them from here.
+alerts, custom properties) and ``params`` (``Params`` and the request models); import them from here.
 
 Every result keeps the JSON it was built from (``.raw``) and builds a pandas DataFrame on first use of ``.df``
 (pandas is imported then, never at ``import mixhouse``).
@@ -23,6 +23,7 @@ from mixhouse.client.entity_models import (
     BookmarkHistoryResponse,
     Cohort,
     CustomAlert,
+    CustomProperty,
     Dashboard,
     Experiment,
     FeatureFlag,
@@ -40,11 +41,13 @@ from mixhouse.client.params import (
     BlueprintFinishParams,
     BulkUpdateBookmarkEntry,
     BulkUpdateCohortEntry,
+    ComposedPropertyValue,
     CreateAlertParams,
     CreateAnnotationParams,
     CreateAnnotationTagParams,
     CreateBookmarkParams,
     CreateCohortParams,
+    CreateCustomPropertyParams,
     CreateDashboardParams,
     CreateExperimentParams,
     CreateFeatureFlagParams,
@@ -60,6 +63,7 @@ from mixhouse.client.params import (
     UpdateAnnotationParams,
     UpdateBookmarkParams,
     UpdateCohortParams,
+    UpdateCustomPropertyParams,
     UpdateDashboardParams,
     UpdateExperimentParams,
     UpdateFeatureFlagParams,
@@ -123,17 +127,20 @@ __all__ = [
     "BulkUpdateCohortEntry",
     "Cohort",
     "CohortInfo",
+    "ComposedPropertyValue",
     "CreateAlertParams",
     "CreateAnnotationParams",
     "CreateAnnotationTagParams",
     "CreateBookmarkParams",
     "CreateCohortParams",
+    "CreateCustomPropertyParams",
     "CreateDashboardParams",
     "CreateExperimentParams",
     "CreateFeatureFlagParams",
     "CreateRcaDashboardParams",
     "CreateWebhookParams",
     "CustomAlert",
+    "CustomProperty",
     "Dashboard",
     "DuplicateExperimentParams",
     "EventCountsResult",
@@ -176,6 +183,7 @@ __all__ = [
     "UpdateAnnotationParams",
     "UpdateBookmarkParams",
     "UpdateCohortParams",
+    "UpdateCustomPropertyParams",
     "UpdateDashboardParams",
     "UpdateExperimentParams",
     "UpdateFeatureFlagParams",

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from mixhouse.client import types as t
 from mixhouse.client._base import _today, _transform_profile, _validate_list
+from mixhouse.client._custom_properties import CustomPropertiesMixin
 from mixhouse.client._entities import EntitiesMixin
 from mixhouse.client._live_queries import LiveQueriesMixin
 from mixhouse.client.config import ConfigManager, Project, Session, WorkspaceRef, resolve_session
@@ -25,15 +26,14 @@ from mixhouse.errors import ConfigError, NotSupportedError, QueryError
 NOT_SUPPORTED: dict[str, str] = {
     name: area
     for area, names in {
-        "data governance (Lexicon, drop filters, custom properties/events, lookup tables, schemas, audit, "
+        "data governance (Lexicon, drop filters, custom events, lookup tables, schemas, audit, "
         "anomalies, deletion requests)": [
             "get_event_definitions", "update_event_definition", "delete_event_definition",
             "bulk_update_event_definitions", "get_property_definitions", "update_property_definition",
             "bulk_update_property_definitions", "list_lexicon_tags", "create_lexicon_tag", "update_lexicon_tag",
             "delete_lexicon_tag", "list_drop_filters", "create_drop_filter", "update_drop_filter",
-            "delete_drop_filter", "get_drop_filter_limits", "list_custom_properties", "create_custom_property",
-            "get_custom_property", "update_custom_property", "delete_custom_property", "validate_custom_property",
-            "list_lookup_tables", "upload_lookup_table", "mark_lookup_table_ready", "get_lookup_upload_url",
+            "delete_drop_filter", "get_drop_filter_limits", "list_lookup_tables", "upload_lookup_table",
+            "mark_lookup_table_ready", "get_lookup_upload_url",
             "get_lookup_upload_status", "update_lookup_table", "delete_lookup_tables", "download_lookup_table",
             "get_lookup_download_url", "create_custom_event", "list_custom_events", "update_custom_event",
             "delete_custom_event", "get_tracking_metadata", "get_event_history", "get_property_history",
@@ -71,7 +71,7 @@ def _one_of_target_or_axes(target: str | None, *axes: Any) -> None:
                           "all three", details={"code": "WS1_TARGET_MUTUALLY_EXCLUSIVE"})
 
 
-class Workspace(LiveQueriesMixin, EntitiesMixin):
+class Workspace(LiveQueriesMixin, EntitiesMixin, CustomPropertiesMixin):
     """Talks to one project of a Mixhouse server (or Mixpanel) as one account.
 
     ``Workspace(account=, project=, workspace=, target=, session=)`` resolves credentials as

@@ -583,3 +583,7 @@ class AlertHistory(Base):
     at: Mapped[datetime] = _created_at()
 
     __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+# Saved custom properties live in their own module; importing it registers their table on Base.metadata.
+from mixhouse.meta import models_custom_properties as _custom_properties  # noqa: E402,F401

@@ -23,6 +23,7 @@ from mixhouse.server.routes import (
     app_annotations,
     app_blueprints,
     app_cohorts,
+    app_custom_properties,
     app_dashboards,
     app_experiments,
     app_feature_flags,
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FrontDo
     routes += app_webhooks.routes() + app_reports.routes() + app_dashboards.routes()
     routes += app_cohorts.routes() + app_feature_flags.routes() + flags.routes() + app_blueprints.routes()
     routes += oauth.routes() + app_experiments.routes() + app_alerts.routes()
+    routes += app_custom_properties.routes()
     for route in routes:
         app.router.routes.append(route)
 
