@@ -98,10 +98,9 @@ def test_retention_answers_the_same_from_either_copy(
     at = _RETENTION_MONTH_MS
     rows = [_row(pid, name, f"d{user}", at + hour * 3_600_000, f"x{dup}-{hour}") for name, user, hour, dup in events]
     backend.insert_rows(EVENTS_TABLE, EVENT_COLUMNS, b"".join(rows), "TabSeparated")
-    if merges:
-        merged = [{"project_id": pid, "id": f"d{a}", "canonical": f"d{b}", "seq": next(_seq)} for a, b in merges if a != b]
-        if merged:
-            backend.insert_rows(IDENTITY_TABLE, IDENTITY_COLUMNS, b"".join(orjson.dumps(m) + b"\n" for m in merged))
+    merged = [{"project_id": pid, "id": f"d{a}", "canonical": f"d{b}", "seq": next(_seq)} for a, b in merges if a != b]
+    if merged:
+        backend.insert_rows(IDENTITY_TABLE, IDENTITY_COLUMNS, b"".join(orjson.dumps(m) + b"\n" for m in merged))
     query = parse_query(_project(pid), {"from_date": "2017-03-01", "to_date": "2017-03-20", **options})
     from_table = retention(backend, _project(pid), query, by_user=False)
     from_copy = retention(backend, _project(pid), query, by_user=True)
