@@ -149,7 +149,8 @@ def test_saved_flows_report(shop: Any, server: ServerProcess, client: httpx.Clie
                  "property_filter_params_list": [_segfilter("$os", "string", "==", ["iOS"])]}]}, "no property filters"),
     ({"steps": [{"event": "$session_start", "session_event": "start"}], "segments": [{"value": "$os"}]},
      "takes only profile, cohort and frequency segments"),
-    ({"date_range": {"type": "relative_after", "from_date": {"unit": "day", "value": 3}}}, "relative_after"),
+    ({"date_range": {"type": "relative_after", "window": {"unit": "year", "value": 1}}}, "window.unit"),
+    ({"date_range": {"type": "relative_after"}}, "needs window"),
     ({"segments": [{"value": "plan", "resourceType": "groups"}]}, "groups properties"),
     ({"segments": [{"value": "price", "customBucket": {"bucketSize": 0}}]}, "customBucket needs a bucketSize"),
     ({"segments": [{"behavior": {"behaviorType": "$average"}}]}, "behaviors other than $frequency"),
@@ -455,15 +456,20 @@ def test_session_entry_segments(shop: Any, client: httpx.Client, tiers: dict[str
     assert len(got["breakdowns"]) > 3
 
 
-@pytest.mark.parametrize("kind", ["since", "on"])
+@pytest.mark.parametrize("kind", ["since", "on", "relative_after"])
 def test_date_range_types(shop: Any, client: httpx.Client, kind: str) -> None:
-    """``since`` runs from ``from_date`` to today, ``on`` is one day: the same answers as ``between``."""
+    """``since`` runs from ``from_date`` to today, ``on`` is one day, ``relative_after`` a window before today to
+    today: the same answers as ``between``."""
     creds, events = shop
     today = datetime.now(ZoneInfo(TZ)).date()
     day = (END - timedelta(days=3)).date().isoformat()
-    spec = {"type": kind, "from_date": FROM.isoformat() if kind == "since" else day}
-    same = {"type": "between", "from_date": spec["from_date"],
-            "to_date": today.isoformat() if kind == "since" else day}
+    if kind == "relative_after":
+        spec: dict[str, Any] = {"type": kind, "window": {"unit": "day", "value": 6}}
+        same = {"type": "between", "from_date": (today - timedelta(days=6)).isoformat(), "to_date": today.isoformat()}
+    else:
+        spec = {"type": kind, "from_date": FROM.isoformat() if kind == "since" else day}
+        same = {"type": "between", "from_date": spec["from_date"],
+                "to_date": today.isoformat() if kind == "since" else day}
     got = _post(client, creds, {**_flow(), "date_range": spec})
     got.pop("computed_at")
     assert got == _expected(events, {**_flow(), "date_range": same}, "flows_sankey")

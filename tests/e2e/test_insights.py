@@ -316,6 +316,38 @@ def test_in_the_last_is_a_window_ending_today(shop: Any, client: httpx.Client) -
     assert dates == [f"{today - timedelta(days=6 - n)}T00:00:00{dates[n][-6:]}" for n in range(7)]
 
 
+@pytest.mark.parametrize(("time", "days_back", "days"), [
+    ({"dateRangeType": "on", "unit": "day", "value": "DAY"}, 3, 1),
+    ({"dateRangeType": "on", "unit": "day", "value": ["DAY"]}, 3, 1),
+    ({"dateRangeType": "relative_after", "unit": "day", "window": {"unit": "day", "value": 4}}, 4, 5),
+    ({"dateRangeType": "relative_after", "unit": "day", "window": {"unit": "week", "value": 1}}, 7, 8),
+    ({"dateRangeType": "in the last", "unit": "day", "value": 5}, 4, 5),
+])
+def test_other_range_types_answer_as_their_between(
+    shop: Any, client: httpx.Client, time: dict[str, Any], days_back: int, days: int
+) -> None:
+    """``on`` (one day), ``relative_after`` (a window before today, to today) and ``in the last`` with a bare
+    ``value`` answer exactly what the equivalent ``between`` range answers."""
+    creds, _ = shop
+    today = datetime.now(ZoneInfo(TZ)).date()
+    first = today - timedelta(days=days_back)
+    time = {**time, "value": [first.isoformat()] if time.get("value") == ["DAY"] else
+            first.isoformat() if time.get("value") == "DAY" else time.get("value")}
+    if time["value"] is None:
+        del time["value"]
+    bookmark = _params([_metric("View Item"), _metric("View Item", "unique")])
+    bookmark["sections"]["time"] = [time]
+    got = _post(client, creds, bookmark)
+    last = first + timedelta(days=days - 1)
+    between = _params([_metric("View Item"), _metric("View Item", "unique")])
+    between["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                    "value": [first.isoformat(), last.isoformat()]}]
+    expected = _post(client, creds, between)
+    assert len(next(iter(got["series"].values()))) == days
+    assert got["series"] == expected["series"]
+    assert got["date_range"] == expected["date_range"]
+
+
 def test_saved_report_by_bookmark_id(shop: Any, server: ServerProcess, client: httpx.Client) -> None:
     from mixhouse.meta.store import MetaStore
 

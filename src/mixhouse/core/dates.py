@@ -39,6 +39,20 @@ def parse_range(from_value: str | None, to_value: str | None) -> DateRange:
     return DateRange(start, end)
 
 
+def units_before(today: date, unit: object, amount: object, what: str) -> date:
+    """The day ``amount`` days, weeks or calendar months (``unit``) before ``today``: where a ``relative_after``
+    window (``{"unit", "value"}``) starts; it runs to today. ``what`` names the window in errors."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= 3660:
+        raise ValidationError(f"{what}.value must be a whole number from 1 to 3660")
+    if unit == "day":
+        return today - timedelta(days=amount)
+    if unit == "week":
+        return today - timedelta(weeks=amount)
+    if unit == "month":
+        return months_earlier(today, amount)
+    raise ValidationError(f"{what}.unit must be day, week or month")
+
+
 def months_earlier(day: date, months: int) -> date:
     """The same day ``months`` calendar months earlier (the month's last day when it is shorter)."""
     index = day.year * 12 + day.month - 1 - months

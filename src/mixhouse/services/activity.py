@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
-from mixhouse.core.dates import DateRange, parse_date
+from mixhouse.core.dates import DateRange, parse_date, units_before
 from mixhouse.errors import ValidationError
 from mixhouse.expr.values import MAX_DATETIME_MS, MIN_DATETIME_MS
 from mixhouse.ingest.identity import IdentityState
@@ -222,7 +222,8 @@ def parse_date_range(project: Project, value: Any, now: datetime | None = None) 
         window = value.get("window")
         if not isinstance(window, dict):
             raise ValidationError("bookmark.dateRange.window must be an object with unit and value")
-        dates = DateRange(_units_before(today, window.get("unit"), window.get("value")), today)
+        dates = DateRange(units_before(today, window.get("unit"), window.get("value"), "bookmark.dateRange.window"),
+                          today)
     else:
         raise ValidationError("bookmark.dateRange.type must be one of between, since, relative_after")
     if dates.to_date < dates.from_date:
@@ -234,26 +235,6 @@ def parse_date_range(project: Project, value: Any, now: datetime | None = None) 
 def _date(value: Mapping[str, Any], key: str) -> date:
     raw = value.get(key)
     return parse_date(raw if isinstance(raw, str) else None, f"bookmark.dateRange.{key}")
-
-
-def _units_before(today: date, unit: Any, amount: Any) -> date:
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= 3660:
-        raise ValidationError("bookmark.dateRange.window.value must be a whole number from 1 to 3660")
-    if unit == "day":
-        return today - timedelta(days=amount)
-    if unit == "week":
-        return today - timedelta(weeks=amount)
-    if unit == "month":
-        month_index = today.year * 12 + today.month - 1 - amount
-        year, month = divmod(month_index, 12)
-        day = min(today.day, _days_in_month(year, month + 1))
-        return date(year, month + 1, day)
-    raise ValidationError("bookmark.dateRange.window.unit must be day, week or month")
-
-
-def _days_in_month(year: int, month: int) -> int:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return (following - timedelta(days=1)).day
 
 
 def parse_feed_request(project: Project, params: Mapping[str, Any], now: datetime | None = None) -> FeedRequest:

@@ -48,8 +48,8 @@ segments):
   common (``flowSteps`` with each step's count); trees: the prefix tree from the first anchor on with
   ``totalCount``, ``dropOffTotalCount`` and ``convertedTotalCount`` per node.
 * Datetime step filters (``MM/DD/YYYY`` days in the project's timezone: on, not on, before, since, between;
-  ``services/flows_filters.py``). ``date_range``: ``between``, ``since``, ``on`` or ``in the last``. Not supported
-  (400): relative datetime step filters, group properties, ``relative_after`` ranges.
+  ``services/flows_filters.py``). ``date_range``: ``between``, ``since``, ``on``, ``in the last`` or
+  ``relative_after``. Not supported (400): relative datetime step filters, group properties.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mixhouse.core.dates import DateRange, parse_date
+from mixhouse.core.dates import DateRange, parse_date, units_before
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import refuse_unevaluated
@@ -112,8 +112,9 @@ def _today(timezone: str) -> date:
 
 
 def _dates(params: dict[str, Any], timezone: str) -> DateRange:
-    """``between`` (from_date … to_date), ``since`` (from_date … today), ``on`` (one day, from_date) or ``in the
-    last`` (``from_date: {unit, value}`` days, weeks or months up to today)."""
+    """``between`` (from_date … to_date), ``since`` (from_date … today), ``on`` (one day, from_date), ``in the
+    last`` (``from_date: {unit, value}`` days, weeks or months up to today) or ``relative_after`` (``window:
+    {unit, value}`` days, weeks or calendar months before today, to today)."""
     spec = params.get("date_range") or {"type": "in the last", "from_date": {"unit": "day", "value": 30}}
     if not isinstance(spec, dict):
         raise ValidationError("date_range must be an object")
@@ -130,7 +131,15 @@ def _dates(params: dict[str, Any], timezone: str) -> DateRange:
         time = [{"dateRangeType": "in the last", "unit": "day", "window": window}]
         dates, _ = parse_time({"time": time}, timezone)
         return dates
-    raise ValidationError(f"date_range type {kind!r} is not supported in flows (between, since, on, in the last)")
+    if kind == "relative_after":
+        window = spec.get("window") or spec.get("from_date")
+        if not isinstance(window, dict):
+            raise ValidationError("a relative_after date_range needs window: {unit, value}")
+        return DateRange(units_before(_today(timezone), window.get("unit"), window.get("value"), "date_range.window"),
+                         _today(timezone))
+    raise ValidationError(
+        f"date_range type {kind!r} is not supported in flows (between, since, on, in the last, relative_after)"
+    )
 
 
 def _anchor(step: Any, n: int, timezone: str) -> FlowAnchor:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from mixhouse.core.dates import DateRange, months_earlier, parse_date
+from mixhouse.core.dates import DateRange, months_earlier, parse_date, units_before
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
@@ -133,7 +133,12 @@ class InsightsQuery:
 
 
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
-    """The range (inclusive days) and unit of ``sections.time``; the last 30 days by day when absent."""
+    """The range (inclusive days) and unit of ``sections.time``; the last 30 days by day when absent.
+
+    ``dateRangeType``: ``between`` (``value: [from, to]``), ``since`` (``value: [from]``, to today), ``on`` (one day,
+    ``value: day`` or ``[day]``), ``in the last`` (``window: {unit, value}`` days, weeks or months ending today; a
+    bare ``value: N`` is N of the ``unit`` when that is day, week or month, else N days) and ``relative_after``
+    (``window`` days, weeks or calendar months before today, to today, as the activity feed reads it)."""
     today = datetime.now(ZoneInfo(timezone) if timezone != "UTC" else None).date()
     spec = (json_list(sections.get("time"), "sections.time") or [{}])[0]
     spec = json_object(spec, "sections.time[0]")
@@ -150,8 +155,20 @@ def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]
         raw = spec.get("value")
         first = raw[0] if isinstance(raw, list) and raw else raw
         dates = DateRange(parse_date(first if isinstance(first, str) else None, "from_date"), today)
+    elif kind == "on":
+        raw = spec.get("value")
+        day = raw[0] if isinstance(raw, list) and raw else raw
+        dates = DateRange(parse_date(day if isinstance(day, str) else None, "time value"),
+                          parse_date(day if isinstance(day, str) else None, "time value"))
+    elif kind == "relative_after":
+        window = json_object(spec.get("window"), "time window")
+        dates = DateRange(units_before(today, window.get("unit"), window.get("value"), "time window"), today)
     elif kind == "in the last":
-        window = json_object(spec.get("window") or {"unit": "day", "value": 30}, "time window")
+        bare = spec.get("value")
+        if spec.get("window") is None and isinstance(bare, int) and not isinstance(bare, bool):
+            window = {"unit": unit if unit in ("day", "week", "month") else "day", "value": bare}
+        else:
+            window = json_object(spec.get("window") or {"unit": "day", "value": 30}, "time window")
         count, span = window.get("value"), window.get("unit", "day")
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 3650:
             raise ValidationError("the time window value must be a whole number from 1 to 3650")
