@@ -3,6 +3,7 @@ the client library's ``Filter`` builders send) as expression trees, so they comp
 a bound parameter.
 
 Supported operators: ``equals``/``does not equal`` (any of the values), ``contains``/``does not contain``,
+``starts with``/``ends with`` (case-sensitive, like ``contains``; a value that is not a string never matches),
 ``is set``/``is not set``, ``true``/``false``, the number comparisons (``is equal to``, ``is greater than``, ...,
 ``is between``/``not between``). Others are refused by name rather than guessed at.
 """
@@ -75,6 +76,11 @@ def filter_expr(spec: Any) -> Expr:
         for value in values[1:]:
             found = Binary("or", found, Binary("in", _literal(value), prop))
         return found if op == "contains" else Unary("not", found)
+    if op in ("starts with", "ends with"):
+        value = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
+        if not isinstance(value, str):
+            raise ValidationError(f"{op} needs a string filterValue, not {raw!r}")
+        return Call("has_prefix" if op == "starts with" else "has_suffix", (prop, Literal(value)))
     if op in _NUMBER_OPS:
         value = raw[0] if isinstance(raw, list) and raw else raw
         return Binary(_NUMBER_OPS[op], prop, _number(value))
