@@ -124,7 +124,7 @@ def _left_right(expr: Call, record: Record) -> Value:
     k = _count(n, 0)
     if not _is_str(text) or k is None:
         return UNDEFINED
-    return text[:k] if expr.name == "left" else (text[len(text) - k:] if k else "")
+    return text[:k] if expr.name == "left" else text[max(0, len(text) - k):] if k else ""
 
 
 def _mid(expr: Call, record: Record) -> Value:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Final, NoReturn
 
 from mixhouse.errors import ExpressionError
@@ -49,7 +50,7 @@ FORMULA_FUNCTIONS: Final[dict[str, tuple[int, int | None]]] = {
     "if": (2, 3), "ifs": (2, None), "let": (3, 3), "defined": (1, 1), "number": (1, 1), "string": (1, 1),
     "boolean": (1, 1), "datetime": (1, 1), "upper": (1, 1), "lower": (1, 1), "len": (1, 1), "left": (2, 2),
     "right": (2, 2), "mid": (3, 3), "split": (2, 3), "regex_extract": (2, 3), "regex_match": (2, 2),
-    "regex_replace": (3, 3), "round": (1, 1), "floor": (1, 1), "ceil": (1, 1), "min": (1, None), "max": (1, None),
+    "regex_replace": (3, 3), "round": (1, 1), "floor": (1, 1), "ceil": (1, 1), "min": (2, None), "max": (2, None),
     "sum": (1, None), "has_prefix": (2, 2), "has_suffix": (2, 2), "today": (0, 0), "datedif": (3, 3),
 }
 #: Mixpanel functions refused by name (they bind a variable per list item).
@@ -247,7 +248,8 @@ class _FormulaParser:
             if name == word:
                 return value
         if word in self.inputs:
-            return self.inputs[word]
+            found = self.inputs[word]
+            return replace(found, pos=tok.pos) if isinstance(found, Property) else found
         known = ", ".join(sorted(self.inputs)) or "none"
         self.fail(f"unknown name '{word}' (the inputs are {known})", tok.pos)
 
@@ -347,7 +349,7 @@ class _FormulaParser:
             pattern = self.literal_text(args[1], "the pattern")
             self.check_pattern(pattern, args[1].pos)
             if name == "regex_replace":
-                self.literal_text(args[2], "the replacement")
+                self.check_replacement(pattern, self.literal_text(args[2], "the replacement"), args[2].pos)
             if name == "regex_extract" and len(args) == 3:
                 group = args[2]
                 groups = re.compile(pattern.removeprefix("(?-i)")).groups
@@ -368,6 +370,17 @@ class _FormulaParser:
         if not (isinstance(arg, Literal) and isinstance(arg.value, str)):
             self.fail(f"{what} must be a quoted string", arg.pos)
         return arg.value
+
+    def check_replacement(self, pattern: str, replacement: str, pos: int) -> None:
+        """Group references ``\\N`` must name a group of the pattern; a pattern that can match the empty string
+        (found between two characters) only takes an empty replacement, which cannot split a character."""
+        compiled = re.compile(pattern.removeprefix("(?-i)"))
+        for reference in re.findall(r"\\(.)", replacement):
+            if reference.isdigit() and int(reference) > compiled.groups:
+                self.fail(f"the replacement refers to group {reference}; the pattern has {compiled.groups}", pos)
+        probes = ("", "a", "ab", "a b", "a-1", "\u00e9\u00e9")
+        if replacement and any(m.start() == m.end() for probe in probes for m in compiled.finditer(probe)):
+            self.fail("a pattern that can match the empty string must have an empty replacement", pos)
 
     def check_pattern(self, pattern: str, pos: int) -> None:
         if _UNSUPPORTED_REGEX.search(pattern):

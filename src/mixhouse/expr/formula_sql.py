@@ -56,6 +56,8 @@ from mixhouse.expr.compile_sql import (
 from mixhouse.expr.formula_parser import FOLD, UNDEFINED_CALL
 from mixhouse.expr.values import T
 
+#: Most SQL characters one field of a formula call's value may take.
+FORMULA_SQL_BUDGET: Final = 16_000
 #: Counts and positions are capped here before they become integers (no string is this long).
 _CAP: Final = "1000000000"
 _NOT_NUMBER_ITEM: Final = "('\"', '[', '{{', 'n', 't', 'f')"
@@ -69,7 +71,16 @@ def regex_sql_pattern(pattern: str, *, wrap: bool = False) -> str:
 
 
 def compile_formula_call(compiler: _Compiler, call: Call) -> _Typed:
-    """The typed value of a formula function call."""
+    """The typed value of a formula function call; ``ExpressionError`` when its SQL outgrows
+    ``FORMULA_SQL_BUDGET`` (a query must stay under ClickHouse's ``max_query_size``)."""
+    value = _call(compiler, call)
+    if max(len(value.tag), len(value.s), len(value.n), len(value.b)) > FORMULA_SQL_BUDGET:
+        raise compiler.fail(f"formula is too complex to compile to SQL (function '{call.name}' nests too deeply)",
+                            call.pos)
+    return value
+
+
+def _call(compiler: _Compiler, call: Call) -> _Typed:
     name = call.name
     if name == UNDEFINED_CALL:
         return _const(U)
@@ -81,11 +92,11 @@ def compile_formula_call(compiler: _Compiler, call: Call) -> _Typed:
         return _split(compiler, call)
     args = [compiler.compile(arg) for arg in call.args]
     if name in _UNARY:
-        return _UNARY[name](args[0])
+        return _UNARY[name](compiler, args[0])
     if name in ("left", "right"):
-        return _left_right(name, args[0], args[1])
+        return _left_right(compiler, name, args[0], args[1])
     if name == "mid":
-        return _mid(args[0], args[1], args[2])
+        return _mid(compiler, args[0], args[1], args[2])
     if name in ("min", "max"):
         return _extreme("least" if name == "min" else "greatest", args)
     if name == "sum":
@@ -95,11 +106,19 @@ def compile_formula_call(compiler: _Compiler, call: Call) -> _Typed:
     if name == "datedif":
         unit = call.args[2]
         assert isinstance(unit, Literal) and isinstance(unit.value, str)
-        return _datedif(args[0], args[1], unit.value)
+        return _datedif(compiler, args[0], args[1], unit.value)
     raise compiler.fail(f"unsupported function '{name}'", call.pos)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def _bind(compiler: _Compiler, values: Sequence[str], body: Callable[..., str]) -> str:
+    """``body`` over ``values`` each computed once (a lambda over one-item arrays), however often ``body`` reads
+    them: keeps the SQL of nested calls from growing exponentially."""
+    names = [compiler.lambda_var() for _ in values]
+    arrays = ", ".join(f"[{value}]" for value in values)
+    return f"arrayMap(({', '.join(names)}) -> {body(*names)}, {arrays})[1]"
 
 
 def _true(c: _Typed) -> str:
@@ -121,6 +140,8 @@ def _choose(cases: Sequence[tuple[str, _Typed]], default: _Typed) -> _Typed:
     tag = str(int(next(iter(types)))) if len(types) == 1 else _multi([(c, v.tag) for c, v in kept], default.tag)
 
     def field(pick: Callable[[_Typed], str]) -> str:
+        if all(pick(v) == pick(default) for _, v in kept):
+            return pick(default)
         return _multi([(c, pick(v)) for c, v in kept], pick(default))
 
     return _Typed(types, tag, field(lambda v: v.s), field(lambda v: v.n), field(lambda v: v.b))
@@ -140,54 +161,64 @@ def _string_to(kind: T, a: _Typed) -> tuple[frozenset[T], str]:
     return _lookup1(a, lambda t: kind if t == S else U)
 
 
-def _case(function: str) -> Callable[[_Typed], _Typed]:
-    def apply(a: _Typed) -> _Typed:
+def _case(function: str) -> Callable[[_Compiler, _Typed], _Typed]:
+    def apply(compiler: _Compiler, a: _Typed) -> _Typed:
         types, tag = _string_to(S, a)
         return _Typed(types, tag, s=f"{function}({a.s})" if S in types else "''")
 
     return apply
 
 
-def _fold(a: _Typed) -> _Typed:
+def _fold(compiler: _Compiler, a: _Typed) -> _Typed:
     texts = _is_any(a, {S, L})
     if texts == "0":
         return a
-    lowered = f"lowerUTF8({a.s})"
-    return _Typed(a.types, a.tag, s=lowered if texts == "1" else f"if({texts}, {lowered}, {a.s})", n=a.n, b=a.b)
+    if texts == "1":
+        return _Typed(a.types, a.tag, s=f"lowerUTF8({a.s})", n=a.n, b=a.b)
+    return _Typed(a.types, a.tag, s=_bind(compiler, [a.s], lambda x: f"if({texts}, lowerUTF8({x}), {x})"), n=a.n,
+                  b=a.b)
 
 
-def _len(a: _Typed) -> _Typed:
+def _len(compiler: _Compiler, a: _Typed) -> _Typed:
     types, tag = _lookup1(a, lambda t: F if t in (S, L) else U)
-    n = _multi([(_is(a, S), f"toFloat64(lengthUTF8({a.s}))"),
-                (_is(a, L), f"toFloat64(length(JSONExtractArrayRaw({a.s})))")], "0")
-    return _Typed(types, tag, n=n)
+
+    def length(x: str) -> str:
+        return _multi([(_is(a, S), f"toFloat64(lengthUTF8({x}))"),
+                       (_is(a, L), f"toFloat64(length(JSONExtractArrayRaw({x})))")], "0")
+
+    return _Typed(types, tag, n=_bind(compiler, [a.s], length) if F in types else "0")
 
 
-def _whole(n: _Typed, least: int) -> tuple[str, str]:
+def _whole(compiler: _Compiler, n: _Typed, least: int) -> tuple[str, str]:
     """(valid, Int64 SQL) of ``floor(n)`` for a count (``least`` 0) or a 1-based position (``least`` 1)."""
-    valid = _and(_is(n, F), f"isFinite({n.n})", f"{n.n} >= {least}")
-    return valid, f"toInt64(if({valid}, least(floor({n.n}), {_CAP}), {least}))"
+    def ok(x: str) -> str:
+        return f"(isFinite({x}) AND {x} >= {least})"
+
+    valid = _and(_is(n, F), _bind(compiler, [n.n], ok))
+    whole = _bind(compiler, [n.n], lambda x: f"toInt64(if({ok(x)}, least(floor({x}), {_CAP}), {least}))")
+    return valid, whole
 
 
-def _left_right(name: str, a: _Typed, n: _Typed) -> _Typed:
+def _left_right(compiler: _Compiler, name: str, a: _Typed, n: _Typed) -> _Typed:
     types, tag = _lookup2(a, n, lambda ta, tn: S if ta == S and tn == F else U)
-    valid, count = _whole(n, 0)
+    valid, count = _whole(compiler, n, 0)
     types, tag = _guard(types, tag, _and(_is(n, F), _not(valid)), U)
     if name == "left":
         s = f"substringUTF8({a.s}, 1, toUInt64({count}))"
     else:
-        s = f"substringUTF8({a.s}, toInt64(greatest(toInt64(lengthUTF8({a.s})) - {count} + 1, 1)))"
+        s = _bind(compiler, [a.s, count],
+                  lambda x, k: f"substringUTF8({x}, toInt64(greatest(toInt64(lengthUTF8({x})) - {k} + 1, 1)))")
     return _Typed(types, tag, s=s if S in types else "''")
 
 
-def _mid(a: _Typed, start: _Typed, n: _Typed) -> _Typed:
+def _mid(compiler: _Compiler, a: _Typed, start: _Typed, n: _Typed) -> _Typed:
     def rule(ta: T, tb: T) -> T:
         return S if ta == S and tb == F else U
 
     types, tag = _lookup2(a, start, rule)
     types, tag = _lookup2(_Typed(types, tag), n, rule)
-    first_ok, first = _whole(start, 1)
-    count_ok, count = _whole(n, 0)
+    first_ok, first = _whole(compiler, start, 1)
+    count_ok, count = _whole(compiler, n, 0)
     types, tag = _guard(types, tag, _and(_is(start, F), _is(n, F), _not(_and(first_ok, count_ok))), U)
     return _Typed(types, tag, s=f"substringUTF8({a.s}, {first}, toUInt64({count}))" if S in types else "''")
 
@@ -196,21 +227,22 @@ def _split(compiler: _Compiler, call: Call) -> _Typed:
     delimiter = call.args[1]
     assert isinstance(delimiter, Literal) and isinstance(delimiter.value, str)
     a = compiler.compile(call.args[0])
-    parts = f"splitByString({compiler.string(delimiter.value)}, {a.s})"
+    separator = compiler.string(delimiter.value)
+    parts = f"splitByString({separator}, {a.s})"
     if len(call.args) == 2:
         types, tag = _string_to(L, a)
         return _Typed(types, tag, s=f"toJSONString({parts})" if L in types else "''")
     n = compiler.compile(call.args[2])
     types, tag = _lookup2(a, n, lambda ta, tn: S if ta == S and tn == F else U)
-    valid, k = _whole(n, 1)
-    single = f"(length({parts}) = 1)"
-    in_range = _and(valid, f"({single} OR {k} <= length({parts}))")
+    valid, k = _whole(compiler, n, 1)
+    in_range = _and(valid, _bind(compiler, [parts, k], lambda p, i: f"(length({p}) = 1 OR {i} <= length({p}))"))
     types, tag = _guard(types, tag, _and(_is(a, S), _is(n, F), _not(in_range)), U)
-    value = f"if({single}, {a.s}, arrayElement({parts}, {k}))"
+    value = _bind(compiler, [a.s, k], lambda x, i: _bind(compiler, [f"splitByString({separator}, {x})"],
+                                                         lambda p: f"if(length({p}) = 1, {x}, arrayElement({p}, {i}))"))
     return _Typed(types, tag, s=value if S in types else "''")
 
 
-def _regex(compiler: _Compiler, call: Call) -> _Typed:
+def _regex(compiler: _Compiler, call: Call) -> _Typed:  # reads the haystack twice at most (tag and value)
     pattern = call.args[1]
     assert isinstance(pattern, Literal) and isinstance(pattern.value, str)
     a = compiler.compile(call.args[0])
@@ -265,26 +297,25 @@ def _has_suffix(a: _Typed, b: _Typed) -> _Typed:
                        _Typed(b.types, b.tag, s=f"reverseUTF8({b.s})"))
 
 
-def _datedif(a: _Typed, b: _Typed, unit: str) -> _Typed:
+def _datedif(compiler: _Compiler, a: _Typed, b: _Typed, unit: str) -> _Typed:
     start, end = _to_datetime(a), _to_datetime(b)
     types, tag = _lookup2(start, end, lambda ta, tb: F if ta == tb == D else U)
+    # filler (a value that is not a datetime) reads as 0 ms, always in range
+    moments = [f"fromUnixTimestamp64Milli(toInt64({_multi([(_is(v, D), v.n)], '0')}), 'UTC')" for v in (start, end)]
+    later = _bind(compiler, moments, lambda p, q: f"(toDate32({p}) > toDate32({q}))")
+    types, tag = _guard(types, tag, _and(_is(start, D), _is(end, D), later), U)
 
-    def day(v: _Typed) -> str:
-        return f"toInt64(floor({v.n} / 86400000))"
+    def whole(p: str, q: str) -> str:
+        if unit == "D":
+            return f"toFloat64(dateDiff('day', toDate32({p}), toDate32({q})))"
+        months = (f"((toYear({q}) * 12 + toMonth({q})) - (toYear({p}) * 12 + toMonth({p})) "
+                  f"- (toDayOfMonth({q}) < toDayOfMonth({p})))")
+        return "toFloat64(" + {"M": months, "Y": f"intDiv({months}, 12)", "YM": f"({months} % 12)"}[unit] + ")"
 
-    def moment(v: _Typed) -> str:  # filler (a value that is not a datetime) reads as 0, always in range
-        return f"fromUnixTimestamp64Milli(toInt64({_multi([(_is(v, D), v.n)], '0')}), 'UTC')"
-
-    types, tag = _guard(types, tag, _and(_is(start, D), _is(end, D), f"({day(start)} > {day(end)})"), U)
-    if unit == "D":
-        return _Typed(types, tag, n=f"toFloat64({day(end)} - {day(start)})")
-    months = (f"((toYear({moment(end)}) * 12 + toMonth({moment(end)})) - (toYear({moment(start)}) * 12 + "
-              f"toMonth({moment(start)})) - (toDayOfMonth({moment(end)}) < toDayOfMonth({moment(start)})))")
-    whole = {"M": months, "Y": f"intDiv({months}, 12)", "YM": f"({months} % 12)"}[unit]
-    return _Typed(types, tag, n=f"toFloat64({whole})")
+    return _Typed(types, tag, n=_bind(compiler, moments, whole))
 
 
-_UNARY: Final[dict[str, Callable[[_Typed], _Typed]]] = {
+_UNARY: Final[dict[str, Callable[[_Compiler, _Typed], _Typed]]] = {
     FOLD: _fold,
     "upper": _case("upperUTF8"),
     "lower": _case("lowerUTF8"),
