@@ -361,6 +361,10 @@ class _Compiler:
         if isinstance(expr, Binary):
             return self.binary(expr)
         if isinstance(expr, Call):
+            if expr.name not in _CALLS and expr.name != "has_prefix":  # custom-property formula functions
+                from mixhouse.expr.formula_sql import compile_formula_call  # late: that module builds on this one
+
+                return compile_formula_call(self, expr)
             args = [self.compile(arg) for arg in expr.args]
             if expr.name == "has_prefix":
                 return _affix("startsWith", args[0], args[1])

@@ -51,6 +51,7 @@ from mixhouse.services.insights_params import (
     VALUE_MATHS,
     InsightsQuery,
     Metric,
+    custom_property_nodes,
     parse_insights,
     parse_time,
 )
@@ -78,7 +79,7 @@ def saved_params(report: Report | None, bookmark_id: int) -> dict[str, Any]:
 
 def check_bookmark(params: Any, timezone: str) -> None:
     """Refuse bad or unsupported params before any work (400)."""
-    refuse_unevaluated(params)
+    refuse_unevaluated(params, _evaluated_custom_properties(params))
     parse_time_comparison(params)
     kind = behavior_type(params)
     if kind == "funnel":
@@ -89,6 +90,11 @@ def check_bookmark(params: Any, timezone: str) -> None:
         query = parse_insights(params, timezone)
         if parse_time_comparison(params) is not None:
             _comparable(query)
+
+
+def _evaluated_custom_properties(params: Any) -> frozenset[int]:
+    """Where inline custom properties are evaluated: event metrics only (funnel and retention metrics refuse them)."""
+    return frozenset() if behavior_type(params) in ("funnel", "retention") else custom_property_nodes(params)
 
 
 def _comparable(query: InsightsQuery) -> None:
@@ -103,7 +109,7 @@ def answer_bookmark(backend: Backend, project: Project, params: Any,
     """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric; with a time
     comparison, the same over the earlier range and the lift (``services/time_comparison.py``). ``profiles`` gives
     the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties."""
-    refuse_unevaluated(params)
+    refuse_unevaluated(params, _evaluated_custom_properties(params))
     comparison = parse_time_comparison(params)
     if comparison is not None and behavior_type(params) not in ("funnel", "retention"):
         _comparable(parse_insights(params, project.timezone or "UTC"))
@@ -151,17 +157,17 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
     number_sql = None
     if metric.prop is not None:
         by_key = metric.math in KEYED_MATHS or metric.per_user == "unique_values"
-        fragment = (compile_values if by_key else compile_typed)(Property(metric.prop),
+        fragment = (compile_values if by_key else compile_typed)(metric.prop_expr or Property(metric.prop),
                                                                   replace(EVENT_CONTEXT, param_prefix="mp"))
         number_sql = fragment.sql
         params.update(fragment.params)
     keys = []
-    buckets = dict(query.group_buckets)
+    buckets, custom = dict(query.group_buckets), dict(query.group_exprs)
     for n, name in enumerate(query.groups):
         if n in people.keys:  # profile properties, cohorts and frequency breakdowns
             keys.append(people.keys[n])
         else:
-            fragment = compile_values(Property(name), replace(EVENT_CONTEXT, param_prefix=f"g{n}"))
+            fragment = compile_values(custom.get(n) or Property(name), replace(EVENT_CONTEXT, param_prefix=f"g{n}"))
             keys.append(fragment.sql)
             params.update(fragment.params)
         if n in buckets:  # numbers relabelled as their customBucket range
