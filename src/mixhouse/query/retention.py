@@ -15,6 +15,11 @@ from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql
 
 UNDEFINED_SEGMENT = "undefined"
 
+#: Reading the by-user copy, the joins run in the order written. The engine's join reordering has no row estimate
+#: for a ``mergeTreeProjection`` source until a run of the same shape has finished, and its first guess ran the
+#: bench's retention for minutes instead of about a second (decision 42).
+BY_USER_SETTINGS = "SETTINGS query_plan_optimize_join_order_limit = 0"
+
 
 def _raw_sql(key_conditions: Sequence[str], *, by_user: bool = False) -> str:
     """Stored rows (no dedup, no identity) under conditions on key columns only; ``by_user``: from the by-user copy
@@ -207,11 +212,12 @@ def retention_sql(
         births = _first_births_sql(bucket_sql, birth_conditions[0] if birth_conditions else None)
     else:
         births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever, undefined=undefined)
+    by_user = by_user_returns and key_returns and value_sql is None and not return_conditions
     if key_returns and value_sql is None:
         returns = _day_returns_sql(
             return_conditions[0] if return_conditions else None,
             calendar is not None,
-            by_user=by_user_returns and not return_conditions,
+            by_user=by_user,
         )
     else:
         returns = _returns_sql(return_conditions, value_sql or "toUInt64(1)")
@@ -254,4 +260,5 @@ def retention_sql(
     LEFT JOIN (
         SELECT segment, cohort, groupArray((idx, amount)) AS back FROM ({counted}) GROUP BY segment, cohort
     ) AS r ON b.segment = r.segment AND b.cohort = r.cohort
+    {BY_USER_SETTINGS if by_user else ""}
     """
