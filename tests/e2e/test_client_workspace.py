@@ -354,11 +354,15 @@ def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProce
         assert refused.value.details["status_code"] == 400
     with pytest.raises(mp.QueryError, match=r"custom properties \(customPropertyId\)"):
         ws.query("Purchase", where=mp.Filter.equals(mp.CustomPropertyRef(7), "x"), **dates)
-    # group analytics (counting groups, not users) is refused by name too, never answered with users
-    with pytest.raises(mp.QueryError, match="group analytics"):
-        ws.query("Purchase", group_by="plan", data_group_id=3, **dates)
+    # group analytics (counting groups, not users) outside event metrics is refused by name, never answered with
+    # users; event metrics count the groups the data group's key names (decision 0043)
+    with pytest.raises(mp.QueryError, match=r"group analytics \(globalDataGroupId\) in funnel metrics"):
+        ws.query_funnel(["Sign Up", "Purchase"], data_group_id=3, **dates)
     with pytest.raises(mp.QueryError, match=r"group analytics \(data_group_id\)"):
         ws.query_flow("Purchase", data_group_id=3, **dates)
+    plans = ws.query("Purchase", math="unique", mode="total", data_group_id="plan", **dates)
+    purchased = {e["properties"]["plan"] for e in loaded.events if e["event"] == "Purchase"}
+    assert next(iter(plans.series.values())) == {"all": len(purchased)}
 
 
 def test_bearer_token_account(ws: mp.Workspace, loaded: Loaded, server: ServerProcess,

@@ -102,7 +102,7 @@ CUSTOM_PROPERTY_KEYS = ("customPropertyId", "customProperty")
 DATA_GROUP_KEYS = ("globalDataGroupId", "dataGroupId", "data_group_id")
 
 
-def refuse_unevaluated(params: Any) -> None:
+def refuse_unevaluated(params: Any, *, data_groups: bool = False) -> None:
     """400 naming the feature when bookmark params use a custom property (``customPropertyId`` or an inline
     ``customProperty``, what the client library writes in place of a property name) or a data group (a non-null
     ``globalDataGroupId``, ``dataGroupId`` or ``data_group_id``: group analytics). Neither is evaluated yet, and
@@ -115,7 +115,7 @@ def refuse_unevaluated(params: Any) -> None:
             for key in CUSTOM_PROPERTY_KEYS:
                 if node.get(key) is not None:
                     raise ValidationError(f"custom properties ({key}) are not supported by this server yet")
-            for key in DATA_GROUP_KEYS:
+            for key in () if data_groups else DATA_GROUP_KEYS:
                 if node.get(key) not in (None, ""):
                     raise ValidationError(f"group analytics ({key}) in these reports is not supported by this server "
                                           "yet; engage and cohorts take data_group_id")

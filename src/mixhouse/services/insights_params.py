@@ -9,8 +9,8 @@ filters; breakdowns by event or profile properties (numbers optionally in ``cust
 ``services/property_buckets.py``), cohorts, and how many times each user did an event
 (``FrequencyBreakdown``, ``services/insights_frequency.py``); formulas over the metrics' letters (A, B, … in
 ``show`` order); ``between``, ``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a
-series per date) or total charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else is
-refused by name.
+series per date) or total charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value); the data group the
+metrics count (``services/data_groups.py``, group analytics). Anything else is refused by name.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from mixhouse.query.bookmark_filters import filters_expr
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.params import json_list, json_object
 from mixhouse.services.cohort_definition import parse_definition
+from mixhouse.services.data_groups import report_data_group
 from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
 from mixhouse.services.insights_measurement import (
     ACTIVE_DAYS,
@@ -130,6 +131,8 @@ class InsightsQuery:
     frequency_groups: tuple[tuple[int, FrequencyBreakdown], ...] = ()
     #: Property breakdowns whose numbers go in buckets (``customBucket``): (position in ``groups``, buckets).
     group_buckets: tuple[tuple[int, NumberBuckets], ...] = ()
+    #: The group key the metrics count (group analytics, ``services/insights_groups.py``); ``None``: users.
+    data_group: str | None = None
 
 
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
@@ -422,6 +425,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         cohort_groups=tuple(cohort_groups),
         frequency_groups=tuple(frequency_groups),
         group_buckets=tuple(group_buckets),
+        data_group=report_data_group(params),
     )
 
 
