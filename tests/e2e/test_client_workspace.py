@@ -354,15 +354,17 @@ def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProce
         assert refused.value.details["status_code"] == 400
     with pytest.raises(mp.QueryError, match=r"custom properties \(customPropertyId\)"):
         ws.query("Purchase", where=mp.Filter.equals(mp.CustomPropertyRef(7), "x"), **dates)
-    # group analytics (counting groups, not users) outside event metrics is refused by name, never answered with
-    # users; event metrics count the groups the data group's key names (decision 0043)
-    with pytest.raises(mp.QueryError, match=r"group analytics \(globalDataGroupId\) in funnel metrics"):
-        ws.query_funnel(["Sign Up", "Purchase"], data_group_id=3, **dates)
+    # group analytics (counting groups, not users) in retention and flows is refused by name, never answered with
+    # users; event and funnel metrics count the groups the data group's key names (decision 0043)
+    with pytest.raises(mp.QueryError, match=r"group analytics \(globalDataGroupId\) in retention metrics"):
+        ws.query_retention("Sign Up", "Purchase", data_group_id=3, **dates)
     with pytest.raises(mp.QueryError, match=r"group analytics \(data_group_id\)"):
         ws.query_flow("Purchase", data_group_id=3, **dates)
     plans = ws.query("Purchase", math="unique", mode="total", data_group_id="plan", **dates)
     purchased = {e["properties"]["plan"] for e in loaded.events if e["event"] == "Purchase"}
     assert next(iter(plans.series.values())) == {"all": len(purchased)}
+    converted = ws.query_funnel(["Sign Up", "Purchase"], data_group_id="plan", **dates)
+    assert converted.series[next(iter(converted.series))]["count"]["2. Purchase"]["all"] == len(purchased)
 
 
 def test_bearer_token_account(ws: mp.Workspace, loaded: Loaded, server: ServerProcess,

@@ -5,6 +5,7 @@ reference, and refusals naming what is not evaluated."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,8 +13,10 @@ import httpx
 import pytest
 
 from mixhouse.demo.generator import GROUP_KEY, DemoConfig, generate_group_updates
+from mixhouse.services.funnel_definition import funnel_params
 from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
+from tests.support import reference_funnels as funnel_ref
 from tests.support import reference_insights as ref
 from tests.support.insights_http import close
 from tests.support.insights_http import post_insights as _post
@@ -55,22 +58,24 @@ def _plan(operator: str = "equals", group: str | None = "company") -> dict[str, 
 PLAN_BREAKDOWN = {"value": "plan", "resourceType": "people", "dataGroupId": "company", "propertyType": "string"}
 
 
-def _event(user: str, when: datetime, n: int, company: Any = None, insert: str = "") -> dict[str, Any]:
+def _event(user: str, when: datetime, n: int, company: Any = None, insert: str = "",
+           name: str = "Use") -> dict[str, Any]:
     props: dict[str, Any] = {"distinct_id": user, "time": int(when.timestamp() * 1000), "$insert_id": insert, "n": n}
     if company is not None:
         props["company"] = company
-    return {"event": "Use", "properties": props}
+    return {"event": name, "properties": props}
 
 
 @pytest.fixture(scope="module")
 def hand(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
-    """Day 0: u1, u2 in c1; u3 in both c1 and c2 (a list); u4 without the key and with an empty one. Day 1: u1 in
-    c2, u2 in c3. Day 5: u1 in c1."""
+    """Use on day 0: u1, u2 in c1; u3 in both c1 and c2 (a list); u4 without the key and with an empty one. Day 1:
+    u1 in c2, u2 in c3. Day 5: u1 in c1. Buy on day 2: u5 (who never used) in c2, u4 without a company."""
     creds = make_project(server.data_dir, "groups-hand", timezone="UTC")
     sent = [_event("u1", DAY[0], 1, "c1", "e1"), _event("u2", DAY[0], 2, "c1", "e2"),
             _event("u3", DAY[0], 4, ["c1", "c2"], "e3"), _event("u4", DAY[0], 8, None, "e4"),
             _event("u4", DAY[0], 16, "", "e5"), _event("u1", DAY[1], 1, "c2", "e6"),
-            _event("u2", DAY[1], 2, "c3", "e7"), _event("u1", DAY[5], 1, "c1", "e8")]
+            _event("u2", DAY[1], 2, "c3", "e7"), _event("u1", DAY[5], 1, "c1", "e8"),
+            _event("u5", DAY[2], 0, "c2", "b1", "Buy"), _event("u4", DAY[2], 0, None, "b2", "Buy")]
     import_all(client, creds, sent)
     updates = [{"$token": creds.token, "$group_key": "company", "$group_id": gid, "$set": props}
                for gid, props in PLANS.items()]
@@ -141,6 +146,29 @@ def test_group_profile_filters_and_breakdowns(hand: Any, client: httpx.Client) -
     assert close(got, expected["series"])
 
 
+def _funnel(group: str | None) -> dict[str, Any]:
+    bookmark = funnel_params(["Use", "Buy"])
+    bookmark["sections"]["time"] = [{"dateRangeType": "between", "unit": "day",
+                                     "value": [FROM.isoformat(), TO.isoformat()]}]
+    if group is not None:
+        bookmark["sections"]["globalDataGroupId"] = group
+    return bookmark
+
+
+def test_funnel_of_groups(hand: Any, client: httpx.Client) -> None:
+    """A group converts when any of its users does the next step: c2 used (u3, u1) and bought (u5, who never used);
+    by user only u4 converts, whose events name no company."""
+    creds, events = hand
+    groups = _post(client, creds, _funnel("company"))["series"]["Use through Buy"]["count"]
+    assert groups == {"1. Use": {"all": 3}, "2. Buy": {"all": 1}}
+    users = _post(client, creds, _funnel(None))["series"]["Use through Buy"]["count"]
+    assert users == {"1. Use": {"all": 4}, "2. Buy": {"all": 1}}
+    as_groups = [replace(e, user=g) for e in events for g in ref.group_ids(e, "company")]
+    found = funnel_ref.funnel(as_groups, [funnel_ref.Step("Use"), funnel_ref.Step("Buy")], FROM, TO,
+                              interval=(TO - FROM).days + 1, limit=10_000)
+    assert [step["count"] for step in next(iter(found["data"].values()))["steps"]] == [3, 1]
+
+
 @pytest.fixture(scope="module")
 def demo(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event], dict[str, Any]]:
     creds = make_project(server.data_dir, "groups-demo", timezone="Europe/Berlin")
@@ -175,7 +203,6 @@ def test_demo_companies_against_the_reference(demo: Any, client: httpx.Client, m
 
 
 @pytest.mark.parametrize("change, named", [
-    (lambda p: p["sections"]["show"][0]["behavior"].update(type="funnel"), "in funnel metrics"),
     (lambda p: p["sections"]["show"][0]["behavior"].update(type="retention"), "in retention metrics"),
     (lambda p: p["sections"]["filter"].append(_plan(group=None)), "user profile property 'plan'"),
     (lambda p: p["sections"]["filter"].append(_plan(group="team")), "dataGroupId 'team' differs"),
@@ -192,6 +219,17 @@ def test_refusals(hand: Any, client: httpx.Client, change: Any, named: str) -> N
     change(params)
     answer = _post(client, creds, params, status=400)
     assert named in str(answer), answer
+
+
+def test_funnel_refusals(hand: Any, client: httpx.Client) -> None:
+    creds, _ = hand
+    bookmark = _funnel("company")
+    bookmark["sections"]["filter"] = [_plan()]
+    assert "profile filters and breakdowns are not supported on a funnel metric that counts data group 'company'" \
+        in str(_post(client, creds, bookmark, status=400))
+    bookmark = _funnel("company")
+    bookmark["sections"]["show"][0]["measurement"]["math"] = "conversion_rate_session"
+    assert "session" in str(_post(client, creds, bookmark, status=400))
 
 
 def test_group_profile_property_needs_a_group_report(hand: Any, client: httpx.Client) -> None:

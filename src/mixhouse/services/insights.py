@@ -84,9 +84,9 @@ def saved_params(report: Report | None, bookmark_id: int) -> dict[str, Any]:
 
 
 def _refuse_unevaluated(params: Any) -> None:
-    """Custom properties, and data groups outside event metrics (``services/insights_groups.py``)."""
+    """Custom properties, and data groups outside event and funnel metrics (``services/insights_groups.py``)."""
     kind = behavior_type(params)
-    if kind in ("funnel", "retention"):
+    if kind == "retention":
         refuse_group_behaviors(params, kind)
     refuse_unevaluated(params, data_groups=True)
 

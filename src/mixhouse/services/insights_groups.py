@@ -19,8 +19,9 @@ metric of the report). Then (``query/group_source.py``):
   property or without a profile.
 
 Refused by name (400) in a report that counts groups, being about users: cohort filters, breakdowns and metrics,
-frequency filters and breakdowns, ``sessions`` and ``multi_attribution``; and funnel, retention and flow metrics
-with a data group (``refuse_group_behaviors``).
+frequency filters and breakdowns, ``sessions`` and ``multi_attribution``; and retention metrics with a data group
+(``refuse_group_behaviors``; flows refuse it in ``services/flows_params.py``). Funnel metrics count groups in
+``services/insights_funnel.py``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _USER_MATHS = {"sessions": "sessions are a user's", "multi_attribution": "touchp
 
 
 def refuse_group_behaviors(params: Any, kind: str | None) -> None:
-    """400 when funnel, retention or flow metrics (``kind``) name a data group: they are only counted by user."""
+    """400 when metrics of ``kind`` (retention) name a data group: they are only counted by user so far."""
     pending = [params]
     while pending:
         node = pending.pop()
