@@ -345,14 +345,18 @@ def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProce
         ws.jql("function main() {}")
     with pytest.raises(AttributeError):
         ws.no_such_method()  # type: ignore[attr-defined]
-    # custom properties are built by the client and refused by name by the server (not read as something else)
+    # inline custom properties are evaluated (decision 0040); saved ones are refused by name (not read as something
+    # else)
     dates = {"from_date": loaded.from_date, "to_date": loaded.to_date}
-    inline = mp.InlineCustomProperty("A * 2", {"A": mp.PropertyInput("amount", "number")}, "number")
-    for prop in (mp.CustomPropertyRef(7), inline):
-        with pytest.raises(mp.QueryError, match="custom properties") as refused:
-            ws.query("Purchase", math="sum", math_property=prop, **dates)
-        assert refused.value.details["status_code"] == 400
-    with pytest.raises(mp.QueryError, match=r"custom properties \(customPropertyId\)"):
+    inline = mp.InlineCustomProperty("A * 2", {"A": mp.PropertyInput("price", "number")}, "number")
+    doubled = ws.query("Purchase", math="sum", math_property=inline, mode="total", **dates)
+    plain = ws.query("Purchase", math="sum", math_property="price", mode="total", **dates)
+    assert plain.series["Purchase"]["all"] > 0
+    assert doubled.series["Purchase"]["all"] == pytest.approx(2 * plain.series["Purchase"]["all"])
+    with pytest.raises(mp.QueryError, match="custom properties") as refused:
+        ws.query("Purchase", math="sum", math_property=mp.CustomPropertyRef(7), **dates)
+    assert refused.value.details["status_code"] == 400
+    with pytest.raises(mp.QueryError, match=r"custom properties \(customPropertyId 7\)"):
         ws.query("Purchase", where=mp.Filter.equals(mp.CustomPropertyRef(7), "x"), **dates)
     # group analytics (counting groups, not users) in retention and flows is refused by name, never answered with
     # users; event and funnel metrics count the groups the data group's key names (decision 0043)

@@ -316,6 +316,24 @@ def test_in_the_last_is_a_window_ending_today(shop: Any, client: httpx.Client) -
     assert dates == [f"{today - timedelta(days=6 - n)}T00:00:00{dates[n][-6:]}" for n in range(7)]
 
 
+@pytest.mark.parametrize(("operator", "text"), [("starts with", "Mac"), ("starts with", "Win"), ("ends with", "OS"),
+                                               ("ends with", "s"), ("starts with", "mac")])
+def test_starts_and_ends_with_filters(shop: Any, client: httpx.Client, operator: str, text: str) -> None:
+    """``starts with`` / ``ends with`` (what ``Filter.starts_with`` / ``ends_with`` send) keep the events whose string
+    value has that prefix / suffix, case-sensitively; the expected set is found by brute force over the data."""
+    creds, events = shop
+    values = {e.properties.get("$os") for e in events}
+    kept = sorted(v for v in values if isinstance(v, str)
+                  and (v.startswith(text) if operator == "starts with" else v.endswith(text)))
+    spec = {"value": "$os", "resourceType": "events", "filterOperator": operator, "filterType": "string",
+            "filterValue": text}
+    got = _post(client, creds, _params([_metric("View Item")], groups=("$os",), filters=[spec]))
+    where = "properties[\"$os\"] in [" + ", ".join(f'"{v}"' for v in kept) + "]" if kept else "false"
+    expected = ref.insights(events, [ref.Metric("View Item")], FROM, TO, timezone=TZ, groups=["$os"], where=where)
+    assert got["series"] == expected["series"]
+    assert set(got["series"]["View Item"]) - {"$overall"} == set(kept)
+
+
 @pytest.mark.parametrize(("time", "days_back", "days"), [
     ({"dateRangeType": "on", "unit": "day", "value": "DAY"}, 3, 1),
     ({"dateRangeType": "on", "unit": "day", "value": ["DAY"]}, 3, 1),

@@ -34,6 +34,9 @@ FUNCTIONS: Final = {
     "ceil": 1,
     "has_prefix": 2,
 }
+#: Functions bookmark filters compile to but the expression language does not offer (the parser refuses them):
+#: ``has_suffix(s, suffix)``, the "ends with" filter, typed like ``has_prefix``.
+INTERNAL_FUNCTIONS: Final = {"has_suffix": 2}
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class Binary:
 
 @dataclass(frozen=True)
 class Call:
-    name: str  # one of FUNCTIONS
+    name: str  # one of FUNCTIONS or INTERNAL_FUNCTIONS
     args: tuple[Expr, ...]
     pos: int = 0
 

@@ -361,9 +361,15 @@ class _Compiler:
         if isinstance(expr, Binary):
             return self.binary(expr)
         if isinstance(expr, Call):
+            if expr.name not in _CALLS and expr.name != "has_prefix":  # custom-property formula functions
+                from mixhouse.expr.formula_sql import compile_formula_call  # late: that module builds on this one
+
+                return compile_formula_call(self, expr)
             args = [self.compile(arg) for arg in expr.args]
             if expr.name == "has_prefix":
-                return _has_prefix(args[0], args[1])
+                return _affix("startsWith", args[0], args[1])
+            if expr.name == "has_suffix":
+                return _affix("endsWith", args[0], args[1])
             return _CALLS[expr.name](args[0])
         raise self.fail(f"unsupported expression node {type(expr).__name__}", 0)
 
@@ -541,9 +547,11 @@ def _defined(a: _Typed) -> _Typed:
     return _const(B, b=_not(_is(a, U)))
 
 
-def _has_prefix(a: _Typed, b: _Typed) -> _Typed:
+def _affix(function: str, a: _Typed, b: _Typed) -> _Typed:
+    """``has_prefix`` / ``has_suffix``: whether string ``a`` starts / ends with string ``b`` (case-sensitive);
+    undefined unless both are strings."""
     types, tag = _lookup2(a, b, lambda ta, tb: B if ta == tb == S else U)
-    return _Typed(types, tag, b=f"startsWith({a.s}, {b.s})" if B in types else "0")
+    return _Typed(types, tag, b=f"{function}({a.s}, {b.s})" if B in types else "0")
 
 
 _CALLS: Final[dict[str, Callable[[_Typed], _Typed]]] = {

@@ -261,6 +261,12 @@ def _has_prefix(value: Value, prefix: Value) -> Value:
     return UNDEFINED
 
 
+def _has_suffix(value: Value, suffix: Value) -> Value:
+    if type_of(value) is T.STRING and type_of(suffix) is T.STRING:
+        return bool(value.endswith(suffix))
+    return UNDEFINED
+
+
 _FUNCTIONS: Final[dict[str, Callable[..., Value]]] = {
     "defined": lambda value: value is not UNDEFINED,
     "number": _to_number,
@@ -271,4 +277,5 @@ _FUNCTIONS: Final[dict[str, Callable[..., Value]]] = {
     "ceil": _numeric(_ceil),
     "round": _numeric(_round),
     "has_prefix": _has_prefix,
+    "has_suffix": _has_suffix,
 }

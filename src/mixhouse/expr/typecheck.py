@@ -92,6 +92,6 @@ def _call(name: str, args: list[Types]) -> Types:
         return frozenset(out)
     if name == "datetime":
         return _either(bool(arg & {T.DATETIME, T.NUMBER, T.STRING}), T.DATETIME, bool(arg - {T.DATETIME}))
-    # has_prefix
+    # has_prefix, has_suffix
     other = args[1]
     return _either(T.STRING in arg and T.STRING in other, T.BOOLEAN, bool((arg | other) - {T.STRING}))

@@ -42,18 +42,20 @@ _MAX_PROPS = limits.MAX_PROPERTIES
 _FORBIDDEN = limits.FORBIDDEN_IDS
 
 
-#: Property names already seen to be within the length limit (names repeat across events: a set lookup per name is
-#: cheaper than measuring each one again). Bounded, so a stream of unique names cannot grow it without end.
-_SHORT_KEYS: set[str] = set()
-_SHORT_KEYS_CAP = 50_000
+#: Property names already seen to be fine for the fast path: within the length limit and not in ``_GENERAL_KEYS``
+#: (names repeat across events: one subset test per event is cheaper than measuring and looking up each name).
+#: Bounded, so a stream of unique names cannot grow it without end.
+_FAST_KEYS: set[str] = set()
+_FAST_KEYS_CAP = 50_000
 
 
-def _short_keys(props: dict[str, Any]) -> bool:
-    """True when every property name is within the limit (remembering them while the cache has room)."""
-    if max(map(len, props), default=0) > _MAX_NAME:
+def _fast_keys(props: dict[str, Any]) -> bool:
+    """True when no property name is a ``_GENERAL_KEYS`` one or over the limit (remembering them while the cache
+    has room)."""
+    if not _GENERAL_KEYS.isdisjoint(props) or max(map(len, props), default=0) > _MAX_NAME:
         return False
-    if len(_SHORT_KEYS) < _SHORT_KEYS_CAP:
-        _SHORT_KEYS.update(props)
+    if len(_FAST_KEYS) < _FAST_KEYS_CAP:
+        _FAST_KEYS.update(props)
     return True
 
 
@@ -112,7 +114,7 @@ def prepare_event_rows(
                 and type(props) is dict
                 and 0 < len(name) <= _MAX_STR
                 and name not in IDENTITY_EVENTS
-                and _GENERAL_KEYS.isdisjoint(props)
+                and (props.keys() <= _FAST_KEYS or _fast_keys(props))
             ):
                 time = props.get("time")
                 distinct_id = props.get("distinct_id")
@@ -130,7 +132,6 @@ def prepare_event_rows(
                     and insert_id.lower() not in _FORBIDDEN
                     and distinct_id.strip().lower() not in _FORBIDDEN
                     and not name.isspace()
-                    and (props.keys() <= _SHORT_KEYS or _short_keys(props))
                     and values_fit(props.values())
                 )
                 if fast:

@@ -58,6 +58,7 @@ from mixhouse.services.insights_params import (
     VALUE_MATHS,
     InsightsQuery,
     Metric,
+    custom_property_nodes,
     parse_insights,
     parse_time,
 )
@@ -88,7 +89,7 @@ def _refuse_unevaluated(params: Any) -> None:
     kind = behavior_type(params)
     if kind == "retention":
         refuse_group_behaviors(params, kind)
-    refuse_unevaluated(params, data_groups=True)
+    refuse_unevaluated(params, _evaluated_custom_properties(params), data_groups=True)
 
 
 def check_bookmark(params: Any, timezone: str) -> None:
@@ -105,6 +106,11 @@ def check_bookmark(params: Any, timezone: str) -> None:
         check_group_query(query)
         if parse_time_comparison(params) is not None:
             _comparable(query)
+
+
+def _evaluated_custom_properties(params: Any) -> frozenset[int]:
+    """Where inline custom properties are evaluated: event metrics only (funnel and retention metrics refuse them)."""
+    return frozenset() if behavior_type(params) in ("funnel", "retention") else custom_property_nodes(params)
 
 
 def _comparable(query: InsightsQuery) -> None:
@@ -173,17 +179,17 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
     number_sql = None
     if metric.prop is not None:
         by_key = metric.math in KEYED_MATHS or metric.per_user == "unique_values"
-        fragment = (compile_values if by_key else compile_typed)(Property(metric.prop),
+        fragment = (compile_values if by_key else compile_typed)(metric.prop_expr or Property(metric.prop),
                                                                   replace(EVENT_CONTEXT, param_prefix="mp"))
         number_sql = fragment.sql
         params.update(fragment.params)
     keys = []
-    buckets = dict(query.group_buckets)
+    buckets, custom = dict(query.group_buckets), dict(query.group_exprs)
     for n, name in enumerate(query.groups):
         if n in people.keys:  # profile properties, cohorts and frequency breakdowns
             keys.append(people.keys[n])
         else:
-            fragment = compile_values(Property(name), replace(EVENT_CONTEXT, param_prefix=f"g{n}"))
+            fragment = compile_values(custom.get(n) or Property(name), replace(EVENT_CONTEXT, param_prefix=f"g{n}"))
             keys.append(fragment.sql)
             params.update(fragment.params)
         if n in buckets:  # numbers relabelled as their customBucket range

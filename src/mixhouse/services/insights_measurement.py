@@ -10,6 +10,8 @@ are Mixpanel's: ``first_touch``, ``last_touch``, ``linear``, ``participation`` (
 conversion), ``time_decay`` (weights halving every 7 days before the conversion), ``u_shaped`` (40 % first, 40 %
 last, 20 % shared by the others; 50/50 for two), ``j_shaped`` (20/60, 25/75 for two) and ``inverse_j_shaped``
 (60/20, 75/25 for two). ``custom`` weights are refused.
+
+The measured property may be an inline custom property (decision 0040, ``query/custom_properties.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mixhouse.errors import ValidationError
+from mixhouse.expr.ast import Expr
+from mixhouse.query.custom_properties import custom_property_expr, custom_property_label, has_custom_property
 from mixhouse.query.params import json_object
 
 PROPERTY_MATHS = ("sum", "average", "min", "max", "median", "p25", "p75", "p90", "p99", "custom_percentile")
@@ -59,6 +63,8 @@ class Measurement:
     per_user: str | None
     percentile: float | None  # custom_percentile's level, 0–100
     attribution: Attribution | None
+    #: The measured property when it is a custom property (``prop`` then only names it).
+    prop_expr: Expr | None = None
 
 
 def _attribution(raw: Any) -> Attribution:
@@ -101,14 +107,22 @@ def parse_measurement(measurement: dict[str, Any]) -> Measurement:
         percentile = measurement.get("percentile")
         if isinstance(percentile, bool) or not isinstance(percentile, int | float) or not 0 <= percentile <= 100:
             raise ValidationError("custom_percentile needs measurement.percentile from 0 to 100")
-    prop = None
+    prop, prop_expr = None, None
     if per_user == "unique_values" or (
             math in NEEDS_PROPERTY and not (per_user == "total" and not measurement.get("property"))):
         raw = measurement.get("property")
+        if has_custom_property(raw):  # an inline custom property, measured like a property holding its value
+            assert isinstance(raw, dict)
+            prop_expr = custom_property_expr(raw)
+            return Measurement(math, custom_property_label(raw), per_user, _level(percentile), attribution, prop_expr)
         prop = raw.get("name") if isinstance(raw, dict) else raw
         if not isinstance(prop, str) or not prop:
             named = per_user if per_user == "unique_values" else math
             raise ValidationError(f"math {named!r} needs measurement.property")
         if isinstance(raw, dict) and raw.get("resourceType", "events") not in ("events", "event"):
             raise ValidationError("only event properties can be aggregated yet")
-    return Measurement(math, prop, per_user, float(percentile) if percentile is not None else None, attribution)
+    return Measurement(math, prop, per_user, _level(percentile), attribution)
+
+
+def _level(percentile: Any) -> float | None:
+    return float(percentile) if percentile is not None else None

@@ -6,11 +6,12 @@ maths of decision 0030 whose value per bucket is a string or an object, ``servic
 metrics; ``cumulative`` (running sums) and ``rolling`` (mean of the last ``rollingWindowSize`` buckets of the range)
 analysis; step filters and global filters (bookmark filters), frequency filters, profile-property and cohort
 filters; breakdowns by event or profile properties (numbers optionally in ``customBucket`` buckets,
-``services/property_buckets.py``), cohorts, and how many times each user did an event
-(``FrequencyBreakdown``, ``services/insights_frequency.py``); formulas over the metrics' letters (A, B, … in
-``show`` order); ``between``, ``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a
-series per date) or total charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value); the data group the
-metrics count (``services/data_groups.py``, group analytics). Anything else is refused by name.
+``services/property_buckets.py``), cohorts, and how many times each user did an event (``FrequencyBreakdown``,
+``services/insights_frequency.py``); formulas over the metrics' letters (A, B, … in ``show`` order); inline custom
+properties (decision 0040) in place of an event property in filters, breakdowns and the measured property;
+``between``, ``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a series per date)
+or total charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value); the data group the metrics count
+(``services/data_groups.py``, group analytics). Anything else is refused by name.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mixhouse.core.dates import DateRange, months_earlier, parse_date, units_bef
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.custom_properties import custom_property_expr, custom_property_label, has_custom_property
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.params import json_list, json_object
 from mixhouse.services.cohort_definition import parse_definition
@@ -60,6 +62,7 @@ class Metric:
     percentile: float | None = None  # custom_percentile's level, 0–100
     cohort: CohortRef | None = None  # a cohort metric (``CohortMetric``): the cohort's size, not an event
     attribution: Attribution | None = None  # ``multi_attribution``: the model and look-back
+    prop_expr: Expr | None = None  # the measured property when it is a custom property (``prop`` names it)
 
 @dataclass(frozen=True)
 class Formula:
@@ -131,6 +134,8 @@ class InsightsQuery:
     frequency_groups: tuple[tuple[int, FrequencyBreakdown], ...] = ()
     #: Property breakdowns whose numbers go in buckets (``customBucket``): (position in ``groups``, buckets).
     group_buckets: tuple[tuple[int, NumberBuckets], ...] = ()
+    #: Breakdowns by a custom property: (position in ``groups``, the expression its segments are keys of).
+    group_exprs: tuple[tuple[int, Expr], ...] = ()
     #: The group key the metrics count (group analytics, ``services/insights_groups.py``); ``None``: users.
     data_group: str | None = None
 
@@ -221,9 +226,9 @@ def _metric(spec: dict[str, Any], letter: str) -> Metric:
         raise ValidationError("every metric needs an event name")
     measured = parse_measurement(json_object(spec.get("measurement") or {}, "measurement"))
     filters = json_list(behavior.get("filters"), "metric filters")
-    return Metric(name, measured.math, measured.prop, filters_expr(filters, behavior.get("filtersDeterminer", "all")),
-                  bool(spec.get("isHidden")), letter, measured.per_user, measured.percentile,
-                  attribution=measured.attribution)
+    where = filters_expr(filters, behavior.get("filtersDeterminer", "all"), custom_properties=True)
+    return Metric(name, measured.math, measured.prop, where, bool(spec.get("isHidden")), letter, measured.per_user,
+                  measured.percentile, attribution=measured.attribution, prop_expr=measured.prop_expr)
 
 
 def _frequency_filter(spec: dict[str, Any], timezone: str) -> FrequencyFilter:
@@ -371,6 +376,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
     cohort_groups: list[tuple[int, CohortSegments]] = []
     frequency_groups: list[tuple[int, FrequencyBreakdown]] = []
     group_buckets: list[tuple[int, NumberBuckets]] = []
+    group_exprs: list[tuple[int, Expr]] = []
     for spec in json_list(sections.get("group"), "sections.group"):
         spec = json_object(spec, "a group entry")
         resource = spec.get("resourceType", "events")
@@ -386,7 +392,10 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
             continue
         if resource not in (*EVENT_RESOURCES, *PEOPLE_RESOURCES) or is_frequency(spec):
             raise ValidationError("only breakdowns by event or user profile properties or cohorts are supported yet")
-        name = spec.get("value") or spec.get("propertyName")
+        if resource in EVENT_RESOURCES and has_custom_property(spec):
+            group_exprs.append((len(groups), custom_property_expr(spec)))
+        name = custom_property_label(spec) if has_custom_property(spec) else \
+            spec.get("value") or spec.get("propertyName")
         if not isinstance(name, str) or not name:
             raise ValidationError("a breakdown needs the property name in value")
         if resource in PEOPLE_RESOURCES:
@@ -414,7 +423,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         unit=unit,
         total=total,
         where=filters_expr([spec for spec in filters if not is_frequency(spec) and not is_people(spec)
-                            and not is_cohort_filter(spec)]),
+                            and not is_cohort_filter(spec)], custom_properties=True),
         groups=tuple(groups),
         analysis=analysis,
         rolling=rolling,
@@ -425,8 +434,34 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         cohort_groups=tuple(cohort_groups),
         frequency_groups=tuple(frequency_groups),
         group_buckets=tuple(group_buckets),
+        group_exprs=tuple(group_exprs),
         data_group=report_data_group(params),
     )
+
+
+def custom_property_nodes(params: Any) -> frozenset[int]:
+    """The ``id()`` of the objects of event-metric bookmark params whose inline custom property is evaluated
+    (decision 0040): global filters on event properties, metric filters, measured properties and breakdowns by
+    event properties; anywhere else a custom property stays refused (``refuse_unevaluated``)."""
+    found: list[Any] = []
+    sections = params.get("sections") if isinstance(params, dict) else None
+    if not isinstance(sections, dict):
+        return frozenset()
+    for spec in sections.get("filter") or []:
+        if not is_frequency(spec) and not is_people(spec) and not is_cohort_filter(spec):
+            found.append(spec)
+    for spec in sections.get("group") or []:
+        if isinstance(spec, dict) and spec.get("resourceType", "events") in EVENT_RESOURCES \
+                and not is_frequency_breakdown(spec) and not spec.get("cohorts"):
+            found.append(spec)
+    for spec in sections.get("show") or []:
+        behavior = spec.get("behavior") if isinstance(spec, dict) else None
+        if isinstance(behavior, dict) and behavior.get("type", "event") == "event":
+            found.extend(behavior.get("filters") or [])
+            measurement = spec.get("measurement")
+            if isinstance(measurement, dict):
+                found.append(measurement.get("property"))
+    return frozenset(id(node) for node in found if isinstance(node, dict))
 
 
 def _window(spec: dict[str, Any], timezone: str) -> DateRange:
