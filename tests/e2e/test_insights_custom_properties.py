@@ -198,8 +198,8 @@ def test_client_inline_custom_property_end_to_end(server: ServerProcess, shop: A
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda p: p["sections"]["show"][0]["measurement"].update(property={"customPropertyId": 7, "name": ""}),
-     "customPropertyId"),
+    (lambda p: p["sections"]["show"][0]["measurement"].update(property={"customPropertyId": 7654321, "name": ""}),
+     "no custom property with id 7654321"),
     (lambda p: p["sections"]["group"].append(_group(_custom("A +", _inputs(A="price"))),),
      "at position 3"),
     (lambda p: p["sections"]["group"].append(_group(_custom("map(X, A, X)", _inputs(A="price")))),
@@ -228,3 +228,26 @@ def test_funnel_metrics_keep_refusing_custom_properties(shop: Any, client: httpx
         "measurement": {"math": "conversion_rate_unique"}}])
     answer = _post(client, creds, params, status=400)
     assert "custom properties (customProperty)" in str(answer), answer
+
+
+def test_saved_custom_property_by_id(server: ServerProcess, shop: Any, client: httpx.Client) -> None:
+    """A ``customPropertyId`` saved through the App API answers exactly what the same property inline answers, in
+    every position; another project's id is unknown here."""
+    creds, _ = shop
+    body = {"name": "Total", "resourceType": "events", "displayFormula": TOTAL["displayFormula"],
+            "composedProperties": TOTAL["composedProperties"]}
+    created = client.post(f"/api/app/projects/{creds.project_id}/custom_properties/", json=body,
+                          auth=(creds.sa_username, creds.sa_secret))
+    assert created.status_code == 200, created.text
+    saved = {"customPropertyId": created.json()["results"]["customPropertyId"]}
+    by_id = _params([_metric(math_="sum", prop=TOTAL)], [_group(TOTAL)])
+    by_id["sections"]["show"][0]["measurement"]["property"] = {**saved, "dataset": "$mixpanel", "name": "",
+                                                               "resourceType": "events"}
+    by_id["sections"]["group"][0] = {**saved, "dataset": "$mixpanel", "propertyType": "number",
+                                     "resourceType": "events", "value": None}
+    got = _post(client, creds, by_id)
+    inline = _post(client, creds, _params([_metric(math_="sum", prop=TOTAL)], [_group(TOTAL)]))
+    assert got["series"] == inline["series"]
+    assert got["headers"] == ["$metric", "Total"]  # a saved property is named by its name
+    other = make_project(server.data_dir, "custom-properties-other")
+    assert "no custom property with id" in str(_post(client, other, by_id, status=400))

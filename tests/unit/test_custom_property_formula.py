@@ -69,4 +69,18 @@ def test_generated_formulas(pieces: list[tuple[str, str]]) -> None:
     expected = {text for kind, text in pieces if kind == "ref"}
     assert input_letters(formula) == (expected, None)
     missing = sorted(expected - {"A"})
-    assert bool(formula_errors(formula, ["A"])) == bool(missing)
+    errors = formula_errors(formula, ["A"])
+    if missing:  # the scanner's message, and the parser is not asked
+        assert errors == [f"displayFormula uses {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+                          "not in composedProperties (its inputs: A)"]
+    else:  # what is left is the parser's verdict on these token soups: none, or one error with its position
+        assert len(errors) <= 1 and all(e.startswith("displayFormula: ") and "position" in e for e in errors)
+
+
+def test_the_parser_checks_what_the_scanner_cannot() -> None:
+    assert formula_errors('if(A == "x", B, C)', ["A", "B", "C"]) == []
+    assert formula_errors('number(properties["amount"]) * 2', ["amount"]) == []
+    [unclosed] = formula_errors("A +", ["A"])
+    assert unclosed.startswith("displayFormula: ") and "position" in unclosed
+    [unknown] = formula_errors("nosuch(A)", ["A"])
+    assert "nosuch" in unknown

@@ -361,7 +361,7 @@ class _Compiler:
         if isinstance(expr, Binary):
             return self.binary(expr)
         if isinstance(expr, Call):
-            if expr.name not in _CALLS and expr.name != "has_prefix":  # custom-property formula functions
+            if expr.name not in _CALLS and expr.name not in ("has_prefix", "has_suffix"):  # formula functions
                 from mixhouse.expr.formula_sql import compile_formula_call  # late: that module builds on this one
 
                 return compile_formula_call(self, expr)

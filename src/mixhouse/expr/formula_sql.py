@@ -18,7 +18,8 @@ Semantics (``tests/support/reference_formula.py`` is the plain-Python statement 
   Patterns are RE2 syntax, case-insensitive unless they start with ``(?-i)``.
 * ``min``/``max`` of numbers; ``sum(list)``: the sum of the list's numbers (others ignored), ``sum(n1, n2, …)``:
   of numbers. Any non-number argument gives undefined.
-* ``has_suffix`` is ``has_prefix``'s mirror (both case-insensitive: the parser folds their arguments).
+* ``has_suffix`` is compiled with ``has_prefix`` in ``compile_sql`` (both case-insensitive in formulas: the parser
+  folds their arguments).
 * ``datedif(start, end, unit)``: both read as ``datetime()`` reads them, compared by their UTC calendar dates;
   ``D`` days, ``M`` whole months, ``Y`` whole years, ``YM`` months left after the whole years; undefined when
   ``start`` is after ``end``.
@@ -43,7 +44,6 @@ from mixhouse.expr.compile_sql import (
     _Compiler,
     _const,
     _guard,
-    _has_prefix,
     _is,
     _is_any,
     _lookup1,
@@ -101,8 +101,6 @@ def _call(compiler: _Compiler, call: Call) -> _Typed:
         return _extreme("least" if name == "min" else "greatest", args)
     if name == "sum":
         return _sum(args)
-    if name == "has_suffix":
-        return _has_suffix(args[0], args[1])
     if name == "datedif":
         unit = call.args[2]
         assert isinstance(unit, Literal) and isinstance(unit.value, str)
@@ -290,11 +288,6 @@ def _sum(args: Sequence[_Typed]) -> _Typed:
     items = (f"arraySum(arrayMap(x -> if(substring(x, 1, 1) IN {_NOT_NUMBER_ITEM}, 0, JSONExtractFloat(x)), "
              f"JSONExtractArrayRaw({a.s})))")
     return _Typed(types, tag, n=_multi([(_is(a, L), f"toFloat64({items})")], a.n))
-
-
-def _has_suffix(a: _Typed, b: _Typed) -> _Typed:
-    return _has_prefix(_Typed(a.types, a.tag, s=f"reverseUTF8({a.s})"),
-                       _Typed(b.types, b.tag, s=f"reverseUTF8({b.s})"))
 
 
 def _datedif(compiler: _Compiler, a: _Typed, b: _Typed, unit: str) -> _Typed:

@@ -8,8 +8,10 @@ where a filter, a breakdown or a measured property would name a property. An inl
 wherever ``Property(name)`` would, so every operator, breakdown and math treats the custom property exactly like an
 event property whose value is the formula's result (undefined: as if the property were not set).
 
-Refused by name (400): saved custom properties (``customPropertyId``; ``custom_property_definition`` is the seam a
-store of saved definitions plugs into), custom user-profile properties and inputs that are user-profile properties.
+A saved one is replaced by its definition before the params get here (``services.custom_properties.
+with_saved_definitions``, when Insights runs them); a ``customPropertyId`` still here (bookmark params checked
+without the project's store, e.g. a report being saved) is refused. Refused by name (400) too: custom user-profile
+properties and inputs that are user-profile properties.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ def has_custom_property(node: Any) -> bool:
 
 def custom_property_definition(node: dict[str, Any]) -> dict[str, Any]:
     """The ``{displayFormula, composedProperties, resourceType, name, …}`` definition ``node`` uses: its inline
-    ``customProperty``. A saved one (``customPropertyId``) is refused until definitions are looked up here."""
+    ``customProperty``. A saved one (``customPropertyId``) left unresolved is refused."""
     saved = node.get("customPropertyId")
     if saved is not None:
-        raise ValidationError(f"saved custom properties (customPropertyId {saved!r}) are not supported by this server "
-                              "yet; define the property inline (customProperty)")
+        raise ValidationError(f"saved custom properties (customPropertyId {saved!r}) are read when Insights runs the "
+                              "params, not here; define the property inline (customProperty)")
     definition = node.get("customProperty")
     if not isinstance(definition, dict):
         raise ValidationError("customProperty must be an object with displayFormula and composedProperties")

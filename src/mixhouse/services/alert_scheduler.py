@@ -31,6 +31,7 @@ from mixhouse.services import alert_conditions as conditions
 from mixhouse.services import alert_notify as notify
 from mixhouse.services import insights
 from mixhouse.services.cohorts import members_resolver
+from mixhouse.services.custom_properties import with_saved_definitions
 from mixhouse.storage.base import Backend
 
 log = logging.getLogger("mixhouse.alerts")
@@ -60,7 +61,8 @@ def evaluate(ctx: AlertContext, project_id: int, report_id: int, condition: Any)
         conditions.check_against(parsed, report.type, report.params, project.timezone or "UTC")
         profiles = ctx.profiles_of(project_id)
         cohorts = members_resolver(ctx.backend, project, profiles, Cohorts(ctx.meta, project_id))
-        answer = insights.answer_bookmark(ctx.backend, project, report.params, profiles, cohorts)
+        params = with_saved_definitions(ctx.meta, project_id, report.params)
+        answer = insights.answer_bookmark(ctx.backend, project, params, profiles, cohorts)
         return conditions.read(parsed, answer)
     except MixhouseError as exc:
         return conditions.Reading(None, None, False, exc.message)

@@ -34,6 +34,8 @@ from mixhouse.services.custom_property_formula import MAX_FORMULA_LENGTH, formul
 #: ``customPropertyId``, and ``reports`` imports Insights.
 DESCRIPTION_MAX: Final = 2000
 RESOURCE_TYPES: Final = ("events", "people")
+#: The singular spellings the client library's examples use (``resource_type="event"``), stored as the plural.
+RESOURCE_ALIASES: Final = {"event": "events", "user": "people"}
 INPUT_RESOURCE_TYPES: Final = ("event", "user")
 PROPERTY_TYPES: Final = ("string", "number", "boolean", "datetime", "list", "object")
 
@@ -76,8 +78,6 @@ def _one_of(value: Any, allowed: tuple[str, ...], where: str, errors: list[str])
 def _input(letter: str, raw: Any, errors: list[str]) -> dict[str, Any]:
     """One input, normalized (``type`` "string" and ``resourceType`` "event" when not given)."""
     where = f"composedProperties.{letter}"
-    if not _LETTER.fullmatch(letter):
-        errors.append(f"composedProperties: inputs are keyed by one capital letter A-Z, not {letter!r}")
     if not isinstance(raw, dict):
         errors.append(f"{where} must be an object {{\"value\", \"type\", \"resourceType\"}}")
         return {}
@@ -88,6 +88,8 @@ def _input(letter: str, raw: Any, errors: list[str]) -> dict[str, Any]:
         elif key not in _INPUT_KEYS:
             errors.append(f"{where}: unknown field {key!r}")
     out = {k: v for k, v in raw.items() if k in _INPUT_KEYS and v is not None}
+    if not _LETTER.fullmatch(letter) and "value" not in out:  # keyed by the property's name (the seeds' example)
+        out["value"] = letter
     if not isinstance(out.get("value"), str) or not out["value"].strip():
         errors.append(f"{where}.value: input {letter} needs a property name")
     out.setdefault("type", "string")
@@ -120,6 +122,7 @@ def _field(key: str, value: Any, errors: list[str]) -> Any:
         if not isinstance(value, str) or len(value) > DESCRIPTION_MAX:
             errors.append(f"description must be text of at most {DESCRIPTION_MAX} characters")
     elif key == "resourceType":
+        value = RESOURCE_ALIASES.get(value, value) if isinstance(value, str) else value
         _one_of(value, RESOURCE_TYPES, "resourceType", errors)
     elif key == "propertyType":
         _one_of(value, PROPERTY_TYPES, "propertyType", errors)
@@ -228,3 +231,23 @@ def get_custom_property_definition(store: MetaStore, project_id: int, property_i
     no such custom property."""
     saved = CustomProperties(store, project_id).get(property_id)
     return None if saved is None else definition_json(saved)
+
+
+def with_saved_definitions(store: MetaStore, project_id: int, params: Any) -> Any:
+    """``params`` (bookmark params) with every ``customPropertyId`` replaced by the saved definition it names, as an
+    inline ``customProperty``: Insights then evaluates saved and inline custom properties alike. An id the project
+    has no custom property for is a 400 naming it. ``params`` itself is left as it is (a changed copy is returned)."""
+    if isinstance(params, list):
+        return [with_saved_definitions(store, project_id, item) for item in params]
+    if not isinstance(params, dict):
+        return params
+    out = {key: with_saved_definitions(store, project_id, value) for key, value in params.items()}
+    saved = out.get("customPropertyId")
+    if saved is not None:
+        number = int(saved) if isinstance(saved, int | str) and str(saved).isdigit() else None
+        definition = None if number is None else get_custom_property_definition(store, project_id, number)
+        if definition is None:
+            raise ValidationError(f"no custom property with id {saved!r} in this project")
+        out.pop("customPropertyId")
+        out["customProperty"] = definition
+    return out

@@ -1,6 +1,7 @@
 """The checks a saved custom property's formula gets before it is stored: ``formula_errors``.
 
-Until the formula parser lands, a small scanner reads just enough of the formula to say which inputs it refers to.
+A small scanner first reads just enough of the formula to say which inputs it refers to (a clear message for a
+letter with no input); then the formula parser (``expr.formula_parser``, what Insights evaluates) checks the rest.
 An input reference is a name of one capital letter (``A``..``Z``) standing on its own: ``A * B``,
 ``if(A == "x", B, C)``. Not references: letters inside string literals (``"A"``, ``'B'``, with backslash escapes),
 longer names (function names such as ``IF`` or ``TODAY``, ``properties``), names glued to digits (``A1``) and the
@@ -8,13 +9,18 @@ names a ``let(X, value, expression)`` binds (anywhere in the formula: the scanne
 letter referred to must be a key of ``composedProperties``; inputs the formula does not use are allowed. A string
 literal left open is an error too.
 
-``formula_errors`` is the single place to extend: the parser's syntax and type errors belong here.
+Inputs keyed by a property's name (the client library's example: ``{"amount": {...}}`` with
+``properties["amount"]`` in the formula) are allowed; the formula reads such properties directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Final
+
+from mixhouse.errors import MixhouseError
+from mixhouse.expr.ast import Property
+from mixhouse.expr.formula_parser import parse_formula
 
 MAX_FORMULA_LENGTH: Final = 20_000
 
@@ -82,4 +88,9 @@ def formula_errors(formula: str, input_keys: Iterable[str]) -> list[str]:
         have = ", ".join(sorted(keys)) or "none"
         errors.append(f"displayFormula uses {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
                       f"not in composedProperties (its inputs: {have})")
+    if not errors:  # then the parser: syntax, functions, argument types (what Insights will evaluate)
+        try:
+            parse_formula(formula, {key: Property(key) for key in keys})
+        except MixhouseError as exc:
+            errors.append(f"displayFormula: {exc.message}")
     return errors

@@ -15,6 +15,7 @@ from mixhouse.query.params import bookmark_param, parse_whole
 from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import cohorts as cohort_service
 from mixhouse.services import insights
+from mixhouse.services.custom_properties import with_saved_definitions
 from mixhouse.services.insights_audience import Profiles
 from mixhouse.services.insights_groups import GroupProfiles
 from mixhouse.services.runtime import Runtime
@@ -33,7 +34,7 @@ def _group_profiles(rt: Runtime, project: Project) -> GroupProfiles:
 def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     timezone = project.timezone or "UTC"
     if params.get("bookmark") not in (None, ""):
-        bookmark = bookmark_param(params["bookmark"])
+        bookmark = with_saved_definitions(rt.meta, project.id, bookmark_param(params["bookmark"]))
         insights.check_bookmark(bookmark, timezone)
         return lambda: insights.answer_bookmark(rt.backend, project, bookmark, _profiles(rt, project),
                                                 cohort_service.cohort_members(rt, project),
@@ -43,7 +44,9 @@ def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable
     bookmark_id = parse_whole(params.get("bookmark_id"), "bookmark_id", low=1, high=2**63 - 1, default=0)
 
     def call() -> Any:
-        saved = insights.saved_params(rt.meta.get_report(project.id, bookmark_id), bookmark_id)
+        saved = with_saved_definitions(
+            rt.meta, project.id, insights.saved_params(rt.meta.get_report(project.id, bookmark_id), bookmark_id)
+        )
         return insights.answer_bookmark(rt.backend, project, saved, _profiles(rt, project),
                                         cohort_service.cohort_members(rt, project), _group_profiles(rt, project))
 
