@@ -22,6 +22,7 @@ from mixhouse.query.custom_properties import (
     custom_property_expr,
     has_custom_property,
 )
+from mixhouse.query.datetime_filters import datetime_filter_expr, is_datetime_filter
 
 _NUMBER_OPS = {
     "is equal to": "==",
@@ -56,9 +57,10 @@ def _number(value: Any) -> Literal:
     return Literal(float(value))
 
 
-def filter_expr(spec: Any, *, custom_properties: bool = False) -> Expr:
+def filter_expr(spec: Any, *, custom_properties: bool = False, timezone: str | None = None) -> Expr:
     """One filter as an expression over the event's properties; with ``custom_properties``, the property may be an
-    inline custom property (``query/custom_properties.py``), filtered like a property holding its value."""
+    inline custom property (``query/custom_properties.py``), filtered like a property holding its value. Datetime
+    filters (``query/datetime_filters.py``) need the project's ``timezone``; without one they are refused."""
     if not isinstance(spec, dict):
         raise ValidationError("a filter must be an object")
     if spec.get("resourceType", "events") not in ("events", "event"):
@@ -73,6 +75,10 @@ def filter_expr(spec: Any, *, custom_properties: bool = False) -> Expr:
         prop = Property(name)
     op = spec.get("filterOperator")
     raw = spec.get("filterValue")
+    if is_datetime_filter(spec):
+        if timezone is None:
+            raise ValidationError(f"datetime filters ({op!r}) are not supported here yet")
+        return datetime_filter_expr(prop, spec, timezone)
     if op in ("is set", "is not set"):
         defined = Call("defined", (prop,))
         return defined if op == "is set" else Unary("not", defined)
@@ -104,13 +110,14 @@ def filter_expr(spec: Any, *, custom_properties: bool = False) -> Expr:
     raise ValidationError(f"filter operator {op!r} is not supported yet")
 
 
-def filters_expr(specs: Sequence[Any], determiner: str = "all", *, custom_properties: bool = False) -> Expr | None:
+def filters_expr(specs: Sequence[Any], determiner: str = "all", *, custom_properties: bool = False,
+                 timezone: str | None = None) -> Expr | None:
     """The filters joined by ``and`` (``all``) or ``or`` (``any``); ``None`` when there are none."""
     if determiner not in ("all", "any"):
         raise ValidationError("filtersDeterminer must be all or any")
     joined: Expr | None = None
     for spec in specs:
-        expr = filter_expr(spec, custom_properties=custom_properties)
+        expr = filter_expr(spec, custom_properties=custom_properties, timezone=timezone)
         joined = expr if joined is None else Binary("and" if determiner == "all" else "or", joined, expr)
     return joined
 

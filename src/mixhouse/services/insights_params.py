@@ -213,7 +213,7 @@ def _cohort_metric(spec: dict[str, Any], behavior: dict[str, Any], letter: str) 
                   cohort=CohortRef(cohort_id, None))
 
 
-def _metric(spec: dict[str, Any], letter: str) -> Metric:
+def _metric(spec: dict[str, Any], letter: str, timezone: str) -> Metric:
     behavior = json_object(spec.get("behavior"), "a metric's behavior")
     if behavior.get("type") == "cohort":
         return _cohort_metric(spec, behavior, letter)
@@ -226,7 +226,8 @@ def _metric(spec: dict[str, Any], letter: str) -> Metric:
         raise ValidationError("every metric needs an event name")
     measured = parse_measurement(json_object(spec.get("measurement") or {}, "measurement"))
     filters = json_list(behavior.get("filters"), "metric filters")
-    where = filters_expr(filters, behavior.get("filtersDeterminer", "all"), custom_properties=True)
+    where = filters_expr(filters, behavior.get("filtersDeterminer", "all"), custom_properties=True,
+                         timezone=timezone)
     return Metric(name, measured.math, measured.prop, where, bool(spec.get("isHidden")), letter, measured.per_user,
                   measured.percentile, attribution=measured.attribution, prop_expr=measured.prop_expr)
 
@@ -361,7 +362,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
                 raise ValidationError("a formula needs its definition")
             formulas.append(Formula(definition, str(spec.get("name") or definition)))
         else:
-            metrics.append(_metric(spec, chr(ord("A") + len(metrics))))
+            metrics.append(_metric(spec, chr(ord("A") + len(metrics)), timezone))
     for spec in json_list(sections.get("formula"), "sections.formula"):
         spec = json_object(spec, "a formula")
         definition = spec.get("definition")
@@ -423,7 +424,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         unit=unit,
         total=total,
         where=filters_expr([spec for spec in filters if not is_frequency(spec) and not is_people(spec)
-                            and not is_cohort_filter(spec)], custom_properties=True),
+                            and not is_cohort_filter(spec)], custom_properties=True, timezone=timezone),
         groups=tuple(groups),
         analysis=analysis,
         rolling=rolling,
