@@ -358,8 +358,12 @@ def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProce
     assert refused.value.details["status_code"] == 400
     with pytest.raises(mp.QueryError, match=r"custom properties \(customPropertyId 7\)"):
         ws.query("Purchase", where=mp.Filter.equals(mp.CustomPropertyRef(7), "x"), **dates)
-    # group analytics (counting groups, not users) in retention and flows is refused by name, never answered with
-    # users; event and funnel metrics count the groups the data group's key names (decision 0043)
+
+
+def test_group_analytics(ws: mp.Workspace, loaded: Loaded) -> None:
+    """``data_group_id`` names the group key (decision 0043): event and funnel metrics count its values' groups;
+    retention and flows refuse it by name, never answering with users."""
+    dates = {"from_date": loaded.from_date, "to_date": loaded.to_date}
     with pytest.raises(mp.QueryError, match=r"group analytics \(globalDataGroupId\) in retention metrics"):
         ws.query_retention("Sign Up", "Purchase", data_group_id=3, **dates)
     with pytest.raises(mp.QueryError, match=r"group analytics \(data_group_id\)"):
