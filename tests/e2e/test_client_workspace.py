@@ -358,11 +358,21 @@ def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProce
     assert refused.value.details["status_code"] == 400
     with pytest.raises(mp.QueryError, match="no custom property with id 7 in this project"):
         ws.query("Purchase", where=mp.Filter.equals(mp.CustomPropertyRef(7), "x"), **dates)
-    # group analytics (counting groups, not users) is refused by name too, never answered with users
-    with pytest.raises(mp.QueryError, match="group analytics"):
-        ws.query("Purchase", group_by="plan", data_group_id=3, **dates)
+
+
+def test_group_analytics(ws: mp.Workspace, loaded: Loaded) -> None:
+    """``data_group_id`` names the group key (decision 0043): event and funnel metrics count its values' groups;
+    retention and flows refuse it by name, never answering with users."""
+    dates = {"from_date": loaded.from_date, "to_date": loaded.to_date}
+    with pytest.raises(mp.QueryError, match=r"group analytics \(globalDataGroupId\) in retention metrics"):
+        ws.query_retention("Sign Up", "Purchase", data_group_id=3, **dates)
     with pytest.raises(mp.QueryError, match=r"group analytics \(data_group_id\)"):
         ws.query_flow("Purchase", data_group_id=3, **dates)
+    plans = ws.query("Purchase", math="unique", mode="total", data_group_id="plan", **dates)
+    purchased = {e["properties"]["plan"] for e in loaded.events if e["event"] == "Purchase"}
+    assert next(iter(plans.series.values())) == {"all": len(purchased)}
+    converted = ws.query_funnel(["Sign Up", "Purchase"], data_group_id="plan", **dates)
+    assert converted.series[next(iter(converted.series))]["count"]["2. Purchase"]["all"] == len(purchased)
 
 
 def test_bearer_token_account(ws: mp.Workspace, loaded: Loaded, server: ServerProcess,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -140,22 +140,51 @@ def _frequent_users(events: Sequence[Event], frequency: Frequency, from_date: da
     return lambda user: bool(frequency.test(counts.get(user, 0)))
 
 
+#: Maths that count groups, one pseudo-event per (event, group), when a report counts a data group.
+PER_GROUP = ("unique", "cumulative_unique", *ACTIVE_DAYS)
+
+
+def group_ids(e: Event, group_key: str) -> list[str]:
+    """The groups ``e`` belongs to: the distinct segment keys of its group-key property, the empty string left
+    out."""
+    found = segment_keys(evaluate(parse(f'properties["{group_key}"]'), _record(e)))
+    return [key for key in dict.fromkeys(found) if key != ""]
+
+
+def _holders(e: Event, metric: Metric, group_key: str | None) -> list[tuple[Event, list[str]]]:
+    """What ``e`` counts as, each with whose profiles it reads: itself and its user; counting groups, itself and its
+    groups (a per-group math: one copy per group, the group standing as the user), nothing without a group."""
+    if group_key is None:
+        return [(e, [e.user])]
+    ids = group_ids(e, group_key)
+    if not ids:
+        return []
+    if metric.math in PER_GROUP or metric.per_user is not None:
+        return [(replace(e, user=g), [g]) for g in ids]
+    return [(e, ids)]
+
+
 def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date, to_date: date, *,
              timezone: str = "UTC", unit: str = "day", total: bool = False, where: str | None = None,
              groups: Sequence[str] = (), formulas: Sequence[tuple[str, str]] = (), analysis: str = "linear",
              rolling: int = 1, frequency: Sequence[Frequency] = (), profiles: dict[str, dict[str, Any]] | None = None,
              people_where: str | None = None, people_groups: Sequence[str] = (),
              frequency_groups: dict[str, own_maths.FrequencyGroup] | None = None,
-             group_buckets: dict[str, Buckets] | None = None) -> dict[str, Any]:
+             group_buckets: dict[str, Buckets] | None = None, group_key: str | None = None,
+             group_profiles: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """``profiles`` (canonical id -> properties) feed ``people_where`` (an expression over the user's profile) and
-    the breakdowns named in ``people_groups`` (profile properties rather than event properties);
+    the breakdowns named in ``people_groups`` (profile properties rather than event properties); with
+    ``group_key`` the metrics count the groups that property names (``group_profiles``, by group id, then stand for
+    ``profiles``: a filter keeps what has a passing group, a breakdown takes every group's segments);
     ``frequency_groups`` names the breakdowns by how many times the user did an event; ``group_buckets`` the
     property breakdowns whose numbers go in ``customBucket`` ranges."""
     start, end = window_ms(from_date, to_date, timezone)
     people_filter = parse(people_where) if people_where else None
 
-    def profile_of(e: Event) -> Record:
-        return Record("", 0, e.user, (profiles or {}).get(e.user, {}) if e.user != "" else {})
+    def profile_of(holder: str) -> Record:
+        if group_key is not None:
+            return Record("", 0, holder, (group_profiles or {}).get(holder, {}))
+        return Record("", 0, holder, (profiles or {}).get(holder, {}) if holder != "" else {})
     frequent = [_frequent_users(events, f, from_date, to_date, timezone) for f in frequency]
     zone = ZoneInfo(timezone)
     keys = ["all"] if total else series(unit, from_date, to_date, timezone)
@@ -184,21 +213,28 @@ def insights(events: Sequence[Event], metrics: Sequence[Metric], from_date: date
                 continue
             if not all(passes(e.user) for passes in frequent):
                 continue
-            if people_filter is not None and not keeps(people_filter, profile_of(e)):
-                continue
-            bucket = "all" if total else bucket_of(e.time_ms, unit, timezone)
-            segments = [segmenters[name](e) if name in segmenters else
-                        bucketed(segment_keys(evaluate(expr, profile_of(e) if name in people_groups else _record(e))),
-                                 (group_buckets or {}).get(name))
-                        or ["undefined"] for expr, name in zip(group_exprs, groups, strict=True)]
-            paths: set[tuple[str, ...]] = {()}
-            for depth in range(1, len(segments) + 1):
-                level: set[tuple[str, ...]] = {()}
-                for keys_at in segments[:depth]:
-                    level = {(*path, key) for path in level for key in dict.fromkeys(keys_at)}
-                paths |= level
-            for path in paths:
-                cells[(path, bucket)].append(e)
+            for seen, holders in _holders(e, metric, group_key):
+                if people_filter is not None and not any(keeps(people_filter, profile_of(h)) for h in holders):
+                    continue
+                bucket = "all" if total else bucket_of(e.time_ms, unit, timezone)
+
+                def keys_of(expr: Any, name: str, holders: list[str] = holders, seen: Event = seen) -> list[str]:
+                    if name in segmenters:
+                        return list(segmenters[name](seen))
+                    if name not in people_groups:
+                        return bucketed(segment_keys(evaluate(expr, _record(seen))),
+                                        (group_buckets or {}).get(name)) or ["undefined"]
+                    return [key for h in holders for key in bucketed(segment_keys(evaluate(expr, profile_of(h))),
+                                                                     (group_buckets or {}).get(name)) or ["undefined"]]
+                segments = [keys_of(expr, name) for expr, name in zip(group_exprs, groups, strict=True)]
+                paths: set[tuple[str, ...]] = {()}
+                for depth in range(1, len(segments) + 1):
+                    level: set[tuple[str, ...]] = {()}
+                    for keys_at in segments[:depth]:
+                        level = {(*path, key) for path in level for key in dict.fromkeys(keys_at)}
+                    paths |= level
+                for path in paths:
+                    cells[(path, bucket)].append(seen)
         found: dict[tuple[str, ...], dict[str, float]] = defaultdict(dict)
         if metric.math in ACTIVE_DAYS:
             for path in {path for path, _ in cells}:

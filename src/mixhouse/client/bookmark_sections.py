@@ -122,7 +122,7 @@ def group_items(group_by: GroupSpec) -> list[GroupItem]:
     return list(group_by) if isinstance(group_by, list | tuple) else [group_by]
 
 
-def group_section(group_by: GroupSpec, data_group_id: int | None = None) -> list[dict[str, Any]]:
+def group_section(group_by: GroupSpec, data_group_id: int | str | None = None) -> list[dict[str, Any]]:
     """The ``group`` section: property names, ``GroupBy`` (a name or custom property, optionally bucketed),
     ``CohortBreakdown`` and ``FrequencyBreakdown``."""
     dgid = str(data_group_id) if data_group_id is not None else None

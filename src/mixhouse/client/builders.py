@@ -172,7 +172,7 @@ def build_params(events: EventSpec | list[EventSpec], *, from_date: str | None =
                  where: WhereSpec = None, formula: str | None = None,
                  formula_label: str | None = None, rolling: int | None = None, cumulative: bool = False,
                  mode: str = "timeseries", time_comparison: TimeComparison | None = None,
-                 data_group_id: int | None = None) -> dict[str, Any]:
+                 data_group_id: int | str | None = None) -> dict[str, Any]:
     """Insights bookmark params: one show clause per event, Metric or CohortMetric, then the formulas."""
     items = list(events) if isinstance(events, list | tuple) else [events]
     formulas = [i for i in items if isinstance(i, Formula)]

@@ -51,7 +51,7 @@ def build_flow_params(event: str | FlowStep | list[str | FlowStep], *, forward: 
                       cardinality: int = 3, collapse_repeated: bool = False, hidden_events: list[str] | None = None,
                       mode: str = "sankey", where: Filter | list[Filter] | None = None,
                       segments: GroupItem | list[GroupItem] | None = None, exclusions: list[str] | None = None,
-                      data_group_id: int | None = None) -> dict[str, Any]:
+                      data_group_id: int | str | None = None) -> dict[str, Any]:
     raw = event if isinstance(event, list | tuple) else [event]
     steps = [FlowStep(s) if isinstance(s, str) else s for s in raw]
     if not steps:

@@ -45,7 +45,7 @@ RETENTION_SORTING = {
 
 def _assemble(show: dict[str, Any], from_date: str | None, to_date: str | None, last: int, unit: str,
               where: WhereSpec, group_by: GroupSpec, time_comparison: TimeComparison | None,
-              data_group_id: int | None, chart: str) -> dict[str, Any]:
+              data_group_id: int | str | None, chart: str) -> dict[str, Any]:
     """The funnel and retention skeleton: one show clause, an empty formula list."""
     sections: dict[str, Any] = {"show": [show], "time": time_section(from_date, to_date, last, unit),
                                 "filter": filter_section(where), "group": group_section(group_by, data_group_id),
@@ -67,7 +67,7 @@ def build_funnel_params(steps: list[str | FunnelStep], *, conversion_window: int
                         holding_constant: str | HoldingConstant | list[str | HoldingConstant] | None = None,
                         mode: str = "steps", reentry_mode: str | None = None,
                         time_comparison: TimeComparison | None = None,
-                        data_group_id: int | None = None) -> dict[str, Any]:
+                        data_group_id: int | str | None = None) -> dict[str, Any]:
     items = [FunnelStep(s) if isinstance(s, str) else s for s in steps]
     if len(items) < 2:
         _fail("F1_MIN_STEPS", "a funnel needs at least two steps", "steps")
@@ -123,7 +123,7 @@ def build_retention_params(born_event: str | RetentionEvent, return_event: str |
                            where: WhereSpec = None, mode: str = "curve",
                            unbounded_mode: str | None = None, retention_cumulative: bool = False,
                            time_comparison: TimeComparison | None = None,
-                           data_group_id: int | None = None) -> dict[str, Any]:
+                           data_group_id: int | str | None = None) -> dict[str, Any]:
     born = RetentionEvent(born_event) if isinstance(born_event, str) else born_event
     ret_raw = return_event if return_event is not None else born
     ret = RetentionEvent(ret_raw) if isinstance(ret_raw, str) else ret_raw

@@ -126,13 +126,14 @@ def filters_expr(specs: Sequence[Any], determiner: str = "all", *, custom_proper
 DATA_GROUP_KEYS = ("globalDataGroupId", "dataGroupId", "data_group_id")
 
 
-def refuse_unevaluated(params: Any, evaluated: Collection[int] = ()) -> None:
+def refuse_unevaluated(params: Any, evaluated: Collection[int] = (), *, data_groups: bool = False) -> None:
     """400 naming the feature when bookmark params use a custom property (``customPropertyId`` or an inline
     ``customProperty``, what the client library writes in place of a property name) or a data group (a non-null
     ``globalDataGroupId``, ``dataGroupId`` or ``data_group_id``: group analytics) where it is not evaluated:
     reading the params without them would answer something else (a property without its name, users instead of
     groups). ``evaluated``: the ``id()`` of the objects whose inline custom property the caller does evaluate
-    (Insights event metrics, decision 0040); a saved one (``customPropertyId``) is refused everywhere."""
+    (Insights event metrics, decision 0040); a saved one (``customPropertyId``) is refused everywhere.
+    ``data_groups``: the caller reads data groups itself (Insights event and funnel metrics, decision 0043)."""
     pending = [params]
     while pending:
         node = pending.pop()
@@ -144,7 +145,7 @@ def refuse_unevaluated(params: Any, evaluated: Collection[int] = ()) -> None:
                     key = next(key for key in CUSTOM_PROPERTY_KEYS if node.get(key) is not None)
                     raise ValidationError(f"custom properties ({key}) are not supported by this server here yet; "
                                           "Insights event metrics take inline ones (customProperty)")
-            for key in DATA_GROUP_KEYS:
+            for key in () if data_groups else DATA_GROUP_KEYS:
                 if node.get(key) not in (None, ""):
                     raise ValidationError(f"group analytics ({key}) in these reports is not supported by this server "
                                           "yet; engage and cohorts take data_group_id")

@@ -47,6 +47,9 @@ class FunnelShape:
     #: source (``nan`` when not a number) and the math aggregating it per step; ``None`` for a plain funnel.
     value_sql: str | None = None
     value_math: str | None = None
+    #: Counting groups (decision 0043): the event's group ids (``Array(String)`` SQL over the source); each group
+    #: stands as a user over the events that name it (``query/group_source.py``). ``None``: users.
+    group_ids_sql: str | None = None
 
     @property
     def sessions(self) -> bool:

@@ -26,6 +26,7 @@ from mixhouse.query.funnel_assignments import assignment_count, assignments
 from mixhouse.query.funnel_attempts import attempts_sql, best_attempt_sql
 from mixhouse.query.funnel_shape import OVERALL, FunnelShape, cut_sql, exclusion_bits, segment_sql
 from mixhouse.query.funnel_values import step_values_sql, value_measures
+from mixhouse.query.group_source import GroupActors, group_source_sql
 from mixhouse.query.sessions import numbered_sql
 
 __all__ = ["OVERALL", "FunnelShape", "funnel_sql", "scan_bounds", "step_pairs"]
@@ -113,6 +114,12 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
             "e.time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
         ],
     )
+    if shape.group_ids_sql is not None:  # groups stand as users: one row per (event, group)
+        source = group_source_sql([
+            *([] if shape.sessions else ["event IN {funnel_events:Array(String)}"]),
+            "time >= fromUnixTimestamp64Milli({scan_from_ms:Int64}, 'UTC')",
+            "time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
+        ], GroupActors(shape.group_ids_sql, per_group=True))
     if shape.sessions:
         source = numbered_sql(source)
     if held or keyed or shape.sessions or valued:

@@ -4,6 +4,9 @@ Rows of ``bucket`` (``Bucketing.sql``, or ``''`` for a total), ``g1``…``g{dept
 out, no value is ``"undefined"``) and ``value``. Binds ``project_id``, ``tz``, the window ``start_ms``/``end_ms``,
 ``{metric_event:String}`` and the fragments' parameters. A shallower depth is its own query rather than a rollup of
 the deeper one: an event with a list value counts once in the rollup, not once per list item.
+
+Builders that take ``actors`` read the group source instead (``query/group_source.py``, decision 0043): counting
+groups, ``distinct_id`` is the group id, so "users" are groups.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Sequence
 
 from mixhouse.query.event_counts import WINDOW_CONDITIONS
 from mixhouse.query.events_source import SOURCE, USERS_SQL, over_events
+from mixhouse.query.group_source import GroupActors, over_source
 from mixhouse.query.segmentation import NUMBER_TAG, UNDEFINED_SEGMENT
 from mixhouse.query.sessions import numbered_sql
 
@@ -38,7 +42,8 @@ def aggregate_sql(math: str) -> str:
 
 
 def metric_sql(
-    math: str, bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str], number_sql: str | None
+    math: str, bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str], number_sql: str | None,
+    actors: GroupActors | None = None,
 ) -> str:
     """``bucket``, ``g1``… (one per ``keys_sql``, each an ``Array(String)`` of segment keys) and ``value``.
     ``number_sql``: ``compile_typed`` of the property (``compile_values`` for ``unique_values``)."""
@@ -49,7 +54,7 @@ def metric_sql(
         FROM (SELECT *, {bucket_sql} AS bucket{segments}{number} FROM ({SOURCE}))
         GROUP BY bucket{grouping}
     """
-    return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])
+    return over_source(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions], actors)
 
 
 def segments_sql(keys_sql: Sequence[str]) -> tuple[str, str]:
@@ -60,7 +65,8 @@ def segments_sql(keys_sql: Sequence[str]) -> tuple[str, str]:
     return segments, "".join(f", g{n}" for n in range(1, len(keys_sql) + 1))
 
 
-def active_users_sql(days: int, day_sql: str, keys_sql: Sequence[str], conditions: Sequence[str]) -> str:
+def active_users_sql(days: int, day_sql: str, keys_sql: Sequence[str], conditions: Sequence[str],
+                     actors: GroupActors | None = None) -> str:
     """``bucket`` (each day from ``{first_day:Date}`` to ``{last_day:Date}``), ``g…`` and ``value``: users active on
     that day or the ``days - 1`` before it. Reads from ``{active_from_ms:Int64}`` (``days - 1`` days early)."""
     segments, grouping = segments_sql(keys_sql)
@@ -78,10 +84,11 @@ def active_users_sql(days: int, day_sql: str, keys_sql: Sequence[str], condition
         "time >= fromUnixTimestamp64Milli({active_from_ms:Int64}, 'UTC')",
         "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')",
     ]
-    return over_events(query, [*window, "event = {metric_event:String}", *conditions])
+    return over_source(query, [*window, "event = {metric_event:String}", *conditions], actors)
 
 
-def first_seen_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str]) -> str:
+def first_seen_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str],
+                   actors: GroupActors | None = None) -> str:
     """``bucket``, ``g…`` and ``value``: users first seen in the range in that bucket (running sums of these give
     cumulative uniques). Events without a user count no one but still list their segment."""
     segments, grouping = segments_sql(keys_sql)
@@ -94,7 +101,7 @@ def first_seen_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequenc
         )
         GROUP BY bucket{grouping}
     """
-    return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])
+    return over_source(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions], actors)
 
 
 def sessions_sql(bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str]) -> str:
@@ -154,7 +161,7 @@ def per_user_values_sql(per_user: str, bucket_sql: str, keys_sql: Sequence[str],
 
 
 def per_user_sql(math: str, per_user: str, bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str],
-                 number_sql: str | None) -> str:
+                 number_sql: str | None, actors: GroupActors | None = None) -> str:
     """``bucket``, ``g…`` and ``value``: ``math`` across users of each user's ``per_user`` value
     (``per_user_values_sql``)."""
     users, grouping = per_user_values_sql(per_user, bucket_sql, keys_sql, number_sql)
@@ -163,7 +170,7 @@ def per_user_sql(math: str, per_user: str, bucket_sql: str, keys_sql: Sequence[s
         FROM ({users})
         GROUP BY bucket{grouping}
     """
-    return over_events(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions])
+    return over_source(query, [*WINDOW_CONDITIONS, "event = {metric_event:String}", *conditions], actors)
 
 
 def frequency_counts_sql(prefix: str, interval_sql: str, where_sql: str | None) -> str:

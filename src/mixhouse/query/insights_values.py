@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mixhouse.query.event_counts import WINDOW_CONDITIONS
-from mixhouse.query.events_source import SOURCE, over_events
+from mixhouse.query.events_source import SOURCE
+from mixhouse.query.group_source import GroupActors, over_source
 from mixhouse.query.insights import per_user_values_sql, segments_sql
 from mixhouse.query.segmentation import NUMBER_TAG
 
@@ -40,7 +41,7 @@ def _summary(value: str, kept: str) -> str:
 
 
 def distribution_sql(math: str, bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str],
-                     number_sql: str | None, per_user: str | None) -> str:
+                     number_sql: str | None, per_user: str | None, actors: GroupActors | None = None) -> str:
     """``histogram`` or ``numeric_summary`` of the events' numbers, or (``per_user``) of each user's value. Every
     (bucket, segment) with an event has a row, with nothing counted when it has no number."""
     _, grouping = segments_sql(keys_sql)
@@ -56,11 +57,11 @@ def distribution_sql(math: str, bucket_sql: str, keys_sql: Sequence[str], condit
                 f"GROUP BY bucket{grouping}"
     else:
         query = f"SELECT bucket{grouping}, {_summary(value, kept)} FROM ({source}) GROUP BY bucket{grouping}"
-    return over_events(query, [*WINDOW_CONDITIONS, _METRIC, *conditions])
+    return over_source(query, [*WINDOW_CONDITIONS, _METRIC, *conditions], actors)
 
 
 def value_sql(math: str, bucket_sql: str, keys_sql: Sequence[str], conditions: Sequence[str],
-              values_sql: str) -> str:
+              values_sql: str, actors: GroupActors | None = None) -> str:
     """``most_frequent`` or ``first_value`` of the property (``values_sql``: ``compile_values``); ``NULL`` for a
     (bucket, segment) whose events have no value."""
     _, grouping = segments_sql(keys_sql)
@@ -72,4 +73,4 @@ def value_sql(math: str, bucket_sql: str, keys_sql: Sequence[str], conditions: S
     else:
         value = "if(countIf(notEmpty(keys)) = 0, NULL, argMinIf(keys[1], (time_ms, keys[1]), notEmpty(keys)))"
     query = f"SELECT bucket{grouping}, {value} AS value FROM ({rows}) GROUP BY bucket{grouping}"
-    return over_events(query, [*WINDOW_CONDITIONS, _METRIC, *conditions])
+    return over_source(query, [*WINDOW_CONDITIONS, _METRIC, *conditions], actors)

@@ -73,6 +73,8 @@ class FunnelQuery:
     #: an attempt counts in its user's segments, a user with none in none). With several, the answer's segments are
     #: the paths of keys joined by ``PATH_SEPARATOR``, every prefix included.
     breakdowns: tuple[tuple[SqlFragment, bool], ...] = ()
+    #: Counting groups (Insights, decision 0043): the event's group ids (``compile_values`` of the group key).
+    group_ids: SqlFragment | None = None
 
 
 def parse_query(project: Project, params: dict[str, Any]) -> FunnelQuery:
@@ -157,6 +159,8 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
     for keys, _ in breakdowns:
         params.update(keys.params)
     keys_sql = f"[{', '.join(keys.sql for keys, _ in breakdowns)}]" if breakdowns else None
+    if query.group_ids is not None:
+        params.update(query.group_ids.params)
     value_sql = None
     if definition.aggregate is not None:
         typed = compile_typed(Property(definition.aggregate.prop), replace(EVENT_CONTEXT, param_prefix="fv"))
@@ -168,6 +172,7 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
         reentry=definition.reentry, attribution=definition.attribution,
         user_level=tuple(user for _, user in breakdowns) or (False,),
         value_sql=value_sql, value_math=definition.aggregate.math if definition.aggregate else None,
+        group_ids_sql=query.group_ids.sql if query.group_ids is not None else None,
     )
 
 

@@ -44,6 +44,13 @@ from mixhouse.services.insights_behaviors import (
     run_retention_metric,
 )
 from mixhouse.services.insights_frequency import frequency_keys
+from mixhouse.services.insights_groups import (
+    GroupProfiles,
+    check_group_query,
+    group_people_sql,
+    metric_actors,
+    refuse_group_behaviors,
+)
 from mixhouse.services.insights_measurement import KEYED_MATHS
 from mixhouse.services.insights_params import (
     ACTIVE_DAYS,
@@ -77,9 +84,17 @@ def saved_params(report: Report | None, bookmark_id: int) -> dict[str, Any]:
     return report.params
 
 
+def _refuse_unevaluated(params: Any) -> None:
+    """Custom properties, and data groups outside event and funnel metrics (``services/insights_groups.py``)."""
+    kind = behavior_type(params)
+    if kind == "retention":
+        refuse_group_behaviors(params, kind)
+    refuse_unevaluated(params, _evaluated_custom_properties(params), data_groups=True)
+
+
 def check_bookmark(params: Any, timezone: str) -> None:
     """Refuse bad or unsupported params before any work (400)."""
-    refuse_unevaluated(params, _evaluated_custom_properties(params))
+    _refuse_unevaluated(params)
     parse_time_comparison(params)
     kind = behavior_type(params)
     if kind == "funnel":
@@ -88,6 +103,7 @@ def check_bookmark(params: Any, timezone: str) -> None:
         retention_query(params, timezone)
     else:
         query = parse_insights(params, timezone)
+        check_group_query(query)
         if parse_time_comparison(params) is not None:
             _comparable(query)
 
@@ -105,25 +121,30 @@ def _comparable(query: InsightsQuery) -> None:
 
 
 def answer_bookmark(backend: Backend, project: Project, params: Any,
-                    profiles: Profiles | None = None, cohorts: CohortMembers | None = None) -> dict[str, Any]:
+                    profiles: Profiles | None = None, cohorts: CohortMembers | None = None,
+                    group_profiles: GroupProfiles | None = None) -> dict[str, Any]:
     """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric; with a time
     comparison, the same over the earlier range and the lift (``services/time_comparison.py``). ``profiles`` gives
-    the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties."""
-    refuse_unevaluated(params, _evaluated_custom_properties(params))
+    the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties,
+    ``group_profiles`` a group key's profiles for event metrics counting a data group."""
+    _refuse_unevaluated(params)
     comparison = parse_time_comparison(params)
-    if comparison is not None and behavior_type(params) not in ("funnel", "retention"):
-        _comparable(parse_insights(params, project.timezone or "UTC"))
-    answer = _answer_range(backend, project, params, profiles, cohorts)
+    if behavior_type(params) not in ("funnel", "retention"):
+        query = parse_insights(params, project.timezone or "UTC")
+        check_group_query(query)
+        if comparison is not None:
+            _comparable(query)
+    answer = _answer_range(backend, project, params, profiles, cohorts, group_profiles)
     if comparison is None:
         return answer
     dates, _ = parse_time(params["sections"], project.timezone or "UTC")
     earlier = _answer_range(backend, project, shifted_params(params, comparison_range(dates, comparison)), profiles,
-                             cohorts)
+                            cohorts, group_profiles)
     return with_comparison(answer, earlier)
 
 
-def _answer_range(backend: Backend, project: Project, params: Any,
-                  profiles: Profiles | None, cohorts: CohortMembers | None) -> dict[str, Any]:
+def _answer_range(backend: Backend, project: Project, params: Any, profiles: Profiles | None,
+                  cohorts: CohortMembers | None, group_profiles: GroupProfiles | None) -> dict[str, Any]:
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)
@@ -134,7 +155,7 @@ def _answer_range(backend: Backend, project: Project, params: Any,
             series, headers = run_retention_metric(backend, project, params, cohorts, profiles)
         dates, _ = parse_time(params["sections"], timezone)
         return _envelope(dates, timezone, headers, series, started)
-    return run_insights(backend, project, parse_insights(params, timezone), profiles, cohorts)
+    return run_insights(backend, project, parse_insights(params, timezone), profiles, cohorts, group_profiles)
 
 
 def _metric_values(backend: Backend, project: Project, query: InsightsQuery, metric: Metric,
@@ -145,6 +166,7 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
     start_ms, end_ms = query.dates.bounds_ms(timezone)
     params: dict[str, Any] = {"project_id": project.id, **bucketing.params(), "start_ms": start_ms,
                               "end_ms": end_ms, "metric_event": metric.event}
+    actors = metric_actors(query, metric, params)  # counting groups: None for users
     conditions = []
     for n, expr in enumerate(e for e in (metric.filter, query.where) if e is not None):
         fragment = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"mf{n}"))
@@ -189,21 +211,22 @@ def _metric_values(backend: Backend, project: Project, query: InsightsQuery, met
             collect(metric.math, backend.query_rows(sql, params), depth, values)
             continue
         if metric.math in NON_SCALAR_MATHS:
-            sql = value_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql or "") \
+            sql = value_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql or "", actors) \
                 if metric.math in VALUE_MATHS else \
-                distribution_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql, metric.per_user)
+                distribution_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql, metric.per_user,
+                                 actors)
             collect(metric.math, backend.query_rows(sql, params), depth, values)
             continue
         if metric.math in ACTIVE_DAYS:
-            sql = active_users_sql(ACTIVE_DAYS[metric.math], bucketing.sql, keys[:depth], conditions)
+            sql = active_users_sql(ACTIVE_DAYS[metric.math], bucketing.sql, keys[:depth], conditions, actors)
         elif metric.math == "cumulative_unique":
-            sql = first_seen_sql(bucket_sql, keys[:depth], conditions)
+            sql = first_seen_sql(bucket_sql, keys[:depth], conditions, actors)
         elif metric.math == "sessions":
             sql = sessions_sql(bucket_sql, keys[:depth], conditions)
         elif metric.per_user is not None:
-            sql = per_user_sql(metric.math, metric.per_user, bucket_sql, keys[:depth], conditions, number_sql)
+            sql = per_user_sql(metric.math, metric.per_user, bucket_sql, keys[:depth], conditions, number_sql, actors)
         else:
-            sql = metric_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql)
+            sql = metric_sql(metric.math, bucket_sql, keys[:depth], conditions, number_sql, actors)
         for row in backend.query_rows(sql, params):
             path = tuple(str(row[f"g{n}"]) for n in range(1, depth + 1))
             value = row["value"]
@@ -296,13 +319,17 @@ def _envelope(dates: DateRange, timezone: str, headers: list[str], series: dict[
 
 
 def run_insights(backend: Backend, project: Project, query: InsightsQuery,
-                 profiles: Profiles | None = None, cohorts: CohortMembers | None = None) -> dict[str, Any]:
+                 profiles: Profiles | None = None, cohorts: CohortMembers | None = None,
+                 group_profiles: GroupProfiles | None = None) -> dict[str, Any]:
+    """The answer to event and cohort metrics; counting the data group's groups when the query names one."""
     started = time.perf_counter()
     timezone = project.timezone or "UTC"
     check_not_future(query.dates, timezone)
+    check_group_query(query)
     bucketing = Bucketing(query.unit, timezone)
     keys = ["all"] if query.total else bucketing.keys(query.dates)
-    people = _with_frequency_keys(backend, project, query, bucketing, people_sql(query, profiles, cohorts))
+    people = group_people_sql(query, group_profiles) if query.data_group is not None else \
+        _with_frequency_keys(backend, project, query, bucketing, people_sql(query, profiles, cohorts))
     per_metric = {m.letter: _cohort_sizes(query, m, bucketing, timezone, cohorts) if m.cohort is not None
                   else _metric_values(backend, project, query, m, bucketing, people) for m in query.metrics}
     depth = len(query.groups)

@@ -39,6 +39,11 @@ percentiles exact with linear interpolation, as event metrics'): a number, ``nul
 number there; ``histogram``: ``{"<number>": attempts}``, ``{}`` when none. The counts stay: they are what the
 aggregate runs over.
 
+Counting a data group (``sections.globalDataGroupId`` or the metric's ``dataGroupId``, decision 0043): each group
+stands as a user over the events whose group key names it (a list: each group; no value: no group), whoever did
+them, so attempts, conversions and uniques are the groups'. Event-property filters and breakdowns work as for users;
+cohort and profile filters and breakdowns and session-based maths and windows are refused (400) there.
+
 Refused (400): more than ``MAX_BREAKDOWNS`` breakdowns, frequency filters and breakdowns, a time comparison of a
 ``histogram`` property math (its value is not one number).
 """
@@ -59,6 +64,7 @@ from mixhouse.query.params import json_list
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services import funnels
+from mixhouse.services.data_groups import report_data_group
 from mixhouse.services.funnel_definition import FunnelDefinition, parse_definition
 from mixhouse.services.insights_audience import CohortMembers, Profiles
 from mixhouse.services.insights_params import parse_time
@@ -146,6 +152,7 @@ class FunnelMetric:
     breakdowns: tuple[Breakdown, ...]
     users: UserFilters
     buckets: tuple[NumberBuckets | None, ...] = ()
+    data_group: str | None = None  # the group key counted (decision 0043); None: users
 
 
 def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
@@ -171,8 +178,22 @@ def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
         days = (dates.to_date - dates.from_date).days + 1
         bucketing = Bucketing("day", timezone, days=days, anchor=dates.from_date)
     breakdowns = _breakdowns(sections)
+    data_group = report_data_group(params)
+    if data_group is not None:
+        _check_group_funnel(definition, users, tuple(b for b, _ in breakdowns), data_group)
     return FunnelMetric(definition, dates, bucketing, trends, tuple(b for b, _ in breakdowns), users,
-                        tuple(buckets for _, buckets in breakdowns))
+                        tuple(buckets for _, buckets in breakdowns), data_group)
+
+
+def _check_group_funnel(definition: FunnelDefinition, users: UserFilters, breakdowns: tuple[Breakdown, ...],
+                        data_group: str) -> None:
+    """400 naming what a funnel counting groups cannot answer: the user filters and breakdowns (cohorts,
+    profiles), and sessions (a user's)."""
+    named = f"on a funnel metric that counts data group {data_group!r}"
+    if users.cohorts or users.profile is not None or any(not isinstance(spec, str) for spec in breakdowns):
+        raise ValidationError(f"cohort and profile filters and breakdowns are not supported {named} yet")
+    if definition.window_sessions is not None or definition.per_session:
+        raise ValidationError(f"session conversion windows and session counting are not supported {named}")
 
 
 def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any],
@@ -184,9 +205,11 @@ def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any]
     metric = funnel_metric(params, timezone)
     definition, breakdowns = metric.definition, metric.breakdowns
     users = UserSql(cohorts, profiles, "fu")
+    group_ids = None if metric.data_group is None else \
+        compile_values(Property(metric.data_group), replace(EVENT_CONTEXT, param_prefix="grp"))
     query = funnels.FunnelQuery(funnel_id=0, dates=metric.dates, bucketing=metric.bucketing, window_ms=None,
                                 where=None, on=None, limit=funnels.MAX_LIMIT, user_where=users.where(metric.users),
-                                breakdowns=_engine_breakdowns(breakdowns, metric.buckets, users))
+                                breakdowns=_engine_breakdowns(breakdowns, metric.buckets, users), group_ids=group_ids)
     answer = funnels.run_funnel(backend, project, definition, query)
     headers = [header(spec) for spec in breakdowns]
 

@@ -10,7 +10,8 @@ filters; breakdowns by event or profile properties (numbers optionally in ``cust
 ``services/insights_frequency.py``); formulas over the metrics' letters (A, B, … in ``show`` order); inline custom
 properties (decision 0040) in place of an event property in filters, breakdowns and the measured property;
 ``between``, ``in the last`` and ``since`` ranges by hour, day, week or month; line-type charts (a series per date)
-or total charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value). Anything else is refused by name.
+or total charts (``bar``, ``table``, ``metric``, ``pie``: one ``"all"`` value); the data group the metrics count
+(``services/data_groups.py``, group analytics). Anything else is refused by name.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from mixhouse.query.custom_properties import custom_property_expr, custom_proper
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.params import json_list, json_object
 from mixhouse.services.cohort_definition import parse_definition
+from mixhouse.services.data_groups import report_data_group
 from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
 from mixhouse.services.insights_measurement import (
     ACTIVE_DAYS,
@@ -134,6 +136,8 @@ class InsightsQuery:
     group_buckets: tuple[tuple[int, NumberBuckets], ...] = ()
     #: Breakdowns by a custom property: (position in ``groups``, the expression its segments are keys of).
     group_exprs: tuple[tuple[int, Expr], ...] = ()
+    #: The group key the metrics count (group analytics, ``services/insights_groups.py``); ``None``: users.
+    data_group: str | None = None
 
 
 def parse_time(sections: dict[str, Any], timezone: str) -> tuple[DateRange, str]:
@@ -432,6 +436,7 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
         frequency_groups=tuple(frequency_groups),
         group_buckets=tuple(group_buckets),
         group_exprs=tuple(group_exprs),
+        data_group=report_data_group(params),
     )
 
 

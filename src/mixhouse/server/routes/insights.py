@@ -17,6 +17,7 @@ from mixhouse.services import cohorts as cohort_service
 from mixhouse.services import insights
 from mixhouse.services.custom_properties import with_saved_definitions
 from mixhouse.services.insights_audience import Profiles
+from mixhouse.services.insights_groups import GroupProfiles
 from mixhouse.services.runtime import Runtime
 
 
@@ -25,13 +26,19 @@ def _profiles(rt: Runtime, project: Project) -> Profiles:
     return lambda: rt.profiles.snapshot(project.id)
 
 
+def _group_profiles(rt: Runtime, project: Project) -> GroupProfiles:
+    """The project's group profiles under a group key (the data group a report counts), read only when needed."""
+    return lambda group_key: rt.profiles.snapshot(project.id, group_key)
+
+
 def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
     timezone = project.timezone or "UTC"
     if params.get("bookmark") not in (None, ""):
         bookmark = with_saved_definitions(rt.meta, project.id, bookmark_param(params["bookmark"]))
         insights.check_bookmark(bookmark, timezone)
         return lambda: insights.answer_bookmark(rt.backend, project, bookmark, _profiles(rt, project),
-                                                        cohort_service.cohort_members(rt, project))
+                                                cohort_service.cohort_members(rt, project),
+                                                _group_profiles(rt, project))
     if params.get("bookmark_id") in (None, ""):
         raise ValidationError("send bookmark params in bookmark, or a saved report's bookmark_id")
     bookmark_id = parse_whole(params.get("bookmark_id"), "bookmark_id", low=1, high=2**63 - 1, default=0)
@@ -41,7 +48,7 @@ def _insights(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable
             rt.meta, project.id, insights.saved_params(rt.meta.get_report(project.id, bookmark_id), bookmark_id)
         )
         return insights.answer_bookmark(rt.backend, project, saved, _profiles(rt, project),
-                                        cohort_service.cohort_members(rt, project))
+                                        cohort_service.cohort_members(rt, project), _group_profiles(rt, project))
 
     return call
 
