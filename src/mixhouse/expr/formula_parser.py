@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Final, NoReturn
+from typing import Final
 
 from mixhouse.errors import ExpressionError
 from mixhouse.expr.ast import (
@@ -42,7 +42,7 @@ from mixhouse.expr.ast import (
     children,
 )
 from mixhouse.expr.formula_tokens import tokenize_formula
-from mixhouse.expr.parser import MAX_LENGTH, MAX_NESTING
+from mixhouse.expr.parser import MAX_LENGTH, MAX_NESTING, _Parser
 from mixhouse.expr.tokens import Kind, Token
 
 #: Function → (fewest, most) arguments; ``None``: any number more.
@@ -89,7 +89,10 @@ def fold(expr: Expr) -> Expr:
     return Call(FOLD, (expr,), expr.pos)
 
 
-class _FormulaParser:
+class _FormulaParser(_Parser):
+    """The segmentation-expression parser's machinery (tokens, the ``or``/``and`` and arithmetic levels), with the
+    formula language's own keywords (any case), comparisons, names, literals and calls."""
+
     def __init__(self, text: str, inputs: Mapping[str, Expr], now_ms: int) -> None:
         self.text = text
         self.inputs = inputs
@@ -101,32 +104,8 @@ class _FormulaParser:
 
     # ------------------------------------------------------------------------------------------------ helpers
 
-    @property
-    def tok(self) -> Token:
-        return self.tokens[self.i]
-
-    def peek(self) -> Token:
-        return self.tokens[min(self.i + 1, len(self.tokens) - 1)]
-
-    def advance(self) -> Token:
-        token = self.tokens[self.i]
-        if token.kind is not Kind.END:
-            self.i += 1
-        return token
-
-    def fail(self, message: str, pos: int | None = None) -> NoReturn:
-        raise ExpressionError(message, position=self.tok.pos if pos is None else pos, expression=self.text)
-
-    def is_op(self, *ops: str) -> bool:
-        return self.tok.kind is Kind.OP and self.tok.text in ops
-
     def is_word(self, *words: str) -> bool:
         return self.tok.kind is Kind.NAME and self.tok.text.lower() in words
-
-    def expect(self, op: str, what: str) -> Token:
-        if not self.is_op(op):
-            self.fail(f"expected '{op}' {what}, found {self.tok.describe()}")
-        return self.advance()
 
     def nested(self) -> None:
         self.nesting += 1
@@ -135,9 +114,6 @@ class _FormulaParser:
 
     # ------------------------------------------------------------------------------------------------ grammar
 
-    def at_end(self) -> bool:
-        return self.tok.kind is Kind.END
-
     def parse(self) -> Expr:
         if self.tok.kind is Kind.END:
             self.fail("empty formula")
@@ -145,20 +121,6 @@ class _FormulaParser:
         if not self.at_end():
             self.fail(f"unexpected {self.tok.describe()}")
         return expr
-
-    def or_expr(self) -> Expr:
-        left = self.and_expr()
-        while self.is_word("or") or self.is_op("||"):
-            op = self.advance()
-            left = Binary("or", left, self.and_expr(), op.pos)
-        return left
-
-    def and_expr(self) -> Expr:
-        left = self.not_expr()
-        while self.is_word("and") or self.is_op("&&"):
-            op = self.advance()
-            left = Binary("and", left, self.not_expr(), op.pos)
-        return left
 
     def not_expr(self) -> Expr:
         if self.is_word("not") and not (self.peek().kind is Kind.NAME and self.peek().text.lower() == "in"):
@@ -186,20 +148,6 @@ class _FormulaParser:
                 left = Binary("not in", fold(left), fold(self.additive()), op.pos)
             else:
                 return left
-
-    def additive(self) -> Expr:
-        left = self.multiplicative()
-        while self.is_op("+", "-"):
-            op = self.advance()
-            left = Binary(op.text, left, self.multiplicative(), op.pos)
-        return left
-
-    def multiplicative(self) -> Expr:
-        left = self.unary()
-        while self.is_op("*", "/", "%"):
-            op = self.advance()
-            left = Binary(op.text, left, self.unary(), op.pos)
-        return left
 
     def unary(self) -> Expr:
         if self.is_op("-"):
