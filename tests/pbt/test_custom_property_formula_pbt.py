@@ -4,7 +4,6 @@ well- and ill-typed arguments), the chDB-compiled SQL gives each event the value
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 
 import chdb.session
@@ -160,9 +159,10 @@ FAMILIES = _families()
 
 
 @pytest.fixture(scope="module")
-def table() -> Iterator[RecordTable]:
-    with tempfile.TemporaryDirectory() as tmp:
-        yield RecordTable(chdb.session.Session(tmp))
+def table(chdb_path: str) -> Iterator[RecordTable]:
+    session = chdb.session.Session(chdb_path)  # chDB binds the process to one path: the suite's in-process one
+    yield RecordTable(session, "formula_pbt_records")
+    session.close()
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
