@@ -107,7 +107,7 @@ class _FormulaParser(_Parser):
     def is_word(self, *words: str) -> bool:
         return self.tok.kind is Kind.NAME and self.tok.text.lower() in words
 
-    def nested(self) -> None:
+    def enter(self) -> None:
         self.nesting += 1
         if self.nesting > MAX_NESTING:
             self.fail(f"formula nested more than {MAX_NESTING} levels deep")
@@ -125,7 +125,7 @@ class _FormulaParser(_Parser):
     def not_expr(self) -> Expr:
         if self.is_word("not") and not (self.peek().kind is Kind.NAME and self.peek().text.lower() == "in"):
             op = self.advance()
-            self.nested()
+            self.enter()
             operand = self.not_expr()
             self.nesting -= 1
             return Unary("not", operand, op.pos)
@@ -149,17 +149,6 @@ class _FormulaParser(_Parser):
             else:
                 return left
 
-    def unary(self) -> Expr:
-        if self.is_op("-"):
-            op = self.advance()
-            self.nested()
-            operand = self.unary()
-            self.nesting -= 1
-            return Unary("-", operand, op.pos)
-        if self.is_word("not"):
-            self.fail("'not' must be parenthesised here, e.g. x == (not y)")
-        return self.primary()
-
     def primary(self) -> Expr:
         tok = self.tok
         if tok.kind in (Kind.NUMBER, Kind.STRING):
@@ -168,7 +157,7 @@ class _FormulaParser(_Parser):
             return Literal(tok.value, tok.pos)
         if self.is_op("("):
             self.advance()
-            self.nested()
+            self.enter()
             inner = self.or_expr()
             self.nesting -= 1
             self.expect(")", "to close '('")
@@ -248,7 +237,7 @@ class _FormulaParser(_Parser):
         if name not in FORMULA_FUNCTIONS:
             self.fail(f"unknown function '{tok.text}'", tok.pos)
         self.advance()
-        self.nested()
+        self.enter()
         args = self.let_arguments(tok) if name == "let" else self.arguments()
         self.nesting -= 1
         fewest, most = FORMULA_FUNCTIONS[name]
