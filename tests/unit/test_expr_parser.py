@@ -299,12 +299,18 @@ def test_user_properties_need_a_column() -> None:
     assert "profile" in fragment.sql
 
 
-def test_runaway_sql_is_refused() -> None:
+def test_nested_conversions_compile_to_sql_linear_in_depth() -> None:
+    """Each level reads its child several times; shared pieces are bound once, so the SQL grows by a constant per
+    level instead of multiplying (``expr.sql_bindings``), and past the parser's nesting limit the text is refused."""
+    sizes = {}
     text = 'properties["a"]'
-    for _ in range(10):
+    for depth in range(1, 31):
         text = f"string(number({text}))"
-    with pytest.raises(ExpressionError, match="too complex"):
-        compile_value(text)
+        sizes[depth] = len(compile_value(text).sql)
+    assert sizes[30] - sizes[20] < 2 * (sizes[20] - sizes[10]) < 20_000
+    assert "arrayMap(__mh_p_v" in compile_value(text).sql
+    with pytest.raises(ExpressionError, match="nested more than"):
+        compile_value("string(number(" * 40 + 'properties["a"]' + "))" * 40)
 
 
 def test_user_text_is_never_interpolated() -> None:

@@ -11,7 +11,8 @@ Representation: every sub-expression compiles to a ``_Typed`` value made of four
 plus the static set of tags it can take, which prunes impossible branches (a literal's tag is a constant, and
 ``==`` is statically boolean). A field is meaningful only when ``tag`` says so; the others hold harmless filler,
 and every expression is written so that filler can never make ClickHouse throw. Type tags of results are computed
-with ``transform`` lookups so each node refers to its children's tags once and SQL size stays near-linear.
+with ``transform`` lookups so each node refers to its children's tags once; longer fields are read by name and
+written once per fragment where they are read often (``expr.sql_bindings``), so SQL size stays near-linear.
 
 Every user value (property names, strings, numbers, lists) is a bound query parameter. Strings are bound
 hex-encoded, ``unhex({p0:String})``: ClickHouse/chDB parse ``String`` parameters in escaped form, so a raw value
@@ -28,6 +29,7 @@ from typing import Any, Final
 from mixhouse.errors import ExpressionError
 from mixhouse.expr.ast import Binary, Call, DatetimeLiteral, Expr, ListLiteral, Literal, Property, Unary
 from mixhouse.expr.parser import parse
+from mixhouse.expr.sql_bindings import Bindings
 from mixhouse.expr.values import (
     DATETIME_PATTERN,
     JSON_TYPES,
@@ -266,14 +268,16 @@ def _number_ok(s: str) -> str:
     return f"(match({s}, '^{NUMBER_PATTERN}$') AND isFinite(toFloat64OrZero({s})))"
 
 
-def _datetime_parts(s: str) -> tuple[str, str]:
-    """(valid, milliseconds) SQL for ``values.parse_datetime``; pure arithmetic, so junk input cannot throw."""
-
-    def part(start: int, length: int) -> str:
-        return f"toInt64OrZero(substring({s}, {start}, {length}))"
-
-    y, mo, d, h, mi, sec = part(1, 4), part(6, 2), part(9, 2), part(12, 2), part(15, 2), part(18, 2)
-    frac = f"toInt64OrZero(substring(concat(extract({s}, '[.]([0-9]+)'), '000'), 1, 3))"
+def _datetime_parts(text: str) -> tuple[str, str]:
+    """(valid, milliseconds) SQL for ``values.parse_datetime``; pure arithmetic, so junk input cannot throw. The text
+    and its numeric parts are bound once (lambdas over one-item arrays) and read by name, so ``text`` appears twice
+    in the result and each part's SQL once."""
+    s = "__mh_dt"
+    names = ("__mh_y", "__mh_mo", "__mh_d", "__mh_h", "__mh_mi", "__mh_sec", "__mh_frac")
+    y, mo, d, h, mi, sec, frac = names
+    parts = [f"toInt64OrZero(substring({s}, {start}, {length}))"
+             for start, length in ((1, 4), (6, 2), (9, 2), (12, 2), (15, 2), (18, 2))]
+    parts.append(f"toInt64OrZero(substring(concat(extract({s}, '[.]([0-9]+)'), '000'), 1, 3))")
     leap = f"(({y} % 4 = 0 AND {y} % 100 != 0) OR {y} % 400 = 0)"
     days_in_month = f"multiIf({mo} = 2, if({leap}, 29, 28), {mo} IN (4, 6, 9, 11), 30, 31)"
     valid = (
@@ -288,7 +292,10 @@ def _datetime_parts(s: str) -> tuple[str, str]:
     doe = f"({yoe} * 365 + intDiv({yoe}, 4) - intDiv({yoe}, 100) + {doy})"
     days = f"({era} * 146097 + {doe} - 719468)"
     ms = f"toFloat64((({days} * 86400 + {h} * 3600 + {mi} * 60 + {sec}) * 1000) + {frac})"
-    return valid, ms
+    bound = ", ".join(f"[{part}]" for part in parts)
+    body = f"arrayMap(({', '.join(names)}) -> tuple({valid}, {ms}), {bound})[1]"
+    pair = f"arrayMap({s} -> {body}, [{text}])[1]"
+    return f"tupleElement({pair}, 1)", f"tupleElement({pair}, 2)"
 
 
 # ------------------------------------------------------------------------------------------------ compiler
@@ -302,8 +309,10 @@ class _Compiler:
         self.params: dict[str, Any] = {}
         self._names: dict[tuple[str, Any], str] = {}
         self._lambdas = 0
+        self._bindings = Bindings(ctx.param_prefix)
 
     def fragment(self, sql: str) -> SqlFragment:
+        sql = self._bindings.resolve(sql, limit=MAX_SQL_CHARS)
         if len(sql) > MAX_SQL_CHARS:
             raise ExpressionError("expression is too complex to compile to SQL", position=0, expression=self.text)
         return SqlFragment(sql if sql in ("0", "1") else f"({sql})", dict(self.params))
@@ -338,7 +347,8 @@ class _Compiler:
             # Checked per node: each node grows its children's SQL by a bounded factor, so this stops runaway
             # growth (e.g. deeply nested number/string conversions) early.
             raise self.fail("expression is too complex to compile to SQL", expr.pos)
-        return value
+        name = self._bindings.name  # parents read each longer field by name (``expr.sql_bindings``)
+        return _Typed(value.types, name(value.tag), name(value.s), name(value.n), name(value.b))
 
     def _compile(self, expr: Expr) -> _Typed:
         if isinstance(expr, Property):
