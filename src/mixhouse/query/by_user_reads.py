@@ -9,6 +9,10 @@ before decision 13 builds it for old parts in the background).
 
 ``COVERAGE_SQL`` reads that from the engine's part list (one small query, no event is read); ``by_user_pays``
 decides. Binds ``from_s`` / ``to_s``: the range in Unix seconds, end exclusive.
+
+The copy cannot be read with ``FINAL``, so it may hold several stored copies of an event. A query that must count
+each event once (flows) reads it only when no copy can be there: ``by_user_exact`` — every touched month is a single
+part that a merge made (a merge keeps one copy of each key, and a key's copies always fall in the same month).
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from typing import Any
 
 from mixhouse.storage.schema import EVENTS_TABLE, USER_PROJECTION
 
+#: Reading the by-user copy, the joins run in the order written. The engine's join reordering has no row estimate
+#: for a ``mergeTreeProjection`` source until a run of the same shape has finished, and its first guess ran the
+#: bench's retention for minutes instead of about a second (decision 42). Flows reading it use the same setting.
+BY_USER_SETTINGS = "SETTINGS query_plan_optimize_join_order_limit = 0"
+
 #: The share of the touched parts' rows the range must hold (estimated from each part's time span, rows assumed
 #: spread evenly over it) for the by-user copy to be read.
 MIN_COVERAGE = 0.8
@@ -24,6 +33,8 @@ MIN_COVERAGE = 0.8
 COVERAGE_SQL = f"""
     SELECT
         count() AS parts,
+        uniqExact(partition_id) AS partitions,
+        countIf(level = 0) AS unmerged,
         countIf(NOT has(projections, '{USER_PROJECTION}')) AS without_copy,
         sum(rows) AS touched,
         sum(rows * (least(toUInt32(max_time) + 1, {{to_s:Int64}}) - greatest(toUInt32(min_time), {{from_s:Int64}}))
@@ -49,3 +60,12 @@ def by_user_pays(rows: list[dict[str, Any]]) -> bool:
     if int(row["parts"] or 0) == 0 or int(row["without_copy"] or 0) > 0 or touched == 0:
         return False
     return float(row["inside"] or 0) >= MIN_COVERAGE * touched
+
+
+def by_user_exact(rows: list[dict[str, Any]]) -> bool:
+    """``by_user_pays``, and the touched parts hold one copy of each event: one part per month, each made by a
+    merge (so reading the copy without ``FINAL`` reads what ``FINAL`` would)."""
+    if not by_user_pays(rows):
+        return False
+    row = rows[0]
+    return int(row["unmerged"] or 0) == 0 and int(row["parts"] or 0) == int(row["partitions"] or 0)

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mixhouse.query.events_source import events_source_sql
+from mixhouse.query.by_user_reads import BY_USER_SETTINGS
+from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql, uses_canonical_id
 from mixhouse.query.sessions import numbered_sql
 
 _SCAN_KEYS = (
@@ -128,7 +129,7 @@ def _next_anchor(previous: str, step: int, bounded: bool) -> str:
 def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool = False,
               window_sessions: bool = False, anchor_filters: Sequence[str | None] = (), where: str | None = None,
               users: str | None = None, segment_keys: Sequence[str] = (),
-              session_steps: Sequence[str | None] = ()) -> str:
+              session_steps: Sequence[str | None] = (), by_user: bool = False) -> str:
     """Rows of ``reverse`` (``Array(UInt32)``), ``after`` (``Array(Array(UInt32))``), ``keys``
     (``Array(Array(String))``) and ``users``.
 
@@ -143,7 +144,11 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
 
     ``session_steps[k]`` ``"start"``/``"end"``: step k's anchors are the starts/ends of sessions, virtual events
     (codes ``{session_codes:Array(UInt32)}``, start then end; never shown as steps) just before a session's first
-    event and just after its last; binds ``{last_code:UInt32}``, the highest code of a real event name."""
+    event and just after its last; binds ``{last_code:UInt32}``, the highest code of a real event name.
+
+    ``by_user``: read the by-user copy of the events, without ``FINAL`` (the caller checked with
+    ``query.by_user_reads.by_user_exact`` that it holds one copy of each event); only for flows with no filters,
+    sessions or segments."""
     if not 1 <= anchors <= MAX_ANCHORS:
         raise ValueError(f"a flow has 1 to {MAX_ANCHORS} anchor steps")
     filters = [*anchor_filters, *([None] * anchors)][:anchors]
@@ -163,9 +168,16 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     source = events_source_sql(conditions, identity=True, key_conditions=_SCAN_KEYS)
     in_range = "time_ms >= {start_ms:Int64} AND time_ms < {end_ms:Int64}"
     first_filter = [sql for sql in (filters[0], where) if sql]
+    # Without sessions or segments, and with filters that read only the event, each stored id's events are
+    # grouped before its canonical id is looked up: the identity map is joined to one row per stored id, not to
+    # every event (about a quarter of the query's time at 10M events, docs/performance.md).
+    by_stored_id = not sessions and not segment_keys and not uses_canonical_id(*[sql for sql in filters if sql],
+                                                                                 where or "")
+    by_user = by_user and by_stored_id and where is None and not any(filters)
     anchor_source = events_source_sql(  # a session starts or ends in the range only where an event is in it
         [*conditions, in_range, *([] if kinds[0] else first_filter)], identity=True,
         key_conditions=[*_SCAN_KEYS, *([] if kinds[0] else ["e.event = {anchor_names:Array(String)}[1]"])],
+        dedup=not by_user, by_user=by_user,  # one query cannot read both the table and the copy
     )
     # with virtual events, each millisecond has three places: session starts, events, session ends
     scale, place = ("4", " + 1") if virtual else ("1", "")
@@ -176,6 +188,21 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
         packed += " + bitShiftLeft(toUInt128(session), 32)"
     none = "CAST([] AS Array(Array(String)))"
     keys = f"if(bitTest(code, {_bit(0)}), [{', '.join(segment_keys)}], {none})" if segment_keys else none
+    entrants = f"SELECT distinct_id FROM ({anchor_source})"
+    if by_stored_id:
+        stored = events_source_sql(["raw_distinct_id != ''"], identity=False, key_conditions=_SCAN_KEYS,
+                                   dedup=not by_user, by_user=by_user)
+        per_stored_id = f"""
+            SELECT sid, groupArray(ev) AS evs
+            FROM (SELECT raw_distinct_id AS sid, {code} AS code, {packed} AS ev FROM ({stored}))
+            WHERE code != 0 GROUP BY sid"""
+        canonical = f"""
+            SELECT if(m.canonical = '', g.sid, m.canonical) AS distinct_id, g.evs AS evs
+            FROM ({per_stored_id}) AS g LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON g.sid = m.id"""
+        user_conditions = " AND ".join([f"distinct_id IN ({entrants})", *([f"({users})"] if users else [])])
+        per_user = f"""
+            SELECT distinct_id AS user, arraySort(arrayFlatten(groupArray(evs))) AS evs
+            FROM ({canonical}) WHERE {user_conditions} GROUP BY distinct_id"""
     rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev, {keys} AS ks FROM ({source})"
     for n, (kind, edge, slot) in enumerate((("start", "min", 0), ("end", "max", 2))):
         steps_of_kind = [k for k in range(anchors) if kinds[k] == kind]
@@ -201,19 +228,24 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     session_array = ", arrayMap(v -> toUInt32(bitAnd(bitShiftRight(v, 32), 4294967295)), evs) AS ss" \
         if sessions else ""
     # ``flagged`` keeps the anchor flags for finding anchors; ``cs``, the name codes paths are made of, drops them
-    grouped = f"""
-        SELECT user, arraySort(groupArray(ev)) AS evs,
-               {"arraySort((k, v) -> v, groupArray(ks), groupArray(ev))" if segment_keys else none} AS keyed,
+    derived = f"""
                arrayMap(v -> intDiv(toInt64(bitShiftRight(v, 64)), {scale}) + {{scan_from_ms:Int64}}, evs) AS ts,
                arrayMap(v -> toUInt32(bitAnd(v, 4294967295)), evs) AS flagged,
                arrayMap(c -> bitAnd(c, {NAME_CODE_LIMIT - 1}), flagged) AS cs{session_array},
                {starts} AS starts,
-               arrayFilter(i -> i > 0, {entries}) AS entries
-        FROM ({rows})
-        WHERE code != 0 AND user IN (SELECT distinct_id FROM ({anchor_source}))
-        GROUP BY user
-        HAVING notEmpty(entries)
-    """
+               arrayFilter(i -> i > 0, {entries}) AS entries"""
+    if by_stored_id:
+        grouped = f"SELECT user, evs, {none} AS keyed, {derived} FROM ({per_user}) WHERE notEmpty(entries)"
+    else:
+        grouped = f"""
+            SELECT user, arraySort(groupArray(ev)) AS evs,
+                   {"arraySort((k, v) -> v, groupArray(ks), groupArray(ev))" if segment_keys else none} AS keyed,
+                   {derived}
+            FROM ({rows})
+            WHERE code != 0 AND user IN ({entrants})
+            GROUP BY user
+            HAVING notEmpty(entries)
+        """
     carried = ", ".join(_arrays(sessions, ("ts", "cs", "flagged")))
     entry_keys = "keyed[i0]" if segment_keys else none  # no segments: no keys to carry
     per_entry = f"SELECT {carried}, {entry_keys} AS keys, i0, ts[i0] AS t0" \
@@ -240,4 +272,5 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
             FROM (SELECT *{', ' + found if found else ''} FROM ({per_entry}))
         )
         GROUP BY reverse, after, keys
+        {BY_USER_SETTINGS if by_user else ""}
     """

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mixhouse.query.by_user_reads import BY_USER_SETTINGS
 from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql
 
 UNDEFINED_SEGMENT = "undefined"
 
-#: Reading the by-user copy, the joins run in the order written. The engine's join reordering has no row estimate
-#: for a ``mergeTreeProjection`` source until a run of the same shape has finished, and its first guess ran the
-#: bench's retention for minutes instead of about a second (decision 42).
-BY_USER_SETTINGS = "SETTINGS query_plan_optimize_join_order_limit = 0"
 
 
 def _raw_sql(key_conditions: Sequence[str], *, by_user: bool = False) -> str:

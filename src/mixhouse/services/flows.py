@@ -64,6 +64,7 @@ from mixhouse.errors import ValidationError
 from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
+from mixhouse.query.by_user_reads import COVERAGE_SQL, by_user_exact, coverage_params
 from mixhouse.query.flows import EVENT_NAMES_SQL, NAME_CODE_LIMIT, flows_sql
 from mixhouse.query.insights import frequency_counts_sql
 from mixhouse.query.number_buckets import bucketed_keys_sql
@@ -135,6 +136,17 @@ def _segment_keys(backend: Backend, project: Project, query: FlowQuery, cohorts:
     return keys
 
 
+def _by_user_exact(backend: Backend, query: FlowQuery, window: dict[str, Any]) -> bool:
+    """Whether a flow with no filters, sessions or segments may read the by-user copy of its scan window's events
+    (``query.by_user_reads.by_user_exact``: settled data, one copy of each event)."""
+    plain = query.where is None and not query.segments and not query.per_session \
+        and query.window_sessions is None and all(a.filter is None and not a.session_event for a in query.anchors)
+    if not plain:
+        return False
+    span = coverage_params(window["scan_from_ms"], window["scan_to_ms"] + 1)
+    return by_user_exact(backend.query_rows(COVERAGE_SQL, span))
+
+
 def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: CohortMembers | None = None,
               profiles: Profiles | None = None) -> FlowRows:
     """Every distinct (reverse, after, segment keys) with its entries; ``cohorts`` resolves cohort filters and
@@ -195,6 +207,7 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
         params["flow_cohort"] = sorted(cohorts(query.cohort))
         users = f"distinct_id {'NOT IN' if query.cohort_negated else 'IN'} {{flow_cohort:Array(String)}}"
     sql = flows_sql(anchors=len(query.anchors), totals=query.totals, collapse=query.collapse,
+                    by_user=_by_user_exact(backend, query, window),
                     per_session=query.per_session, window_sessions=query.window_sessions is not None,
                     anchor_filters=anchor_filters, where=where, users=users,
                     segment_keys=_segment_keys(backend, project, query, cohorts, params),
