@@ -35,9 +35,11 @@ _SCAN_KEYS = (
     "e.time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
 )
 
-#: The distinct event names of the scan window (read from the key columns only).
+#: The distinct event names of the scan window (read from the key columns only; every stored copy of an event has
+#: its name, so no dedup is needed).
 EVENT_NAMES_SQL = f"""
-    SELECT DISTINCT event AS name FROM ({events_source_sql([], identity=False, key_conditions=_SCAN_KEYS)})
+    SELECT DISTINCT event AS name
+    FROM ({events_source_sql([], identity=False, dedup=False, key_conditions=_SCAN_KEYS)})
 """
 
 #: At most this many anchor steps: step k's flag is bit ``31 - k`` of an event's code; names are coded below them.
@@ -177,7 +179,6 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     anchor_source = events_source_sql(  # a session starts or ends in the range only where an event is in it
         [*conditions, in_range, *([] if kinds[0] else first_filter)], identity=True,
         key_conditions=[*_SCAN_KEYS, *([] if kinds[0] else ["e.event = {anchor_names:Array(String)}[1]"])],
-        dedup=not by_user, by_user=by_user,  # one query cannot read both the table and the copy
     )
     # with virtual events, each millisecond has three places: session starts, events, session ends
     scale, place = ("4", " + 1") if virtual else ("1", "")
@@ -192,17 +193,19 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     if by_stored_id:
         stored = events_source_sql(["raw_distinct_id != ''"], identity=False, key_conditions=_SCAN_KEYS,
                                    dedup=not by_user, by_user=by_user)
+        # ``entered``: whether the stored id has an entry event; a user is in the flow if one of its ids has
+        entered = f"max(bitTest(code, {_bit(0)}) AND {in_range})"
         per_stored_id = f"""
-            SELECT sid, groupArray(ev) AS evs
-            FROM (SELECT raw_distinct_id AS sid, {code} AS code, {packed} AS ev FROM ({stored}))
+            SELECT sid, groupArray(ev) AS evs, {entered} AS entered
+            FROM (SELECT raw_distinct_id AS sid, time_ms, {code} AS code, {packed} AS ev FROM ({stored}))
             WHERE code != 0 GROUP BY sid"""
         canonical = f"""
-            SELECT if(m.canonical = '', g.sid, m.canonical) AS distinct_id, g.evs AS evs
+            SELECT if(m.canonical = '', g.sid, m.canonical) AS distinct_id, g.evs AS evs, g.entered AS entered
             FROM ({per_stored_id}) AS g LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON g.sid = m.id"""
-        user_conditions = " AND ".join([f"distinct_id IN ({entrants})", *([f"({users})"] if users else [])])
         per_user = f"""
             SELECT distinct_id AS user, arraySort(arrayFlatten(groupArray(evs))) AS evs
-            FROM ({canonical}) WHERE {user_conditions} GROUP BY distinct_id"""
+            FROM ({canonical}) {f"WHERE {users}" if users else ""}
+            GROUP BY distinct_id HAVING max(entered) = 1"""
     rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev, {keys} AS ks FROM ({source})"
     for n, (kind, edge, slot) in enumerate((("start", "min", 0), ("end", "max", 2))):
         steps_of_kind = [k for k in range(anchors) if kinds[k] == kind]

@@ -74,7 +74,8 @@ def _next_filled(row: Row, k: int) -> int | None:
 
 
 def _pruned(layout: Layout, paths: Paths) -> list[tuple[Row, int]]:
-    """Rows with each column's events beyond the ``cardinality_threshold`` busiest (ties by name) as ``$other``."""
+    """Rows with each column's events beyond the ``cardinality_threshold`` busiest (ties by name) as ``$other``,
+    equal rows merged."""
     laid = [(layout.row(reverse, after), users) for reverse, after, users in paths]
     per_step: list[Counter[str]] = [Counter() for _ in range(layout.columns)]
     for row, users in laid:
@@ -90,7 +91,10 @@ def _pruned(layout: Layout, paths: Paths) -> list[tuple[Row, int]]:
             return name
         return name if name in kept[k] else OTHER
 
-    return [([shown(k, name) for k, name in enumerate(row)], users) for row, users in laid]
+    merged: Counter[tuple[str | None, ...]] = Counter()  # rows that pruning made equal are one row
+    for row, users in laid:
+        merged[tuple(shown(k, name) for k, name in enumerate(row))] += users
+    return [(list(row), users) for row, users in merged.items()]
 
 
 def _steps(layout: Layout, pruned: list[tuple[Row, int]]) -> list[dict[str, Any]]:
