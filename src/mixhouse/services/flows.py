@@ -213,8 +213,10 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
                     segment_keys=_segment_keys(backend, project, query, cohorts, params),
                     session_steps=[anchor.session_event for anchor in query.anchors])
 
+    by_code = ["", *names].__getitem__  # codes count from 1
+
     def decoded(found: list[int]) -> tuple[str, ...]:
-        return tuple(names[code - 1] for code in found)
+        return tuple(map(by_code, found))
 
     return [(decoded(r["reverse"]), tuple(decoded(part) for part in r["after"]),
              tuple(tuple(str(key) for key in keys) for keys in r["keys"]), int(r["users"]))
