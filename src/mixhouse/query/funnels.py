@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mixhouse.query.events_source import events_source_sql
+from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql, uses_canonical_id
 from mixhouse.query.funnel_assignments import assignment_count, assignments
 from mixhouse.query.funnel_attempts import attempts_sql, best_attempt_sql
 from mixhouse.query.funnel_shape import OVERALL, FunnelShape, cut_sql, exclusion_bits, segment_sql
@@ -142,7 +142,12 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
             "arrayMap(v -> toInt64(bitShiftRight(v, 64)) + {scan_from_ms:Int64}, evs) AS ts",
             "arrayMap(v -> toUInt64(bitAnd(v, 18446744073709551615)), evs) AS ms",
         ]
-    rows = f"SELECT distinct_id AS user, {_mask_sql(shape)} AS mask, {event} AS ev FROM ({source})"
+    mask = _mask_sql(shape)
+    rows = f"SELECT distinct_id AS user, {mask} AS mask, {event} AS ev FROM ({source})"
+    grouped = f"SELECT user, arraySort(groupArray(ev)) AS evs FROM ({rows}) WHERE mask != 0 GROUP BY user"
+    packed = not (held or keyed or shape.sessions or valued)
+    if packed and shape.group_ids_sql is None and not uses_canonical_id(mask):
+        grouped = _grouped_by_stored_id(mask, event)
     # an event that may fill position 1 (a step-1 event; any order: any free step's), in the entry range
     first_fits = f"bitAnd(m, {shape.free_bits}) != 0" if 0 in shape.free else "bitTest(m, 0)"
     entry = f"{first_fits} AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
@@ -158,13 +163,12 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
     entry_args = "i, step, k" + (", session_step" if shape.per_session else "")
     entry_arrays = "firsts, bucket_steps, arrayEnumerate(firsts)" + (", session_steps" if shape.per_session else "")
     users = f"""
-        SELECT user, arraySort(groupArray(ev)) AS evs, {", ".join(arrays)},
+        SELECT user, evs, {", ".join(arrays)},
                arrayFilter((i, t, m) -> {entry}, arrayEnumerate(ts), ts, ms) AS firsts,
                arrayDifference(arrayMap(t -> toInt64({bucket}), {first_times})) AS bucket_steps{new_session},
                arrayFilter(({entry_args}) -> {entry_kept}, {entry_arrays}) AS entries
-        FROM ({rows}) WHERE mask != 0
-        GROUP BY user
-        HAVING notEmpty(entries)
+        FROM ({grouped})
+        WHERE notEmpty(entries)
     """
     scalars = ["ts[i0] AS t0", "t0 + {window_ms:Int64} AS deadline", *(["hs[i0] AS h0"] if held else [])]
     if shape.window_sessions is not None:
@@ -211,6 +215,33 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
         FROM ({level}) ARRAY JOIN arrayDistinct({keys}) AS segment
         GROUP BY bucket, segment
     """
+
+
+def _grouped_by_stored_id(mask: str, event: str) -> str:
+    """``user``, ``evs`` (the user's packed events, sorted) with each stored id's events grouped before its
+    canonical id is looked up: the identity map joins one row per stored id instead of one per event (decision 45).
+    Only for packed events and masks that do not read the canonical id."""
+    stored = events_source_sql(
+        [
+            "raw_distinct_id != ''",
+            "time >= fromUnixTimestamp64Milli({scan_from_ms:Int64}, 'UTC')",
+            "time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
+        ],
+        identity=False,
+        key_conditions=[
+            "e.event IN {funnel_events:Array(String)}",
+            "e.time >= fromUnixTimestamp64Milli({scan_from_ms:Int64}, 'UTC')",
+            "e.time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
+        ],
+    )
+    per_stored_id = f"""
+        SELECT sid, groupArray(ev) AS evs
+        FROM (SELECT raw_distinct_id AS sid, {mask} AS mask, {event} AS ev FROM ({stored}))
+        WHERE mask != 0 GROUP BY sid"""
+    return f"""
+        SELECT if(m.canonical = '', g.sid, m.canonical) AS user, arraySort(arrayFlatten(groupArray(g.evs))) AS evs
+        FROM ({per_stored_id}) AS g LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON g.sid = m.id
+        GROUP BY user"""
 
 
 def _best_split_sql(shape: FunnelShape, layer: str) -> str:
