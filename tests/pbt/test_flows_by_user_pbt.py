@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from mixhouse.core.dates import DateRange
 from mixhouse.meta.records import Project
 from mixhouse.services import flows as service
-from tests.pbt.test_flows_pbt import MINUTE, events, merges
+from tests.pbt.test_flows_pbt import MINUTE, _time, events, merges
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_flows as ref
 from tests.support.stored_log import fresh_project_id, write_log
@@ -86,8 +86,3 @@ def test_by_user_paths_equal_reference(backend: Any, log: list[tuple[str, str, i
     assert again == expected
     assert not any("mergeTreeProjection" in sql for sql in recording.sql)
 
-
-def _time(log: list[tuple[str, str, int, str | None]], n: int) -> int:
-    """Event n's offset: its user's running sum of gaps, plus n ms so no two events share a time."""
-    user = log[n][0]
-    return sum(gap for u, _, gap, _ in log[: n + 1] if u == user) * MINUTE + n

@@ -99,3 +99,21 @@ def events_source_sql(
     """
     where = " AND ".join(f"({condition})" for condition in conditions)
     return f"SELECT * FROM ({base}) AS src" + (f" WHERE {where}" if where else "")
+
+
+def user_arrays_sql(stored_rows: str, *, flag: str | None = None, users: str | None = None) -> str:
+    """``user`` (canonical id) and ``evs`` (the user's ``ev`` values, sorted) with identity resolved late: each stored
+    id's rows are grouped first, the identity map is joined to one row per stored id instead of one per event, and
+    the arrays of a user's ids are merged (decision 45). ``stored_rows`` selects ``sid`` (the stored id) and ``ev``
+    (a sortable value: events packed as numbers); ``flag``: an aggregate over a stored id's rows, the user kept only
+    when it holds for one of their ids; ``users``: a condition on the canonical ``distinct_id``."""
+    flagged = f", {flag} AS flagged" if flag else ""
+    per_stored_id = f"SELECT sid, groupArray(ev) AS evs{flagged} FROM ({stored_rows}) GROUP BY sid"
+    carried = ", g.flagged AS flagged" if flag else ""
+    canonical = f"""
+        SELECT if(m.canonical = '', g.sid, m.canonical) AS distinct_id, g.evs AS evs{carried}
+        FROM ({per_stored_id}) AS g LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON g.sid = m.id"""
+    return f"""
+        SELECT distinct_id AS user, arraySort(arrayFlatten(groupArray(evs))) AS evs
+        FROM ({canonical}) {f"WHERE {users}" if users else ""}
+        GROUP BY distinct_id {"HAVING max(flagged) = 1" if flag else ""}"""

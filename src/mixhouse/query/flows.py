@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mixhouse.query.by_user_reads import BY_USER_SETTINGS
-from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql, uses_canonical_id
+from mixhouse.query.events_source import events_source_sql, user_arrays_sql, uses_canonical_id
 from mixhouse.query.sessions import numbered_sql
 
 _SCAN_KEYS = (
@@ -193,19 +193,10 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     if by_stored_id:
         stored = events_source_sql(["raw_distinct_id != ''"], identity=False, key_conditions=_SCAN_KEYS,
                                    dedup=not by_user, by_user=by_user)
-        # ``entered``: whether the stored id has an entry event; a user is in the flow if one of its ids has
-        entered = f"max(bitTest(code, {_bit(0)}) AND {in_range})"
-        per_stored_id = f"""
-            SELECT sid, groupArray(ev) AS evs, {entered} AS entered
-            FROM (SELECT raw_distinct_id AS sid, time_ms, {code} AS code, {packed} AS ev FROM ({stored}))
-            WHERE code != 0 GROUP BY sid"""
-        canonical = f"""
-            SELECT if(m.canonical = '', g.sid, m.canonical) AS distinct_id, g.evs AS evs, g.entered AS entered
-            FROM ({per_stored_id}) AS g LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON g.sid = m.id"""
-        per_user = f"""
-            SELECT distinct_id AS user, arraySort(arrayFlatten(groupArray(evs))) AS evs
-            FROM ({canonical}) {f"WHERE {users}" if users else ""}
-            GROUP BY distinct_id HAVING max(entered) = 1"""
+        coded = f"SELECT raw_distinct_id AS sid, time_ms, {code} AS code, {packed} AS ev FROM ({stored})"
+        # a user is in the flow when one of their ids has an entry event (no second scan for the entrants)
+        per_user = user_arrays_sql(f"SELECT * FROM ({coded}) WHERE code != 0",
+                                   flag=f"max(bitTest(code, {_bit(0)}) AND {in_range})", users=users)
     rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev, {keys} AS ks FROM ({source})"
     for n, (kind, edge, slot) in enumerate((("start", "min", 0), ("end", "max", 2))):
         steps_of_kind = [k for k in range(anchors) if kinds[k] == kind]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql, uses_canonical_id
+from mixhouse.query.events_source import events_source_sql, user_arrays_sql, uses_canonical_id
 from mixhouse.query.funnel_assignments import assignment_count, assignments
 from mixhouse.query.funnel_attempts import attempts_sql, best_attempt_sql
 from mixhouse.query.funnel_shape import OVERALL, FunnelShape, cut_sql, exclusion_bits, segment_sql
@@ -144,10 +144,11 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
         ]
     mask = _mask_sql(shape)
     rows = f"SELECT distinct_id AS user, {mask} AS mask, {event} AS ev FROM ({source})"
-    grouped = f"SELECT user, arraySort(groupArray(ev)) AS evs FROM ({rows}) WHERE mask != 0 GROUP BY user"
     packed = not (held or keyed or shape.sessions or valued)
     if packed and shape.group_ids_sql is None and not uses_canonical_id(mask):
         grouped = _grouped_by_stored_id(mask, event)
+    else:
+        grouped = f"SELECT user, arraySort(groupArray(ev)) AS evs FROM ({rows}) WHERE mask != 0 GROUP BY user"
     # an event that may fill position 1 (a step-1 event; any order: any free step's), in the entry range
     first_fits = f"bitAnd(m, {shape.free_bits}) != 0" if 0 in shape.free else "bitTest(m, 0)"
     entry = f"{first_fits} AND t >= {{start_ms:Int64}} AND t < {{end_ms:Int64}}"
@@ -218,9 +219,8 @@ def funnel_sql(shape: FunnelShape, bucket_of: Callable[[str], str]) -> str:
 
 
 def _grouped_by_stored_id(mask: str, event: str) -> str:
-    """``user``, ``evs`` (the user's packed events, sorted) with each stored id's events grouped before its
-    canonical id is looked up: the identity map joins one row per stored id instead of one per event (decision 45).
-    Only for packed events and masks that do not read the canonical id."""
+    """``user``, ``evs`` (the user's packed events, sorted), identity resolved late (``user_arrays_sql``). Only for
+    packed events and masks that do not read the canonical id."""
     stored = events_source_sql(
         [
             "raw_distinct_id != ''",
@@ -234,14 +234,8 @@ def _grouped_by_stored_id(mask: str, event: str) -> str:
             "e.time <= fromUnixTimestamp64Milli({scan_to_ms:Int64}, 'UTC')",
         ],
     )
-    per_stored_id = f"""
-        SELECT sid, groupArray(ev) AS evs
-        FROM (SELECT raw_distinct_id AS sid, {mask} AS mask, {event} AS ev FROM ({stored}))
-        WHERE mask != 0 GROUP BY sid"""
-    return f"""
-        SELECT if(m.canonical = '', g.sid, m.canonical) AS user, arraySort(arrayFlatten(groupArray(g.evs))) AS evs
-        FROM ({per_stored_id}) AS g LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON g.sid = m.id
-        GROUP BY user"""
+    coded = f"SELECT raw_distinct_id AS sid, {mask} AS mask, {event} AS ev FROM ({stored})"
+    return user_arrays_sql(f"SELECT sid, ev FROM ({coded}) WHERE mask != 0")
 
 
 def _best_split_sql(shape: FunnelShape, layer: str) -> str:
