@@ -27,7 +27,7 @@ class Settings:
     #: MaxMind-format city database for $city/$region/$timezone (country needs nothing).
     geoip_db: Path | None = None
     #: Rows acknowledged or queued but not yet in ClickHouse above which ingestion answers 429 with Retry-After.
-    max_pending_rows: int = 400_000
+    max_pending_rows: int = int(os.environ.get("MIXHOUSE_MAX_PENDING_ROWS", "400000"))
     #: chDB sessions for reads (each runs one query at a time).
     read_sessions: int = 3
     #: How long the writer waits for more requests before appending a group to the write-ahead log (added latency
@@ -36,6 +36,9 @@ class Settings:
     #: How long acknowledged rows may wait in the write-ahead log before the flusher inserts them into ClickHouse
     #: (reads never wait for it: a query first flushes what is pending). Longer: fewer, larger parts.
     flush_ms: float = float(os.environ.get("MIXHOUSE_FLUSH_MS", "1000"))
+    #: Rows in the write-ahead log's open segment at which the flusher inserts it without waiting for ``flush_ms``
+    #: (the largest part one insert makes).
+    flush_rows: int = int(os.environ.get("MIXHOUSE_FLUSH_ROWS", "100000"))
     #: Processes that decode and validate ``/import`` bodies (0: in the server process).
     ingest_workers: int = 2
     #: Feature flags a project may hold (archived ones do not count); creating one more is refused with a 400.

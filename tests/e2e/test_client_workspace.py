@@ -361,15 +361,17 @@ def test_errors_are_mapped(ws: mp.Workspace, loaded: Loaded, server: ServerProce
 
 
 def test_group_analytics(ws: mp.Workspace, loaded: Loaded) -> None:
-    """``data_group_id`` names the group key (decision 0043): event and funnel metrics count its values' groups;
-    retention and flows refuse it by name, never answering with users."""
+    """``data_group_id`` names the group key (decisions 0043, 0046): event, funnel and retention metrics and flows
+    count its values' groups, never users (a key no event carries: no group is born)."""
     dates = {"from_date": loaded.from_date, "to_date": loaded.to_date}
-    with pytest.raises(mp.QueryError, match=r"group analytics \(globalDataGroupId\) in retention metrics"):
-        ws.query_retention("Sign Up", "Purchase", data_group_id=3, **dates)
-    with pytest.raises(mp.QueryError, match=r"group analytics \(data_group_id\)"):
-        ws.query_flow("Purchase", data_group_id=3, **dates)
+    nobody = ws.query_retention("Sign Up", "Purchase", data_group_id=3, **dates)
+    users = ws.query_retention("Sign Up", "Purchase", **dates)
+    assert sum(c["first"] for c in users.cohorts.values()) > 0
+    assert sum(c["first"] for c in nobody.cohorts.values()) == 0
     plans = ws.query("Purchase", math="unique", mode="total", data_group_id="plan", **dates)
     purchased = {e["properties"]["plan"] for e in loaded.events if e["event"] == "Purchase"}
+    flow = ws.query_flow("Purchase", data_group_id="plan", **dates)
+    assert int(flow.steps[0]["nodes"][0]["totalCount"]) == len(purchased)  # each plan enters once
     assert next(iter(plans.series.values())) == {"all": len(purchased)}
     converted = ws.query_funnel(["Sign Up", "Purchase"], data_group_id="plan", **dates)
     assert converted.series[next(iter(converted.series))]["count"]["2. Purchase"]["all"] == len(purchased)

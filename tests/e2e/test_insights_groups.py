@@ -1,7 +1,7 @@
-"""``/insights`` event metrics counting a data group (group analytics, decision 0043) through the server: hand cases
-(an event with a list of groups, events without the group key, one group used by several users, DAU/WAU of groups,
-per-group aggregation, group-profile filters and breakdowns), the demo's companies against the brute-force
-reference, and refusals naming what is not evaluated."""
+"""``/insights`` event, funnel and retention metrics counting a data group (group analytics, decision 0043) through
+the server: hand cases (an event with a list of groups, events without the group key, one group used by several
+users, DAU/WAU of groups, per-group aggregation, group-profile filters and breakdowns), the demo's companies against
+the brute-force references, and refusals naming what is not evaluated."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as funnel_ref
 from tests.support import reference_insights as ref
+from tests.support import reference_retention as retention_ref
 from tests.support.insights_http import close
 from tests.support.insights_http import post_insights as _post
 from tests.support.sending import import_all, import_demo
@@ -203,7 +204,6 @@ def test_demo_companies_against_the_reference(demo: Any, client: httpx.Client, m
 
 
 @pytest.mark.parametrize("change, named", [
-    (lambda p: p["sections"]["show"][0]["behavior"].update(type="retention"), "in retention metrics"),
     (lambda p: p["sections"]["filter"].append(_plan(group=None)), "user profile property 'plan'"),
     (lambda p: p["sections"]["filter"].append(_plan(group="team")), "dataGroupId 'team' differs"),
     (lambda p: p["sections"]["show"].append({**_metric(), "measurement": {"math": "total", "dataGroupId": "team"}}),
@@ -236,3 +236,58 @@ def test_group_profile_property_needs_a_group_report(hand: Any, client: httpx.Cl
     creds, _ = hand
     answer = _post(client, creds, _params([_metric()], group=None, filters=[_plan()]), status=400)
     assert "needs a report that counts that data group" in str(answer)
+
+
+def _retention(group: str | None, born: str = "Use", back: str = "Use", math_: str = "unique",
+               filters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    steps = [{"type": "event", "name": name, "filters": [], "filtersDeterminer": "all"} for name in (born, back)]
+    behavior = {"type": "retention", "resourceType": "events", "retentionUnit": "day",
+                "retentionAlignmentType": "birth", "retentionCustomBucketSizes": [], "filter": [], "behaviors": steps}
+    params = _params([{"type": "metric", "behavior": behavior, "measurement": {"math": math_}}], group=group,
+                     chart="retention-curve", filters=filters)
+    return params
+
+
+def _cohorts(series: dict[str, Any]) -> dict[str, Any]:
+    node = next(iter(series.values()))
+    return {key[:10]: (entry["first"], entry["counts"]) for key, entry in node.items() if key != "$average"}
+
+
+def _reference_cohorts(events: list[events_ref.Event], born: str, back: str, measure: str = "users",
+                       timezone: str = "UTC") -> dict[str, Any]:
+    found = retention_ref.retention(events, FROM, TO, timezone=timezone, born_event=born, event=back,
+                                    interval_count=(TO - FROM).days + 1, measure=measure)
+    return {day: (entry["first"], entry["counts"]) for day, entry in found.items()}
+
+
+def test_retention_of_groups(hand: Any, client: httpx.Client) -> None:
+    """c1 and c2 are born on day 0 (c2 through u3's list), c3 on day 1; c2 comes back on day 1 (u1, another user
+    than the one it was born with), c1 on day 5; u4's events name no company. By user, four users are born on day 0."""
+    creds, events = hand
+    as_groups = [replace(e, user=g) for e in events for g in ref.group_ids(e, "company")]
+    got = _cohorts(_post(client, creds, _retention("company"))["series"])
+    assert got == _reference_cohorts(as_groups, "Use", "Use")
+    day0, day1 = FROM.isoformat(), (FROM + timedelta(days=1)).isoformat()
+    assert got[day0][0] == 2 and got[day1][0] == 1
+    assert got[day0][1][1] == 1 and got[day0][1][5] == 1  # c2 back a day later, c1 five days later
+    users = _cohorts(_post(client, creds, _retention(None))["series"])
+    assert users == _reference_cohorts(events, "Use", "Use") and users[day0][0] == 4
+
+
+def test_demo_companies_retention_against_the_reference(demo: Any, client: httpx.Client) -> None:
+    creds, events, _ = demo
+    as_groups = [replace(e, user=g) for e in events for g in ref.group_ids(e, GROUP_KEY)]
+    for math_, measure in (("retention_rate", "users"), ("total", "events")):
+        got = _cohorts(_post(client, creds, _retention(GROUP_KEY, "View Item", "Add To Cart", math_))["series"])
+        expected = _reference_cohorts(as_groups, "View Item", "Add To Cart", measure, "Europe/Berlin")
+        assert got == expected
+        assert sum(first for first, _ in expected.values()) > 0 and any(any(c) for _, c in expected.values())
+        by_user = _reference_cohorts(events, "View Item", "Add To Cart", measure, "Europe/Berlin")
+        assert expected != by_user
+
+
+def test_group_retention_refusals(hand: Any, client: httpx.Client) -> None:
+    creds, _ = hand
+    answer = _post(client, creds, _retention("company", filters=[_plan()]), status=400)
+    assert "profile filters and breakdowns are not supported on a retention metric that counts data group " \
+        "'company'" in str(answer)

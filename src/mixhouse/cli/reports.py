@@ -25,7 +25,7 @@ def _save(data_dir: Path, meta_url: str | None, project_id: int, report_type: st
 
     try:
         if report_type == "funnels":
-            classic_definition(params)  # refuse a funnel that /funnels could not run
+            classic_definition(params, "UTC")  # refuse a funnel that /funnels could not run (any timezone will do)
         with MetaStore.for_data_dir(data_dir, meta_url) as store:
             store.migrate()
             report = store.create_report(project_id, report_type, name, params)

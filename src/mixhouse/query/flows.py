@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 from mixhouse.query.by_user_reads import BY_USER_SETTINGS
 from mixhouse.query.events_source import events_source_sql, user_arrays_sql, uses_canonical_id
+from mixhouse.query.group_source import GroupActors, group_source_sql
 from mixhouse.query.sessions import numbered_sql
 
 _SCAN_KEYS = (
@@ -131,7 +132,8 @@ def _next_anchor(previous: str, step: int, bounded: bool) -> str:
 def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool = False,
               window_sessions: bool = False, anchor_filters: Sequence[str | None] = (), where: str | None = None,
               users: str | None = None, segment_keys: Sequence[str] = (),
-              session_steps: Sequence[str | None] = (), by_user: bool = False) -> str:
+              session_steps: Sequence[str | None] = (), by_user: bool = False,
+              group_ids_sql: str | None = None) -> str:
     """Rows of ``reverse`` (``Array(UInt32)``), ``after`` (``Array(Array(UInt32))``), ``keys``
     (``Array(Array(String))``) and ``users``.
 
@@ -150,7 +152,10 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
 
     ``by_user``: read the by-user copy of the events, without ``FINAL`` (the caller checked with
     ``query.by_user_reads.by_user_exact`` that it holds one copy of each event); only for flows with no filters,
-    sessions or segments."""
+    sessions or segments.
+
+    ``group_ids_sql``: flows of groups (decision 0043): an event is in the flow of each group its group ids
+    (``Array(String)`` SQL) name, the group standing as the user; not with sessions (a user's)."""
     if not 1 <= anchors <= MAX_ANCHORS:
         raise ValueError(f"a flow has 1 to {MAX_ANCHORS} anchor steps")
     filters = [*anchor_filters, *([None] * anchors)][:anchors]
@@ -180,6 +185,15 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
         [*conditions, in_range, *([] if kinds[0] else first_filter)], identity=True,
         key_conditions=[*_SCAN_KEYS, *([] if kinds[0] else ["e.event = {anchor_names:Array(String)}[1]"])],
     )
+    if group_ids_sql is not None:
+        if sessions:
+            raise ValueError("flows of groups have no sessions")
+        actors = GroupActors(group_ids_sql, per_group=True)
+        scan = [key.removeprefix("e.") for key in _SCAN_KEYS]
+        source = group_source_sql([*conditions, *scan], actors)
+        anchor_source = group_source_sql(
+            [*conditions, *scan, in_range, "event = {anchor_names:Array(String)}[1]", *first_filter], actors)
+        by_stored_id = by_user = False
     # with virtual events, each millisecond has three places: session starts, events, session ends
     scale, place = ("4", " + 1") if virtual else ("1", "")
     packed = f"bitShiftLeft(toUInt128((time_ms - {{scan_from_ms:Int64}}) * {scale}{place}), 64) + code"

@@ -13,9 +13,18 @@ from collections.abc import Sequence
 
 from mixhouse.query.by_user_reads import BY_USER_SETTINGS
 from mixhouse.query.events_source import IDENTITY_MAP_SQL, events_source_sql
+from mixhouse.query.group_source import GroupActors, group_source_sql
 
 UNDEFINED_SEGMENT = "undefined"
 
+
+
+def _actors_sql(conditions: Sequence[str], group_ids_sql: str | None) -> str:
+    """The deduplicated events under ``conditions`` with ``distinct_id`` the canonical user, or with
+    ``group_ids_sql`` one row per (event, group), the group id standing as the user (decision 0043)."""
+    if group_ids_sql is None:
+        return events_source_sql(conditions, identity=True)
+    return group_source_sql(conditions, GroupActors(group_ids_sql, per_group=True))
 
 
 def _raw_sql(key_conditions: Sequence[str], *, by_user: bool = False) -> str:
@@ -53,14 +62,14 @@ def _first_births_sql(bucket_sql: str, event_condition: str | None) -> str:
 
 
 def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None, *, first_ever: bool,
-                undefined: bool = True) -> str:
+                undefined: bool = True, group_ids_sql: str | None = None) -> str:
     """``user``, ``born_ms``, ``cohort`` and ``segment``: each user's birth (first matching event ever, or the
     first in each cohort bucket for compounded retention). A birth without keys is in the ``undefined`` segment, or
     with ``undefined=False`` in none."""
     keys = f"argMin({keys_sql}, (time_ms, insert_id))" if keys_sql else "['']"  # ties: the smallest insert id
     if first_ever:
-        source = events_source_sql(
-            [*conditions, "distinct_id != ''", "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')"], identity=True
+        source = _actors_sql(
+            [*conditions, "distinct_id != ''", "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')"], group_ids_sql
         )
         grouped = f"""
             SELECT distinct_id AS user, min(time) AS time, {keys} AS born_keys
@@ -68,14 +77,14 @@ def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None
             HAVING time >= fromUnixTimestamp64Milli({{start_ms:Int64}}, 'UTC')
         """
     else:
-        source = events_source_sql(
+        source = _actors_sql(
             [
                 *conditions,
                 "distinct_id != ''",
                 "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
                 "time < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')",
             ],
-            identity=True,
+            group_ids_sql,
         )
         grouped = f"""
             SELECT distinct_id AS user, min(time) AS time, {keys} AS born_keys
@@ -109,17 +118,17 @@ def _day_returns_sql(event_condition: str | None, local_days: bool, *, by_user: 
     return _canonical_sql(per_day)
 
 
-def _returns_sql(conditions: Sequence[str], value_sql: str) -> str:
+def _returns_sql(conditions: Sequence[str], value_sql: str, group_ids_sql: str | None = None) -> str:
     """``user``, ``first_ms`` and ``last_ms`` (the same) and ``value`` (``value_sql`` of the event): one row per
-    returning event (deduplicated)."""
-    source = events_source_sql(
+    returning event (deduplicated; with ``group_ids_sql``, per returning event and group)."""
+    source = _actors_sql(
         [
             *conditions,
             "distinct_id != ''",
             "time >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')",
             "time < fromUnixTimestamp64Milli({returns_end_ms:Int64}, 'UTC')",
         ],
-        identity=True,
+        group_ids_sql,
     )
     return f"SELECT distinct_id AS user, time_ms AS first_ms, time_ms AS last_ms, {value_sql} AS value FROM ({source})"
 
@@ -193,6 +202,7 @@ def retention_sql(
     value_sql: str | None = None,
     undefined: bool = True,
     by_user_returns: bool = False,
+    group_ids_sql: str | None = None,
 ) -> str:
     """``segment``, ``cohort``, ``first`` (cohort size) and ``back`` (``(index, value)`` pairs) per segment and
     cohort. The value is the number of distinct users counted in interval ``index`` 0..``interval_count`` as
@@ -202,13 +212,17 @@ def retention_sql(
     ``key_births`` / ``key_returns``: the birth (first ever, no segments) / return conditions are at most one
     ``event = …`` condition, so the cheaper readers of the stored rows apply (``_first_births_sql``,
     ``_day_returns_sql``; not with ``value_sql``, which needs every event). ``brackets``: custom brackets (bound
-    ``bracket_ends``) over whole units. ``undefined``: as ``_births_sql`` has it."""
+    ``bracket_ends``) over whole units. ``undefined``: as ``_births_sql`` has it. ``group_ids_sql``: count the
+    groups it names (``Array(String)`` of an event) in place of users; the stored-row readers then do not apply."""
     if per_user not in PER_USER_MODES:
         raise ValueError(f"unknown per-user mode {per_user!r}")
+    if group_ids_sql is not None:
+        key_births = key_returns = by_user_returns = False
     if key_births:
         births = _first_births_sql(bucket_sql, birth_conditions[0] if birth_conditions else None)
     else:
-        births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever, undefined=undefined)
+        births = _births_sql(bucket_sql, birth_conditions, keys_sql, first_ever=first_ever, undefined=undefined,
+                             group_ids_sql=group_ids_sql)
     by_user = by_user_returns and key_returns and value_sql is None and not return_conditions
     if key_returns and value_sql is None:
         returns = _day_returns_sql(
@@ -217,7 +231,7 @@ def retention_sql(
             by_user=by_user,
         )
     else:
-        returns = _returns_sql(return_conditions, value_sql or "toUInt64(1)")
+        returns = _returns_sql(return_conditions, value_sql or "toUInt64(1)", group_ids_sql)
     index = _bracket_sql(_index_sql(monthly, calendar), brackets)
     if value_sql is not None:
         per_event = f"""

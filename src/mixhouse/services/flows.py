@@ -50,6 +50,10 @@ segments):
 * Datetime step filters (``MM/DD/YYYY`` days in the project's timezone: on, not on, before, since, between;
   ``services/flows_filters.py``). ``date_range``: ``between``, ``since``, ``on``, ``in the last`` or
   ``relative_after``. Not supported (400): relative datetime step filters, group properties.
+* ``data_group_id`` (group analytics, decision 0043): the flow follows groups instead of users. It names a group
+  key (an event property); an event is in the flow of each group its value names (a list: each item), whoever did
+  it, and events naming no group are in none. Refused with it: cohort filters and segments, profile filters and
+  segments, frequency segments and sessions (``count_type: session``, session windows and session steps).
 """
 
 from __future__ import annotations
@@ -136,10 +140,19 @@ def _segment_keys(backend: Backend, project: Project, query: FlowQuery, cohorts:
     return keys
 
 
+def _group_ids(query: FlowQuery, params: dict[str, Any]) -> str | None:
+    """A flow of groups: the SQL of an event's group ids (its parameters added to ``params``); else ``None``."""
+    if query.data_group is None:
+        return None
+    fragment = compile_values(Property(query.data_group), replace(EVENT_CONTEXT, param_prefix="grp"))
+    params.update(fragment.params)
+    return fragment.sql
+
+
 def _by_user_exact(backend: Backend, query: FlowQuery, window: dict[str, Any]) -> bool:
     """Whether a flow with no filters, sessions or segments may read the by-user copy of its scan window's events
     (``query.by_user_reads.by_user_exact``: settled data, one copy of each event)."""
-    plain = query.where is None and not query.segments and not query.per_session \
+    plain = query.where is None and not query.segments and not query.per_session and query.data_group is None \
         and query.window_sessions is None and all(a.filter is None and not a.session_event for a in query.anchors)
     if not plain:
         return False
@@ -211,7 +224,8 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
                     per_session=query.per_session, window_sessions=query.window_sessions is not None,
                     anchor_filters=anchor_filters, where=where, users=users,
                     segment_keys=_segment_keys(backend, project, query, cohorts, params),
-                    session_steps=[anchor.session_event for anchor in query.anchors])
+                    session_steps=[anchor.session_event for anchor in query.anchors],
+                    group_ids_sql=_group_ids(query, params))
 
     by_code = ["", *names].__getitem__  # codes count from 1
 

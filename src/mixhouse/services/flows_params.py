@@ -75,6 +75,7 @@ class FlowQuery:
     cohort_negated: bool = False
     where: Expr | None = None  # filter_by_event: only events that pass it are in a flow
     segments: tuple[FlowSegment, ...] = ()
+    data_group: str | None = None  # data_group_id: the group key whose groups stand as users (decision 0043)
 
     @property
     def anchor(self) -> str:
@@ -202,7 +203,8 @@ def _segments(value: Any, timezone: str) -> tuple[FlowSegment, ...]:
 def parse_flow(params: Any, timezone: str) -> FlowQuery:
     if not isinstance(params, dict):
         raise ValidationError("flow params must be an object")
-    refuse_unevaluated(params)
+    data_group = _data_group(params.get("data_group_id"))
+    refuse_unevaluated({key: value for key, value in params.items() if key != "data_group_id"})
     steps = params.get("steps")
     if not isinstance(steps, list) or not steps:
         raise ValidationError("a flow needs steps: [{event, forward, reverse}]")
@@ -236,7 +238,7 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
     if anchors[0].session_event and any(s.property is not None and not s.on_profile for s in segments):
         raise ValidationError("event property segments read the entry event: a flow that starts at a session "
                               "start/end takes only profile, cohort and frequency segments")
-    return FlowQuery(
+    query = FlowQuery(
         anchors=anchors,
         dates=dates,
         window_ms=value * WINDOW_UNIT_MS[unit],
@@ -251,4 +253,31 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
         cohort_negated=cohort_negated,
         where=event_filter(params.get("filter_by_event")),
         segments=segments,
+        data_group=data_group,
     )
+    if data_group is not None:
+        _check_group_flow(query)
+    return query
+
+
+def _data_group(value: Any) -> str | None:
+    """``data_group_id``: the group key, as text (a number names the key of that name, as ``/engage`` reads it)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError(f"data_group_id must name a group key, not {value!r}")
+    return str(value)
+
+
+def _check_group_flow(query: FlowQuery) -> None:
+    """400 naming what a flow of groups cannot answer: what is about users (cohorts, profiles, how often a user
+    did something, a user's sessions)."""
+    named = f"in a flow that counts data group {query.data_group!r}"
+    if query.cohort is not None or any(s.cohorts for s in query.segments):
+        raise ValidationError(f"cohorts (of users) are not supported {named}")
+    if query.reads_profiles:
+        raise ValidationError(f"user profile filters and segments are not supported {named}")
+    if any(s.frequency is not None for s in query.segments):
+        raise ValidationError(f"frequency segments (how often a user did an event) are not supported {named}")
+    if query.per_session or query.window_sessions is not None or any(a.session_event for a in query.anchors):
+        raise ValidationError(f"sessions (a user's) are not supported {named}")

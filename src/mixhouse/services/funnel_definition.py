@@ -138,7 +138,7 @@ def window_ms(duration: Any, unit: Any) -> int:
     return span
 
 
-def _step(spec: Any) -> FunnelStep:
+def _step(spec: Any, timezone: str) -> FunnelStep:
     spec = json_object(spec, "a funnel step")
     if spec.get("type", "event") != "event":
         raise ValidationError(f"funnel steps of type {spec.get('type')!r} are not supported yet")
@@ -146,11 +146,13 @@ def _step(spec: Any) -> FunnelStep:
     if not isinstance(name, str) or not name:
         raise ValidationError("every funnel step needs an event name")
     filters = json_list(spec.get("filters"), "step filters")
-    return FunnelStep(name, filters_expr(filters, spec.get("filtersDeterminer", "all")))
+    return FunnelStep(name, filters_expr(filters, spec.get("filtersDeterminer", "all"), custom_properties=True,
+                                         timezone=timezone))
 
 
-def parse_definition(params: Any) -> FunnelDefinition:
-    """The funnel in bookmark params; ``ValidationError`` naming what is wrong or unsupported."""
+def parse_definition(params: Any, timezone: str) -> FunnelDefinition:
+    """The funnel in bookmark params; ``ValidationError`` naming what is wrong or unsupported. ``timezone``: the
+    project's, where datetime filters read their days."""
     sections = json_object(json_object(params, "funnel params").get("sections"), "sections")
     show = json_list(sections.get("show"), "sections.show")
     if len(show) != 1:
@@ -176,7 +178,7 @@ def parse_definition(params: Any) -> FunnelDefinition:
     unit = behavior.get("conversionWindowUnit", "day")
     duration = behavior.get("conversionWindowDuration", 14)
     specs = json_list(behavior.get("behaviors"), "funnel steps")
-    steps = tuple(_step(spec) for spec in specs)
+    steps = tuple(_step(spec, timezone) for spec in specs)
     if not 2 <= len(steps) <= MAX_STEPS:
         raise ValidationError(f"a funnel has 2 to {MAX_STEPS} steps")
     attribution = _attribution(behavior.get("propertyAttribution"), len(steps))
@@ -212,12 +214,13 @@ def parse_definition(params: Any) -> FunnelDefinition:
         per_session=math in SESSION_MATHS,
         exclusions=tuple(exclusions),
         held=tuple(held),
-        where=filters_expr(_event_filters(sections)),
+        where=filters_expr(_event_filters(sections), custom_properties=True, timezone=timezone),
         totals=math in TOTAL_MATHS,
         optimized=reentry == "optimized",
         free=free,
         reentry=reentry or "default",
-        step_where=filters_expr(json_list(behavior.get("filter"), "behavior.filter")),
+        step_where=filters_expr(json_list(behavior.get("filter"), "behavior.filter"), custom_properties=True,
+                                timezone=timezone),
         attribution=attribution,
         aggregate=aggregate,
     )
@@ -235,10 +238,10 @@ def _aggregate(math: str, spec: Any) -> StepAggregate:
     return StepAggregate(math, name)
 
 
-def classic_definition(params: Any) -> FunnelDefinition:
+def classic_definition(params: Any, timezone: str) -> FunnelDefinition:
     """A funnel ``/funnels`` can run: ``parse_definition``, refusing the property maths (their per-step aggregate
     has no place in its answer; ``/api/query/insights`` runs them)."""
-    definition = parse_definition(params)
+    definition = parse_definition(params, timezone)
     if definition.aggregate is not None:
         raise ValidationError(f"funnel math {definition.aggregate.math!r} (a property aggregated per step) is "
                               "answered by /api/query/insights, not /funnels")

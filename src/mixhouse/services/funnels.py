@@ -110,10 +110,10 @@ def parse_query(project: Project, params: dict[str, Any]) -> FunnelQuery:
     )
 
 
-def saved_funnel(report: Report | None, funnel_id: int) -> FunnelDefinition:
+def saved_funnel(report: Report | None, funnel_id: int, timezone: str) -> FunnelDefinition:
     if report is None or report.type != "funnels":
         raise NotFoundError(f"no funnel with id {funnel_id}", details={"funnel_id": funnel_id})
-    return classic_definition(report.params)
+    return classic_definition(report.params, timezone)
 
 
 def list_funnels(reports: list[Report]) -> list[dict[str, Any]]:

@@ -49,7 +49,6 @@ from mixhouse.services.insights_groups import (
     check_group_query,
     group_people_sql,
     metric_actors,
-    refuse_group_behaviors,
 )
 from mixhouse.services.insights_measurement import KEYED_MATHS
 from mixhouse.services.insights_params import (
@@ -86,10 +85,7 @@ def saved_params(report: Report | None, bookmark_id: int) -> dict[str, Any]:
 
 def _refuse_unevaluated(params: Any) -> None:
     """Custom properties, and data groups outside event and funnel metrics (``services/insights_groups.py``)."""
-    kind = behavior_type(params)
-    if kind == "retention":
-        refuse_group_behaviors(params, kind)
-    refuse_unevaluated(params, _evaluated_custom_properties(params), data_groups=True)
+    refuse_unevaluated(params, custom_property_nodes(params), data_groups=True)
 
 
 def check_bookmark(params: Any, timezone: str) -> None:
@@ -106,11 +102,6 @@ def check_bookmark(params: Any, timezone: str) -> None:
         check_group_query(query)
         if parse_time_comparison(params) is not None:
             _comparable(query)
-
-
-def _evaluated_custom_properties(params: Any) -> frozenset[int]:
-    """Where inline custom properties are evaluated: event metrics only (funnel and retention metrics refuse them)."""
-    return frozenset() if behavior_type(params) in ("funnel", "retention") else custom_property_nodes(params)
 
 
 def _comparable(query: InsightsQuery) -> None:

@@ -161,7 +161,7 @@ def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
     # the engine's definition takes the event-property filters; the cohort and profile ones become a condition on
     # the user
     event_filters, users = report_filters(sections, "funnel")
-    definition = parse_definition({**params, "sections": {**sections, "filter": event_filters}})
+    definition = parse_definition({**params, "sections": {**sections, "filter": event_filters}}, timezone)
     dates, unit = parse_time(sections, timezone)
     check_not_future(dates, timezone)
     display = params.get("displayOptions") or {}

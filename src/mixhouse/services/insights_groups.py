@@ -19,9 +19,9 @@ metric of the report). Then (``query/group_source.py``):
   property or without a profile.
 
 Refused by name (400) in a report that counts groups, being about users: cohort filters, breakdowns and metrics,
-frequency filters and breakdowns, ``sessions`` and ``multi_attribution``; and retention metrics with a data group
-(``refuse_group_behaviors``; flows refuse it in ``services/flows_params.py``). Funnel metrics count groups in
-``services/insights_funnel.py``.
+frequency filters and breakdowns, ``sessions`` and ``multi_attribution``. Funnel and retention metrics count
+groups in ``services/insights_funnel.py`` and ``services/insights_retention.py``; flows refuse a data group
+(``services/flows_params.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from typing import Any
 from mixhouse.errors import ValidationError
 from mixhouse.expr import Record, compile_values, evaluate, keeps, segment_keys
 from mixhouse.expr.ast import Expr, Property
-from mixhouse.query.bookmark_filters import DATA_GROUP_KEYS
 from mixhouse.query.group_source import GROUP_IDS, GroupActors
 from mixhouse.query.segmentation import UNDEFINED_SEGMENT
 from mixhouse.query.where import EVENT_CONTEXT
@@ -46,21 +45,6 @@ GroupProfiles = Callable[[str], list[tuple[str, dict[str, Any]]]]
 #: Maths that count groups (one row per event and group); the others read each event once.
 PER_GROUP_MATHS = ("unique", "cumulative_unique", *ACTIVE_DAYS)
 _USER_MATHS = {"sessions": "sessions are a user's", "multi_attribution": "touchpoints are followed per user"}
-
-
-def refuse_group_behaviors(params: Any, kind: str | None) -> None:
-    """400 when metrics of ``kind`` (retention) name a data group: they are only counted by user so far."""
-    pending = [params]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            for key in DATA_GROUP_KEYS:
-                if node.get(key) not in (None, ""):
-                    raise ValidationError(f"group analytics ({key}) in {kind} metrics is not supported by this "
-                                          "server yet; event metrics count groups")
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
 
 
 def check_group_query(query: InsightsQuery) -> None:

@@ -40,7 +40,13 @@ docs/decisions/0036). ``customBucket`` on the event or profile property breakdow
 values (the birth event's, the profile's) as their range, exactly as event metrics bucket (``query/number_buckets.py``,
 decision 0039: ``"lo - hi"``, ``"< min"``, ``"max+"``; keys that are not numbers and ``undefined`` kept).
 
-Refused (400): more than one breakdown, frequency filters and breakdowns.
+Groups: with a data group (``globalDataGroupId``, a metric's ``dataGroupId``; decision 0043) the metric counts
+groups in place of users: an event is done by each group its group-key property names, so a group is born at the
+first birth event naming it and returns with any return event naming it, whoever did them. Totals then count an
+event once per group it names.
+
+Refused (400): more than one breakdown, frequency filters and breakdowns; with a data group, cohort and profile
+filters and breakdowns.
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ from mixhouse.query.segmentation import NUMBER_TAG
 from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services import retention, retention_average
+from mixhouse.services.data_groups import report_data_group
 from mixhouse.services.insights_audience import CohortMembers, Profiles
 from mixhouse.services.insights_params import CohortSegments, parse_time
 from mixhouse.services.insights_users import (
@@ -109,11 +116,11 @@ def _breakdown(sections: dict[str, Any]) -> tuple[Breakdown | None, NumberBucket
     return breakdown, breakdown_buckets(groups[0], breakdown)
 
 
-def _report_filter(sections: dict[str, Any]) -> tuple[SqlFragment | None, UserFilters]:
+def _report_filter(sections: dict[str, Any], timezone: str) -> tuple[SqlFragment | None, UserFilters]:
     """``sections.filter``: event-property filters as a condition on both the birth and the return events, and the
     user (cohort and profile) filters."""
     specs, users = report_filters(sections, "retention")
-    expr = filters_expr(specs)
+    expr = filters_expr(specs, custom_properties=True, timezone=timezone)
     return (compile_filter(expr, replace(EVENT_CONTEXT, param_prefix="rf")) if expr else None), users
 
 
@@ -186,13 +193,19 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
     span = (dates.to_date - dates.from_date).days + 1
     months = (dates.to_date.year - dates.from_date.year) * 12 + dates.to_date.month - dates.from_date.month + 1
     count = len(sizes) if sizes else {"day": span, "week": math.ceil(span / 7), "month": months}[unit]
-    report_filter, users = _report_filter(sections)
+    report_filter, users = _report_filter(sections, timezone)
     wheres = []
     for n, step in enumerate(steps):
-        expr = filters_expr(step.get("filters") or [], step.get("filtersDeterminer", "all"))
+        expr = filters_expr(step.get("filters") or [], step.get("filtersDeterminer", "all"), custom_properties=True,
+                            timezone=timezone)
         own = compile_filter(expr, replace(EVENT_CONTEXT, param_prefix=f"rw{n}")) if expr else None
         wheres.append(_both(own, report_filter))
     breakdown, buckets = _breakdown(sections)
+    data_group = report_data_group(params)
+    if data_group is not None and (users.cohorts or users.profile is not None or
+                                   (breakdown is not None and not isinstance(breakdown, str))):
+        raise ValidationError("cohort and profile filters and breakdowns are not supported on a retention metric "
+                              f"that counts data group {data_group!r} yet")
     on = bucketed(compile_values(Property(breakdown), replace(EVENT_CONTEXT, param_prefix="on")), buckets, "rb") \
         if isinstance(breakdown, str) else None
     query = retention.RetentionQuery(
@@ -202,6 +215,8 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
         calendar=alignment == "interval_start", on_or_before=mode == "carry_forward",
         consecutive=mode == "consecutive_forward", cumulative=cumulative, bracket_sizes=sizes,
         measure="events" if math_name in SUM_MATHS else "users", value=value,
+        group_ids=None if data_group is None else compile_values(Property(data_group),
+                                                                 replace(EVENT_CONTEXT, param_prefix="grp")),
     )
     return RetentionMetric(query, f"{names[0]} and then {names[1]}", header(breakdown) if breakdown else "",
                            math_name, users, None if isinstance(breakdown, str) else breakdown, buckets)

@@ -78,6 +78,8 @@ class RetentionQuery:
     value: SqlFragment | None = None
     #: With ``on``: a birth without a value is in the ``undefined`` segment (else in none, as for cohort breakdowns).
     undefined: bool = True
+    #: Count groups instead of users: the group ids (``Array(String)``) of an event (decision 0043).
+    group_ids: SqlFragment | None = None
 
 
 def _flag(params: dict[str, Any], name: str) -> bool:
@@ -181,6 +183,9 @@ def retention(
             value_sql = query.value.sql
             params.update(query.value.params)
     key_returns = query.where is None
+    if query.group_ids is not None:
+        params.update(query.group_ids.params)
+        by_user = False
     if by_user is None:
         by_user = False
         if key_returns and query.event is None and value_sql is None:
@@ -201,6 +206,7 @@ def retention(
         value_sql=value_sql,
         undefined=query.undefined,
         by_user_returns=by_user,
+        group_ids_sql=query.group_ids.sql if query.group_ids is not None else None,
     )
     return _answer(backend.query_rows(sql, params), bucketing.keys(query.dates), query)
 

@@ -45,6 +45,7 @@ class Runtime:
             max_pending_rows=settings.max_pending_rows,
             gather_ms=settings.commit_gather_ms,
             flush_ms=settings.flush_ms,
+            flush_rows=settings.flush_rows,
         )
         self.committer.recover()  # before anything reads: what the last process acknowledged but did not flush
         #: What every reader uses: waits for acknowledged rows still in the write-ahead log.

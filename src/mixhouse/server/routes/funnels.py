@@ -19,7 +19,8 @@ def _funnel(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[
     query = funnels.parse_query(project, params)
 
     def call() -> Any:
-        definition = funnels.saved_funnel(rt.meta.get_report(project.id, query.funnel_id), query.funnel_id)
+        definition = funnels.saved_funnel(rt.meta.get_report(project.id, query.funnel_id), query.funnel_id,
+                                          project.timezone or "UTC")
         return {"computed_at": computed_at(), **funnels.run_funnel(rt.backend, project, definition, query)}
 
     return call
