@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -232,9 +233,56 @@ def test_retention_metric_custom_property_filters_match_the_reference(shop: Any,
     assert expected != retention_ref.retention(events, FROM, TO, **options)
 
 
-def test_custom_properties_stay_refused_in_funnel_breakdowns(shop: Any, client: httpx.Client) -> None:
-    creds, _ = shop
+#: A breakdown by ``left($browser, 3)``, named; the reference reads the same value from a derived property.
+PREFIX = {"customProperty": {**_custom("left(A, 3)", "$browser", "string"), "name": "Browser prefix"},
+          "resourceType": "events", "propertyType": "string"}
+
+
+def _with_prefix(events: list[events_ref.Event]) -> list[events_ref.Event]:
+    def prefixed(e: events_ref.Event) -> events_ref.Event:
+        browser = e.properties.get("$browser")
+        return replace(e, properties={**e.properties, "prefix": browser[:3]}) if isinstance(browser, str) else e
+
+    return [prefixed(e) for e in events]
+
+
+def test_funnel_metric_custom_property_breakdown_matches_the_reference(shop: Any, client: httpx.Client) -> None:
+    creds, events = shop
     bookmark = _funnel_bookmark([], [])
-    bookmark["sections"]["group"] = [{"customProperty": _custom("left(A, 3)", "$browser", "string"),
-                                      "resourceType": "events", "propertyType": "string"}]
+    bookmark["sections"]["group"] = [PREFIX]
+    got = _post(client, creds, bookmark)
+    assert got["headers"] == ["$metric", "Browser prefix"]
+    found = funnels_ref.funnel(_with_prefix(events), [funnels_ref.Step(s) for s in STEPS], FROM, TO, timezone=TZ,
+                               window=WINDOW_MS, interval=(TO - FROM).days + 1, on='properties["prefix"]',
+                               limit=10_000)
+    expected = {segment: [step["count"] for step in steps]
+                for segment, steps in next(iter(found["data"].values())).items()}
+    node = got["series"]["View Item through Purchase"]
+    assert {segment: [entry["all"] for entry in metrics["count"].values()] for segment, metrics in node.items()} \
+        == expected
+    assert len(expected) > 2 and "Chr" in expected
+
+
+def test_retention_metric_custom_property_breakdown_matches_the_reference(shop: Any, client: httpx.Client) -> None:
+    creds, events = shop
+    bookmark = _retention_bookmark([], [])
+    bookmark["sections"]["group"] = [PREFIX]
+    got = _post(client, creds, bookmark)
+    assert got["headers"] == ["$metric", "Browser prefix"]
+    options: dict[str, Any] = {"timezone": TZ, "born_event": "Sign Up", "event": "View Item",
+                               "bracket_sizes": [1, 3, 7], "interval_count": (TO - FROM).days + 1}
+    split = retention_ref.retention(_with_prefix(events), FROM, TO, on='properties["prefix"]', limit=10_000,
+                                    **options)
+    node = got["series"]["Sign Up and then View Item"]
+    assert {segment: {day[:10]: (c["first"], c["counts"]) for day, c in cohorts.items() if day != "$average"}
+            for segment, cohorts in node.items() if segment != "$overall"} == {
+        segment: {day: (c["first"], c["counts"]) for day, c in cohorts.items()} for segment, cohorts in split.items()}
+    assert len(split) > 2
+
+
+def test_custom_properties_stay_refused_as_retention_measured_property(shop: Any, client: httpx.Client) -> None:
+    creds, _ = shop
+    bookmark = _retention_bookmark([], [])
+    bookmark["sections"]["show"][0]["measurement"] = {"math": "total", "property": {
+        "customProperty": _custom("A * 2", "price", "number"), "resourceType": "events"}}
     assert "custom propert" in str(_post(client, creds, bookmark, status=400)).lower()

@@ -220,13 +220,14 @@ def test_refusals(shop: Any, client: httpx.Client, change: Any, message: str) ->
     assert message in str(answer), answer
 
 
-def test_funnel_metrics_keep_refusing_custom_property_breakdowns(shop: Any, client: httpx.Client) -> None:
-    """Funnel metrics evaluate custom properties in their filters (``test_funnel_retention_filters.py``), not in
-    their breakdowns."""
+def test_funnel_metrics_keep_refusing_custom_measured_properties(shop: Any, client: httpx.Client) -> None:
+    """Funnel metrics evaluate custom properties in their filters and breakdowns (``test_funnel_retention_filters.py``),
+    not as the property a property math aggregates."""
     creds, _ = shop
     params = _params([{"type": "metric", "behavior": {"type": "funnel", "behaviors": [
         {"type": "event", "name": "Purchase", "filters": [_filter(TOTAL, "is set", None)]},
-        {"type": "event", "name": "Purchase"}]}, "measurement": {"math": "conversion_rate_unique"}}], [_group(TOTAL)])
+        {"type": "event", "name": "Purchase"}]}, "measurement": _metric(math_="average", prop=TOTAL)["measurement"]}],
+        [_group(TOTAL)])
     answer = _post(client, creds, params, status=400)
     assert "custom properties (customProperty)" in str(answer), answer
 

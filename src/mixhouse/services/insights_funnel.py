@@ -70,6 +70,7 @@ from mixhouse.services.insights_audience import CohortMembers, Profiles
 from mixhouse.services.insights_params import parse_time
 from mixhouse.services.insights_users import (
     Breakdown,
+    EventProperty,
     UserFilters,
     UserSql,
     breakdown_buckets,
@@ -99,8 +100,8 @@ def _engine_breakdowns(breakdowns: tuple[Breakdown, ...], buckets: tuple[NumberB
     """Each breakdown's segment keys for the engine (numbers relabelled as ranges where it has buckets), and
     whether they are the user's (cohorts, profiles)."""
     return tuple(
-        (bucketed(compile_values(Property(spec), replace(EVENT_CONTEXT, param_prefix=f"on{b}")), buckets[b],
-                  f"fnb{b}"), False) if isinstance(spec, str)
+        (bucketed(compile_values(spec.expr, replace(EVENT_CONTEXT, param_prefix=f"on{b}")), buckets[b],
+                  f"fnb{b}"), False) if isinstance(spec, EventProperty)
         else (bucketed(users.keys(spec, b), buckets[b], f"fnb{b}"), True)
         for b, spec in enumerate(breakdowns)
     )
@@ -190,7 +191,7 @@ def _check_group_funnel(definition: FunnelDefinition, users: UserFilters, breakd
     """400 naming what a funnel counting groups cannot answer: the user filters and breakdowns (cohorts,
     profiles), and sessions (a user's)."""
     named = f"on a funnel metric that counts data group {data_group!r}"
-    if users.cohorts or users.profile is not None or any(not isinstance(spec, str) for spec in breakdowns):
+    if users.cohorts or users.profile is not None or any(not isinstance(spec, EventProperty) for spec in breakdowns):
         raise ValidationError(f"cohort and profile filters and breakdowns are not supported {named} yet")
     if definition.window_sessions is not None or definition.per_session:
         raise ValidationError(f"session conversion windows and session counting are not supported {named}")

@@ -443,8 +443,8 @@ def parse_insights(params: Any, timezone: str) -> InsightsQuery:
 def custom_property_nodes(params: Any) -> frozenset[int]:
     """The ``id()`` of the objects of bookmark params whose inline custom property is evaluated (decision 0040):
     in event metrics, global filters on event properties, metric filters, measured properties and breakdowns by
-    event properties; in funnel and retention metrics, the event filters only (global, ``behavior.filter`` and each
-    step's). Anywhere else a custom property stays refused (``refuse_unevaluated``)."""
+    event properties; in funnel and retention metrics, the event filters (global, ``behavior.filter`` and each
+    step's) and breakdowns. Anywhere else a custom property stays refused (``refuse_unevaluated``)."""
     found: list[Any] = []
     sections = params.get("sections") if isinstance(params, dict) else None
     if not isinstance(sections, dict):
@@ -454,6 +454,9 @@ def custom_property_nodes(params: Any) -> frozenset[int]:
             found.append(spec)
     shows = [spec for spec in sections.get("show") or [] if isinstance(spec, dict)]
     behaviors = [spec.get("behavior") for spec in shows]
+    found.extend(spec for spec in sections.get("group") or [] if isinstance(spec, dict)
+                 and spec.get("resourceType", "events") in EVENT_RESOURCES and not is_frequency_breakdown(spec)
+                 and not spec.get("cohorts"))
     if any(isinstance(b, dict) and b.get("type") in ("funnel", "retention") for b in behaviors):
         for behavior in behaviors:
             if isinstance(behavior, dict):
@@ -461,10 +464,6 @@ def custom_property_nodes(params: Any) -> frozenset[int]:
                 for step in behavior.get("behaviors") or []:
                     found.extend(step.get("filters") or [] if isinstance(step, dict) else [])
         return frozenset(id(node) for node in found if isinstance(node, dict))
-    for spec in sections.get("group") or []:
-        if isinstance(spec, dict) and spec.get("resourceType", "events") in EVENT_RESOURCES \
-                and not is_frequency_breakdown(spec) and not spec.get("cohorts"):
-            found.append(spec)
     for spec in shows:
         behavior = spec.get("behavior")
         if isinstance(behavior, dict) and behavior.get("type", "event") == "event":

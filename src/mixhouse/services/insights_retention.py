@@ -72,6 +72,7 @@ from mixhouse.services.insights_audience import CohortMembers, Profiles
 from mixhouse.services.insights_params import CohortSegments, parse_time
 from mixhouse.services.insights_users import (
     Breakdown,
+    EventProperty,
     ProfileProperty,
     UserFilters,
     UserSql,
@@ -203,11 +204,11 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
     breakdown, buckets = _breakdown(sections)
     data_group = report_data_group(params)
     if data_group is not None and (users.cohorts or users.profile is not None or
-                                   (breakdown is not None and not isinstance(breakdown, str))):
+                                   (breakdown is not None and not isinstance(breakdown, EventProperty))):
         raise ValidationError("cohort and profile filters and breakdowns are not supported on a retention metric "
                               f"that counts data group {data_group!r} yet")
-    on = bucketed(compile_values(Property(breakdown), replace(EVENT_CONTEXT, param_prefix="on")), buckets, "rb") \
-        if isinstance(breakdown, str) else None
+    on = bucketed(compile_values(breakdown.expr, replace(EVENT_CONTEXT, param_prefix="on")), buckets, "rb") \
+        if isinstance(breakdown, EventProperty) else None
     query = retention.RetentionQuery(
         dates=dates, compounded=False, born_event=names[0], event=names[1], born_where=wheres[0], where=wheres[1],
         unit=unit, interval=1, interval_count=max(1, min(count, retention.MAX_INTERVAL_COUNT)),
@@ -219,7 +220,7 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
                                                                  replace(EVENT_CONTEXT, param_prefix="grp")),
     )
     return RetentionMetric(query, f"{names[0]} and then {names[1]}", header(breakdown) if breakdown else "",
-                           math_name, users, None if isinstance(breakdown, str) else breakdown, buckets)
+                           math_name, users, None if isinstance(breakdown, EventProperty) else breakdown, buckets)
 
 
 def _with_users(metric: RetentionMetric, cohorts: CohortMembers | None,

@@ -24,7 +24,8 @@ from typing import Any
 
 from mixhouse.errors import ValidationError
 from mixhouse.expr import SqlFragment
-from mixhouse.expr.ast import Expr
+from mixhouse.expr.ast import Expr, Property
+from mixhouse.query.custom_properties import custom_property_expr, custom_property_label, has_custom_property
 from mixhouse.query.funnel_shape import UNDEFINED_SEGMENT
 from mixhouse.query.number_buckets import NumberBuckets, bucketed_keys_sql
 from mixhouse.query.params import json_list
@@ -52,8 +53,17 @@ class ProfileProperty:
     name: str
 
 
-#: A funnel or retention breakdown: an event property's name, cohort segments, or a profile property.
-Breakdown = str | CohortSegments | ProfileProperty
+@dataclass(frozen=True)
+class EventProperty:
+    """A breakdown by an event property, or by an inline custom property over event properties (decision 0040):
+    the header the answer names it by, and the expression whose values are the segment keys."""
+
+    name: str
+    expr: Expr
+
+
+#: A funnel or retention breakdown: an event (or custom) property, cohort segments, or a profile property.
+Breakdown = EventProperty | CohortSegments | ProfileProperty
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ def report_filters(sections: dict[str, Any], metric: str) -> tuple[list[Any], Us
 
 
 def parse_breakdown(spec: Any, metric: str) -> Breakdown:
-    """One ``sections.group`` entry: cohort segments, a profile property, or an event property's name."""
+    """One ``sections.group`` entry: cohort segments, a profile property, or an event (or custom) property."""
     if isinstance(spec, dict) and spec.get("cohorts") is not None:
         return cohort_segments(spec)
     if is_frequency(spec):
@@ -84,10 +94,12 @@ def parse_breakdown(spec: Any, metric: str) -> Breakdown:
                               "not supported yet")
     name = spec.get("value") if isinstance(spec, dict) else None
     resource = spec.get("resourceType", "events") if isinstance(spec, dict) else None
+    if resource in EVENT_RESOURCES and has_custom_property(spec):
+        return EventProperty(custom_property_label(spec), custom_property_expr(spec))
     if not isinstance(name, str) or not name or resource not in (*EVENT_RESOURCES, *PEOPLE_RESOURCES):
         raise ValidationError(f"a {metric} metric is broken down by event or user profile properties or by "
                               "cohorts only")
-    return ProfileProperty(name) if resource in PEOPLE_RESOURCES else name
+    return ProfileProperty(name) if resource in PEOPLE_RESOURCES else EventProperty(name, Property(name))
 
 
 def breakdown_buckets(spec: Any, breakdown: Breakdown) -> NumberBuckets | None:
@@ -108,10 +120,9 @@ def bucketed(keys: SqlFragment, buckets: NumberBuckets | None, prefix: str) -> S
 
 
 def header(spec: Breakdown) -> str:
-    """A breakdown's header in the answer: the property's name, or ``$cohorts``."""
-    if isinstance(spec, str):
-        return spec
-    return spec.name if isinstance(spec, ProfileProperty) else "$cohorts"
+    """A breakdown's header in the answer: the property's name (a custom property's ``name``, else its formula), or
+    ``$cohorts``."""
+    return spec.name if isinstance(spec, EventProperty | ProfileProperty) else "$cohorts"
 
 
 class UserSql:
