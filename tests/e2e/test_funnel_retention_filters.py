@@ -23,6 +23,7 @@ from tests.conftest import ProjectCreds, make_project
 from tests.support import reference_event_queries as events_ref
 from tests.support import reference_funnels as funnels_ref
 from tests.support import reference_retention as retention_ref
+from tests.support.insights_http import close
 from tests.support.insights_http import post_insights as _post
 from tests.support.sending import import_demo
 from tests.support.server import ServerProcess
@@ -280,9 +281,46 @@ def test_retention_metric_custom_property_breakdown_matches_the_reference(shop: 
     assert len(split) > 2
 
 
-def test_custom_properties_stay_refused_as_retention_measured_property(shop: Any, client: httpx.Client) -> None:
-    creds, _ = shop
+DOUBLED = {"customProperty": _custom("A * 2", "price", "number"), "resourceType": "events", "name": ""}
+
+
+def _with_doubled(events: list[events_ref.Event]) -> list[events_ref.Event]:
+    """Each event with ``doubled``: twice its numeric ``price`` (the custom property's value), else unset."""
+    def doubled(e: events_ref.Event) -> events_ref.Event:
+        price = e.properties.get("price")
+        if isinstance(price, bool) or not isinstance(price, int | float):
+            return e
+        return replace(e, properties={**e.properties, "doubled": price * 2})
+
+    return [doubled(e) for e in events]
+
+
+@pytest.mark.parametrize("math", ["average", "p90"])
+def test_funnel_metric_custom_measured_property_matches_the_reference(shop: Any, client: httpx.Client,
+                                                                     math: str) -> None:
+    creds, events = shop
+    bookmark = _funnel_bookmark([], [])
+    bookmark["sections"]["show"][0]["measurement"] = {"math": math, "property": DOUBLED}
+    got = _post(client, creds, bookmark)["series"]["View Item through Purchase"][f"property_{math}"]
+    found = funnels_ref.funnel(_with_doubled(events), [funnels_ref.Step(s) for s in STEPS], FROM, TO, timezone=TZ,
+                               window=WINDOW_MS, interval=(TO - FROM).days + 1, value_math=math,
+                               value_prop="doubled")
+    steps = next(iter(found["data"].values()))["steps"]
+    expected = {f"{k + 1}. {step['event']}": {"all": step["value"]} for k, step in enumerate(steps)}
+    assert close(got, expected)
+    assert all(isinstance(step["value"], float) for step in steps)
+
+
+def test_retention_metric_custom_measured_property_matches_the_reference(shop: Any, client: httpx.Client) -> None:
+    creds, events = shop
     bookmark = _retention_bookmark([], [])
-    bookmark["sections"]["show"][0]["measurement"] = {"math": "total", "property": {
-        "customProperty": _custom("A * 2", "price", "number"), "resourceType": "events"}}
-    assert "custom propert" in str(_post(client, creds, bookmark, status=400)).lower()
+    bookmark["sections"]["show"][0]["measurement"] = {"math": "total", "property": DOUBLED}
+    got = _post(client, creds, bookmark)
+    node = {key[:10]: [entry["first"], entry["counts"]]
+            for key, entry in got["series"]["Sign Up and then View Item"].items() if key != "$average"}
+    found = retention_ref.retention(_with_doubled(events), FROM, TO, timezone=TZ, born_event="Sign Up",
+                                    event="View Item", bracket_sizes=[1, 3, 7], interval_count=(TO - FROM).days + 1,
+                                    measure="events", value_property="doubled")
+    expected = {day: [entry["first"], entry["counts"]] for day, entry in found.items()}
+    assert close(node, expected)
+    assert any(any(counts) for _, counts in expected.values())

@@ -220,18 +220,6 @@ def test_refusals(shop: Any, client: httpx.Client, change: Any, message: str) ->
     assert message in str(answer), answer
 
 
-def test_funnel_metrics_keep_refusing_custom_measured_properties(shop: Any, client: httpx.Client) -> None:
-    """Funnel metrics evaluate custom properties in their filters and breakdowns (``test_funnel_retention_filters.py``),
-    not as the property a property math aggregates."""
-    creds, _ = shop
-    params = _params([{"type": "metric", "behavior": {"type": "funnel", "behaviors": [
-        {"type": "event", "name": "Purchase", "filters": [_filter(TOTAL, "is set", None)]},
-        {"type": "event", "name": "Purchase"}]}, "measurement": _metric(math_="average", prop=TOTAL)["measurement"]}],
-        [_group(TOTAL)])
-    answer = _post(client, creds, params, status=400)
-    assert "custom properties (customProperty)" in str(answer), answer
-
-
 def test_saved_custom_property_by_id(server: ServerProcess, shop: Any, client: httpx.Client) -> None:
     """A ``customPropertyId`` saved through the App API answers exactly what the same property inline answers, in
     every position; another project's id is unknown here."""

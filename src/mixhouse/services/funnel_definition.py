@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mixhouse.errors import ValidationError
-from mixhouse.expr.ast import Expr
+from mixhouse.expr.ast import Expr, Property
 from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.custom_properties import custom_property_expr, has_custom_property
 from mixhouse.query.funnel_assignments import MAX_ASSIGNMENTS, assignment_count
 from mixhouse.query.params import json_list, json_object
 from mixhouse.services.insights_params import is_cohort_filter
@@ -87,11 +88,11 @@ class FunnelExclusion:
 
 @dataclass(frozen=True)
 class StepAggregate:
-    """A property math: ``math`` (one of ``PROPERTY_MATHS``) of the event property ``prop``'s numbers on the events
-    that completed each step."""
+    """A property math: ``math`` (one of ``PROPERTY_MATHS``) of ``prop``'s numbers on the events that completed each
+    step: an event property, or an inline custom property over event properties (decision 0040)."""
 
     math: str
-    prop: str
+    prop: Expr
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,11 @@ def parse_definition(params: Any, timezone: str) -> FunnelDefinition:
 
 
 def _aggregate(math: str, spec: Any) -> StepAggregate:
-    """A property math's property (``{"name", "resourceType": "events"}`` or a name): an event property."""
+    """A property math's property (``{"name", "resourceType": "events"}`` or a name): an event property, or an
+    inline custom property."""
+    if isinstance(spec, dict) and spec.get("resourceType", "events") in ("events", "event") \
+            and has_custom_property(spec):
+        return StepAggregate(math, custom_property_expr(spec))
     name = spec.get("name") if isinstance(spec, dict) else spec
     if not isinstance(name, str) or not name:
         raise ValidationError(f"funnel math {math!r} needs measurement.property, the numeric event property it "
@@ -235,7 +240,7 @@ def _aggregate(math: str, spec: Any) -> StepAggregate:
     if isinstance(spec, dict) and spec.get("resourceType", "events") not in ("events", "event"):
         raise ValidationError(f"funnel math {math!r} aggregates an event property; "
                               f"{spec.get('resourceType')!r} properties are not supported")
-    return StepAggregate(math, name)
+    return StepAggregate(math, Property(name))
 
 
 def classic_definition(params: Any, timezone: str) -> FunnelDefinition:

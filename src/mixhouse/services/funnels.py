@@ -39,7 +39,7 @@ from typing import Any
 from mixhouse.core.dates import DateRange, parse_range
 from mixhouse.errors import NotFoundError, ValidationError
 from mixhouse.expr import SqlFragment, compile_filter, compile_values, parse
-from mixhouse.expr.ast import Expr, Property
+from mixhouse.expr.ast import Expr
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project, Report
 from mixhouse.query.funnel_values import event_value_sql, step_value
@@ -163,7 +163,7 @@ def _shape(definition: FunnelDefinition, query: FunnelQuery, params: dict[str, A
         params.update(query.group_ids.params)
     value_sql = None
     if definition.aggregate is not None:
-        typed = compile_typed(Property(definition.aggregate.prop), replace(EVENT_CONTEXT, param_prefix="fv"))
+        typed = compile_typed(definition.aggregate.prop, replace(EVENT_CONTEXT, param_prefix="fv"))
         params.update(typed.params)
         value_sql = event_value_sql(typed.sql)
     return FunnelShape(

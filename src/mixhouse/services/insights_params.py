@@ -444,7 +444,8 @@ def custom_property_nodes(params: Any) -> frozenset[int]:
     """The ``id()`` of the objects of bookmark params whose inline custom property is evaluated (decision 0040):
     in event metrics, global filters on event properties, metric filters, measured properties and breakdowns by
     event properties; in funnel and retention metrics, the event filters (global, ``behavior.filter`` and each
-    step's) and breakdowns. Anywhere else a custom property stays refused (``refuse_unevaluated``)."""
+    step's), breakdowns and measured properties. Anywhere else a custom property stays refused
+    (``refuse_unevaluated``)."""
     found: list[Any] = []
     sections = params.get("sections") if isinstance(params, dict) else None
     if not isinstance(sections, dict):
@@ -458,7 +459,9 @@ def custom_property_nodes(params: Any) -> frozenset[int]:
                  and spec.get("resourceType", "events") in EVENT_RESOURCES and not is_frequency_breakdown(spec)
                  and not spec.get("cohorts"))
     if any(isinstance(b, dict) and b.get("type") in ("funnel", "retention") for b in behaviors):
-        for behavior in behaviors:
+        for spec, behavior in zip(shows, behaviors, strict=True):
+            if isinstance(spec.get("measurement"), dict):
+                found.append(spec["measurement"].get("property"))
             if isinstance(behavior, dict):
                 found.extend(behavior.get("filter") or [])
                 for step in behavior.get("behaviors") or []:

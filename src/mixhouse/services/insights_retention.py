@@ -58,10 +58,11 @@ from typing import Any
 
 from mixhouse.errors import ValidationError
 from mixhouse.expr import SqlFragment, compile_filter, compile_values
-from mixhouse.expr.ast import Property
+from mixhouse.expr.ast import Expr, Property
 from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project
 from mixhouse.query.bookmark_filters import filters_expr
+from mixhouse.query.custom_properties import custom_property_expr, has_custom_property
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.segmentation import NUMBER_TAG
 from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
@@ -143,17 +144,22 @@ def _bracket_sizes(behavior: dict[str, Any]) -> tuple[int, ...]:
 
 
 def summed_value(measurement: dict[str, Any], math_name: str) -> SqlFragment | None:
-    """The number a ``total``/``average`` sums per returning event: its property's (0 when not a number), or
-    ``None`` to count the events."""
+    """The number a ``total``/``average`` sums per returning event: its property's (an event property, or an inline
+    custom property; 0 when not a number), or ``None`` to count the events."""
     prop = measurement.get("property")
     if prop is None:
         return None
-    name = prop.get("name") if isinstance(prop, dict) else None
-    if not isinstance(name, str) or not name:
-        raise ValidationError("measurement.property needs the property's name")
     if math_name not in SUM_MATHS:
         raise ValidationError(f"retention math {math_name!r} takes no property")
-    typed = compile_typed(Property(name), replace(EVENT_CONTEXT, param_prefix="rv"))
+    expr: Expr
+    if isinstance(prop, dict) and has_custom_property(prop):
+        expr = custom_property_expr(prop)
+    else:
+        name = prop.get("name") if isinstance(prop, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ValidationError("measurement.property needs the property's name")
+        expr = Property(name)
+    typed = compile_typed(expr, replace(EVENT_CONTEXT, param_prefix="rv"))
     number = f"if(tupleElement({typed.sql}, 1) = {NUMBER_TAG}, tupleElement({typed.sql}, 3), toFloat64(0))"
     return SqlFragment(number, typed.params)
 
