@@ -221,15 +221,39 @@ def test_refusals(hand: Any, client: httpx.Client, change: Any, named: str) -> N
     assert named in str(answer), answer
 
 
+COHORT_FILTER = {"value": "$cohorts", "resourceType": "cohorts", "filterOperator": "contains",
+                 "filterValue": [{"id": 1}]}
+
+
 def test_funnel_refusals(hand: Any, client: httpx.Client) -> None:
     creds, _ = hand
     bookmark = _funnel("company")
-    bookmark["sections"]["filter"] = [_plan()]
-    assert "profile filters and breakdowns are not supported on a funnel metric that counts data group 'company'" \
+    bookmark["sections"]["filter"] = [COHORT_FILTER]
+    assert "cohort filters and breakdowns are not supported on a funnel metric that counts data group 'company'" \
         in str(_post(client, creds, bookmark, status=400))
     bookmark = _funnel("company")
     bookmark["sections"]["show"][0]["measurement"]["math"] = "conversion_rate_session"
     assert "session" in str(_post(client, creds, bookmark, status=400))
+
+
+def test_funnel_of_groups_with_group_profiles(hand: Any, client: httpx.Client) -> None:
+    """Group-profile filters keep the groups whose profile passes (c3 has none: an empty one), and a breakdown puts
+    each group in its plan's segment (c3 in ``undefined``): c1 (pro) and c3 use, c2 (free) uses and buys."""
+    creds, _ = hand
+    counts = []
+    for operator in ("equals", "does not equal"):
+        bookmark = _funnel("company")
+        bookmark["sections"]["filter"] = [_plan(operator)]
+        found = _post(client, creds, bookmark)["series"]["Use through Buy"]["count"]
+        counts.append([found["1. Use"]["all"], found["2. Buy"]["all"]])
+    assert counts == [[1, 0], [2, 1]]
+    bookmark = _funnel("company")
+    bookmark["sections"]["group"] = [PLAN_BREAKDOWN]
+    got = _post(client, creds, bookmark)
+    assert got["headers"] == ["$metric", "plan"]
+    node = got["series"]["Use through Buy"]
+    assert {segment: [m["count"]["1. Use"]["all"], m["count"]["2. Buy"]["all"]] for segment, m in node.items()} \
+        == {"$overall": [3, 1], "pro": [1, 0], "free": [1, 1], "undefined": [1, 0]}
 
 
 def test_group_profile_property_needs_a_group_report(hand: Any, client: httpx.Client) -> None:
@@ -288,6 +312,23 @@ def test_demo_companies_retention_against_the_reference(demo: Any, client: httpx
 
 def test_group_retention_refusals(hand: Any, client: httpx.Client) -> None:
     creds, _ = hand
-    answer = _post(client, creds, _retention("company", filters=[_plan()]), status=400)
-    assert "profile filters and breakdowns are not supported on a retention metric that counts data group " \
+    answer = _post(client, creds, _retention("company", filters=[COHORT_FILTER]), status=400)
+    assert "cohort filters and breakdowns are not supported on a retention metric that counts data group " \
         "'company'" in str(answer)
+
+
+def test_retention_of_groups_with_group_profiles(hand: Any, client: httpx.Client) -> None:
+    """Only c1 (pro) is born when the filter keeps pro groups; by plan, c1 is ``pro``, c2 ``free`` and c3, without
+    a profile, ``undefined``."""
+    creds, events = hand
+    pro = [replace(e, user=g) for e in events for g in ref.group_ids(e, "company") if g == "c1"]
+    got = _cohorts(_post(client, creds, _retention("company", filters=[_plan()]))["series"])
+    assert got == _reference_cohorts(pro, "Use", "Use") and got[FROM.isoformat()][0] == 1
+    params = _retention("company")
+    params["sections"]["group"] = [PLAN_BREAKDOWN]
+    answer = _post(client, creds, params)
+    assert answer["headers"] == ["$metric", "plan"]
+    node = answer["series"]["Use and then Use"]
+    firsts = {segment: sum(entry["first"] for key, entry in cohorts.items() if key != "$average")
+              for segment, cohorts in node.items()}
+    assert firsts == {"$overall": 3, "pro": 1, "free": 1, "undefined": 1}

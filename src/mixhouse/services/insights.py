@@ -34,6 +34,7 @@ from mixhouse.query.insights_values import distribution_sql, value_sql
 from mixhouse.query.number_buckets import bucketed_keys_sql
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
 from mixhouse.query.where import EVENT_CONTEXT
+from mixhouse.services.data_groups import report_data_group
 from mixhouse.services.formula import compile_formula
 from mixhouse.services.insights_audience import CohortMembers, PeopleSql, Profiles, frequency_sql, people_sql
 from mixhouse.services.insights_behaviors import (
@@ -117,7 +118,7 @@ def answer_bookmark(backend: Backend, project: Project, params: Any,
     """The Insights answer for bookmark params: event metrics, a funnel, or a retention metric; with a time
     comparison, the same over the earlier range and the lift (``services/time_comparison.py``). ``profiles`` gives
     the project's user profiles (distinct id, properties) for filters and breakdowns on profile properties,
-    ``group_profiles`` a group key's profiles for event metrics counting a data group."""
+    ``group_profiles`` a group key's profiles for metrics counting a data group."""
     _refuse_unevaluated(params)
     comparison = parse_time_comparison(params)
     if behavior_type(params) not in ("funnel", "retention"):
@@ -140,6 +141,9 @@ def _answer_range(backend: Backend, project: Project, params: Any, profiles: Pro
     timezone = project.timezone or "UTC"
     kind = behavior_type(params)
     if kind in ("funnel", "retention"):
+        group = report_data_group(params)
+        if group is not None:  # groups stand as users: profile filters and breakdowns read the group profiles
+            profiles = None if group_profiles is None else _profiles_of(group_profiles, group)
         if kind == "funnel":
             series, headers = run_funnel_metric(backend, project, params, cohorts, profiles)
         else:
@@ -147,6 +151,10 @@ def _answer_range(backend: Backend, project: Project, params: Any, profiles: Pro
         dates, _ = parse_time(params["sections"], timezone)
         return _envelope(dates, timezone, headers, series, started)
     return run_insights(backend, project, parse_insights(params, timezone), profiles, cohorts, group_profiles)
+
+
+def _profiles_of(group_profiles: GroupProfiles, group: str) -> Profiles:
+    return lambda: group_profiles(group)
 
 
 def _metric_values(backend: Backend, project: Project, query: InsightsQuery, metric: Metric,

@@ -42,7 +42,9 @@ aggregate runs over.
 Counting a data group (``sections.globalDataGroupId`` or the metric's ``dataGroupId``, decision 0043): each group
 stands as a user over the events whose group key names it (a list: each group; no value: no group), whoever did
 them, so attempts, conversions and uniques are the groups'. Event-property filters and breakdowns work as for users;
-cohort and profile filters and breakdowns and session-based maths and windows are refused (400) there.
+profile filters and breakdowns read the group profiles (``/groups``) as user ones read the user profiles, the group
+id standing as the user (decision 0046); cohort filters and breakdowns and session-based maths and windows are
+refused (400) there.
 
 Refused (400): more than ``MAX_BREAKDOWNS`` breakdowns, frequency filters and breakdowns, a time comparison of a
 ``histogram`` property math (its value is not one number).
@@ -188,11 +190,11 @@ def funnel_metric(params: dict[str, Any], timezone: str) -> FunnelMetric:
 
 def _check_group_funnel(definition: FunnelDefinition, users: UserFilters, breakdowns: tuple[Breakdown, ...],
                         data_group: str) -> None:
-    """400 naming what a funnel counting groups cannot answer: the user filters and breakdowns (cohorts,
-    profiles), and sessions (a user's)."""
+    """400 naming what a funnel counting groups cannot answer: cohorts (of users) and sessions (a user's). Profile
+    filters and breakdowns name the group key (``data_groups.report_data_group``) and read its group profiles."""
     named = f"on a funnel metric that counts data group {data_group!r}"
-    if users.cohorts or users.profile is not None or any(not isinstance(spec, EventProperty) for spec in breakdowns):
-        raise ValidationError(f"cohort and profile filters and breakdowns are not supported {named} yet")
+    if users.cohorts or any(isinstance(spec, tuple) for spec in breakdowns):
+        raise ValidationError(f"cohort filters and breakdowns are not supported {named}")
     if definition.window_sessions is not None or definition.per_session:
         raise ValidationError(f"session conversion windows and session counting are not supported {named}")
 

@@ -43,10 +43,11 @@ decision 0039: ``"lo - hi"``, ``"< min"``, ``"max+"``; keys that are not numbers
 Groups: with a data group (``globalDataGroupId``, a metric's ``dataGroupId``; decision 0043) the metric counts
 groups in place of users: an event is done by each group its group-key property names, so a group is born at the
 first birth event naming it and returns with any return event naming it, whoever did them. Totals then count an
-event once per group it names.
+event once per group it names. Profile filters and breakdowns read the group profiles (``/groups``), the group id
+standing as the user (decision 0046).
 
-Refused (400): more than one breakdown, frequency filters and breakdowns; with a data group, cohort and profile
-filters and breakdowns.
+Refused (400): more than one breakdown, frequency filters and breakdowns; with a data group, cohort filters and
+breakdowns.
 """
 
 from __future__ import annotations
@@ -209,10 +210,9 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
         wheres.append(_both(own, report_filter))
     breakdown, buckets = _breakdown(sections)
     data_group = report_data_group(params)
-    if data_group is not None and (users.cohorts or users.profile is not None or
-                                   (breakdown is not None and not isinstance(breakdown, EventProperty))):
-        raise ValidationError("cohort and profile filters and breakdowns are not supported on a retention metric "
-                              f"that counts data group {data_group!r} yet")
+    if data_group is not None and (users.cohorts or isinstance(breakdown, tuple)):
+        raise ValidationError(f"cohort filters and breakdowns are not supported on a retention metric that counts "
+                              f"data group {data_group!r}")
     on = bucketed(compile_values(breakdown.expr, replace(EVENT_CONTEXT, param_prefix="on")), buckets, "rb") \
         if isinstance(breakdown, EventProperty) else None
     query = retention.RetentionQuery(
