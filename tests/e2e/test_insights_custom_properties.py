@@ -241,3 +241,16 @@ def test_saved_custom_property_by_id(server: ServerProcess, shop: Any, client: h
     assert got["headers"] == ["$metric", "Total"]  # a saved property is named by its name
     other = make_project(server.data_dir, "custom-properties-other")
     assert "no custom property with id" in str(_post(client, other, by_id, status=400))
+    # saved as a report through the App API (the params keep the id) and run by bookmark_id
+    auth = (creds.sa_username, creds.sa_secret)
+    report = client.post(f"/api/app/projects/{creds.project_id}/bookmarks", auth=auth,
+                         json={"name": "Totals", "type": "insights", "params": by_id})
+    assert report.status_code == 200, report.text
+    assert report.json()["results"]["params"] == by_id
+    ran = client.get("/api/query/insights", params={"project_id": creds.project_id,
+                                                    "bookmark_id": report.json()["results"]["id"]}, auth=auth)
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["series"] == inline["series"]
+    refused = client.post(f"/api/app/projects/{other.project_id}/bookmarks", auth=(other.sa_username, other.sa_secret),
+                          json={"name": "Totals", "type": "insights", "params": by_id})
+    assert refused.status_code == 400 and "no custom property with id" in refused.text

@@ -7,6 +7,7 @@ Insights engine, flows params by the flows engine (the same checks a query makes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
@@ -19,6 +20,10 @@ from mixhouse.meta.reports import HistoryEntry
 from mixhouse.meta.store import validate_name
 from mixhouse.services import flows, insights
 from mixhouse.services.access import Caller
+
+#: What a caller does to bookmark params before they are checked: with the project's store, resolve saved custom
+#: properties (``customPropertyId``) to their definitions (``custom_properties.with_saved_definitions``).
+Resolver = Callable[[Any], Any]
 
 HISTORY_PAGE: Final = 20
 HISTORY_PAGE_MAX: Final = 100
@@ -36,8 +41,9 @@ def report_type(value: Any) -> str:
     return str(value)
 
 
-def checked_params(value: Any, kind: str, timezone: str) -> dict[str, Any]:
-    """Bookmark params of a ``kind`` report, parsed from JSON text if need be and checked by its engine."""
+def checked_params(value: Any, kind: str, timezone: str, resolve: Resolver | None = None) -> dict[str, Any]:
+    """Bookmark params of a ``kind`` report, parsed from JSON text if need be and checked by its engine (after
+    ``resolve``, which the saved params do not go through: a saved custom property stays a reference)."""
     if isinstance(value, str):
         try:
             value = orjson.loads(value)
@@ -48,13 +54,14 @@ def checked_params(value: Any, kind: str, timezone: str) -> dict[str, Any]:
     if kind == "flows":
         flows.parse_flow(value, timezone)
     elif kind != "user":
-        insights.check_bookmark(value, timezone)
+        insights.check_bookmark(value if resolve is None else resolve(value), timezone)
     return value
 
 
-def fields(body: dict[str, Any], timezone: str, *, current_type: str | None = None) -> dict[str, Any]:
+def fields(body: dict[str, Any], timezone: str, *, current_type: str | None = None,
+           resolve: Resolver | None = None) -> dict[str, Any]:
     """The columns a create (``current_type`` None: ``name``, ``type`` and ``params`` required) or an update of a
-    ``current_type`` report sets, checked."""
+    ``current_type`` report sets, checked (``resolve``: as ``checked_params`` has it)."""
     creating = current_type is None
     out: dict[str, Any] = {}
     kind = report_type(body.get("type")) if creating else current_type
@@ -68,7 +75,7 @@ def fields(body: dict[str, Any], timezone: str, *, current_type: str | None = No
     if creating or "params" in body:
         if body.get("params") is None:
             raise ValidationError("params is required")
-        out["params"] = checked_params(body["params"], kind, timezone)
+        out["params"] = checked_params(body["params"], kind, timezone, resolve)
     out.update(description_and_flags(body, _FLAGS))
     if "icon" in body:
         if body["icon"] is not None and (not isinstance(body["icon"], str) or len(body["icon"]) > 64):

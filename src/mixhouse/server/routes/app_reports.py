@@ -14,6 +14,7 @@ from mixhouse.server.context import runtime
 from mixhouse.server.routes.app_access import data_view, project_scope, scoped_routes
 from mixhouse.services import reports as service
 from mixhouse.services.access import WRITERS, Caller, check_writer, viewer
+from mixhouse.services.custom_properties import with_saved_definitions
 
 
 def _scope(request: Request, *, write: bool = False) -> tuple[Caller, int, Reports, bool]:
@@ -29,6 +30,12 @@ def _timezone(who: Caller, project_id: int) -> str:
     return who.project(project_id).timezone or "UTC"
 
 
+def _resolver(request: Request, project_id: int) -> service.Resolver:
+    """Saved custom properties in the params checked as the definitions they name (the params keep the ids)."""
+    meta = runtime(request).meta
+    return lambda params: with_saved_definitions(meta, project_id, params)
+
+
 def _list_or_create(request: Request, body: dict[str, Any] | None) -> object:
     if request.method == "GET":
         _, _, saved, can_write = _scope(request)
@@ -38,7 +45,8 @@ def _list_or_create(request: Request, body: dict[str, Any] | None) -> object:
         ids = service.query_ids(request.query_params.get("ids"), "ids")
         return [service.bookmark_json(report, can_write=can_write) for report in saved.all(kind, ids)]
     who, project_id, saved, _ = _scope(request, write=True)
-    created = saved.create(service.fields(body or {}, _timezone(who, project_id)), service.actor(who))
+    created = saved.create(service.fields(body or {}, _timezone(who, project_id),
+                                          resolve=_resolver(request, project_id)), service.actor(who))
     return service.bookmark_json(created, can_write=True)
 
 
@@ -53,7 +61,8 @@ def _one(request: Request, body: dict[str, Any] | None) -> object:
     if request.method == "DELETE":
         saved.delete_many([report_id])
         return None
-    changes = service.fields(body or {}, _timezone(who, project_id), current_type=current.type)
+    changes = service.fields(body or {}, _timezone(who, project_id), current_type=current.type,
+                             resolve=_resolver(request, project_id))
     return service.bookmark_json(saved.update(report_id, changes, service.actor(who)), can_write=True)
 
 
@@ -75,7 +84,8 @@ def _bulk_update(request: Request, body: dict[str, Any] | None) -> object:
         if report_id not in current:
             raise NotFoundError(f"no report {report_id} in project {project_id}")
         changes.append((report_id, service.fields(entry, _timezone(who, project_id),
-                                                  current_type=current[report_id].type)))
+                                                  current_type=current[report_id].type,
+                                                  resolve=_resolver(request, project_id))))
     saved.update_many(changes, service.actor(who))
     return None
 
