@@ -121,7 +121,8 @@ def _segment_keys(backend: Backend, project: Project, query: FlowQuery, cohorts:
             keys.append(_frequency_keys(backend, project, query, n, segment.frequency, params))
             continue
         if segment.property is not None:
-            prop = Property(segment.property, "user" if segment.on_profile else "properties")
+            prop = segment.expr if segment.expr is not None else \
+                Property(segment.property, "user" if segment.on_profile else "properties")
             fragment = compile_values(prop, replace(_CONTEXT, param_prefix=f"sg{n}_"))
             params.update(fragment.params)
             if segment.buckets is not None:

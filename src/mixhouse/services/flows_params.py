@@ -15,6 +15,7 @@ from mixhouse.core.dates import DateRange, parse_date, units_before
 from mixhouse.errors import ValidationError
 from mixhouse.expr.ast import Expr
 from mixhouse.query.bookmark_filters import refuse_unevaluated
+from mixhouse.query.custom_properties import custom_property_expr, custom_property_label, has_custom_property
 from mixhouse.query.flows import MAX_ANCHORS
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.timebuckets import check_not_future
@@ -57,6 +58,9 @@ class FlowSegment:
     on_profile: bool = False
     frequency: FrequencyBreakdown | None = None
     buckets: NumberBuckets | None = None  # ``customBucket``: the property's numbers as ranges (decision 0039)
+    #: An inline custom property over event properties (decision 0040; ``property`` is then its label): segments are
+    #: its values on the entry event.
+    expr: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,10 @@ def _segment(spec: Any, timezone: str) -> FlowSegment:
     resource = spec.get("resourceType", "events")
     if resource not in ("events", "event", *PROFILE_RESOURCES):
         raise ValidationError(f"flow segments on {resource} properties are not supported")
+    if resource in ("events", "event") and has_custom_property(spec):
+        label = custom_property_label(spec)
+        return FlowSegment(label=label, property=label, expr=custom_property_expr(spec),
+                           buckets=property_buckets(spec.get("customBucket")))
     name = spec.get("propertyName") or spec.get("value")
     if not isinstance(name, str) or not name:
         raise ValidationError("a flow segment needs the property name in value or propertyName")
@@ -204,7 +212,11 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
     if not isinstance(params, dict):
         raise ValidationError("flow params must be an object")
     data_group = _data_group(params.get("data_group_id"))
-    refuse_unevaluated({key: value for key, value in params.items() if key != "data_group_id"})
+    raw_segments: list[Any] = params["segments"] if isinstance(params.get("segments"), list) \
+        else [params.get("segments")]
+    custom_segments = frozenset(id(spec) for spec in raw_segments if isinstance(spec, dict)
+                                and spec.get("resourceType", "events") in ("events", "event"))
+    refuse_unevaluated({key: value for key, value in params.items() if key != "data_group_id"}, custom_segments)
     steps = params.get("steps")
     if not isinstance(steps, list) or not steps:
         raise ValidationError("a flow needs steps: [{event, forward, reverse}]")

@@ -1,0 +1,60 @@
+"""Flow segments by an inline custom property (what ``query_flow(segments=GroupBy(InlineCustomProperty(...)))``
+sends; decision 0040) through the server, against the brute-force flow reference run over the events with the
+property's value written out; custom properties elsewhere in flows stay refused by name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+
+from mixhouse.demo.generator import DemoConfig
+from tests.conftest import ProjectCreds, make_project
+from tests.e2e.test_flows import END, TZ, _expected, _flow, _post
+from tests.support import reference_event_queries as events_ref
+from tests.support.sending import import_demo
+from tests.support.server import ServerProcess
+
+#: ``left($browser, 3)``, named "Browser prefix", as the client library writes a custom property group entry.
+PREFIX = {"customProperty": {"displayFormula": "left(A, 3)", "name": "Browser prefix", "description": "",
+                             "composedProperties": {"A": {"value": "$browser", "type": "string",
+                                                          "resourceType": "event"}},
+                             "propertyType": "string", "resourceType": "events"},
+          "dataset": "$mixpanel", "propertyType": "string", "resourceType": "events", "value": None}
+
+
+@pytest.fixture(scope="module")
+def shop(server: ServerProcess, client: httpx.Client) -> tuple[ProjectCreds, list[events_ref.Event]]:
+    creds = make_project(server.data_dir, "flows-custom-properties", timezone=TZ)
+    sent = import_demo(client, creds, DemoConfig(seed=23, events=3000, end=END, days=15))
+    return creds, events_ref.load(sent)
+
+
+def _with_prefix(events: list[events_ref.Event]) -> list[events_ref.Event]:
+    def prefixed(e: events_ref.Event) -> events_ref.Event:
+        browser = e.properties.get("$browser")
+        return replace(e, properties={**e.properties, "Browser prefix": browser[:3]}) \
+            if isinstance(browser, str) else e
+
+    return [prefixed(e) for e in events]
+
+
+@pytest.mark.parametrize("query_type", ["flows_sankey", "flows_top_paths"])
+def test_custom_property_segments_match_the_reference(shop: Any, client: httpx.Client, query_type: str) -> None:
+    creds, events = shop
+    params = {**_flow(forward=2), "segments": [PREFIX]}
+    got = _post(client, creds, params, query_type)
+    got.pop("computed_at")
+    assert got == _expected(_with_prefix(events), params, query_type, segments=("Browser prefix",))
+    labels = {b["segments"]["Browser prefix"] for b in got["breakdowns"]}
+    assert "Chr" in labels and len(labels) > 2
+
+
+def test_custom_properties_in_flow_filters_stay_refused(shop: Any, client: httpx.Client) -> None:
+    creds, _ = shop
+    children = [{"customProperty": PREFIX["customProperty"], "resourceType": "events", "filterOperator": "equals",
+                 "filterValue": ["Chr"]}]
+    params = {**_flow(), "filter_by_event": {"operator": "and", "children": children}}
+    assert "custom properties" in _post(client, creds, params, status=400)["error"]
