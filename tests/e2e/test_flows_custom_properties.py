@@ -58,3 +58,24 @@ def test_custom_properties_in_flow_filters_stay_refused(shop: Any, client: httpx
                  "filterValue": ["Chr"]}]
     params = {**_flow(), "filter_by_event": {"operator": "and", "children": children}}
     assert "custom properties" in _post(client, creds, params, status=400)["error"]
+
+
+def test_saved_custom_property_segments(shop: Any, client: httpx.Client) -> None:
+    """A ``customPropertyId`` saved through the App API segments a flow as the same property inline does, posted or
+    saved as a flows report and run by ``bookmark_id``."""
+    creds, _ = shop
+    auth = (creds.sa_username, creds.sa_secret)
+    created = client.post(f"/api/app/projects/{creds.project_id}/custom_properties/", auth=auth, json={
+        key: PREFIX["customProperty"][key] for key in ("name", "resourceType", "displayFormula", "composedProperties")})
+    assert created.status_code == 200, created.text
+    saved = {"customPropertyId": created.json()["results"]["customPropertyId"], "resourceType": "events"}
+    inline = _post(client, creds, {**_flow(forward=2), "segments": [PREFIX]})
+    by_id = _post(client, creds, {**_flow(forward=2), "segments": [saved]})
+    assert by_id["breakdowns"] == inline["breakdowns"] and by_id["steps"] == inline["steps"]
+    report = client.post(f"/api/app/projects/{creds.project_id}/bookmarks", auth=auth, json={
+        "name": "Prefixes", "type": "flows", "params": {**_flow(forward=2), "segments": [saved]}})
+    assert report.status_code == 200, report.text
+    ran = client.get("/api/query/arb_funnels", auth=auth, params={
+        "project_id": creds.project_id, "bookmark_id": report.json()["results"]["id"]})
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["breakdowns"] == inline["breakdowns"]

@@ -51,10 +51,11 @@ def checked_params(value: Any, kind: str, timezone: str, resolve: Resolver | Non
             raise ValidationError("params must be a JSON object (or its JSON text)") from None
     if not isinstance(value, dict):
         raise ValidationError("params must be a JSON object (or its JSON text)")
+    resolved = value if resolve is None or kind == "user" else resolve(value)
     if kind == "flows":
-        flows.parse_flow(value, timezone)
+        flows.parse_flow(resolved, timezone)
     elif kind != "user":
-        insights.check_bookmark(value if resolve is None else resolve(value), timezone)
+        insights.check_bookmark(resolved, timezone)
     return value
 
 
