@@ -5,6 +5,7 @@ property's value written out; custom properties elsewhere in flows stay refused 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,8 +13,9 @@ import pytest
 
 from mixhouse.demo.generator import DemoConfig
 from tests.conftest import ProjectCreds, make_project
-from tests.e2e.test_flows import END, TZ, _expected, _flow, _post
+from tests.e2e.test_flows import END, FROM, TO, TZ, _expected, _flow, _post
 from tests.support import reference_event_queries as events_ref
+from tests.support.client_env import use_service_account
 from tests.support.sending import import_demo
 from tests.support.server import ServerProcess
 
@@ -79,3 +81,30 @@ def test_saved_custom_property_segments(shop: Any, client: httpx.Client) -> None
         "project_id": creds.project_id, "bookmark_id": report.json()["results"]["id"]})
     assert ran.status_code == 200, ran.text
     assert ran.json()["breakdowns"] == inline["breakdowns"]
+
+
+def test_saved_custom_property_step_filter_through_the_client(shop: Any, server: ServerProcess,
+                                                              monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``FlowStep(filters=[Filter.equals(CustomPropertyRef(id), "Chr")])``: the client writes the saved property as
+    the segfilter's name (``{"id": N}``); only View Item events whose browser starts with "Chr" are anchors."""
+    import mixhouse as mp
+
+    creds, events = shop
+    use_service_account(monkeypatch, server.url, creds, tmp_path)
+    with mp.Workspace() as ws:
+        saved = ws.create_custom_property(mp.CreateCustomPropertyParams(
+            name="Prefix for steps", resource_type="events", display_formula="left(A, 3)",
+            composed_properties={"A": mp.ComposedPropertyValue(value="$browser", resource_type="event")}))
+        step = mp.FlowStep("View Item", forward=2, filters=[mp.Filter.equals(mp.CustomPropertyRef(
+            saved.custom_property_id), "Chr")])
+        flow = ws.query_flow(step, from_date=FROM.isoformat(), to_date=TO.isoformat(), conversion_window=1)
+    sent = flow.params["steps"][0]["property_filter_params_list"][0]["property"]
+    assert sent["name"] == {"id": saved.custom_property_id}
+    inline = {**flow.params, "steps": [{**flow.params["steps"][0], "property_filter_params_list": [
+        {**flow.params["steps"][0]["property_filter_params_list"][0], "property": {
+            "customProperty": PREFIX["customProperty"], "source": "properties", "type": "string"}}]}]}
+    expected = _expected(_with_prefix(events), inline, "flows_sankey",
+                         anchor_where='properties["Browser prefix"] == "Chr"')
+    assert flow.steps == expected["steps"] and flow.steps
+    whole = _expected(events, {**flow.params, "steps": [{"event": "View Item", "forward": 2}]}, "flows_sankey")
+    assert expected["steps"] != whole["steps"]  # the filter keeps fewer anchors

@@ -19,6 +19,7 @@ from mixhouse.query.custom_properties import custom_property_expr, custom_proper
 from mixhouse.query.flows import MAX_ANCHORS
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.timebuckets import check_not_future
+from mixhouse.services.flows_custom_properties import evaluated_nodes
 from mixhouse.services.flows_filters import PROFILE_RESOURCES, event_filter, reads_user, step_filter
 from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
 from mixhouse.services.insights_params import CohortRef, CohortSegments, cohort_ref, cohort_segments, parse_time
@@ -212,11 +213,8 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
     if not isinstance(params, dict):
         raise ValidationError("flow params must be an object")
     data_group = _data_group(params.get("data_group_id"))
-    raw_segments: list[Any] = params["segments"] if isinstance(params.get("segments"), list) \
-        else [params.get("segments")]
-    custom_segments = frozenset(id(spec) for spec in raw_segments if isinstance(spec, dict)
-                                and spec.get("resourceType", "events") in ("events", "event"))
-    refuse_unevaluated({key: value for key, value in params.items() if key != "data_group_id"}, custom_segments)
+    refuse_unevaluated({key: value for key, value in params.items() if key != "data_group_id"},
+                       evaluated_nodes(params))
     steps = params.get("steps")
     if not isinstance(steps, list) or not steps:
         raise ValidationError("a flow needs steps: [{event, forward, reverse}]")

@@ -20,6 +20,7 @@ from mixhouse.meta.reports import HistoryEntry
 from mixhouse.meta.store import validate_name
 from mixhouse.services import flows, insights
 from mixhouse.services.access import Caller
+from mixhouse.services.flows_custom_properties import with_custom_property_ids
 
 #: What a caller does to bookmark params before they are checked: with the project's store, resolve saved custom
 #: properties (``customPropertyId``) to their definitions (``custom_properties.with_saved_definitions``).
@@ -51,7 +52,8 @@ def checked_params(value: Any, kind: str, timezone: str, resolve: Resolver | Non
             raise ValidationError("params must be a JSON object (or its JSON text)") from None
     if not isinstance(value, dict):
         raise ValidationError("params must be a JSON object (or its JSON text)")
-    resolved = value if resolve is None or kind == "user" else resolve(value)
+    read = with_custom_property_ids(value) if kind == "flows" else value
+    resolved = read if resolve is None or kind == "user" else resolve(read)
     if kind == "flows":
         flows.parse_flow(resolved, timezone)
     elif kind != "user":

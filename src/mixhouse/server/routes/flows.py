@@ -15,6 +15,7 @@ from mixhouse.server.routes.query_endpoint import query_routes
 from mixhouse.services import flows
 from mixhouse.services.cohorts import cohort_members as _cohorts
 from mixhouse.services.custom_properties import with_saved_definitions
+from mixhouse.services.flows_custom_properties import with_custom_property_ids
 from mixhouse.services.insights_audience import Profiles
 from mixhouse.services.runtime import Runtime
 
@@ -30,8 +31,8 @@ def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Calla
     if query_type not in flows.QUERY_TYPES:
         raise ValidationError(f"query_type must be one of {', '.join(flows.QUERY_TYPES)}")
     if params.get("bookmark") not in (None, ""):
-        query = flows.parse_flow(with_saved_definitions(rt.meta, project.id, bookmark_param(params["bookmark"])),
-                                 timezone)
+        posted = with_custom_property_ids(bookmark_param(params["bookmark"]))
+        query = flows.parse_flow(with_saved_definitions(rt.meta, project.id, posted), timezone)
         return lambda: flows.run_flow(rt.backend, project, query, query_type, _cohorts(rt, project),
                                       _profiles(rt, project))
     if params.get("bookmark_id") in (None, ""):
@@ -44,7 +45,8 @@ def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Calla
             raise NotFoundError(f"no report with id {bookmark_id}", details={"bookmark_id": bookmark_id})
         if report.type != "flows":
             raise ValidationError(f"report {bookmark_id} is a {report.type} report, not a flows report")
-        saved = flows.parse_flow(with_saved_definitions(rt.meta, project.id, report.params), timezone)
+        resolved = with_saved_definitions(rt.meta, project.id, with_custom_property_ids(report.params))
+        saved = flows.parse_flow(resolved, timezone)
         return flows.run_flow(rt.backend, project, saved, query_type, _cohorts(rt, project), _profiles(rt, project))
 
     return call
