@@ -98,11 +98,11 @@ def _births_sql(bucket_sql: str, conditions: Sequence[str], keys_sql: str | None
 
 
 def _day_returns_sql(event_condition: str | None, local_days: bool, *, by_user: bool = False) -> str:
-    """``user``, ``first_ms`` and ``last_ms`` like ``_returns_sql`` (no filter on properties), but one row per
-    stored id and day, its first and last return: interval boundaries are at least a day apart, so a day holds at
-    most one, and the day's first and last return fall in every interval its returns do (on the birth day the last
-    one is after the birth if any is). Resent copies share their original's time, so no dedup is needed; the
-    identity is joined to the few rows left. Calendar intervals group by local day, rolling ones by UTC day (a
+    """``user`` and ``backs``: per stored id, the first and last return of each day it came back on (no filter on
+    properties), with the stored id's canonical user. Interval boundaries are at least a day apart, so a day holds
+    at most one, and the day's first and last return fall in every interval its returns do (on the birth day the
+    last one is after the birth if any is). Resent copies share their original's time, so no dedup is needed; the
+    identity is joined to one row per stored id. Calendar intervals group by local day, rolling ones by UTC day (a
     25-hour local day could hold two rolling boundaries). ``by_user``: read the by-user copy, where each stored id's
     rows lie together (the grouping's hash table then stays warm)."""
     keys = [
@@ -115,7 +115,8 @@ def _day_returns_sql(event_condition: str | None, local_days: bool, *, by_user: 
         SELECT raw_distinct_id AS sid, {day} AS day, min(time_ms) AS first_ms, max(time_ms) AS last_ms
         FROM ({_raw_sql(keys, by_user=by_user)}) WHERE raw_distinct_id != '' GROUP BY sid, day
     """
-    return _canonical_sql(per_day)
+    per_id = f"SELECT sid, arrayConcat(groupArray(first_ms), groupArray(last_ms)) AS backs FROM ({per_day}) GROUP BY sid"
+    return _canonical_sql(per_id)
 
 
 def _returns_sql(conditions: Sequence[str], value_sql: str, group_ids_sql: str | None = None) -> str:
@@ -246,18 +247,27 @@ def retention_sql(
         """
     else:
         per_user_idx, grouping = _per_user_sql(per_user)
-        counted = f"""
-            SELECT segment, cohort, {"arrayJoin(counted)" if per_user.startswith("streak") else "counted"} AS idx,
-                   uniqExact(user) AS amount
-            FROM (
-                SELECT segment, cohort, user, {per_user_idx} AS counted
-                FROM (
+        if key_returns:  # a stored id's returns as one array: each interval it came back in, once
+            indexes = f"arrayDistinct(arrayMap(back_ms -> {index}, arrayFilter(back_ms -> back_ms > born_ms, backs)))"
+            each_return = f"""
+                    SELECT births.segment AS segment, births.cohort AS cohort, births.user AS user,
+                           arrayJoin({indexes}) AS raw_idx
+                    FROM births
+                    INNER JOIN ({returns}) AS returns ON births.user = returns.user"""
+        else:
+            each_return = f"""
                     SELECT births.segment AS segment, births.cohort AS cohort, births.user AS user,
                            arrayJoin(if(first_ms = last_ms, [first_ms], [first_ms, last_ms])) AS back_ms,
                            {index} AS raw_idx
                     FROM births
                     INNER JOIN ({returns}) AS returns ON births.user = returns.user
-                    WHERE back_ms > born_ms
+                    WHERE back_ms > born_ms"""
+        counted = f"""
+            SELECT segment, cohort, {"arrayJoin(counted)" if per_user.startswith("streak") else "counted"} AS idx,
+                   uniqExact(user) AS amount
+            FROM (
+                SELECT segment, cohort, user, {per_user_idx} AS counted
+                FROM ({each_return}
                 )
                 WHERE raw_idx >= 0 AND raw_idx <= {{interval_count:Int64}}
                 {grouping}
