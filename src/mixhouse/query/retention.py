@@ -115,7 +115,9 @@ def _day_returns_sql(event_condition: str | None, local_days: bool, *, by_user: 
         SELECT raw_distinct_id AS sid, {day} AS day, min(time_ms) AS first_ms, max(time_ms) AS last_ms
         FROM ({_raw_sql(keys, by_user=by_user)}) WHERE raw_distinct_id != '' GROUP BY sid, day
     """
-    per_id = f"SELECT sid, arrayConcat(groupArray(first_ms), groupArray(last_ms)) AS backs FROM ({per_day}) GROUP BY sid"
+    per_id = f"""
+        SELECT sid, arrayConcat(groupArray(first_ms), groupArray(last_ms)) AS backs FROM ({per_day}) GROUP BY sid
+    """
     return _canonical_sql(per_id)
 
 
