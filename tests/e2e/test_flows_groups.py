@@ -58,7 +58,7 @@ def test_flows_of_groups_match_the_reference(companies: Any, client: httpx.Clien
     ({"conversion_window": {"unit": "session", "value": 2}}, "sessions (a user's)"),
     ({"filter_by_cohort": {"id": 1}}, "cohorts (of users)"),
     ({"segments": [{"value": "plan", "resourceType": "people"}]}, "user profile filters and segments"),
-    ({"data_group_id": True}, "data_group_id must name a group key"),
+    ({"data_group_id": True}, "data_group_id names a group key"),
     ({"segments": [{"value": "$browser", "dataGroupId": "team"}]}, "dataGroupId"),
 ])
 def test_flows_of_groups_refusals(companies: Any, client: httpx.Client, change: dict[str, Any],

@@ -73,6 +73,20 @@ def _keep(events: list[events_ref.Event], test: Callable[[events_ref.Event], boo
     return [e for e in events if (only is not None and e.name != only) or test(e)]
 
 
+def _filtered(events: list[events_ref.Event], report_op: Any, report_value: Any, step: Any, step_event: str
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[events_ref.Event]]:
+    """The report filter (``report_op`` on ``$time``, or none), the step filter (``(op, value)`` on ``$time`` for
+    ``step_event``'s rows, or none), and the events both keep."""
+    kept, report, steps = events, [], []
+    if report_op is not None:
+        report.append(_time_filter(report_op, report_value))
+        kept = _keep(kept, _kept_by(report_op, report_value))
+    if step is not None:
+        steps.append(_time_filter(*step))
+        kept = _keep(kept, _kept_by(*step), only=step_event)
+    return report, steps, kept
+
+
 def _funnel_bookmark(report: list[dict[str, Any]], purchase: list[dict[str, Any]]) -> dict[str, Any]:
     bookmark = funnel_params(STEPS, window=3)
     bookmark["sections"]["show"][0]["behavior"]["behaviors"][2]["filters"] = purchase
@@ -102,14 +116,7 @@ FUNNEL_CASES = [
 def test_funnel_metric_datetime_filters_match_the_reference(shop: Any, client: httpx.Client, report_op: Any,
                                                             report_value: Any, purchase: Any) -> None:
     creds, events = shop
-    kept = events
-    report, step = [], []
-    if report_op is not None:
-        report.append(_time_filter(report_op, report_value))
-        kept = _keep(kept, _kept_by(report_op, report_value))
-    if purchase is not None:
-        step.append(_time_filter(*purchase))
-        kept = _keep(kept, _kept_by(*purchase), only="Purchase")
+    report, step, kept = _filtered(events, report_op, report_value, purchase, "Purchase")
     assert len(kept) < len(events)  # the filter removes something
     got = _post(client, creds, _funnel_bookmark(report, step))
     counts = [entry["all"] for entry in got["series"]["View Item through Purchase"]["count"].values()]
@@ -162,14 +169,7 @@ RETENTION_CASES = [
 def test_retention_metric_datetime_filters_match_the_reference(shop: Any, client: httpx.Client, report_op: Any,
                                                                report_value: Any, back: Any) -> None:
     creds, events = shop
-    kept = events
-    report, step = [], []
-    if report_op is not None:
-        report.append(_time_filter(report_op, report_value))
-        kept = _keep(kept, _kept_by(report_op, report_value))
-    if back is not None:
-        step.append(_time_filter(*back))
-        kept = _keep(kept, _kept_by(*back), only="View Item")
+    report, step, kept = _filtered(events, report_op, report_value, back, "View Item")
     got = _post(client, creds, _retention_bookmark(report, step))
     node = {key[:10] if key != "$average" else key: value
             for key, value in got["series"]["Sign Up and then View Item"].items()}

@@ -23,12 +23,13 @@ from mixhouse.query.bookmark_filters import DATA_GROUP_KEYS
 _PEOPLE = ("people", "user")
 
 
-def _named(value: Any) -> str | None:
-    """A data group id as the group key it names (``None`` for null or empty)."""
+def named_group_key(value: Any, what: str = "a data group id") -> str | None:
+    """A data group id as the group key it names (``None`` for null or empty; a number names the key of that name,
+    as ``/engage`` reads it); ``what`` names it in the refusal."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValidationError(f"a data group id names a group key (a string), not {value!r}")
+        raise ValidationError(f"{what} names a group key (a string), not {value!r}")
     return str(value)
 
 
@@ -38,7 +39,7 @@ def _metric_group(spec: Any, report: str | None) -> str | None:
     own = None
     for part in ("measurement", "behavior"):
         found = spec.get(part)
-        own = own or (_named(found.get("dataGroupId")) if isinstance(found, dict) else None)
+        own = own or (named_group_key(found.get("dataGroupId")) if isinstance(found, dict) else None)
     return own or report
 
 
@@ -49,7 +50,7 @@ def _others(node: Any, group: str | None) -> None:
         item = pending.pop()
         if isinstance(item, dict):
             for key in DATA_GROUP_KEYS:
-                found = _named(item.get(key))
+                found = named_group_key(item.get(key))
                 if found is not None and found != group:
                     if group is None:
                         raise ValidationError(f"group analytics ({key} {found!r}) on a filter or breakdown needs a "
@@ -69,7 +70,7 @@ def _profile_entries(sections: dict[str, Any], group: str) -> None:
                 continue
             if isinstance(entry.get("behavior"), dict) or entry.get("value") == "$cohorts" or entry.get("cohorts"):
                 continue  # frequency and cohort entries: refused in a group report by services/insights_groups.py
-            if _named(entry.get("dataGroupId")) != group:
+            if named_group_key(entry.get("dataGroupId")) != group:
                 raise ValidationError(f"the user profile property {entry.get('value')!r} in sections.{section} "
                                       f"cannot be read in a report that counts data group {group!r}; name a group "
                                       "profile property with its dataGroupId")
@@ -81,7 +82,7 @@ def report_data_group(params: Any) -> str | None:
     if not isinstance(params, dict) or not isinstance(params.get("sections"), dict):
         return None
     sections = params["sections"]
-    report = _named(sections.get("globalDataGroupId"))
+    report = named_group_key(sections.get("globalDataGroupId"))
     shows = sections.get("show") if isinstance(sections.get("show"), list) else []
     counted = {_metric_group(spec, report) for spec in shows if not (isinstance(spec, dict)
                                                                      and spec.get("type") == "formula")}

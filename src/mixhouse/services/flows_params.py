@@ -19,6 +19,7 @@ from mixhouse.query.custom_properties import custom_property_expr, custom_proper
 from mixhouse.query.flows import MAX_ANCHORS
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.timebuckets import check_not_future
+from mixhouse.services.data_groups import named_group_key
 from mixhouse.services.flows_custom_properties import evaluated_nodes
 from mixhouse.services.flows_filters import PROFILE_RESOURCES, event_filter, reads_user, step_filter
 from mixhouse.services.insights_frequency import FrequencyBreakdown, is_frequency_breakdown, parse_frequency_breakdown
@@ -212,7 +213,7 @@ def _segments(value: Any, timezone: str) -> tuple[FlowSegment, ...]:
 def parse_flow(params: Any, timezone: str) -> FlowQuery:
     if not isinstance(params, dict):
         raise ValidationError("flow params must be an object")
-    data_group = _data_group(params.get("data_group_id"))
+    data_group = named_group_key(params.get("data_group_id"), "data_group_id")
     refuse_unevaluated({key: value for key, value in params.items() if key != "data_group_id"},
                        evaluated_nodes(params))
     steps = params.get("steps")
@@ -268,15 +269,6 @@ def parse_flow(params: Any, timezone: str) -> FlowQuery:
     if data_group is not None:
         _check_group_flow(query)
     return query
-
-
-def _data_group(value: Any) -> str | None:
-    """``data_group_id``: the group key, as text (a number names the key of that name, as ``/engage`` reads it)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValidationError(f"data_group_id must name a group key, not {value!r}")
-    return str(value)
 
 
 def _check_group_flow(query: FlowQuery) -> None:
