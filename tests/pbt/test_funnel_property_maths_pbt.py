@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mixhouse.expr import parse
+from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
 from mixhouse.services import funnels as service
 from mixhouse.services.funnel_definition import (
@@ -91,7 +92,7 @@ def test_step_aggregates_equal_the_reference(backend: Any, log: list[tuple[str, 
         window_sessions=sessions_window,
         step_where=parse(step_filter) if step_filter else None,
         attribution=attribution,
-        aggregate=StepAggregate(math, "p"),
+        aggregate=StepAggregate(math, Property("p")),
     )
     params = {"funnel_id": "1", "from_date": "2025-03-01", "to_date": "2025-03-03"}
     if chosen["on"]:
