@@ -101,19 +101,25 @@ def events_source_sql(
     return f"SELECT * FROM ({base}) AS src" + (f" WHERE {where}" if where else "")
 
 
-def user_arrays_sql(stored_rows: str, *, flag: str | None = None, users: str | None = None) -> str:
+def user_arrays_sql(stored_rows: str, *, flag: str | None = None, users: str | None = None,
+                    distinct: str | None = None) -> str:
     """``user`` (canonical id) and ``evs`` (the user's ``ev`` values, sorted) with identity resolved late: each stored
     id's rows are grouped first, the identity map is joined to one row per stored id instead of one per event, and
     the arrays of a user's ids are merged (decision 45). ``stored_rows`` selects ``sid`` (the stored id) and ``ev``
     (a sortable value: events packed as numbers); ``flag``: an aggregate over a stored id's rows, the user kept only
-    when it holds for one of their ids; ``users``: a condition on the canonical ``distinct_id``."""
+    when it holds for one of their ids; ``users``: a condition on the canonical ``distinct_id``; ``distinct``: an
+    expression over ``v``: the sorted values are made distinct, then each mapped by it (copies of one event packed
+    with a hash of its insert id become one, the hash then cleared)."""
     flagged = f", {flag} AS flagged" if flag else ""
+    sorted_sql = "arraySort(arrayFlatten(groupArray(evs)))"
+    if distinct is not None:
+        sorted_sql = f"arrayMap(v -> {distinct}, arrayDistinct({sorted_sql}))"
     per_stored_id = f"SELECT sid, groupArray(ev) AS evs{flagged} FROM ({stored_rows}) GROUP BY sid"
     carried = ", g.flagged AS flagged" if flag else ""
     canonical = f"""
         SELECT if(m.canonical = '', g.sid, m.canonical) AS distinct_id, g.evs AS evs{carried}
         FROM ({per_stored_id}) AS g LEFT JOIN ({IDENTITY_MAP_SQL}) AS m ON g.sid = m.id"""
     return f"""
-        SELECT distinct_id AS user, arraySort(arrayFlatten(groupArray(evs))) AS evs
+        SELECT distinct_id AS user, {sorted_sql} AS evs
         FROM ({canonical}) {f"WHERE {users}" if users else ""}
         GROUP BY distinct_id {"HAVING max(flagged) = 1" if flag else ""}"""

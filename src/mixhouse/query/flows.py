@@ -132,7 +132,7 @@ def _next_anchor(previous: str, step: int, bounded: bool) -> str:
 def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool = False,
               window_sessions: bool = False, anchor_filters: Sequence[str | None] = (), where: str | None = None,
               users: str | None = None, segment_keys: Sequence[str] = (),
-              session_steps: Sequence[str | None] = (), by_user: bool = False,
+              session_steps: Sequence[str | None] = (), by_user: bool = False, by_user_exact: bool = True,
               group_ids_sql: str | None = None) -> str:
     """Rows of ``reverse`` (``Array(UInt32)``), ``after`` (``Array(Array(UInt32))``), ``keys``
     (``Array(Array(String))``) and ``users``.
@@ -150,9 +150,11 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     (codes ``{session_codes:Array(UInt32)}``, start then end; never shown as steps) just before a session's first
     event and just after its last; binds ``{last_code:UInt32}``, the highest code of a real event name.
 
-    ``by_user``: read the by-user copy of the events, without ``FINAL`` (the caller checked with
-    ``query.by_user_reads.by_user_exact`` that it holds one copy of each event); only for flows with no filters,
-    sessions or segments.
+    ``by_user``: read the by-user copy of the events, without ``FINAL``; only for flows with no filters, sessions or
+    segments. ``by_user_exact``: the caller checked (``query.by_user_reads.by_user_exact``) that the copy holds one
+    copy of each event; when it may hold more (unmerged parts), each event is packed as (time, code, a 32-bit hash of
+    its ``$insert_id``), a user's sorted events are made distinct (copies of one event share time, name and insert
+    id) and then packed as (time, code) again.
 
     ``group_ids_sql``: flows of groups (decision 0043): an event is in the flow of each group its group ids
     (``Array(String)`` SQL) name, the group standing as the user; not with sessions (a user's)."""
@@ -196,7 +198,8 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
         by_stored_id = by_user = False
     # with virtual events, each millisecond has three places: session starts, events, session ends
     scale, place = ("4", " + 1") if virtual else ("1", "")
-    packed = f"bitShiftLeft(toUInt128((time_ms - {{scan_from_ms:Int64}}) * {scale}{place}), 64) + code"
+    at = f"bitShiftLeft(toUInt128((time_ms - {{scan_from_ms:Int64}}) * {scale}{place}), 64)"
+    packed = f"{at} + code"
     if sessions:
         # the session number between the time and the name code (hidden events still count for sessions)
         source = numbered_sql(source)
@@ -207,10 +210,15 @@ def flows_sql(*, anchors: int, totals: bool, collapse: bool, per_session: bool =
     if by_stored_id:
         stored = events_source_sql(["raw_distinct_id != ''"], identity=False, key_conditions=_SCAN_KEYS,
                                    dedup=not by_user, by_user=by_user)
-        coded = f"SELECT raw_distinct_id AS sid, time_ms, {code} AS code, {packed} AS ev FROM ({stored})"
+        copies = by_user and not by_user_exact  # dedup by (time, code, insert id hash) instead of FINAL
+        stored_ev = f"{at} + bitShiftLeft(toUInt128(code), 32) + cityHash64(insert_id) % 4294967296" if copies \
+            else packed
+        coded = f"SELECT raw_distinct_id AS sid, time_ms, {code} AS code, {stored_ev} AS ev FROM ({stored})"
         # a user is in the flow when one of their ids has an entry event (no second scan for the entrants)
         per_user = user_arrays_sql(f"SELECT * FROM ({coded}) WHERE code != 0",
-                                   flag=f"max(bitTest(code, {_bit(0)}) AND {in_range})", users=users)
+                                   flag=f"max(bitTest(code, {_bit(0)}) AND {in_range})", users=users,
+                                   distinct="bitShiftLeft(bitShiftRight(v, 64), 64) + "
+                                            "bitShiftRight(bitAnd(v, 18446744073709551615), 32)" if copies else None)
     rows = f"SELECT distinct_id AS user, {code} AS code, {packed} AS ev, {keys} AS ks FROM ({source})"
     for n, (kind, edge, slot) in enumerate((("start", "min", 0), ("end", "max", 2))):
         steps_of_kind = [k for k in range(anchors) if kinds[k] == kind]

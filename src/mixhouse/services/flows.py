@@ -68,7 +68,7 @@ from mixhouse.errors import ValidationError
 from mixhouse.expr import compile_filter, compile_values
 from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
-from mixhouse.query.by_user_reads import COVERAGE_SQL, by_user_exact, coverage_params
+from mixhouse.query.by_user_reads import COVERAGE_SQL, by_user_exact, by_user_pays, coverage_params
 from mixhouse.query.flows import EVENT_NAMES_SQL, NAME_CODE_LIMIT, flows_sql
 from mixhouse.query.insights import frequency_counts_sql
 from mixhouse.query.number_buckets import bucketed_keys_sql
@@ -150,15 +150,16 @@ def _group_ids(query: FlowQuery, params: dict[str, Any]) -> str | None:
     return fragment.sql
 
 
-def _by_user_exact(backend: Backend, query: FlowQuery, window: dict[str, Any]) -> bool:
-    """Whether a flow with no filters, sessions or segments may read the by-user copy of its scan window's events
-    (``query.by_user_reads.by_user_exact``: settled data, one copy of each event)."""
+def _by_user_reads(backend: Backend, query: FlowQuery, window: dict[str, Any]) -> dict[str, bool]:
+    """``flows_sql``'s ``by_user`` and ``by_user_exact``: whether a flow with no filters, sessions or segments reads
+    the by-user copy of its scan window's events (``query.by_user_reads.by_user_pays``), and whether the copy holds
+    one copy of each event there (``by_user_exact``: settled data) or copies must be dropped as it is read."""
     plain = query.where is None and not query.segments and not query.per_session and query.data_group is None \
         and query.window_sessions is None and all(a.filter is None and not a.session_event for a in query.anchors)
     if not plain:
-        return False
-    span = coverage_params(window["scan_from_ms"], window["scan_to_ms"] + 1)
-    return by_user_exact(backend.query_rows(COVERAGE_SQL, span))
+        return {"by_user": False}
+    coverage = backend.query_rows(COVERAGE_SQL, coverage_params(window["scan_from_ms"], window["scan_to_ms"] + 1))
+    return {"by_user": by_user_pays(coverage), "by_user_exact": by_user_exact(coverage)}
 
 
 def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: CohortMembers | None = None,
@@ -221,7 +222,7 @@ def flow_rows(backend: Backend, project: Project, query: FlowQuery, cohorts: Coh
         params["flow_cohort"] = sorted(cohorts(query.cohort))
         users = f"distinct_id {'NOT IN' if query.cohort_negated else 'IN'} {{flow_cohort:Array(String)}}"
     sql = flows_sql(anchors=len(query.anchors), totals=query.totals, collapse=query.collapse,
-                    by_user=_by_user_exact(backend, query, window),
+                    **_by_user_reads(backend, query, window),
                     per_session=query.per_session, window_sessions=query.window_sessions is not None,
                     anchor_filters=anchor_filters, where=where, users=users,
                     segment_keys=_segment_keys(backend, project, query, cohorts, params),
