@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from mixhouse.expr import SqlFragment, compile_values
+from mixhouse.expr.ast import Property
 from mixhouse.query.events_source import SOURCE, events_source_sql, over_events
+from mixhouse.query.where import EVENT_CONTEXT
 
 #: The column of a row's group ids.
 GROUP_IDS = "group_ids"
@@ -37,6 +40,12 @@ class GroupActors:
 
     ids_sql: str
     per_group: bool
+
+
+def group_ids_fragment(group_key: str) -> SqlFragment:
+    """An event's groups under ``group_key`` as ``Array(String)`` segment keys (``GroupActors.ids_sql``), its
+    parameters named ``grp…``."""
+    return compile_values(Property(group_key), replace(EVENT_CONTEXT, param_prefix="grp"))
 
 
 def _reads_actor(condition: str) -> bool:

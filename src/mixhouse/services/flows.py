@@ -70,6 +70,7 @@ from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
 from mixhouse.query.by_user_reads import COVERAGE_SQL, by_user_exact, by_user_pays, coverage_params
 from mixhouse.query.flows import EVENT_NAMES_SQL, NAME_CODE_LIMIT, flows_sql
+from mixhouse.query.group_source import group_ids_fragment
 from mixhouse.query.insights import frequency_counts_sql
 from mixhouse.query.number_buckets import bucketed_keys_sql
 from mixhouse.query.where import EVENT_CONTEXT
@@ -145,7 +146,7 @@ def _group_ids(query: FlowQuery, params: dict[str, Any]) -> str | None:
     """A flow of groups: the SQL of an event's group ids (its parameters added to ``params``); else ``None``."""
     if query.data_group is None:
         return None
-    fragment = compile_values(Property(query.data_group), replace(EVENT_CONTEXT, param_prefix="grp"))
+    fragment = group_ids_fragment(query.data_group)
     params.update(fragment.params)
     return fragment.sql
 

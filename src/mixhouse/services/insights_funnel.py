@@ -58,9 +58,9 @@ from typing import Any
 from mixhouse.core.dates import DateRange
 from mixhouse.errors import ValidationError
 from mixhouse.expr import SqlFragment, compile_values
-from mixhouse.expr.ast import Property
 from mixhouse.meta.records import Project
 from mixhouse.query.funnel_shape import OVERALL, PATH_SEPARATOR
+from mixhouse.query.group_source import group_ids_fragment
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.params import json_list
 from mixhouse.query.timebuckets import Bucketing, bucket_start_iso, check_not_future
@@ -208,8 +208,7 @@ def run_funnel_metric(backend: Backend, project: Project, params: dict[str, Any]
     metric = funnel_metric(params, timezone)
     definition, breakdowns = metric.definition, metric.breakdowns
     users = UserSql(cohorts, profiles, "fu")
-    group_ids = None if metric.data_group is None else \
-        compile_values(Property(metric.data_group), replace(EVENT_CONTEXT, param_prefix="grp"))
+    group_ids = None if metric.data_group is None else group_ids_fragment(metric.data_group)
     query = funnels.FunnelQuery(funnel_id=0, dates=metric.dates, bucketing=metric.bucketing, window_ms=None,
                                 where=None, on=None, limit=funnels.MAX_LIMIT, user_where=users.where(metric.users),
                                 breakdowns=_engine_breakdowns(breakdowns, metric.buckets, users), group_ids=group_ids)

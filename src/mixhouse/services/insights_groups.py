@@ -20,22 +20,20 @@ metric of the report). Then (``query/group_source.py``):
 
 Refused by name (400) in a report that counts groups, being about users: cohort filters, breakdowns and metrics,
 frequency filters and breakdowns, ``sessions`` and ``multi_attribution``. Funnel and retention metrics count
-groups in ``services/insights_funnel.py`` and ``services/insights_retention.py``; flows refuse a data group
-(``services/flows_params.py``).
+groups in ``services/insights_funnel.py`` and ``services/insights_retention.py``, flows in ``services/flows.py``
+(decision 0046).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from mixhouse.errors import ValidationError
-from mixhouse.expr import Record, compile_values, evaluate, keeps, segment_keys
+from mixhouse.expr import Record, evaluate, keeps, segment_keys
 from mixhouse.expr.ast import Expr, Property
-from mixhouse.query.group_source import GROUP_IDS, GroupActors
+from mixhouse.query.group_source import GROUP_IDS, GroupActors, group_ids_fragment
 from mixhouse.query.segmentation import UNDEFINED_SEGMENT
-from mixhouse.query.where import EVENT_CONTEXT
 from mixhouse.services.insights_audience import PeopleSql
 from mixhouse.services.insights_measurement import ACTIVE_DAYS
 from mixhouse.services.insights_params import InsightsQuery, Metric
@@ -67,7 +65,7 @@ def metric_actors(query: InsightsQuery, metric: Metric, params: dict[str, Any]) 
     ``params``."""
     if query.data_group is None:
         return None
-    fragment = compile_values(Property(query.data_group), replace(EVENT_CONTEXT, param_prefix="grp"))
+    fragment = group_ids_fragment(query.data_group)
     params.update(fragment.params)
     return GroupActors(fragment.sql, metric.math in PER_GROUP_MATHS or metric.per_user is not None)
 

@@ -64,6 +64,7 @@ from mixhouse.expr.compile_sql import compile_typed
 from mixhouse.meta.records import Project
 from mixhouse.query.bookmark_filters import filters_expr
 from mixhouse.query.custom_properties import custom_property_expr, has_custom_property
+from mixhouse.query.group_source import group_ids_fragment
 from mixhouse.query.number_buckets import NumberBuckets
 from mixhouse.query.segmentation import NUMBER_TAG
 from mixhouse.query.timebuckets import bucket_start_iso, check_not_future
@@ -222,8 +223,7 @@ def retention_query(params: dict[str, Any], timezone: str) -> RetentionMetric:
         calendar=alignment == "interval_start", on_or_before=mode == "carry_forward",
         consecutive=mode == "consecutive_forward", cumulative=cumulative, bracket_sizes=sizes,
         measure="events" if math_name in SUM_MATHS else "users", value=value,
-        group_ids=None if data_group is None else compile_values(Property(data_group),
-                                                                 replace(EVENT_CONTEXT, param_prefix="grp")),
+        group_ids=None if data_group is None else group_ids_fragment(data_group),
     )
     return RetentionMetric(query, f"{names[0]} and then {names[1]}", header(breakdown) if breakdown else "",
                            math_name, users, None if isinstance(breakdown, EventProperty) else breakdown, buckets)

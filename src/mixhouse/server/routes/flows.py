@@ -25,14 +25,19 @@ def _profiles(rt: Runtime, project: Project) -> Profiles:
     return lambda: rt.profiles.snapshot(project.id)
 
 
+def _parsed(rt: Runtime, project: Project, params: Any) -> flows.FlowQuery:
+    """Flow params read, with saved custom properties (``customPropertyId``, a step filter's ``{"id": N}``) in
+    place of their definitions."""
+    resolved = with_saved_definitions(rt.meta, project.id, with_custom_property_ids(params))
+    return flows.parse_flow(resolved, project.timezone or "UTC")
+
+
 def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Callable[[], Any]:
-    timezone = project.timezone or "UTC"
     query_type = text_param(params, "query_type") or "flows_sankey"
     if query_type not in flows.QUERY_TYPES:
         raise ValidationError(f"query_type must be one of {', '.join(flows.QUERY_TYPES)}")
     if params.get("bookmark") not in (None, ""):
-        posted = with_custom_property_ids(bookmark_param(params["bookmark"]))
-        query = flows.parse_flow(with_saved_definitions(rt.meta, project.id, posted), timezone)
+        query = _parsed(rt, project, bookmark_param(params["bookmark"]))
         return lambda: flows.run_flow(rt.backend, project, query, query_type, _cohorts(rt, project),
                                       _profiles(rt, project))
     if params.get("bookmark_id") in (None, ""):
@@ -45,9 +50,8 @@ def _arb_funnels(rt: Runtime, project: Project, params: dict[str, Any]) -> Calla
             raise NotFoundError(f"no report with id {bookmark_id}", details={"bookmark_id": bookmark_id})
         if report.type != "flows":
             raise ValidationError(f"report {bookmark_id} is a {report.type} report, not a flows report")
-        resolved = with_saved_definitions(rt.meta, project.id, with_custom_property_ids(report.params))
-        saved = flows.parse_flow(resolved, timezone)
-        return flows.run_flow(rt.backend, project, saved, query_type, _cohorts(rt, project), _profiles(rt, project))
+        return flows.run_flow(rt.backend, project, _parsed(rt, project, report.params), query_type,
+                              _cohorts(rt, project), _profiles(rt, project))
 
     return call
 
